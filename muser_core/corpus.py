@@ -96,7 +96,8 @@ class Corpus:
     def load(cls, path: str | Path) -> Corpus:
         """Read a table written by :meth:`save` (the JSON beside it is optional)."""
         path = Path(path)
-        table = _read_csv(path, required=["utterance_id", "speaker", "split"])
+        table = _read_csv(path, required=["utterance_id", "speaker", "split"],
+                          dtype={c: str for c in CANONICAL_COLUMNS if c not in LABEL_COLUMNS})
         meta_path = path.with_suffix(".json")
         meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
         return cls(table=canonical(table), name=meta.get("name", path.stem),

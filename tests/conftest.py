@@ -1,0 +1,129 @@
+"""Fixtures that build small data sets on disk: MuSE-shaped, OMG-shaped, a manifest, WAV files.
+
+Tests make their own data (no downloads): tones and chirps written with
+soundfile, mp4 clips encoded with PyAV, and spoken sentences from espeak-ng
+where a test needs real speech.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+SR = 16_000
+
+
+def voiced_signal(seconds: float = 1.5, sr: int = SR, f0: float = 140.0, seed: int = 0) -> np.ndarray:
+    """A harmonic tone with a slow pitch glide and a little noise: openSMILE finds voicing in it."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    pitch = f0 * (1 + 0.1 * np.sin(2 * np.pi * 0.7 * t))
+    phase = 2 * np.pi * np.cumsum(pitch) / sr
+    signal = sum(np.sin(k * phase) / k for k in range(1, 6))
+    envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 3 * t) ** 2
+    return (0.3 * envelope * signal / 2 + 0.005 * rng.standard_normal(t.size)).astype(np.float32)
+
+
+def write_wav(path: Path, seconds: float = 1.5, sr: int = SR, channels: int = 1,
+              subtype: str = "PCM_16", f0: float = 140.0, seed: int = 0) -> Path:
+    """Write a voiced test signal in the given format."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    signal = voiced_signal(seconds, sr, f0, seed)
+    if channels > 1:
+        signal = np.stack([signal] * channels, axis=1)
+    soundfile.write(path, signal, sr, subtype=subtype)
+    return path
+
+
+def write_mp4(path: Path, seconds: float = 1.5, sr: int = 44_100) -> Path:
+    """An mp4 with one AAC audio stream, like an OMG-Emotion clip."""
+    import av
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    signal = voiced_signal(seconds, sr)
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("aac", rate=sr, layout="mono")
+        frame_size = 1024
+        for start in range(0, signal.size, frame_size):
+            chunk = signal[start:start + frame_size].reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
+            frame.sample_rate = sr
+            frame.pts = start
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+def speak(path: Path, text: str, voice: str = "en") -> Path:
+    """Real speech from espeak-ng (CI installs it)."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), text], check=True)
+    return path
+
+
+MUSE_HEADER = ("Sentence_name,Duration,Gender,Type,Ques_Type,Activation_Mean,Activation_SD,"
+               "Valence_Mean,Valence_SD,Activation_Annotation,Valence_Annotation,C_Activation_Mean,"
+               "C_Activation_SD,C_Valence_Mean,C_Valence_SD,C_Activation_Annotation,"
+               "C_Valence_Annotation,S_Activation,S_Valence")
+
+
+@pytest.fixture
+def muse_root(tmp_path: Path) -> Path:
+    """A MuSE-shaped copy: 4 speakers x 2 sessions x 3 sentences, one transcript missing.
+
+    Uses the short survey-folder spelling and two not-stressed audio folders,
+    as some distributed copies have.
+    """
+    root = tmp_path / "MuSE"
+    survey = root / "SurveyInformation"
+    survey.mkdir(parents=True)
+    rows = [MUSE_HEADER]
+    for spk in ("01", "02", "03", "04"):
+        for kind in ("S", "NS"):
+            for q in range(3):
+                utt = f"{spk}_{kind}_q{q}"
+                self_act = "" if (spk, kind, q) == ("02", "S", 0) else str(6 if kind == "S" else 4)
+                rows.append(f"{utt}.wav,2.1,{'F' if spk == '01' else 'M'},{kind},Q{q},"
+                            f"5.5,1.2,4.5,1.1,5;6;5,4;5;4,5.8,1.0,4.2,1.0,6;6,4;4,{self_act},{3 if kind == 'S' else 7}")
+                if (spk, kind, q) != ("03", "NS", 2):  # one sentence without a transcript
+                    (root / "Combined" / "Utterance Transcripts").mkdir(parents=True, exist_ok=True)
+                    (root / "Combined" / "Utterance Transcripts" / f"{utt}.txt").write_text(
+                        f"um I am worried about exam {q}" if kind == "S" else f"I feel good today {q}")
+                if kind == "S":
+                    folder = root / "Stressed" / "Audio" / "Stressed Question Monologue Audio"
+                else:
+                    suffix = "" if spk in ("01", "02") else " 2"
+                    folder = root / "NotStressed" / "Audio" / f"Non Stressed Question Monologue Audio{suffix}"
+                write_wav(folder / f"{utt}.wav", seconds=0.8, seed=int(spk) * 10 + q)
+    (survey / ("Emotion data from crowdsourcing (C is when annotators had access "
+               "to all previous sentences).csv")).write_text("\n".join(rows) + "\n")
+    return root
+
+
+@pytest.fixture
+def omg_root(tmp_path: Path) -> Path:
+    """An OMG-Emotion-shaped copy: CSVs, transcripts and mp4 clips in <video>/<utterance>."""
+    root = tmp_path / "OMG"
+    root.mkdir()
+    for split, videos in (("Train", ["vidA", "vidB"]), ("Validation", ["vidC"])):
+        label_rows = ["link,start,end,video,utterance,arousal,valence,EmotionMaxVote"]
+        text_rows = ["link,video,utterance,transcript"]
+        for v_i, video in enumerate(videos):
+            for u in (1, 2):
+                label_rows.append(f"https://example.invalid/{video},0,2,{video},utterance_{u}.mp4,"
+                                  f"0.{3 + u},{-0.5 + v_i * 0.5},{u + 2}")
+                text = "this is a long enough transcript here" if u == 1 else "too short"
+                text_rows.append(f"https://example.invalid/{video},{video},utterance_{u}.mp4,{text}")
+                write_mp4(root / video / f"utterance_{u}.mp4", seconds=1.0)
+        (root / f"omg_{split}Videos.csv").write_text("\n".join(label_rows) + "\n")
+        (root / f"omg_{split}Transcripts.csv").write_text("\n".join(text_rows) + "\n")
+    return root

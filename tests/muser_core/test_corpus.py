@@ -1,0 +1,151 @@
+"""The canonical table and its loaders, on small MuSE/OMG/manifest copies built by fixtures."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import write_wav
+
+from muser_core.corpus import (
+    CANONICAL_COLUMNS,
+    Corpus,
+    load_manifest,
+    load_muse,
+    load_omg,
+    paper_split,
+    speaker_independent_split,
+)
+from muser_core.errors import InputError
+
+
+def test_muse_reads_the_distributed_layout(muse_root):
+    corpus = load_muse(muse_root)
+    t = corpus.table
+    assert list(t.columns[:len(CANONICAL_COLUMNS)]) == CANONICAL_COLUMNS
+    assert len(t) == 23  # 24 sentences, one without transcript
+    assert [s.reason for s in corpus.skipped] == ["no transcript file"]
+    assert set(t["speaker"]) == {"01", "02", "03", "04"}
+    # Type S/NS is the stress label; audio found in both not-stressed folders.
+    assert (t.loc[t["utterance_id"].str.contains("_S_"), "stress"] == 1).all()
+    assert (t.loc[t["utterance_id"].str.contains("_NS_"), "stress"] == 0).all()
+    assert (t["audio_path"] != "").all()
+    assert t.loc[t["utterance_id"] == "04_NS_q0", "audio_path"].item().endswith(
+        "Non Stressed Question Monologue Audio 2/04_NS_q0.wav")
+    # Self-report is the default emotion label; an empty self-report stays missing.
+    assert t.loc[t["utterance_id"] == "01_S_q1", "activation"].item() == 6
+    assert np.isnan(t.loc[t["utterance_id"] == "02_S_q0", "activation"].item())
+    assert corpus.label_scales["activation"] == (1.0, 9.0)
+    assert set(t["gender"]) == {"F", "M"} and "question" in t and "session" in t
+
+
+def test_muse_crowd_labels_and_long_survey_folder(muse_root):
+    (muse_root / "SurveyInformation").rename(muse_root / "Survey Information (Questions, Data etc)")
+    t = load_muse(muse_root, emotion_label="crowd").table
+    assert (t["activation"] == 5.5).all() and (t["valence"] == 4.5).all()
+    t = load_muse(muse_root, emotion_label="crowd_context").table
+    assert (t["activation"] == 5.8).all()
+
+
+def test_muse_wrong_root_names_the_folder(tmp_path):
+    with pytest.raises(InputError, match="not a MuSE copy"):
+        load_muse(tmp_path)
+    with pytest.raises(InputError, match="not found"):
+        load_muse(tmp_path / "nope")
+
+
+def test_muse_missing_column_names_it(muse_root):
+    csv = next((muse_root / "SurveyInformation").glob("*.csv"))
+    table = pd.read_csv(csv).drop(columns=["S_Valence"])
+    table.to_csv(csv, index=False)
+    with pytest.raises(InputError, match="column 'S_Valence'"):
+        load_muse(muse_root)
+
+
+def test_omg_reads_clips_and_rescales_valence(omg_root):
+    corpus = load_omg(omg_root)
+    t = corpus.table
+    assert len(t) == 3  # one clip per video has a 2-word transcript: skipped (paper: < 5 words)
+    assert sum("shorter than 5 words" in s.reason for s in corpus.skipped) == 3
+    assert set(t["split"]) == {"train", "validation"}
+    assert t["stress"].isna().all()
+    # valence -0.5 (vidA), 0.0 (vidB), -0.5 (vidC) on -1..1 becomes 0.25, 0.5, 0.25 on 0..1
+    assert sorted(t["valence"]) == pytest.approx([0.25, 0.25, 0.5])
+    assert any("rescaled" in n for n in corpus.notes)
+    assert t["audio_path"].str.endswith(".mp4").all()
+
+
+def test_manifest_minimal_and_labels(tmp_path):
+    wav = write_wav(tmp_path / "clips" / "a.wav")
+    csv = tmp_path / "m.csv"
+    csv.write_text("text,audio_path,stress,valence,speaker\n"
+                   "hello there,clips/a.wav,stressed,3,s1\n"
+                   "just text,,0,,s2\n"
+                   ",,1,,s3\n"
+                   "x,clips/missing.wav,1,,s4\n")
+    corpus = load_manifest(csv)
+    t = corpus.table
+    assert list(t["text"]) == ["hello there", "just text"]
+    assert t["audio_path"][0] == str(wav.resolve())
+    assert list(t["stress"]) == [1.0, 0.0]
+    assert len(corpus.skipped) == 2
+    assert "line 4" in corpus.skipped[0].reason and "missing.wav" in corpus.skipped[1].reason
+
+
+def test_manifest_bad_label_names_line_and_column(tmp_path):
+    csv = tmp_path / "m.csv"
+    csv.write_text("text,stress\nok,1\nbad,maybe\n")
+    with pytest.raises(InputError, match=r"line 3, column 'stress'"):
+        load_manifest(csv)
+    csv.write_text("transcript,label\nhello,1\n")
+    with pytest.raises(InputError, match="'text' or an 'audio_path'"):
+        load_manifest(csv)
+
+
+def test_save_and_load_round_trip(muse_root, tmp_path):
+    corpus = load_muse(muse_root)
+    corpus.save(tmp_path / "c.csv")
+    back = Corpus.load(tmp_path / "c.csv")
+    pd.testing.assert_frame_equal(back.table[CANONICAL_COLUMNS], corpus.table[CANONICAL_COLUMNS])
+    assert back.label_scales == corpus.label_scales and back.skipped == corpus.skipped
+
+
+def _table(n_speakers=28, per_speaker=83, seed=0):
+    rng = np.random.default_rng(seed)
+    rows = [{"speaker": f"{s:02d}", "stress": float(rng.random() < 0.5)}
+            for s in range(n_speakers) for _ in range(per_speaker + s % 5)]
+    return pd.DataFrame(rows)
+
+
+def test_speaker_independent_split_keeps_speakers_apart():
+    t = _table()
+    split = speaker_independent_split(t, seed=3)
+    assert set(split) == {"train", "validation", "test"}
+    assert (t.assign(split=split).groupby("speaker")["split"].nunique() == 1).all()
+    shares = split.value_counts(normalize=True)
+    assert shares["train"] == pytest.approx(1853 / 2326, abs=0.06)
+    assert split.equals(speaker_independent_split(t, seed=3))  # seeded
+
+
+def test_paper_split_sizes_and_stratification():
+    t = _table(n_speakers=28, per_speaker=82)
+    t = t.iloc[:2326].reset_index(drop=True)
+    split = paper_split(t, seed=0)
+    assert split.value_counts().to_dict() == {"train": 1853, "test": 273, "validation": 200}
+    rates = t.groupby(split)["stress"].mean()
+    assert rates.max() - rates.min() < 0.03
+
+
+def test_command_line_writes_table_and_summary(muse_root, tmp_path):
+    out = tmp_path / "out" / "corpus.csv"
+    proc = subprocess.run([sys.executable, "-m", "muser_core.corpus", "--muse", str(muse_root),
+                           "--out", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "skipped 1 items" in proc.stdout and "1 x no transcript file" in proc.stdout
+    assert len(pd.read_csv(out)) == 23 and out.with_suffix(".json").exists()
+    proc = subprocess.run([sys.executable, "-m", "muser_core.corpus", "--muse", str(tmp_path / "x"),
+                           "--out", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
