@@ -127,3 +127,70 @@ def omg_root(tmp_path: Path) -> Path:
         (root / f"omg_{split}Videos.csv").write_text("\n".join(label_rows) + "\n")
         (root / f"omg_{split}Transcripts.csv").write_text("\n".join(text_rows) + "\n")
     return root
+
+
+# --------------------------------------------------------------------------- real browser
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def streamlit_url(tmp_path_factory):
+    """`streamlit run app.py` on a free localhost port, as `make run` starts it."""
+    import os
+    import time
+    import urllib.request
+
+    port = _free_port()
+    env = dict(os.environ, HF_HUB_OFFLINE="1",
+               MUSER_RUNS_DIR=str(tmp_path_factory.mktemp("runs")),
+               MUSER_CACHE_DIR=os.environ.get("MUSER_CACHE_DIR", str(REPO / ".cache" / "muser")))
+    import sys
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py",
+                             "--server.address", "127.0.0.1", "--server.port", str(port),
+                             "--server.headless", "true"],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stdout.read().decode())
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        raise RuntimeError("streamlit did not start within 60 s")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture
+def browser_page(request):
+    """A Playwright page in Debian's chromium; extra launch flags via @pytest.mark.chromium_args."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    marker = request.node.get_closest_marker("chromium_args")
+    extra = list(marker.args) if marker else []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + extra)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        yield page
+        browser.close()
