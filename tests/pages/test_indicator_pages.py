@@ -1,0 +1,128 @@
+"""The Text and Acoustic indicator pages under Streamlit's AppTest: what they draw, and no traceback."""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from muser_core.acoustic_features import EGEMAPS_FEATURES
+
+REPO = Path(__file__).resolve().parents[2]
+TEXT_PAGE = str(REPO / "pages" / "1_Text_indicators.py")
+ACOUSTIC_PAGE = str(REPO / "pages" / "2_Acoustic_indicators.py")
+PATH_SOURCE = "Feature CSV on this machine"
+
+
+def planted_csv(path: Path, columns: list[str], n: int = 400, seed: int = 0, **changes) -> Path:
+    """Noise features plus labels driven by the first three columns (stress: 0, activation: 1, valence: 2)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, len(columns)))
+    table = pd.DataFrame(X, columns=columns)
+    table.insert(0, "Filename", [f"clip{i}.wav" for i in range(n)])  # an identifier, not a feature
+    table["speaker"] = [f"p{i % 5}" for i in range(n)]
+    table["stress"] = (2 * X[:, 0] + 0.5 * rng.standard_normal(n) > 0).astype(int)
+    table["activation"] = 5 + 2 * X[:, 1] + 0.3 * rng.standard_normal(n)
+    table["valence"] = 5 - 2 * X[:, 2] + 0.3 * rng.standard_normal(n)
+    table.assign(**changes).to_csv(path, index=False)
+    return path
+
+
+def open_csv(page: str, path: Path) -> AppTest:
+    at = AppTest.from_file(page, default_timeout=120).run()
+    at.sidebar.radio(key=_key(page, "features-from")).set_value(PATH_SOURCE).run()
+    at.sidebar.text_input(key=_key(page, "path")).set_value(str(path)).run()
+    return at
+
+
+def _key(page: str, name: str) -> str:
+    return ("text-ind-" if page == TEXT_PAGE else "ac-ind-") + name
+
+
+def frames(at: AppTest) -> list[pd.DataFrame]:
+    return [d.value for d in at.dataframe]
+
+
+TEXT_COLUMNS = ["posemo", "negemo", "bio", "health", "body", "ingest", "space", "time", "percept", "nonflu"]
+
+
+def test_text_page_ranks_planted_categories_from_a_csv(tmp_path):
+    at = open_csv(TEXT_PAGE, planted_csv(tmp_path / "liwc.csv", TEXT_COLUMNS))
+    assert not at.exception and not at.error
+    assert at.title[0].value == "Text indicators"
+    assert {m.label: m.value for m in at.metric}["Features ranked"] == "10"
+    top = frames(at)[0]  # the first task tab: stress
+    assert top["feature"].iloc[0] == "posemo" and top["stability"].iloc[0] == pytest.approx(1.0)
+    downloads = {b.proto.label for b in at.get("download_button")}
+    assert {"Download top_stress.csv", "Download table1_shared.csv", "Download table2_unique.csv",
+            "Download table4_unique_counts.csv", "Download jaccard.csv", "Download overlap.csv",
+            "Download all_features.csv"} <= downloads
+
+
+def test_moving_the_slider_reads_the_cached_fit(tmp_path):
+    at = open_csv(TEXT_PAGE, planted_csv(tmp_path / "liwc.csv", TEXT_COLUMNS))
+    assert len(frames(at)[0]) == 10  # top 20 of 10 features
+    start = time.perf_counter()
+    at.sidebar.slider(key="text-ind-k").set_value(5).run()
+    assert not at.exception and len(frames(at)[0]) == 5
+    assert time.perf_counter() - start < 5  # no refit (the fit with 200 resamples is what takes time)
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"stress": 1}, "liwc.csv, column 'stress': only one class (1)"),
+    ({"valence": np.nan}, "liwc.csv, column 'valence': no values (every row is missing)"),
+    ({"posemo": ["lots"] + [0.5] * 399}, "liwc.csv, line 2, column 'posemo': not a number ('lots')"),
+])
+def test_text_page_shows_bad_input_as_one_line(tmp_path, changes, message):
+    at = open_csv(TEXT_PAGE, planted_csv(tmp_path / "liwc.csv", TEXT_COLUMNS, **changes))
+    assert not at.exception
+    assert len(at.error) == 1 and at.error[0].value.startswith(f"{tmp_path}/{message}")
+
+
+def test_text_page_too_few_rows(tmp_path):
+    at = open_csv(TEXT_PAGE, planted_csv(tmp_path / "liwc.csv", TEXT_COLUMNS, n=12))
+    assert not at.exception
+    assert at.error[0].value == "stress: 12 labelled rows; at least 20 are needed"
+
+
+def test_acoustic_page_groups_egemaps_indicators(tmp_path):
+    at = open_csv(ACOUSTIC_PAGE, planted_csv(tmp_path / "egemaps.csv", EGEMAPS_FEATURES, n=300))
+    assert not at.exception and not at.error
+    assert at.title[0].value == "Acoustic indicators"
+    assert at.sidebar.radio(key="ac-ind-norm").value == "speaker"  # paper 3.3
+    top_stress = frames(at)[0]
+    assert top_stress["feature"].iloc[0] == EGEMAPS_FEATURES[0]
+    assert top_stress["group"].iloc[0] == "frequency"
+    table3 = next(f for f in frames(at) if list(f.columns[:3]) == ["section", "parameter", "group"]
+                  and "count" in f.columns)
+    assert {"Only in stress", "Only in activation", "Only in valence"} <= set(table3["section"])
+
+
+def test_acoustic_page_on_a_tiny_muse_copy_says_what_is_missing(muse_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("MUSER_CACHE_DIR", str(tmp_path / "cache"))
+    at = AppTest.from_file(ACOUSTIC_PAGE, default_timeout=180).run()
+    at.sidebar.radio(key="ac-ind-source").set_value("MuSE copy on this machine").run()
+    at.sidebar.text_input(key="ac-ind-muse-root").set_value(str(muse_root)).run()
+    assert not at.exception
+    # 23 sentences cannot support least squares on 88 features: one clear line, no traceback.
+    assert len(at.error) == 1 and "labelled rows; at least" in at.error[0].value
+
+
+def _has(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+@pytest.mark.skipif(not _has("muser_core.demo"), reason="demo corpus not in this copy yet")
+@pytest.mark.parametrize("page", [TEXT_PAGE, ACOUSTIC_PAGE])
+def test_pages_render_on_the_demo_corpus(page):
+    if page == TEXT_PAGE and not _has("muser_core.text_features"):
+        pytest.skip("lexicon features not in this copy yet")
+    at = AppTest.from_file(page, default_timeout=180).run()
+    assert not at.exception and not at.error
+    assert any("Synthetic data" in w.value for w in at.warning)
+    assert {m.label for m in at.metric} >= {"Features ranked", "Tasks"}
