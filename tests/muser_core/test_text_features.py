@@ -1,0 +1,193 @@
+"""Tokenising and scoring like LIWC, and the command line."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from muser_core.lexicon import Lexicon, default_lexicon
+from muser_core.paths import REPO_ROOT
+from muser_core.text_features import (
+    TextFeatureExtractor,
+    count_sentences,
+    extract_features,
+    tokenize,
+)
+
+DIC = """%
+1\tpronoun
+2\tfiller
+3\tnonflu
+4\ttentat
+5\tposemo
+%
+i\t1
+you\t1
+it\t1
+you know\t2
+um\t3
+kind*\t4
+happ*\t5
+"""
+
+
+@pytest.fixture
+def lex(tmp_path):
+    path = tmp_path / "mini.dic"
+    path.write_text(DIC, encoding="utf-8")
+    return Lexicon.read_dic(path)
+
+
+# ---------------------------------------------------------------- tokenising
+def test_tokenize_lowercases_and_keeps_inner_apostrophes():
+    assert tokenize("Don’t STOP, I'm here!") == ["don't", "stop", "i'm", "here"]
+
+
+def test_tokenize_numbers_are_words():
+    assert tokenize("It cost $3.50 in 2019, about 1,000 yen at 10:30.") == [
+        "it", "cost", "3.50", "in", "2019", "about", "1,000", "yen", "at", "10:30"]
+
+
+def test_tokenize_hyphens_quotes_and_empty():
+    assert tokenize("uh-huh -- 'em \"goin'\"") == ["uh-huh", "em", "goin"]
+    assert tokenize("") == []
+    assert tokenize("   ...?! ") == []
+    assert tokenize(None) == []
+
+
+def test_count_sentences():
+    assert count_sentences("Hi. How are you? Fine!") == 3
+    assert count_sentences("no end mark") == 1
+    assert count_sentences("Wait... what?!") == 2
+    assert count_sentences("3.5 is a number.") == 1
+    assert count_sentences("") == 0
+
+
+# ---------------------------------------------------------------- scoring
+def test_hand_counted_sentence_with_a_small_dictionary(lex):
+    # Words: um you know i kinda like it you know happily = 10 (WC).
+    # "you know" twice -> filler 2 (a phrase counts once; its "you" is not a pronoun);
+    # pronoun: i, it = 2; nonflu: um = 1; tentat: kinda = 1; posemo: happily = 1.
+    text = "Um, you know, I kinda like it... you KNOW? Happily."
+    row = extract_features([text], lex).iloc[0]
+    assert row["WC"] == 10
+    assert row["filler"] == pytest.approx(20.0)
+    assert row["pronoun"] == pytest.approx(20.0)
+    assert row["nonflu"] == pytest.approx(10.0)
+    assert row["tentat"] == pytest.approx(10.0)
+    assert row["posemo"] == pytest.approx(10.0)
+
+
+def test_hand_counted_sentences_with_the_open_dictionary():
+    frame = extract_features(["I am happy.", "We didn't go home yesterday"], default_lexicon())
+    first = frame.iloc[0]  # i / am / happy
+    assert first["WC"] == 3
+    third = 100 / 3
+    for category in ("i", "pronoun", "auxverb", "posemo", "affect", "focuspresent"):
+        assert first[category] == pytest.approx(third), category
+    assert first["function"] == pytest.approx(2 * third)  # i, am
+    assert first["negemo"] == 0
+    second = frame.iloc[1]  # we / didn't / go / home / yesterday
+    assert second["WC"] == 5
+    assert second["we"] == pytest.approx(20.0)
+    assert second["negate"] == pytest.approx(20.0)  # didn't
+    assert second["home"] == pytest.approx(20.0)
+    assert second["motion"] == pytest.approx(20.0)  # go
+    assert second["focuspast"] == pytest.approx(40.0)  # didn't, yesterday
+    assert second["time"] == pytest.approx(20.0)  # yesterday
+
+
+def test_columns_rows_and_empty_texts(lex):
+    frame = extract_features(["happy", "", None, float("nan"), "you know"], lex, wps=True)
+    assert list(frame.columns) == ["WC", "WPS", *lex.categories]
+    assert len(frame) == 5
+    assert frame.loc[0, "posemo"] == 100.0
+    for row in (1, 2, 3):
+        assert frame.loc[row].eq(0).all()
+    assert frame.loc[4, "filler"] == pytest.approx(50.0)  # one phrase in two words
+
+
+def test_wps_only_when_asked(lex):
+    assert "WPS" not in extract_features(["a b."], lex).columns
+    frame = extract_features(["One two. Three four five six!"], lex, wps=True)
+    assert frame.loc[0, "WPS"] == pytest.approx(3.0)
+
+
+def test_extractor_agrees_with_per_text_calls(lex):
+    texts = ["I am happy", "um you know", "kind of it"]
+    together = TextFeatureExtractor(lex).transform(texts)
+    one_by_one = pd.concat([extract_features([t], lex) for t in texts], ignore_index=True)
+    pd.testing.assert_frame_equal(together, one_by_one)
+
+
+def test_default_extractor_uses_open_dictionary():
+    extractor = TextFeatureExtractor()
+    assert extractor.lexicon is default_lexicon()
+    assert extractor.columns[0] == "WC"
+
+
+# ---------------------------------------------------------------- command line
+def run_cli(*args, cwd):
+    return subprocess.run(
+        [sys.executable, "-m", "muser_core.text_features", *args],
+        cwd=cwd, capture_output=True, text=True,
+        env={"PYTHONPATH": str(REPO_ROOT), "PATH": ""},
+    )
+
+
+def test_cli_on_a_small_csv(tmp_path):
+    pd.DataFrame({"id": [1, 2, 3], "text": ["I am so happy!", "", "Um, you know, we lost."]}).to_csv(
+        tmp_path / "in.csv", index=False)
+    result = run_cli("--in", "in.csv", "--text-column", "text", "--out", "out.csv", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert list(out.columns) == ["WC", *default_lexicon().categories]
+    assert out["WC"].tolist() == [4, 0, 5]
+    assert out.loc[0, "posemo"] == pytest.approx(25.0)
+    assert out.loc[1].eq(0).all()
+    assert out.loc[2, "filler"] == pytest.approx(20.0)
+
+
+def test_cli_with_user_dictionary_and_wps(tmp_path, lex):
+    (tmp_path / "mini.dic").write_text(DIC, encoding="utf-8")
+    pd.DataFrame({"utterance": ["Happy. Happy you know"]}).to_csv(tmp_path / "in.csv", index=False)
+    result = run_cli("--in", "in.csv", "--text-column", "utterance", "--out", "out.csv",
+                     "--dic", "mini.dic", "--wps", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert list(out.columns) == ["WC", "WPS", *lex.categories]
+    assert out.loc[0, "WPS"] == pytest.approx(2.0)
+    assert out.loc[0, "posemo"] == pytest.approx(50.0)
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--in", "missing.csv", "--text-column", "text"], "missing.csv: file not found"),
+        (["--in", "in.csv", "--text-column", "body"], "in.csv, column 'body': no such column"),
+        (["--in", "in.csv", "--text-column", "text", "--dic", "no.dic"], "no.dic"),
+    ],
+)
+def test_cli_bad_input_is_one_line_and_status_2(tmp_path, args, fragment):
+    pd.DataFrame({"text": ["hello"]}).to_csv(tmp_path / "in.csv", index=False)
+    result = run_cli(*args, "--out", "out.csv", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ")
+    assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_speed_smoke():
+    # The full target (100k sentences < 60 s) is measured by bench/text_features.py.
+    import time
+
+    texts = ["well I kinda think we're gonna be okay, you know, after the exam"] * 5000
+    start = time.perf_counter()
+    frame = extract_features(texts)
+    assert len(frame) == 5000 and not math.isnan(frame["WC"].sum())
+    assert time.perf_counter() - start < 10
