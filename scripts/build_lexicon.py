@@ -56,6 +56,11 @@ GLOBAL_STOP = frozenset("""
 # Apostrophe-less spellings that are other words ("we'll" -> "well"): never added.
 APOSTROPHE_COLLISIONS = frozenset("well ill shell hell wed shed id lets hed were its".split())
 
+# Modals that lemminflect treats as past tenses ("would" of "will"), and inflections
+# that are other words ("number" as the comparative of "numb").
+NOT_PAST = frozenset("would could should might must ought".split())
+BAD_FORMS = frozenset("number".split())
+
 WORD_RE = re.compile(r"^[a-z][a-z'-]*[a-z]$|^[a-z]$")
 
 
@@ -127,7 +132,7 @@ def inflections(word: str) -> set[str]:
     for upos in lemmas:
         for tag_forms in lemminflect.getAllInflections(word, upos=upos).values():
             forms.update(f.lower() for f in tag_forms)
-    return {f for f in forms if is_plain_word(f)} - {word}
+    return {f for f in forms if is_plain_word(f)} - {word} - BAD_FORMS
 
 
 def entry(token: str) -> str:
@@ -195,7 +200,7 @@ def add_tenses(build: Build, merged: dict[str, set[str]]) -> None:
             for form in forms.get(tag, ()):
                 form = form.lower()
                 # "put" is also present tense; "excited" is mostly an adjective.
-                if form == lemma or "ADJ" in lemminflect.getAllLemmas(form):
+                if form == lemma or form in NOT_PAST or "ADJ" in lemminflect.getAllLemmas(form):
                     continue
                 merged[form].add("focuspast")
         if lemma in build.verbs:
