@@ -54,9 +54,10 @@ def cached_annotator():
 
 @st.cache_data(show_spinner="Scoring the transcripts with the lexicon…", max_entries=4)
 def cached_text_features(texts: pd.Series) -> pd.DataFrame:
-    from muser_core.text_features import text_features
+    """Per-category word percentages; WC is left out: the paper ranks word categories only (3.2)."""
+    from muser_core.text_features import extract_features
 
-    return text_features(texts)
+    return extract_features(texts.tolist()).drop(columns=["WC"]).set_axis(texts.index)
 
 
 @st.cache_data(show_spinner="Fitting three models and the bootstrap resamples…", max_entries=8)
@@ -87,7 +88,7 @@ def feature_source_ui() -> IndicatorInput | None:
                     "not in this copy yet. Upload a feature CSV instead, e.g. a LIWC-22 export.")
             return None
         table = pd.concat([corpus.table[["speaker", "stress", "activation", "valence"]],
-                          features.set_axis(corpus.table.index)], axis=1)
+                          features], axis=1)
         return split_columns(table, speaker_col="speaker", feature_cols=list(features.columns),
                              source=corpus.name)
     if source == UPLOAD:
@@ -113,10 +114,10 @@ def columns_ui(table: pd.DataFrame, name: str) -> IndicatorInput:
     def pick(label: str, *names: str) -> str | None:
         lowered = {str(c).lower(): c for c in table.columns}
         default = next((lowered[n] for n in names if n in lowered), NONE)
-        chosen = st.sidebar.selectbox(label, columns, index=columns.index(default), key=f"text-ind-{label}")
+        chosen = st.selectbox(label, columns, index=columns.index(default), key=f"text-ind-{label}")
         return None if chosen == NONE else chosen
 
-    with st.sidebar.expander("Columns", expanded=True):
+    with st.sidebar, st.expander("Columns", expanded=True):
         stress = pick("Stress column", "stress", "stressed", "label")
         activation = pick("Activation column", "activation", "arousal")
         valence = pick("Valence column", "valence")
@@ -124,7 +125,7 @@ def columns_ui(table: pd.DataFrame, name: str) -> IndicatorInput:
         # Identifier columns (file names, text) are never features: leave them out up front.
         obviously_not = [c for c in table.columns if c in NON_FEATURE_COLUMNS
                          or pd.to_numeric(table[c], errors="coerce").isna().all()]
-        ignore = st.sidebar.multiselect("Not features", list(table.columns),
+        ignore = st.multiselect("Not features", list(table.columns),
                                         default=[c for c in obviously_not if c not in (stress, activation, valence,
                                                                                        speaker)],
                                         key="text-ind-ignore")
@@ -151,16 +152,15 @@ def download(table: pd.DataFrame, name: str, key: str) -> None:
 
 def task_ui(analysis: IndicatorAnalysis, task: str, k: int, annotate) -> None:
     """Signed coefficient bars and the top-k table with stability, for one task."""
-    left, right = st.columns([3, 2])
-    left.plotly_chart(coefficient_figure(analysis, task, k, annotate), key=f"text-ind-fig-{task}")
+    st.plotly_chart(coefficient_figure(analysis, task, k, annotate), key=f"text-ind-fig-{task}")
     top = analysis.top(task, k)
     if annotate:
         top = top.assign(examples=[annotate(f).get("examples", "") for f in top["feature"]])
-    right.dataframe(top, hide_index=True, column_config={
-        "stability": st.column_config.ProgressColumn("stability", min_value=0.0, max_value=1.0, format="%.2f"),
+    st.dataframe(top, hide_index=True, column_order=["rank", *top.columns.drop("rank")], column_config={
+        "stability": st.column_config.ProgressColumn("stability", min_value=0.0, max_value=1.0, format="%.2f",
+                                                     help="share of bootstrap resamples with it in the top k"),
         "coefficient": st.column_config.NumberColumn(format="%+.3f")})
-    with right:
-        download(top, f"top_{task}.csv", f"text-ind-dl-{task}")
+    download(top, f"top_{task}.csv", f"text-ind-dl-{task}")
 
 
 data = None

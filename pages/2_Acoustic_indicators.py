@@ -112,10 +112,10 @@ def columns_ui(table: pd.DataFrame, name: str) -> IndicatorInput:
     def pick(label: str, *names: str) -> str | None:
         lowered = {str(c).lower(): c for c in table.columns}
         default = next((lowered[n] for n in names if n in lowered), NONE)
-        chosen = st.sidebar.selectbox(label, columns, index=columns.index(default), key=f"ac-ind-{label}")
+        chosen = st.selectbox(label, columns, index=columns.index(default), key=f"ac-ind-{label}")
         return None if chosen == NONE else chosen
 
-    with st.sidebar.expander("Columns", expanded=True):
+    with st.sidebar, st.expander("Columns", expanded=True):
         stress = pick("Stress column", "stress", "stressed", "label")
         activation = pick("Activation column", "activation", "arousal")
         valence = pick("Valence column", "valence")
@@ -123,7 +123,7 @@ def columns_ui(table: pd.DataFrame, name: str) -> IndicatorInput:
         # Identifier columns (file names, text) are never features: leave them out up front.
         obviously_not = [c for c in table.columns if c in NON_FEATURE_COLUMNS
                          or pd.to_numeric(table[c], errors="coerce").isna().all()]
-        ignore = st.sidebar.multiselect("Not features", list(table.columns),
+        ignore = st.multiselect("Not features", list(table.columns),
                                         default=[c for c in obviously_not if c not in (stress, activation, valence,
                                                                                        speaker)],
                                         key="ac-ind-ignore")
@@ -150,15 +150,14 @@ def download(table: pd.DataFrame, name: str, key: str) -> None:
 
 def task_ui(analysis: IndicatorAnalysis, task: str, k: int, annotate) -> None:
     """Signed coefficient bars and the top-k table with stability, for one task."""
-    left, right = st.columns([3, 2])
-    left.plotly_chart(coefficient_figure(analysis, task, k, annotate), key=f"ac-ind-fig-{task}")
+    st.plotly_chart(coefficient_figure(analysis, task, k, annotate), key=f"ac-ind-fig-{task}")
     top = analysis.top(task, k)
     top = top.assign(**{col: [annotate(f)[col] for f in top["feature"]] for col in ("group", "description")})
-    right.dataframe(top, hide_index=True, column_config={
-        "stability": st.column_config.ProgressColumn("stability", min_value=0.0, max_value=1.0, format="%.2f"),
+    st.dataframe(top, hide_index=True, column_order=["rank", *top.columns.drop("rank")], column_config={
+        "stability": st.column_config.ProgressColumn("stability", min_value=0.0, max_value=1.0, format="%.2f",
+                                                     help="share of bootstrap resamples with it in the top k"),
         "coefficient": st.column_config.NumberColumn(format="%+.3f")})
-    with right:
-        download(top, f"top_{task}.csv", f"ac-ind-dl-{task}")
+    download(top, f"top_{task}.csv", f"ac-ind-dl-{task}")
 
 
 data = None

@@ -126,3 +126,15 @@ def test_pages_render_on_the_demo_corpus(page):
     assert not at.exception and not at.error
     assert any("Synthetic data" in w.value for w in at.warning)
     assert {m.label for m in at.metric} >= {"Features ranked", "Tasks"}
+
+
+def test_text_page_scores_a_muse_copy_with_the_lexicon(muse_root):
+    at = AppTest.from_file(TEXT_PAGE, default_timeout=120).run()
+    at.sidebar.radio(key="text-ind-source").set_value("MuSE copy on this machine").run()
+    at.sidebar.text_input(key="text-ind-muse-root").set_value(str(muse_root)).run()
+    assert not at.exception and not at.error
+    # Two scripted sentences use few categories: the rest are constant, dropped and listed.
+    assert any("constant features dropped" in e.label for e in at.expander)
+    assert {m.label: m.value for m in at.metric}["Labelled rows"] == "23, 22, 23"
+    stress = frames(at)[1]  # frames[0] lists the dropped features
+    assert {"feature", "coefficient", "rank", "stability", "examples"} <= set(stress.columns)
