@@ -117,7 +117,14 @@ def _has(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-@pytest.mark.skipif(not _has("muser_core.demo"), reason="demo corpus not in this copy yet")
+def _demo_built() -> bool:
+    if not _has("muser_core.demo"):
+        return False
+    from muser_core.demo import CORPUS_FILE
+    return CORPUS_FILE.is_file()
+
+
+@pytest.mark.skipif(not _demo_built(), reason="demo corpus not in this copy yet")
 @pytest.mark.parametrize("page", [TEXT_PAGE, ACOUSTIC_PAGE])
 def test_pages_render_on_the_demo_corpus(page):
     if page == TEXT_PAGE and not _has("muser_core.text_features"):
