@@ -154,6 +154,17 @@ def split_columns(table: pd.DataFrame, stress_col: str | None = "stress",
     return IndicatorInput(features, pd.DataFrame(labels, index=table.index), speakers, skipped)
 
 
+def identifier_columns(table: pd.DataFrame) -> list[str]:
+    """Columns that cannot be features: canonical corpus columns and columns with no number at all.
+
+    File names, transcripts and ids are left out up front (the page's and the
+    command line's default); a column with numbers and a stray word stays in
+    and is reported by :func:`split_columns`, since it is most likely a broken feature.
+    """
+    return [c for c in table.columns if c in NON_FEATURE_COLUMNS
+            or (table[c].notna().any() and pd.to_numeric(table[c], errors="coerce").isna().all())]
+
+
 def _numeric(column: pd.Series, source: str, name: str, hint: bool = False) -> pd.Series:
     """The column as floats (inf counts as missing), or InputError naming the first bad cell."""
     values = pd.to_numeric(column, errors="coerce")
@@ -681,9 +692,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         table = read_feature_csv(args.features, max_bytes=None)
+        labels = {args.stress_col, args.activation_col, args.valence_col, args.speaker_col}
+        identifiers = [c for c in identifier_columns(table) if c not in labels]
+        ignore = [c.strip() for c in args.ignore_cols.split(",") if c.strip()] + identifiers
         data = split_columns(table, args.stress_col, args.activation_col, args.valence_col,
-                             args.speaker_col, ignore=[c.strip() for c in args.ignore_cols.split(",") if c.strip()],
-                             source=args.features)
+                             args.speaker_col, ignore=ignore, source=args.features)
         normalise = args.normalise or ("speaker" if args.speaker_col else "global")
         analysis = IndicatorAnalysis(top_k=args.top, bootstrap=args.bootstrap, seed=args.seed,
                                      normalise=normalise)
@@ -693,6 +706,9 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    shown = [c for c in identifiers if c not in NON_FEATURE_COLUMNS]
+    if shown:
+        print(f"not features (no numbers in them): {', '.join(map(str, shown))}")
     for task, why in analysis.skipped_.items():
         print(f"skipped {task}: {why}")
     if len(analysis.dropped_):

@@ -13,9 +13,9 @@ import streamlit as st
 from analysis import paper_reference
 from analysis.indicator_figures import coefficient_figure, upset_figure
 from analysis.indicators import (
-    NON_FEATURE_COLUMNS,
     IndicatorAnalysis,
     IndicatorInput,
+    identifier_columns,
     jaccard,
     lexicon_annotation,
     read_feature_csv,
@@ -123,8 +123,7 @@ def columns_ui(table: pd.DataFrame, name: str) -> IndicatorInput:
         valence = pick("Valence column", "valence")
         speaker = pick("Speaker column", "speaker", "speaker_id", "participant")
         # Identifier columns (file names, text) are never features: leave them out up front.
-        obviously_not = [c for c in table.columns if c in NON_FEATURE_COLUMNS
-                         or pd.to_numeric(table[c], errors="coerce").isna().all()]
+        obviously_not = identifier_columns(table)
         ignore = st.multiselect("Not features", list(table.columns),
                                         default=[c for c in obviously_not if c not in (stress, activation, valence,
                                                                                        speaker)],

@@ -13,11 +13,11 @@ import streamlit as st
 from analysis import paper_reference
 from analysis.indicator_figures import coefficient_figure, upset_figure
 from analysis.indicators import (
-    NON_FEATURE_COLUMNS,
     IndicatorAnalysis,
     IndicatorInput,
     acoustic_group_table,
     egemaps_annotation,
+    identifier_columns,
     jaccard,
     read_feature_csv,
     shared_table,
@@ -121,8 +121,7 @@ def columns_ui(table: pd.DataFrame, name: str) -> IndicatorInput:
         valence = pick("Valence column", "valence")
         speaker = pick("Speaker column", "speaker", "speaker_id", "participant")
         # Identifier columns (file names, text) are never features: leave them out up front.
-        obviously_not = [c for c in table.columns if c in NON_FEATURE_COLUMNS
-                         or pd.to_numeric(table[c], errors="coerce").isna().all()]
+        obviously_not = identifier_columns(table)
         ignore = st.multiselect("Not features", list(table.columns),
                                         default=[c for c in obviously_not if c not in (stress, activation, valence,
                                                                                        speaker)],

@@ -324,3 +324,16 @@ def test_cli_bad_input_exits_non_zero_with_one_line(tmp_path, table):
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         f"error: {path}, column 'stress': only one class (0); stress needs stressed and not-stressed rows"]
+
+
+def test_cli_leaves_identifier_columns_out_and_names_a_broken_feature(tmp_path, table, capsys):
+    path = tmp_path / "liwc22.csv"
+    table.assign(Filename=[f"s{i}.txt" for i in range(len(table))]).to_csv(path, index=False)
+    assert main(["--features", str(path), "--bootstrap", "0", "--out", str(tmp_path / "out")]) == 0
+    assert "not features (no numbers in them): Filename" in capsys.readouterr().out
+    broken = table.astype({"f7": object})
+    broken.loc[4, "f7"] = "n/a?"
+    broken.to_csv(path, index=False)
+    assert main(["--features", str(path), "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == (f"error: {path}, line 6, column 'f7': not a number ('n/a?') "
+                                       "(leave it out with --ignore-cols or the page's column picker)\n")
