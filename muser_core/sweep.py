@@ -1,0 +1,275 @@
+"""Sweeps: a grid of strategies x seeds in parallel processes, summarised like the paper's Tables 6-9.
+
+Each variant is a label and the ``muser_core.train`` flags that make it; flags
+given to the sweep itself apply to every variant. ``--table 6|7|8|9`` picks
+the paper's rows. The sweep writes, in ``--out``:
+
+- one run folder per variant and seed (a finished one is reused, a broken one resumed);
+- ``runs.csv``: the test stress metrics of every run;
+- ``results.csv`` and ``results.md``: mean and standard deviation over seeds of
+  accuracy, precision, recall and F1, and the paired t-test p-value
+  (``scipy.stats.ttest_rel`` over the same seeds) of each variant against the reference.
+
+Command line::
+
+    python -m muser_core.sweep --table 8 --seeds 0,1,2,3,4 --workers 2 --out runs/table8 \\
+        --corpus demo --text-mode frozen
+    python -m muser_core.sweep --variant "uniform=--strategy uniform" \\
+        --variant "speed5=--strategy speed --history 5" --reference uniform --out runs/mine
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import re
+import shlex
+import sys
+import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from muser_core import runs
+from muser_core.config import RunConfig
+from muser_core.errors import InputError
+
+METRICS = ("accuracy", "precision", "recall", "f1")
+METRIC_TITLES = {"accuracy": "Accuracy", "precision": "Precision", "recall": "Recall", "f1": "F-score"}
+
+# The paper's result tables: (row label, train flags). The first row named in
+# PAPER_REFERENCES is the default reference of the t-tests.
+PAPER_TABLES: dict[str, list[tuple[str, str]]] = {
+    "6": [("MUSER Textual Encoder", "--modality text --strategy single"),
+          ("MUSER Acoustic Encoder", "--modality audio --strategy single")],
+    "7": [("MUSER from scratch", "--strategy single"),
+          ("Activation-100", "--strategy pretrain --phases activation:100,stress"),
+          ("Valence-100", "--strategy pretrain --phases valence:100,stress"),
+          ("Activation-valence-stress", "--strategy pretrain --phases activation:100,valence:100,stress"),
+          ("Valence-activation-stress", "--strategy pretrain --phases valence:100,activation:100,stress")],
+    "8": [("Uniform sampling with activation", "--strategy uniform --tasks stress,activation"),
+          ("Uniform sampling with valence", "--strategy uniform --tasks stress,valence"),
+          ("Uniform sampling with activation & valence", "--strategy uniform --tasks stress,activation,valence"),
+          ("(Liu et al., 2019) - modified", "--strategy dwa --tasks stress,activation,valence"),
+          ("Speed-based sampling (history=5)", "--strategy speed --history 5 --tasks stress,activation,valence"),
+          ("Speed-based sampling (history=10)", "--strategy speed --history 10 --tasks stress,activation,valence")],
+    "9": [("Uniform sampling with activation & valence",
+           "--strategy uniform --tasks stress,ext_activation,ext_valence"),
+          ("(Liu et al., 2019) - modified", "--strategy dwa --tasks stress,ext_activation,ext_valence"),
+          ("Speed-based sampling (history=5)",
+           "--strategy speed --history 5 --tasks stress,ext_activation,ext_valence")],
+}
+PAPER_REFERENCES = {"6": "MUSER Textual Encoder", "7": "MUSER from scratch",
+                    "8": "Speed-based sampling (history=5)", "9": "Speed-based sampling (history=5)"}
+TABLE_DEFAULTS = {"9": "--external demo"}  # Table 9 uses an external emotion corpus
+
+
+@dataclass(frozen=True)
+class Job:
+    label: str
+    seed: int
+    out: Path
+    config: dict  # RunConfig.to_dict(), resolved
+
+
+def slug(label: str) -> str:
+    """A folder-safe name for a row label."""
+    return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-") or "variant"
+
+
+class _FlagParser(argparse.ArgumentParser):
+    """The train flags, raising InputError instead of printing usage and exiting."""
+
+    def error(self, message: str):
+        raise InputError(f"bad train flags: {message}")
+
+
+def _train_parser() -> argparse.ArgumentParser:
+    from muser_core.train import add_config_flags
+
+    parser = _FlagParser(prog="variant flags", add_help=False, exit_on_error=False)
+    add_config_flags(parser)
+    return parser
+
+
+def variant_config(base: RunConfig, flags: str, seed: int) -> RunConfig:
+    """``base`` with a variant's train flags and the seed applied, resolved (checks every choice)."""
+    from dataclasses import replace
+
+    from muser_core.train import config_from_args
+
+    try:
+        args = _train_parser().parse_args(shlex.split(flags))
+    except (InputError, argparse.ArgumentError) as exc:
+        raise InputError(f"variant flags '{flags}': {exc}") from None
+    cfg = config_from_args(args, base)
+    return replace(cfg, train=replace(cfg.train, seed=seed)).resolved()
+
+
+def plan(variants: list[tuple[str, str]], seeds: list[int], base: RunConfig, out: Path) -> list[Job]:
+    """One job per variant and seed; every config is checked before anything runs."""
+    if not variants:
+        raise InputError("no variants: give --table or --variant LABEL=FLAGS")
+    labels = [label for label, _ in variants]
+    if len(set(labels)) != len(labels) or len({slug(x) for x in labels}) != len(labels):
+        raise InputError(f"variant labels must be distinct: {', '.join(labels)}")
+    return [Job(label, seed, out / f"{slug(label)}-seed{seed}", variant_config(base, flags, seed).to_dict())
+            for label, flags in variants for seed in seeds]
+
+
+def _run_job(job: Job) -> tuple[str, int, str, dict]:
+    """Worker: train (or reuse, or resume) one run; returns (label, seed, state, test metrics)."""
+    from muser_core.train import train_run
+
+    resume = (job.out / runs.CONFIG).is_file()
+    try:
+        test = train_run(None if resume else RunConfig.from_dict(job.config), job.out, resume=resume)
+    except Exception as exc:  # one failed run must not sink the sweep; its status.json has the error
+        return job.label, job.seed, f"failed: {type(exc).__name__}: {exc}".splitlines()[0], {}
+    return job.label, job.seed, "finished" if test else "stopped", test
+
+
+def run_jobs(jobs: list[Job], workers: int = 2, progress: bool = True) -> pd.DataFrame:
+    """Run the jobs in ``workers`` processes (1: in this process); one row per run."""
+    rows = []
+
+    def record(result) -> None:
+        label, seed, state, test = result
+        stress = test.get("stress", {})
+        status = runs.read_status(next(j.out for j in jobs if j.label == label and j.seed == seed))
+        rows.append({"label": label, "seed": seed, "state": state,
+                     **{m: stress.get(m, np.nan) for m in METRICS},
+                     "best_epoch": status.get("best_epoch"), "epochs": status.get("epoch")})
+        if progress:
+            done = f"acc {stress['accuracy']:.3f}" if stress else state
+            print(f"[{len(rows)}/{len(jobs)}] {label} seed {seed}: {done}", flush=True)
+
+    if workers <= 1:
+        for job in jobs:
+            record(_run_job(job))
+    else:
+        # spawn: a forked child would inherit torch's thread pools and locks from the parent.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            for future in as_completed([pool.submit(_run_job, job) for job in jobs]):
+                record(future.result())
+    order = {(j.label, j.seed): i for i, j in enumerate(jobs)}
+    return pd.DataFrame(sorted(rows, key=lambda r: order[(r["label"], r["seed"])]))
+
+
+def summarise(per_run: pd.DataFrame, reference: str | None) -> pd.DataFrame:
+    """Mean and sample standard deviation per variant, and paired t-test p-values against ``reference``."""
+    from scipy.stats import ttest_rel
+
+    done = per_run[per_run["state"] == "finished"]
+    rows = []
+    ref = done[done["label"] == reference].set_index("seed") if reference else None
+    for label in dict.fromkeys(per_run["label"]):
+        group = done[done["label"] == label].set_index("seed")
+        row = {"label": label, "n_seeds": len(group)}
+        for m in METRICS:
+            row[f"{m}_mean"] = group[m].mean() if len(group) else np.nan
+            row[f"{m}_std"] = group[m].std(ddof=1) if len(group) > 1 else np.nan
+        for m in ("accuracy", "f1"):
+            p = np.nan
+            if ref is not None and label != reference:
+                seeds = sorted(set(group.index) & set(ref.index))
+                if len(seeds) >= 2:
+                    with warnings.catch_warnings():  # identical columns give nan, with a warning
+                        warnings.simplefilter("ignore")
+                        p = float(ttest_rel(group.loc[seeds, m], ref.loc[seeds, m]).pvalue)
+            row[f"p_{m}"] = p
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _cell(mean: float, std: float) -> str:
+    if np.isnan(mean):
+        return "-"
+    return f"{mean:.3f}" + (f" ± {std:.3f}" if not np.isnan(std) else "")
+
+
+def markdown(summary: pd.DataFrame, reference: str | None, seeds: list[int], title: str) -> str:
+    """The summary in the layout of the paper's tables."""
+    lines = [f"## {title}", "",
+             f"Test-split stress detection, mean ± sample standard deviation over seeds "
+             f"{', '.join(map(str, seeds))}. Precision, recall and F-score are for the stressed class. "
+             + (f"p: paired t-test (scipy.stats.ttest_rel) against **{reference}** over the same seeds."
+                if reference else ""), "",
+             "| Strategy | " + " | ".join(METRIC_TITLES.values()) + " | p (accuracy) | p (F-score) |",
+             "|---" * (len(METRICS) + 3) + "|"]
+    for r in summary.to_dict("records"):
+        cells = [_cell(r[f"{m}_mean"], r[f"{m}_std"]) for m in METRICS]
+        ps = ["ref." if r["label"] == reference else ("-" if np.isnan(r[f"p_{m}"]) else f"{r[f'p_{m}']:.3g}")
+              for m in ("accuracy", "f1")]
+        lines.append(f"| {r['label']} | " + " | ".join(cells + ps) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def warm_up(jobs: list[Job]) -> None:
+    """Prepare each distinct data set once here: fills the embedding cache, surfaces input errors early."""
+    from muser_core.train import prepare_data
+
+    seen = set()
+    for job in jobs:
+        cfg = RunConfig.from_dict(job.config)
+        key = (repr(cfg.data), cfg.model.modality, cfg.model.text_mode, cfg.model.text_model, cfg.model.max_length)
+        if key not in seen and not (job.out / runs.TEST).is_file():
+            seen.add(key)
+            prepare_data(cfg, progress=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m muser_core.sweep", description=__doc__.split("\n")[0],
+                                     epilog="Any other flag is a muser_core.train flag applied to every variant.")
+    parser.add_argument("--table", choices=sorted(PAPER_TABLES), help="the paper's rows for Table 6, 7, 8 or 9")
+    parser.add_argument("--variant", action="append", default=[], metavar="LABEL=FLAGS",
+                        help="a row: its label and train flags (repeatable)")
+    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
+    parser.add_argument("--workers", type=int, default=2, help="parallel training processes")
+    parser.add_argument("--reference", help="label the t-tests compare against (default: the table's)")
+    parser.add_argument("--out", required=True, help="sweep folder, e.g. runs/table8")
+    args, train_flags = parser.parse_known_args(argv)
+    try:
+        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+        variants = list(PAPER_TABLES.get(args.table, []))
+        for item in args.variant:
+            label, sep, flags = item.partition("=")
+            if not sep or not label.strip():
+                raise InputError(f"--variant '{item}': write LABEL=FLAGS")
+            variants.append((label.strip(), flags))
+        reference = args.reference or PAPER_REFERENCES.get(args.table) or (variants[0][0] if variants else None)
+        if reference and reference not in [label for label, _ in variants]:
+            raise InputError(f"reference '{reference}' is not a variant label")
+        base_flags = " ".join([TABLE_DEFAULTS.get(args.table, ""), shlex.join(train_flags)])
+        base = _train_parser().parse_args(shlex.split(base_flags))
+        from muser_core.train import config_from_args
+
+        out = Path(args.out)
+        jobs = plan(variants, seeds, config_from_args(base), out)
+        warm_up(jobs)
+    except (ValueError, argparse.ArgumentError) as exc:  # InputError, a bad --seeds number or flag
+        print(f"error: {exc}".splitlines()[0], file=sys.stderr)
+        return 2
+    out.mkdir(parents=True, exist_ok=True)
+    per_run = run_jobs(jobs, args.workers)
+    per_run["run"] = [str(j.out) for j in jobs]
+    per_run.to_csv(out / "runs.csv", index=False)
+    summary = summarise(per_run, reference)
+    summary.insert(1, "reference", reference)
+    summary.to_csv(out / "results.csv", index=False)
+    title = f"Table {args.table} layout" if args.table else "Sweep results"
+    text = markdown(summary, reference, seeds, title)
+    (out / "results.md").write_text(text)
+    print(text)
+    failed = per_run[per_run["state"] != "finished"]
+    for r in failed.to_dict("records"):
+        print(f"warning: {r['label']} seed {r['seed']}: {r['state']}", file=sys.stderr)
+    return 1 if len(failed) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
