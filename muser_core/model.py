@@ -152,7 +152,8 @@ def predict(model: MultiTaskModel, stats: dict, texts: Sequence[str] | None = No
 
     ``features`` are raw (not normalised) eGeMAPS functionals, one row per
     utterance, columns in ``EGEMAPS_FEATURES`` order; they are normalised with
-    the run's statistics (a speaker not seen in training gets the pooled ones).
+    the run's statistics. Training speakers are keyed ``"<dataset>:<speaker>"``
+    (e.g. ``"demo:07"``); any other name, or none, gets the pooled statistics.
     """
     model.eval()
     device = next(model.parameters()).device

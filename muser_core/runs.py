@@ -223,6 +223,7 @@ def environment(device: str = "cpu") -> dict:
 
     return {"python": sys.version.split()[0], "platform": platform.platform(), "packages": packages,
             "git_commit": commit, "device": device,
-            "device_name": torch.cuda.get_device_name(0) if device.startswith("cuda") else platform.processor(),
+            "device_name": (torch.cuda.get_device_name(0) if device.startswith("cuda")
+                            else platform.processor() or platform.machine()),
             "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             "host": socket.gethostname()}

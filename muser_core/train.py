@@ -78,6 +78,7 @@ class PreparedData:
     normaliser: dict | None = None     # SpeakerZScore.to_dict() of the acoustic features
     notes: list[str] = field(default_factory=list)
     text_encoder: torch.nn.Module | None = None  # fine-tune mode: the Transformer to train
+    pad_id: int = 0                    # the tokenizer's padding id
 
     def batch(self, idx: torch.Tensor, pad_to: int | None = None) -> dict[str, torch.Tensor]:
         """Inputs of items ``idx``; token tensors cut to the batch's longest sentence (dynamic padding)."""
@@ -86,8 +87,11 @@ class PreparedData:
             out["text_embedding"] = self.features["text_embedding"][idx]
         if "input_ids" in self.features:
             length = pad_to or int(self.features["lengths"][idx].max())
-            out["input_ids"] = self.features["input_ids"][idx, :length]
-            out["attention_mask"] = self.features["attention_mask"][idx, :length]
+            ids, mask = self.features["input_ids"][idx, :length], self.features["attention_mask"][idx, :length]
+            if length > ids.shape[1]:  # pad_to beyond the longest sentence (the benchmark's pad-to-128)
+                ids = F.pad(ids, (0, length - ids.shape[1]), value=self.pad_id)
+                mask = F.pad(mask, (0, length - mask.shape[1]), value=0)
+            out["input_ids"], out["attention_mask"] = ids, mask
         if "acoustic" in self.features:
             out["acoustic"] = self.features["acoustic"][idx]
         return out
@@ -154,7 +158,12 @@ def prepare_data(cfg: RunConfig, progress: bool = False) -> PreparedData:
     usable = pd.Series(True, index=table.index)
     acoustic = None
     if m.uses_audio:
-        acoustic = pd.concat([_acoustic_table(p, d.audio_workers) for p in parts], ignore_index=True)
+        tables = [_acoustic_table(p, d.audio_workers) for p in parts]
+        for corpus, values in zip(sources.values(), tables, strict=True):
+            if values.isna().all(axis=None):
+                raise InputError(f"corpus '{corpus.name}': no eGeMAPS feature columns and no readable audio "
+                                 "files (use --modality text, or add the features)")
+        acoustic = pd.concat(tables, ignore_index=True)
         missing = acoustic.isna().all(axis=1)
         if missing.any():
             notes.append(f"{int(missing.sum())} items without acoustic features left out of every task")
@@ -238,7 +247,8 @@ def prepare_data(cfg: RunConfig, progress: bool = False) -> PreparedData:
             features["attention_mask"] = tokens["attention_mask"]
             features["lengths"] = tokens["attention_mask"].sum(1)
             text_dim = encoder.hidden_size
-    return PreparedData(features, tasks, text_dim, normaliser, notes, encoder)
+    pad_id = int(encoder.tokenizer.pad_token_id or 0) if encoder is not None else 0
+    return PreparedData(features, tasks, text_dim, normaliser, notes, encoder, pad_id)
 
 
 # --------------------------------------------------------------------------- trainer
