@@ -137,7 +137,7 @@ def _acoustic_table(table: pd.DataFrame, workers: int) -> pd.DataFrame:
         if len(feats) else pd.DataFrame(np.nan, index=table.index, columns=EGEMAPS_FEATURES)
 
 
-def prepare_data(cfg: RunConfig, progress: bool = False) -> PreparedData:
+def prepare_data(cfg: RunConfig, progress: bool = False, device: str = "cpu") -> PreparedData:
     """Load the corpora, check every task's labels and splits, build the input tensors.
 
     Items without a task's label are left out of that task only; items without
@@ -235,7 +235,7 @@ def prepare_data(cfg: RunConfig, progress: bool = False) -> PreparedData:
             from muser_core.text_encoder import cached_embeddings
 
             vectors = cached_embeddings(texts, m.text_model, m.max_length, cfg.train.embed_batch_size,
-                                        progress=progress)
+                                        device=device, progress=progress)
             features["text_embedding"] = torch.from_numpy(vectors)
             text_dim = vectors.shape[1]
         else:
@@ -423,6 +423,7 @@ class Trainer:
         return {"model": trainable_state(self.model, self.cfg.model.text_mode),
                 "optimizer": self.optimizer.state_dict(), "best_state": self.best_state,
                 "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else torch.zeros(0),
                 "streams": {t: {"order": s.order.cpu(), "pos": s.pos} for t, s in self.streams.items()},
                 "meta": json.dumps(runs._clean(meta))}
 
@@ -431,7 +432,9 @@ class Trainer:
         self.model.load_state_dict(state["model"], strict=False)
         self.optimizer.load_state_dict(state["optimizer"])
         self.best_state = state["best_state"]
-        torch.set_rng_state(state["torch_rng"])
+        torch.set_rng_state(state["torch_rng"].cpu())
+        if self.device.type == "cuda" and len(state.get("cuda_rng", ())):
+            torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
         for task, s in state["streams"].items():
             self.streams[task].order = s["order"].to(self.streams[task].items.device)
             self.streams[task].pos = s["pos"]
@@ -566,7 +569,7 @@ def build(cfg: RunConfig, progress: bool = False) -> tuple[RunConfig, PreparedDa
     cfg = cfg.resolved()
     set_threads(cfg.train.threads, cfg.model.text_mode, cfg.model.uses_text)
     device = pick_device(cfg.train.device)
-    data = prepare_data(cfg, progress=progress)
+    data = prepare_data(cfg, progress=progress, device=str(device))
     cfg = replace(cfg, model=replace(cfg.model, text_dim=data.text_dim))
     torch.manual_seed(cfg.train.seed)
     model = MultiTaskModel(cfg.model, cfg.data.tasks, data.text_encoder)
