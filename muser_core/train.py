@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -639,6 +640,29 @@ def train_run(cfg: RunConfig | None, out: str | Path, resume: bool = False, init
         "items": {t: len(d.splits["test"]) for t, d in data.tasks.items()}})
     runs.write_status(out, "finished", epoch=trainer.epoch, best_epoch=trainer.best_epoch)
     return test
+
+
+def launch(cfg: RunConfig | None, out: str | Path, resume: bool = False) -> subprocess.Popen:
+    """Start a run in its own process (for the Train page); its output goes to ``<out>/train.log``.
+
+    The config is checked here first (choices, tasks, strategy settings), so
+    most mistakes come back as an InputError at once; data problems (labels,
+    splits) end the process with ``error: ...`` as the last line of the log.
+    """
+    out = Path(out)
+    args = [sys.executable, "-m", "muser_core.train", "--out", str(out), "--no-progress"]
+    if resume:
+        runs.read_config(out)  # a one-line error now rather than in the log
+        args.append("--resume")
+    else:
+        if (out / runs.CONFIG).exists():
+            raise InputError(f"{out}: a run already exists there (resume it, or pick another name)")
+        args += ["--config", cfg.resolved().to_json()]
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "train.log", "ab") as log:
+        return subprocess.Popen(args, cwd=Path(__file__).resolve().parent.parent, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                env={**os.environ, "HF_HUB_OFFLINE": "1"})
 
 
 # --------------------------------------------------------------------------- command line

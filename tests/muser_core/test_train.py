@@ -274,3 +274,15 @@ def test_missing_labels_leave_items_out_of_that_task_only(tmp_path):
     assert len(data.tasks["stress"].splits["train"]) == 210
     assert any("activation: 30 items without a label" in n for n in data.notes)
     assert torch.isfinite(data.tasks["activation"].target).all()
+
+
+def test_launch_runs_in_the_background(tmp_path, corpus_csv):
+    from muser_core.train import launch
+
+    with pytest.raises(InputError, match="unknown strategy"):
+        launch(RunConfig(strategy=StrategyConfig(name="magic")), tmp_path / "x")
+    out = tmp_path / "bg"
+    proc = launch(config(corpus_csv, max_epochs=2), out)
+    assert proc.wait(timeout=120) == 0, (out / "train.log").read_text()
+    assert runs.read_status(out)["state"] == "finished"
+    assert [r["epoch"] for r in runs.read_metrics(out)] == [0, 1, 2]
