@@ -120,6 +120,9 @@ class RunConfig:
                             ("patience", t.patience), ("max length", m.max_length)):
             if value < 1:
                 raise InputError(f"{name} must be at least 1 (got {value})")
+        if strategy.first_stop_epoch > t.max_epochs:
+            raise InputError(f"max epochs {t.max_epochs} ends before the stress phase starts "
+                             f"(epoch {strategy.first_stop_epoch}): raise --max-epochs or shorten --phases")
         lr = t.lr if t.lr is not None else PAPER_LEARNING_RATES[m.modality]
         if lr <= 0:
             raise InputError(f"learning rate must be positive (got {lr})")

@@ -247,12 +247,14 @@ def test_bad_input_is_one_line_before_training(tmp_path, capsys, corpus_csv):
     assert "not in the task list" in _bad(tmp_path, capsys, "--corpus", corpus_csv, "--strategy", "pretrain",
                                           "--phases", "valence:3,stress", "--tasks", "stress,activation")
     assert "not a run folder" in _bad(tmp_path, capsys, "--resume")
+    assert "before the stress phase" in _bad(tmp_path, capsys, "--corpus", corpus_csv, "--strategy", "pretrain",
+                                             "--phases", "activation:5,stress")  # --max-epochs 2
 
     table = Corpus.load(corpus_csv).table
     no_valence = table.assign(valence=np.nan)
     Corpus(no_valence, "novalence").save(tmp_path / "novalence.csv")
     assert "task 'valence' has no labels" in _bad(tmp_path, capsys, "--corpus", str(tmp_path / "novalence.csv"),
-                                                  "--strategy", "pretrain", "--phases", "valence:3,stress")
+                                                  "--strategy", "pretrain", "--phases", "valence:1,stress")
     no_validation = table.assign(split=table["split"].replace("validation", "train"))
     Corpus(no_validation, "noval").save(tmp_path / "noval.csv")
     assert "validation split" in _bad(tmp_path, capsys, "--corpus", str(tmp_path / "noval.csv"))
