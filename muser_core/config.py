@@ -23,6 +23,17 @@ TEXT_MODES = ("frozen", "finetune")
 STOP_METRICS = ("accuracy", "f1")
 # MUSER paper 5.1/5.2: 3e-4 for the multimodal model, 2e-5 text only, 5e-4 audio only.
 PAPER_LEARNING_RATES = {"both": 3e-4, "text": 2e-5, "audio": 5e-4}
+# 2e-5 is a rate for fine-tuning BERT; with a frozen encoder a text-only model is
+# small layers only, and 2e-5 barely moves them in 100 epochs, so frozen text
+# uses the rate the paper gives its other small-layer model (the acoustic MLP).
+FROZEN_TEXT_LEARNING_RATE = 5e-4
+
+
+def default_learning_rate(modality: str, text_mode: str) -> float:
+    """The paper's rate for the modality; 5e-4 for text only with a frozen encoder."""
+    if modality == "text" and text_mode == "frozen":
+        return FROZEN_TEXT_LEARNING_RATE
+    return PAPER_LEARNING_RATES[modality]
 
 
 @dataclass
@@ -75,7 +86,7 @@ class TrainConfig:
 
     seed: int = 0               # seeds weights, task draws and batches: runs repeat exactly
     batch_size: int = 32        # paper 4.4.2
-    lr: float | None = None     # None = paper's rate for the modality (PAPER_LEARNING_RATES)
+    lr: float | None = None     # None = paper's rate for the modality (default_learning_rate)
     weight_decay: float = 0.01  # AdamW default
     clip_norm: float = 1.0      # gradient norm clipping (paper 5.1)
     max_epochs: int = 1000      # paper 5.1
@@ -123,7 +134,7 @@ class RunConfig:
         if strategy.first_stop_epoch > t.max_epochs:
             raise InputError(f"max epochs {t.max_epochs} ends before the stress phase starts "
                              f"(epoch {strategy.first_stop_epoch}): raise --max-epochs or shorten --phases")
-        lr = t.lr if t.lr is not None else PAPER_LEARNING_RATES[m.modality]
+        lr = t.lr if t.lr is not None else default_learning_rate(m.modality, m.text_mode)
         if lr <= 0:
             raise InputError(f"learning rate must be positive (got {lr})")
         # A corpus path is stored absolute, so config.json repeats the run from any folder.
