@@ -193,7 +193,6 @@ def prepare_data(cfg: RunConfig, progress: bool = False, device: str = "cpu") ->
         rows_per_task[task] = labelled
     used = pd.concat(rows_per_task.values(), axis=1).any(axis=1)
     table = table[used].reset_index(drop=True)
-    n = len(table)
 
     for task in cfg.data.tasks:
         source = "external" if task in EXTERNAL_TASKS else "main"
