@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import REPO
 from streamlit.testing.v1 import AppTest
 
 from muser_core.acoustic_features import EGEMAPS_FEATURES
+from ui.indicators import DIC_PATH, PATH_SOURCE
 
-REPO = Path(__file__).resolve().parents[2]
 TEXT_PAGE = str(REPO / "pages" / "1_Text_indicators.py")
 ACOUSTIC_PAGE = str(REPO / "pages" / "2_Acoustic_indicators.py")
-PATH_SOURCE = "Feature CSV on this machine"
 
 
 def planted_csv(path: Path, columns: list[str], n: int = 400, seed: int = 0, **changes) -> Path:
@@ -46,6 +46,11 @@ def _key(page: str, name: str) -> str:
 
 def frames(at: AppTest) -> list[pd.DataFrame]:
     return [d.value for d in at.dataframe]
+
+
+def table4(at: AppTest) -> pd.DataFrame:
+    """Our Table 4 (the first with a 'feature set' column; the paper's comes after it)."""
+    return next(f for f in frames(at) if "feature set" in f.columns)
 
 
 TEXT_COLUMNS = ["posemo", "negemo", "bio", "health", "body", "ingest", "space", "time", "percept", "nonflu"]
@@ -135,6 +140,14 @@ def test_pages_render_on_the_demo_corpus(page):
     assert {m.label for m in at.metric} >= {"Features ranked", "Tasks"}
 
 
+@pytest.mark.skipif(not _demo_built(), reason="demo corpus not in this copy yet")
+def test_both_pages_show_table4_for_both_modalities_on_the_demo():
+    tables = [table4(AppTest.from_file(page, default_timeout=180).run()) for page in (TEXT_PAGE, ACOUSTIC_PAGE)]
+    assert tables[0]["feature set"].tolist() == ["text categories", "eGeMAPS"]
+    pd.testing.assert_frame_equal(tables[0], tables[1])  # one fit per modality, shared by the pages
+    assert (tables[0][["stress", "activation", "valence"]] <= 20).all().all()
+
+
 def test_text_page_scores_a_muse_copy_with_the_lexicon(muse_root):
     at = AppTest.from_file(TEXT_PAGE, default_timeout=120).run()
     at.sidebar.radio(key="text-ind-source").set_value("MuSE copy on this machine").run()
@@ -145,3 +158,48 @@ def test_text_page_scores_a_muse_copy_with_the_lexicon(muse_root):
     assert {m.label: m.value for m in at.metric}["Labelled rows"] == "23, 22, 23"
     stress = frames(at)[1]  # frames[0] lists the dropped features
     assert {"feature", "coefficient", "rank", "stability", "examples"} <= set(stress.columns)
+
+
+def test_csv_features_give_a_one_row_table4(tmp_path):
+    at = open_csv(TEXT_PAGE, planted_csv(tmp_path / "liwc.csv", TEXT_COLUMNS))
+    table = table4(at)
+    assert table["feature set"].tolist() == ["text categories"]
+    # 10 features: every task's top 20 holds them all, so none is unique to a task.
+    assert table[["stress", "activation", "valence"]].iloc[0].tolist() == [0, 0, 0]
+
+
+def test_text_page_on_a_muse_copy_says_why_egemaps_are_not_in_table4(muse_root):
+    at = AppTest.from_file(TEXT_PAGE, default_timeout=120).run()
+    at.sidebar.radio(key="text-ind-source").set_value("MuSE copy on this machine").run()
+    at.sidebar.text_input(key="text-ind-muse-root").set_value(str(muse_root)).run()
+    assert not at.exception
+    assert table4(at)["feature set"].tolist() == ["text categories"]
+    assert any("extract them on the Acoustic indicators page" in c.value for c in at.caption)
+
+
+def _muse_with_dic(muse_root: Path, dic: Path) -> AppTest:
+    at = AppTest.from_file(TEXT_PAGE, default_timeout=120).run()
+    at.sidebar.radio(key="text-ind-source").set_value("MuSE copy on this machine").run()
+    at.sidebar.text_input(key="text-ind-muse-root").set_value(str(muse_root)).run()
+    at.sidebar.radio(key="text-ind-dic").set_value(DIC_PATH).run()
+    return at.sidebar.text_input(key="text-ind-dic-path").set_value(str(dic)).run()
+
+
+def test_text_page_scores_transcripts_with_a_users_dic(muse_root, tmp_path):
+    dic = tmp_path / "mine.dic"
+    dic.write_text("%\n1\tworry\n2\tcalm\n%\nworried\t1\nexam\t1\ngood\t2\nfeel\t2\n")
+    at = _muse_with_dic(muse_root, dic)
+    assert not at.exception and not at.error
+    assert {m.label: m.value for m in at.metric}["Features ranked"] == "2"
+    stress = frames(at)[0]
+    assert set(stress["feature"]) == {"worry", "calm"}
+    assert dict(zip(stress["feature"], stress["examples"], strict=True)) == {"worry": "exam, worried",
+                                                                             "calm": "feel, good"}
+
+
+def test_a_bad_dic_is_one_line_naming_the_file(muse_root, tmp_path):
+    dic = tmp_path / "bad.dic"
+    dic.write_text("%\n1\tworry\n%\nworried\tlots\n")
+    at = _muse_with_dic(muse_root, dic)
+    assert not at.exception
+    assert len(at.error) == 1 and at.error[0].value == f"{dic}, line 4: 'lots' is not a category number"
