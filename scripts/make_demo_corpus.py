@@ -453,7 +453,7 @@ STRESS_SIGNS = {  # eGeMAPS feature -> what it stands for in the data card
     "alphaRatioV_sma3nz_amean": "alpha ratio (vocal effort)",
     "HNRdBACF_sma3nz_amean": "HNR",
 }
-LEXICAL_SIGNS = ["nonflu", "negemo", "anx", "health", "body", "posemo", "social", "achieve"]
+LEXICAL_SIGNS = ["nonflu", "negemo", "anx", "sad", "anger", "bio", "health", "body", "posemo", "social", "achieve"]
 
 
 def _fit_score(x: pd.DataFrame, y: pd.Series, train: pd.Series, test: pd.Series) -> float:
@@ -710,7 +710,7 @@ Build time: {t.get('total_s', float('nan')) / 60:.1f} min with {t.get('workers',
 ## How to rebuild
 
 ```
-sudo apt-get install espeak-ng sox
+sudo apt-get install espeak-ng          # sox is not needed
 .venv/bin/python scripts/make_demo_corpus.py            # or: make demo-corpus
 ```
 
