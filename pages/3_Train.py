@@ -1,0 +1,49 @@
+"""Train: launch multi-task runs in the background, watch them live, open any run folder.
+
+Training runs in its own process (``python -m muser_core.train``), never in
+this script; the page reads the run folder the engine writes, so it survives
+switching pages and reloading the browser, and several runs can go at once.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analysis.training_views import list_all_runs
+from ui.runs import (
+    active_runs_ui,
+    command_preview_ui,
+    launch_ui,
+    run_picker_ui,
+    train_options_ui,
+    watch_run_ui,
+)
+
+st.set_page_config(page_title="Train", page_icon="🏋️", layout="wide")
+st.title("Train")
+st.markdown("Multi-task training of MUSER (paper 4.4): stress detection with activation and valence as "
+            "auxiliary tasks, mixed epoch by epoch by a **sampling strategy**. Runs go on in the "
+            "background; leave the page or reload the browser and come back to them.")
+
+with st.expander("Launch a run", expanded=not st.session_state.get("train-last")):
+    options = train_options_ui("train")
+    with st.popover("Show the command line"):
+        command_preview_ui(options)
+    if st.button("Launch", type="primary", key="train-launch"):
+        started = launch_ui(options)
+        if started:
+            st.session_state["train-last"] = started[-1]
+            st.toast(f"Started {len(started)} run(s).")
+
+st.subheader("Runs going now")
+active_runs_ui()
+
+st.subheader("Watch or open a run")
+runs = list_all_runs()
+# After a reload there is no session state: the newest run (first in the list) is shown.
+default = st.session_state.get("train-last") or (runs["path"].iloc[0] if len(runs) else None)
+path = run_picker_ui("train-watch", default)
+if path:
+    watch_run_ui(path, "train-live")
+else:
+    st.info("No run yet: launch one above, or give a run folder.")
