@@ -75,17 +75,19 @@ def main() -> None:
         print(f"corpus: {corpus}; {data.summary()['items']} items; "
               f"embeddings ready in {time.perf_counter() - started:.1f} s (cached after the first run)")
         out = Path(tmp) / "run"
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         test = train_run(cfg, out)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         records = runs.read_metrics(out)
         loop = sum(r["seconds"] for r in records)
         epochs = records[-1]["epoch"]
         print(f"speed-based run (history {args.history}, patience {args.patience}): {epochs} epochs "
               f"(best {records[-1]['best_epoch']}) in {seconds:.1f} s total, {loop:.1f} s in the epoch loop, "
               f"{1000 * loop / (epochs + 1):.0f} ms/epoch; test stress accuracy {test['stress']['accuracy']:.3f}")
+        # On a shared machine wall time includes waiting for a core; CPU time (one thread) does not.
+        print(f"CPU time {cpu:.1f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         verdict = "PASS" if seconds <= 30 and epochs >= 100 else "FAIL"
-        print(f"{verdict}: target >= 100 epochs in <= 30 s")
+        print(f"{verdict}: target >= 100 epochs in <= 30 s (wall)")
 
 
 if __name__ == "__main__":
