@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 
 from muser_core import runs
-from muser_core.config import EXTERNAL_TASKS, MAIN_TASK, RunConfig
+from muser_core.config import ALL_TASKS, EXTERNAL_TASKS, MAIN_TASK, MODALITIES, RunConfig
 from muser_core.corpus import SPLITS, Corpus
 from muser_core.errors import InputError
 from muser_core.metrics import classification_metrics, regression_metrics
@@ -50,7 +50,7 @@ from muser_core.model import (
     load_weights,
     trainable_state,
 )
-from muser_core.strategies import Strategy, TrainingState, make_strategy
+from muser_core.strategies import STRATEGIES, Strategy, TrainingState, make_strategy
 
 # --------------------------------------------------------------------------- data
 
@@ -673,13 +673,13 @@ FLAGS = [
     ("--external", "data", "external", str, "external emotion corpus for ext_* tasks: demo or a CSV"),
     ("--split", "data", "split", str, "demo corpus split: speaker or paper"),
     ("--tasks", "data", "tasks", lambda s: [t.strip() for t in s.split(",") if t.strip()],
-     "comma-separated, e.g. stress,activation,valence (default: what the strategy needs)"),
+     f"comma-separated, from {','.join(ALL_TASKS)} (default: what the strategy needs)"),
     ("--audio-workers", "data", "audio_workers", int, "eGeMAPS extraction processes"),
-    ("--modality", "model", "modality", str, "text, audio or both"),
-    ("--text-mode", "model", "text_mode", str, "frozen (cached embeddings) or finetune"),
+    ("--modality", "model", "modality", str, f"one of: {', '.join(MODALITIES)}"),
+    ("--text-mode", "model", "text_mode", str, "frozen (cached embeddings) or finetune (paper)"),
     ("--text-model", "model", "text_model", str, "local Hugging Face model folder (default: MiniLM)"),
     ("--max-length", "model", "max_length", int, "tokens per sentence"),
-    ("--strategy", "strategy", "name", str, "single, pretrain, uniform, dwa or speed"),
+    ("--strategy", "strategy", "name", str, f"one of: {', '.join(STRATEGIES)}"),
     ("--phases", "strategy", "phases", str, "pretrain phases, e.g. activation:100,stress"),
     ("--history", "strategy", "history", int, "speed: history length n"),
     ("--temperature", "strategy", "temperature", float, "speed: rho (0.1); dwa: T (2)"),
