@@ -252,9 +252,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", help=f"a run folder (default: {DEFAULT_CHECKPOINT})")
     args = parser.parse_args(argv)
     try:
+        # Check the audio before the (slower) model load, so bad input fails at once.
+        clip = prepare_clip(args.audio)
+        baseline_clips = [prepare_clip(path) for path in args.baseline]
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # one JSON object on stdout, nothing else on stderr
         predictor = LivePredictor(args.checkpoint)
-        baseline = make_baseline([prepare_clip(path) for path in args.baseline])
-        result = predictor.predict(prepare_clip(args.audio), args.transcript, baseline)
+        predictor.warm_up()  # so the timings mean what the page's mean: with the model loaded
+        result = predictor.predict(clip, args.transcript, make_baseline(baseline_clips))
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

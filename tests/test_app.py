@@ -28,8 +28,21 @@ def test_overview_loads_a_muse_copy(muse_root):
     assert metrics["Utterances"] == "23" and metrics["Speakers"] == "4"
 
 
+def test_overview_opens_on_the_synthetic_demo_corpus():
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Utterances"] == "2,326" and metrics["Speakers"] == "28"
+    assert any("Synthetic data" in w.value for w in at.warning)
+
+
 @pytest.mark.browser
 def test_overview_in_a_real_browser(streamlit_url, browser_page):
     browser_page.goto(streamlit_url)
     browser_page.get_by_text("MUSER stress lab").first.wait_for()
     assert "Stress detection from speech" in browser_page.content()
+    nav = browser_page.get_by_test_id("stSidebarNav")
+    for title in ("Overview", "Text indicators", "Acoustic indicators", "Train", "Sampling dynamics",
+                  "Results", "Live prediction"):
+        assert nav.get_by_text(title, exact=True).count() == 1, title
+    browser_page.get_by_text("Synthetic data.").first.wait_for()
