@@ -39,8 +39,10 @@ def coefficient_figure(analysis: IndicatorAnalysis, task: str, k: int | None = N
         marker_color=[POSITIVE if c > 0 else NEGATIVE for c in top["coefficient"]],
         hovertext=hover, hoverinfo="text"))
     what = "log-odds of stress" if task == "stress" else f"{task} score"
+    up, down = ("more stress", "less") if task == "stress" else (f"higher {task}", "lower")
     figure.update_layout(
-        title=f"{task}: top {len(top)} coefficients", height=max(300, 22 * len(top) + 120),
+        title=f"{task}: top {len(top)} coefficients (red: {up}, blue: {down})",
+        height=max(300, 22 * len(top) + 120),
         margin=dict(l=10, r=10, t=40, b=40), xaxis_title=f"change in {what} per SD of the feature",
         yaxis=dict(automargin=True))
     return figure

@@ -47,9 +47,6 @@ with show_input_errors():
     counts = table4(TEXT, analysis, options, corpus, dic, dic_name)
 
 # Example words come from the dictionary that scored the corpus (the shipped one for a CSV).
-_, paper = results_ui(TEXT, analysis, options, text_annotator(dic, dic_name), counts)
-with paper:
-    st.markdown("**Paper Table 1** (all three tasks)")
-    st.dataframe(paper_reference.table1(), hide_index=True)
-    st.markdown("**Paper Table 2** (one task only; the paper does not say which)")
-    st.dataframe(paper_reference.table2(), hide_index=True)
+results_ui(TEXT, analysis, options, text_annotator(dic, dic_name), counts, paper={
+    "table1": ("**Paper Table 1** (all three tasks)", paper_reference.table1()),
+    "table2": ("**Paper Table 2** (one task only; the paper does not say which)", paper_reference.table2())})

@@ -15,13 +15,13 @@ from analysis.indicators import acoustic_group_table, egemaps_annotation
 from ui.common import show_input_errors
 from ui.indicators import (
     ACOUSTIC,
+    OurTable,
     corpus_input,
     feature_source_ui,
     fit,
     options_ui,
     results_ui,
     table4,
-    table_ui,
 )
 
 st.set_page_config(page_title="Acoustic indicators", page_icon="🔊", layout="wide")
@@ -44,11 +44,9 @@ with show_input_errors():
     analysis = fit(data, options.bootstrap, options.seed, options.normalise)
     counts = table4(ACOUSTIC, analysis, options, corpus)
 
-ours, paper = results_ui(ACOUSTIC, analysis, options, egemaps_annotation, counts)
-with ours:
-    table_ui(acoustic_group_table(analysis, options.k), f"By eGeMAPS group, top {options.k} (as paper Table 3)",
-             "table3_groups.csv", "ac-ind-dl-t3")
-with paper:
-    st.markdown("**Paper Table 3**")
-    st.dataframe(paper_reference.table3(), hide_index=True)
-    st.markdown(f"All three sets share {paper_reference.SHARED_COUNTS['eGeMAPS']} features in the paper.")
+results_ui(ACOUSTIC, analysis, options, egemaps_annotation, counts, paper={
+    "table3": ("**Paper Table 3**", paper_reference.table3()),
+    "table1": (f"In the paper all three eGeMAPS sets share {paper_reference.SHARED_COUNTS['eGeMAPS']} features "
+               "(it does not list them).", None),
+}, first=[OurTable("table3", f"By eGeMAPS group, top {options.k} (as paper Table 3)",
+                   acoustic_group_table(analysis, options.k), "table3_groups.csv")])

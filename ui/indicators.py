@@ -4,14 +4,14 @@ The two pages differ only in their :class:`Modality` (which features, which
 z-normalisation the paper uses) and in the paper tables they set beside the
 results; everything else is here. Helpers named ``*_ui`` draw and return plain
 values. Table 4 counts unique indicators per task *and* modality, so when the
-loaded corpus has both transcripts and eGeMAPS, both pages fit the other
-modality too, through the same cached function (a page visited second reads it
-from the cache).
+loaded corpus has both transcripts and eGeMAPS, both pages also rank the other
+modality, through the same cached function.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -282,17 +282,71 @@ def options_ui(modality: Modality, has_speakers: bool) -> Options:
 
 # --------------------------------------------------------------------------- results
 
+STABILITY_HELP = "share of bootstrap resamples with it in the top k"
+
+
+class OurTable(NamedTuple):
+    """A result table in the paper's layout, as the "Shared and unique" tab shows it."""
+
+    id: str           # the paper table it mirrors ("table1" ...): its counterpart is shown beside it
+    title: str
+    table: pd.DataFrame
+    file_name: str    # of its CSV download
+
+
+PaperTable = tuple[str, pd.DataFrame | None]  # a Markdown title, and the table (None: a remark only)
+
 
 def download(table: pd.DataFrame, name: str, key: str) -> None:
     st.download_button(f"Download {name}", table.to_csv(index=False).encode(), file_name=name,
                        mime="text/csv", key=key)
 
 
-def table_ui(table: pd.DataFrame, title: str, file_name: str, key: str, **config) -> None:
-    """A subheader, the table and its CSV download."""
-    st.subheader(title)
-    st.dataframe(table, hide_index=True, **config)
-    download(table, file_name, key)
+def number_formats(table: pd.DataFrame) -> dict:
+    """Column configs: signed coefficients to 3 decimals, stabilities to 2, per-task columns labelled short."""
+    config = {}
+    for column in table.columns:
+        task, _, what = str(column).rpartition("_")
+        label = f"{task} {'stab.' if what == 'stability' else what[:5]}" if task in TASKS else None
+        if what == "coefficient":
+            config[column] = st.column_config.NumberColumn(label, format="%+.3f")
+        elif what == "stability":
+            config[column] = st.column_config.NumberColumn(label, format="%.2f", help=STABILITY_HELP)
+        elif what == "rank" and label:
+            config[column] = st.column_config.NumberColumn(label)
+    return config
+
+
+def annotated(table: pd.DataFrame, annotate: Annotator | None) -> pd.DataFrame:
+    """The table with the annotator's details (example words, eGeMAPS group...) per feature."""
+    if annotate is None or table.empty:
+        return table
+    details = pd.DataFrame([dict(annotate(f)) for f in table["feature"]], index=table.index)
+    return table.join(details)
+
+
+def comparison_ui(ours: OurTable, paper: PaperTable | None, key: str) -> None:
+    """Our table, with the paper's counterpart beside it (or its remark below it)."""
+    title, table = paper if paper is not None else ("", None)
+    order = list(ours.table.columns)
+    if table is None:
+        left = right = st.container()
+    else:
+        left, right = st.columns([1, 1] if table.shape[1] >= 4 else [3, 2], gap="medium")
+        # Per-task rank and stability columns last: feature and its details sit beside the paper's.
+        per_task = [c for c in order if str(c).partition("_")[0] in TASKS]
+        order = [c for c in order if c not in per_task] + per_task
+    with left:
+        st.markdown(f"**{ours.title}**")
+        st.dataframe(ours.table, hide_index=True, column_config=number_formats(ours.table),
+                     column_order=order)
+        download(ours.table, ours.file_name, f"{key}-dl-{ours.file_name}")
+    with right:
+        if table is None:
+            st.caption(title)
+        else:
+            st.markdown(title)
+            st.dataframe(table, hide_index=True)
 
 
 def summary_ui(analysis: IndicatorAnalysis) -> None:
@@ -300,7 +354,9 @@ def summary_ui(analysis: IndicatorAnalysis) -> None:
     cols = st.columns(4)
     cols[0].metric("Features ranked", len(analysis.features_))
     cols[1].metric("Tasks", len(analysis.tasks_))
-    cols[2].metric("Labelled rows", ", ".join(f"{analysis.n_rows_[t]:,}" for t in analysis.tasks_))
+    rows = [analysis.n_rows_[t] for t in analysis.tasks_]
+    cols[2].metric("Labelled rows", f"{rows[0]:,}" if len(set(rows)) == 1 else ", ".join(f"{n:,}" for n in rows),
+                   help="per task: " + ", ".join(f"{t} {analysis.n_rows_[t]:,}" for t in analysis.tasks_))
     cols[3].metric("Bootstrap resamples", analysis.bootstrap)
     for task, why in analysis.skipped_.items():
         st.caption(f"{task} not analysed: {why}.")
@@ -315,13 +371,12 @@ def task_ui(modality: Modality, analysis: IndicatorAnalysis, task: str, k: int,
             annotate: Annotator | None) -> None:
     """Signed coefficient bars and the top-k table with stability and details, for one task."""
     st.plotly_chart(coefficient_figure(analysis, task, k, annotate), key=f"{modality.key}-fig-{task}")
-    top = analysis.top(task, k)
-    if annotate:
-        top = top.join(pd.DataFrame([dict(annotate(f)) for f in top["feature"]], index=top.index))
-    st.dataframe(top, hide_index=True, column_order=["rank", *top.columns.drop("rank")], column_config={
+    top = annotated(analysis.top(task, k), annotate)
+    st.dataframe(top, hide_index=True, height=35 * (len(top) + 1) + 3,  # every row, no inner scrolling
+                 column_order=["rank", *top.columns.drop("rank")], column_config={
+        **number_formats(top),
         "stability": st.column_config.ProgressColumn("stability", min_value=0.0, max_value=1.0, format="%.2f",
-                                                     help="share of bootstrap resamples with it in the top k"),
-        "coefficient": st.column_config.NumberColumn(format="%+.3f")})
+                                                     help=STABILITY_HELP)})
     download(top, f"top_{task}.csv", f"{modality.key}-dl-{task}")
 
 
@@ -330,8 +385,9 @@ def table4(modality: Modality, analysis: IndicatorAnalysis, options: Options, co
     """Paper Table 4 on the loaded data, and a line per remark.
 
     From a corpus that also carries the other modality, that modality is fitted
-    too (its paper z-normalisation, the page's seed and resamples) with
-    :func:`cached_analysis`, so its own page finds the fit in the cache.
+    too, with :func:`cached_analysis` (its paper z-normalisation, the page's
+    seed). Table 4 reads only the full-data ranks, so that fit skips the
+    bootstrap: the page costs a fraction of a second more, not a second bootstrap.
     """
     tops, remarks = {modality.feature_set: analysis.top_sets(options.k)}, []
     for other in MODALITIES:
@@ -343,23 +399,25 @@ def table4(modality: Modality, analysis: IndicatorAnalysis, options: Options, co
                               if other is ACOUSTIC and has_features(other, corpus) else ""))
             continue
         try:
-            other_analysis = fit(corpus_input(other, corpus, dic, dic_name), options.bootstrap, options.seed,
-                                 other.normalise)
+            other_analysis = fit(corpus_input(other, corpus, dic, dic_name), 0, options.seed, other.normalise)
         except InputError as exc:
             remarks.append(f"{other.feature_set} left out: {exc}")
             continue
         tops[other.feature_set] = other_analysis.top_sets(options.k)
-        remarks.append(f"{other.feature_set}: fitted on {corpus.name} with {other.normalise} z-normalisation")
+        remarks.append(f"{other.feature_set}: ranked on {corpus.name} with {other.normalise} z-normalisation, "
+                       f"as on its own page")
     order = [m.feature_set for m in MODALITIES if m.feature_set in tops]
     return unique_counts({name: tops[name] for name in order}).reset_index(), remarks
 
 
 def results_ui(modality: Modality, analysis: IndicatorAnalysis, options: Options,
-               annotate: Annotator | None, counts: tuple[pd.DataFrame, list[str]]):
-    """The summary and the four result tabs; returns two containers for the page's own tables.
+               annotate: Annotator | None, counts: tuple[pd.DataFrame, list[str]],
+               paper: Mapping[str, PaperTable] | None = None, first: Sequence[OurTable] = ()) -> None:
+    """The summary and the four result tabs.
 
-    The first sits at the top of our results in the "Shared and unique" tab, the
-    second in the paper's column beside them, between its source line and Table 4.
+    The "Shared and unique" tab shows ``first`` (a page's own tables), then
+    Tables 1, 2 and 4 in the paper's layout, each with ``paper[id]`` beside it
+    (paper Table 4 is always there).
     """
     k, key = options.k, modality.key
     summary_ui(analysis)
@@ -371,23 +429,19 @@ def results_ui(modality: Modality, analysis: IndicatorAnalysis, options: Options
                 task_ui(modality, analysis, task, k, annotate)
 
     with shared_unique:
-        ours, paper = st.columns(2)
-        with ours:
-            own = st.container()
-            table_ui(shared_table(analysis, k, annotate), f"In the top {k} of all tasks (as paper Table 1)",
-                     "table1_shared.csv", f"{key}-dl-t1")
-            table_ui(unique_table(analysis, k, annotate), f"In the top {k} of one task only (as paper Table 2)",
-                     "table2_unique.csv", f"{key}-dl-t2")
-            table, remarks = counts
-            table_ui(table, "Unique indicators per task and feature set (as paper Table 4)",
-                     "table4_unique_counts.csv", f"{key}-dl-t4")
-            for remark in remarks:
-                st.caption(remark)
-        with paper:
-            st.caption(paper_reference.SOURCE)
-            beside = st.container()
-            st.markdown("**Paper Table 4**")
-            st.dataframe(paper_reference.table4().reset_index(), hide_index=True)
+        st.caption(f"Left: the loaded data. Right: {paper_reference.SOURCE}.")
+        table, remarks = counts
+        paper = {**(paper or {}), "table4": ("**Paper Table 4**", paper_reference.table4().reset_index())}
+        for ours in [*first,
+                     OurTable("table1", f"In the top {k} of all tasks (as paper Table 1)",
+                              shared_table(analysis, k, annotate), "table1_shared.csv"),
+                     OurTable("table2", f"In the top {k} of one task only (as paper Table 2)",
+                              unique_table(analysis, k, annotate), "table2_unique.csv"),
+                     OurTable("table4", "Unique indicators per task and feature set (as paper Table 4)",
+                              table, "table4_unique_counts.csv")]:
+            comparison_ui(ours, paper.get(ours.id), key)
+        for remark in remarks:
+            st.caption(remark)
 
     tops = analysis.top_sets(k)
     with overlap:
@@ -404,6 +458,6 @@ def results_ui(modality: Modality, analysis: IndicatorAnalysis, options: Options
     with everything:
         full = pd.concat([analysis.ranking(t, k).set_index("feature").drop(columns="in_top_k")
                           .add_prefix(f"{t}_") for t in analysis.tasks_], axis=1).reset_index()
-        st.dataframe(full, hide_index=True)
+        full = annotated(full, annotate)
+        st.dataframe(full, hide_index=True, height=600, column_config=number_formats(full))
         download(full, "all_features.csv", f"{key}-dl-all")
-    return own, beside
