@@ -114,7 +114,7 @@ def log_tail(path: str | Path, lines: int = 12) -> list[str]:
     except OSError:
         return []
     text = data.decode(errors="replace")
-    out = [line.rsplit("\r", 1)[-1] for line in text.splitlines()]
+    out = [line.rstrip("\r").rsplit("\r", 1)[-1] for line in text.split("\n")]
     return [line for line in out if line.strip()][-lines:]
 
 
@@ -292,7 +292,9 @@ def list_all_runs() -> pd.DataFrame:
     table["started"] = [la.get("started") or u or 0.0 for la, u in zip(launches, table["updated"], strict=True)]
     table["label"] = [f"{n}  [{'shipped demo, ' if s else ''}{st}]"
                       for n, s, st in zip(table["name"], table["shipped"], table["state"], strict=True)]
-    return table.sort_values("started", ascending=False, kind="stable").reset_index(drop=True)
+    # The user's own runs first, newest first; the shipped demos after them.
+    table["_recent"] = -table["started"].astype(float)
+    return table.sort_values(["shipped", "_recent"], kind="stable").drop(columns="_recent").reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- progress
@@ -660,7 +662,8 @@ def stop_run(run_dir: str | Path) -> bool:
     folder = Path(run_dir)
     launch = _read_launch(folder)
     stopped = runs.stop_run(folder)
-    if not stopped and _launch_alive(launch):
+    # No status.json yet: the process is still loading data, before the trainer's signal handler.
+    if not stopped and runs.read_status(folder).get("state") == "unknown" and _launch_alive(launch):
         os.kill(launch["pid"], signal.SIGTERM)
         stopped = True
     if stopped and launch:

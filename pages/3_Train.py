@@ -33,6 +33,7 @@ with st.expander("Launch a run", expanded=not st.session_state.get("train-last")
         started = launch_ui(options)
         if started:
             st.session_state["train-last"] = started[-1]
+            st.session_state["train-watch"] = started[-1]  # watch the new run
             st.toast(f"Started {len(started)} run(s).")
 
 st.subheader("Runs going now")

@@ -17,8 +17,10 @@ st.markdown("How each strategy mixes the tasks over the epochs (MUSER paper, Fig
             "Pick several runs to compare strategies on the same axes; running runs update live.")
 
 runs = list_all_runs()
+# The run launched in this session, else the newest own run, else the shipped demos of three strategies.
+own = runs[~runs["shipped"]] if len(runs) else runs
 defaults = ([st.session_state["train-last"]] if st.session_state.get("train-last") else []) or \
-    list(runs.loc[runs["name"].isin(["demo-speed", "demo-uniform", "demo-dwa"]), "path"])
+    list(own["path"].head(1)) or list(runs.loc[runs["name"].isin(["demo-speed", "demo-uniform", "demo-dwa"]), "path"])
 paths = runs_multi_picker_ui("dyn-runs", defaults)
 stacked = st.radio("Probabilities as", ["lines", "stacked area"], horizontal=True, key="dyn-style") == "stacked area"
 if paths:

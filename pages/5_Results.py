@@ -23,6 +23,7 @@ with st.expander("Launch a sweep"):
         started = launch_sweep_ui(options)
         if started:
             st.session_state["sweep-last"] = started
+            st.session_state["res-sweep"] = started
             st.toast(f"Started sweep {options['name']}.")
 
 folder = sweep_picker_ui("res-sweep", st.session_state.get("sweep-last"))

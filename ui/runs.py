@@ -34,37 +34,46 @@ SYNTHETIC = ("Trained on the **synthetic demo corpus**: the curves show what the
 # --------------------------------------------------------------------------- picking runs
 
 
-def _paths_by_label(table: pd.DataFrame) -> dict[str, str]:
-    return {f"{STATE_ICONS.get(s, '')} {label}": p
+def _labels(table: pd.DataFrame) -> dict[str, str]:
+    """path -> what a picker shows. Options are paths, so a pick survives a run changing state."""
+    return {p: f"{STATE_ICONS.get(s, '')} {label}"
             for label, s, p in zip(table["label"], table["state"], table["path"], strict=True)}
 
 
 def run_picker_ui(key: str, default_path: str | None = None) -> str | None:
-    """One run: a selectbox over the runs folder and the shipped demos, or a folder path typed in."""
-    options = _paths_by_label(tv.list_all_runs())
-    labels = [*options, FOLDER]
-    index = 0
-    if default_path in options.values():
-        index = list(options.values()).index(default_path)
-    choice = st.selectbox("Run", labels, index=index, key=key,
-                          help="Runs in the runs folder (newest first) and the shipped demo runs")
+    """One run: a selectbox over the runs folder and the shipped demos, or a folder path typed in.
+
+    A caller that wants to switch the picker (after a launch) sets
+    ``st.session_state[key]`` to the run's path before calling this.
+    """
+    labels = _labels(tv.list_all_runs())
+    options = [*labels, FOLDER]
+    if st.session_state.get(key) not in options:
+        st.session_state.pop(key, None)  # a run that is gone, or a picker never drawn
+    # A pick in session state wins; passing a default as well would draw Streamlit's warning.
+    index = options.index(default_path) if default_path in options and key not in st.session_state else 0
+    choice = st.selectbox("Run", options, index=index, key=key, format_func=lambda p: labels.get(p, p),
+                          help="Your runs (newest first), then the shipped demo runs")
     if choice == FOLDER:
         path = st.text_input("Run folder", key=f"{key}-path",
                              help="Any run folder, e.g. one made with `python -m muser_core.train` "
                                   "or copied from another machine")
         return path or None
-    return options[choice]
+    return choice
 
 
 def runs_multi_picker_ui(key: str, default_paths: list[str]) -> list[str]:
     """Several runs to compare, and optionally one more folder by path."""
-    options = _paths_by_label(tv.list_all_runs())
-    by_path = {p: label for label, p in options.items()}
-    default = [by_path[p] for p in default_paths if p in by_path]
-    chosen = st.multiselect("Runs", list(options), default=default, key=key,
+    labels = _labels(tv.list_all_runs())
+    default = [p for p in default_paths if p in labels]
+    if key in st.session_state:  # keep only picks that still exist; no default beside session state
+        st.session_state[key] = [p for p in st.session_state[key] if p in labels]
+        default = None
+    chosen = st.multiselect("Runs", list(labels), default=default, key=key,
+                            format_func=lambda p: labels.get(p, p),
                             help="Compare strategies side by side on the same axes")
     extra = st.text_input("Add a run folder by path (optional)", key=f"{key}-path")
-    return [options[c] for c in chosen] + ([extra] if extra else [])
+    return list(chosen) + ([extra] if extra else [])
 
 
 def read_run_ui(path: str) -> tv.RunView | None:
@@ -436,10 +445,12 @@ def sweep_picker_ui(key: str, default_path: str | None = None) -> str | None:
     if table.empty:
         st.info("No sweep yet: launch one below.")
         return None
-    options = {f"{STATE_ICONS.get(s, '')} {label}": p
-               for label, s, p in zip(table["label"], table["state"], table["path"], strict=True)}
-    index = list(options.values()).index(default_path) if default_path in options.values() else 0
-    return options[st.selectbox("Sweep", list(options), index=index, key=key)]
+    labels = _labels(table)
+    if st.session_state.get(key) not in labels:
+        st.session_state.pop(key, None)
+    options = list(labels)
+    index = options.index(default_path) if default_path in options and key not in st.session_state else 0
+    return st.selectbox("Sweep", options, index=index, key=key, format_func=lambda p: labels.get(p, p))
 
 
 def results_ui(folder: str, key: str = "res") -> None:

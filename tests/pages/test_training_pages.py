@@ -1,0 +1,182 @@
+"""Train, Sampling dynamics and Results under Streamlit's AppTest: what they draw, and never a traceback."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+from streamlit.testing.v1 import AppTest
+
+from muser_core import runs
+from muser_core.config import RunConfig, StrategyConfig
+from muser_core.strategies import STRATEGIES, TrainingState, make_strategy
+
+TRAIN = str(REPO / "pages" / "3_Train.py")
+DYNAMICS = str(REPO / "pages" / "4_Sampling_dynamics.py")
+RESULTS = str(REPO / "pages" / "5_Results.py")
+
+
+def make_run(root: Path, name: str, strategy: str = "speed", epochs: int = 10, state: str = "finished",
+             accuracy: float = 0.8, seed: int = 0) -> Path:
+    """A run folder as the trainer writes it; probabilities from the real strategy."""
+    tasks = ("stress", "activation", "valence")
+    cfg = replace(RunConfig(), strategy=StrategyConfig(name=strategy, history=2))
+    cfg = replace(cfg, data=replace(cfg.data, tasks=list(tasks)), train=replace(cfg.train, seed=seed)).resolved()
+    folder = root / name
+    folder.mkdir(parents=True)
+    runs.write_json(folder / runs.CONFIG, cfg.to_dict())
+    strat, records = make_strategy(cfg.strategy), []
+    for e in range(epochs + 1):
+        val = {"stress": {"accuracy": 0.8 - 0.3 * math.exp(-e / 3) + 0.01 * (e % 3), "f1": 0.7},
+               "activation": {"rmse": 1 + math.exp(-e / 2), "ccc": 0.2},
+               "valence": {"rmse": 1 + math.exp(-e / 5), "ccc": 0.1}}
+        probs = {} if e == 0 else strat.probabilities(TrainingState(
+            epoch=e, tasks=tasks, val_history=[r["val"] for r in records]))
+        records.append({"epoch": e, "probabilities": probs, "batches": {t: 19 for t in probs},
+                        "train_loss": {t: 0.5 for t in probs}, "val": val, "best_epoch": e or None,
+                        "seconds": 0.1, "elapsed": 0.1 * e})
+        runs.append_metrics(folder, records[-1])
+    runs.write_json(folder / runs.STATUS, {"state": state, "pid": 1, "host": "elsewhere", "epoch": epochs,
+                                           "best_epoch": epochs, "updated": time.time()})
+    if state == "finished":
+        runs.write_json(folder / runs.TEST, {"best_epoch": epochs, "metrics": {
+            "stress": {"accuracy": accuracy, "precision": 0.8, "recall": 0.7, "f1": 0.75}}})
+    return folder
+
+
+@pytest.fixture
+def runs_root(tmp_path, monkeypatch) -> Path:
+    root = tmp_path / "runs"
+    root.mkdir()
+    monkeypatch.setenv("MUSER_RUNS_DIR", str(root))
+    # The shipped demo runs are left out, so a page never picks one that is being remade.
+    monkeypatch.setattr("analysis.training_views.SHIPPED_RUNS", tmp_path / "no-shipped-runs")
+    return root
+
+
+def page(path: str, **state) -> AppTest:
+    at = AppTest.from_file(path, default_timeout=60)
+    for key, value in state.items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def test_train_page_shows_a_run_with_progress_curves_and_test_metrics(runs_root):
+    folder = make_run(runs_root, "speedy")
+    at = page(TRAIN, **{"train-last": str(folder)})
+    assert not at.exception and not at.error
+    assert at.title[0].value == "Train"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Epoch"] == "10" and metrics["Strategy"] == "speed n=2"
+    assert "speedy" in texts(at.markdown) and "finished" in texts(at.markdown)
+    assert len(at.get("plotly_chart")) == 2  # validation curves and task probabilities
+    assert any("accuracy" in d.value.columns for d in at.dataframe)  # test metrics
+    assert not [b for b in at.button if b.label == "Stop this run"]  # nothing to stop
+
+
+def test_strategy_dropdown_reads_the_registry(runs_root):
+    at = page(TRAIN)
+    assert list(at.selectbox(key="train-strategy").options) == list(STRATEGIES)
+    assert at.radio(key="train-text-mode").value == "frozen"
+
+
+def test_finetune_shows_an_honest_time_estimate(runs_root):
+    at = page(TRAIN)
+    at.radio(key="train-text-mode").set_value("finetune").run()
+    assert "per epoch" in texts(at.warning) and "bench/train_finetune.py" in texts(at.warning)
+
+
+def test_a_run_name_that_escapes_the_runs_folder_is_refused(runs_root):
+    at = page(TRAIN)
+    at.text_input(key="train-name").set_value("../outside").run()
+    at.button(key="train-launch").click().run()
+    assert not at.exception
+    assert "not allowed" in texts(at.error)
+    assert not (runs_root.parent / "outside").exists()
+
+
+def test_a_folder_that_is_not_a_run_is_one_line(runs_root, tmp_path):
+    (tmp_path / "junk").mkdir()
+    at = page(TRAIN)
+    at.selectbox(key="train-watch").set_value("Another run folder…").run()  # the FOLDER option
+    at.text_input(key="train-watch-path").set_value(str(tmp_path / "junk")).run()
+    assert not at.exception
+    assert "not a run folder" in texts(at.error)
+
+
+def test_crashed_and_half_written_runs_say_so(runs_root):
+    folder = make_run(runs_root, "crashed", state="failed", epochs=4)
+    status = json.loads((folder / runs.STATUS).read_text())
+    runs.write_json(folder / runs.STATUS, {**status, "error": "RuntimeError: boom", "best_epoch": 3})
+    with open(folder / runs.METRICS, "a") as handle:
+        handle.write('{"epoch": 5, "val')
+    at = page(TRAIN, **{"train-last": str(folder)})
+    assert not at.exception
+    error = texts(at.error)
+    assert "RuntimeError: boom" in error and "Last good epoch: 4" in error and "epoch 3" in error
+    assert "half written" in texts(at.warning)
+
+
+def test_sampling_dynamics_compares_runs_and_explains_eq1(runs_root):
+    speed = make_run(runs_root, "sp", "speed")
+    uniform = make_run(runs_root, "un", "uniform")
+    at = AppTest.from_file(DYNAMICS, default_timeout=60).run()
+    at.multiselect(key="dyn-runs").set_value([str(speed), str(uniform)]).run()
+    assert not at.exception and not at.error
+    heads = texts(at.subheader)
+    for head in ("Task probabilities per epoch", "Batches per task", "Validation curves", "equation 1"):
+        assert head in heads
+    step = at.dataframe[-1].value
+    assert {"ratio", "ratio_over_rho", "probability", "recorded"} <= set(step.columns)
+    assert (step["probability"] - step["recorded"]).abs().max() < 1e-9
+    assert {str(speed.name), str(uniform.name)} <= set(at.dataframe[0].value["run"])
+    at.radio(key="dyn-style").set_value("stacked area").run()
+    assert not at.exception
+
+
+def test_results_page_shows_sweep_beside_the_papers_labelled_numbers(runs_root):
+    from muser_core.sweep import PAPER_TABLES, slug
+
+    sweep = runs_root / "t8"
+    for i, (label, _) in enumerate(PAPER_TABLES["8"][:2]):
+        for seed in (0, 1, 2):
+            make_run(sweep, f"{slug(label)}-seed{seed}", "uniform", epochs=2, seed=seed,
+                     accuracy=0.7 + 0.05 * i + 0.01 * seed)
+    at = AppTest.from_file(RESULTS, default_timeout=60)
+    at.session_state["sweep-last"] = str(sweep)
+    at.run()
+    assert not at.exception and not at.error
+    ours, paper = at.dataframe[0].value, at.dataframe[1].value
+    assert ours["Accuracy"].str.contains("★").sum() == 1 and "ref." in set(ours["p (accuracy)"])
+    assert "Speed-based sampling (history=10)" in set(paper["Strategy"])
+    assert "Reported by the MUSER paper on MuSE" in texts(at.caption)
+    assert "Table 8" in texts(at.markdown)
+
+
+def test_results_page_without_sweeps_offers_the_launcher(runs_root):
+    at = AppTest.from_file(RESULTS, default_timeout=60).run()
+    assert not at.exception
+    assert "No sweep yet" in texts(at.info)
+    assert at.selectbox(key="sweep-table").value == "8"
+
+
+def test_a_running_run_polls_and_offers_stop(runs_root):
+    import os
+    import socket
+
+    folder = make_run(runs_root, "live", state="running", epochs=3)
+    runs.write_json(folder / runs.STATUS, {"state": "running", "pid": os.getpid(), "host": socket.gethostname(),
+                                           "epoch": 3, "best_epoch": 3, "updated": time.time()})
+    at = page(TRAIN, **{"train-last": str(folder)})
+    assert not at.exception
+    assert [b for b in at.button if b.label == "Stop this run"]
+    assert "live" in set(at.dataframe[0].value["name"])  # the "going now" table
