@@ -41,8 +41,9 @@ active_runs_ui()
 
 st.subheader("Watch or open a run")
 runs = list_all_runs()
-# After a reload there is no session state: the newest run (first in the list) is shown.
-default = st.session_state.get("train-last") or (runs["path"].iloc[0] if len(runs) else None)
+# After a reload there is no session state: the newest own run, else the shipped speed-strategy demo.
+own, demo = (runs[~runs["shipped"]], runs[runs["name"] == "demo-speed"]) if len(runs) else (runs, runs)
+default = st.session_state.get("train-last") or next(iter([*own["path"], *demo["path"]]), None)
 path = run_picker_ui("train-watch", default)
 if path:
     watch_run_ui(path, "train-live")

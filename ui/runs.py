@@ -18,6 +18,7 @@ import streamlit as st
 
 from analysis import paper_results
 from analysis import training_views as tv
+from muser_core import runs
 from muser_core.config import EXTERNAL_TASKS, INTERNAL_TASKS, MODALITIES, TEXT_MODES, StrategyConfig
 from muser_core.errors import InputError
 from muser_core.strategies import STRATEGIES, make_strategy
@@ -25,8 +26,6 @@ from ui.common import show_input_errors
 
 POLL_S = 1.5                # how often a live view rereads the run folder
 FOLDER = "Another run folder…"
-STATE_ICONS = {"starting": "⏳", "running": "🏃", "finished": "✅", "stopped": "⏹️", "failed": "❌",
-               "killed": "💀", "unknown": "❓", "incomplete": "⏸️"}
 SYNTHETIC = ("Trained on the **synthetic demo corpus**: the curves show what the sampler does, "
              "not how well stress can be detected in real speech.")
 
@@ -36,8 +35,7 @@ SYNTHETIC = ("Trained on the **synthetic demo corpus**: the curves show what the
 
 def _labels(table: pd.DataFrame) -> dict[str, str]:
     """path -> what a picker shows. Options are paths, so a pick survives a run changing state."""
-    return {p: f"{STATE_ICONS.get(s, '')} {label}"
-            for label, s, p in zip(table["label"], table["state"], table["path"], strict=True)}
+    return dict(zip(table["path"], table["label"], strict=True))
 
 
 def run_picker_ui(key: str, default_path: str | None = None) -> str | None:
@@ -130,8 +128,7 @@ def run_charts_ui(view: tv.RunView, key: str) -> None:
 
 def run_summary_ui(view: tv.RunView, key: str) -> None:
     """State, progress bar, curves, test metrics: everything about one run at this moment."""
-    icon = STATE_ICONS.get(view.state, "")
-    st.markdown(f"#### {icon} `{view.name}` — {view.state}"
+    st.markdown(f"#### `{view.name}` — {view.state}"
                 + ("  ·  shipped demo run (read-only)" if view.shipped else ""))
     problems_ui(view)
     if view.config is not None and view.config.data.corpus == "demo":
@@ -490,25 +487,23 @@ def _results(folder: str, state: dict, key: str) -> None:
                              index=labels.index(default_ref) if default_ref in labels else 0,
                              key=f"{key}-ref-{Path(folder).name}")
     summary = tv.summary_table(per_run, reference)
-    left, right = st.columns(2)
-    with left:
-        st.markdown(f"**This app: `{Path(folder).name}`**" + (f" (the rows of the paper's Table {table_id})"
-                                                             if table_id else ""))
-        st.dataframe(tv.results_display(summary, reference), hide_index=True, width="stretch")
-        seeds = sorted(per_run.loc[per_run["state"] == "finished", "seed"].unique())
-        st.caption(f"Test-split stress detection, mean ± sample sd over seeds {', '.join(map(str, seeds)) or '-'}; "
-                   "precision, recall and F-score of the stressed class; ★ best mean per column; "
-                   f"p: paired t-test against **{reference}** over the same seeds.")
-        cfg = tv.runs.read_json(Path(per_run["run"].iloc[0]) / tv.runs.CONFIG) or {}
-        if cfg.get("data", {}).get("corpus") == "demo":
-            st.caption(SYNTHETIC)
-    with right:
-        if table_id:
-            st.markdown(f"**The paper's numbers** — {paper_results.TITLES[table_id]}")
-            st.dataframe(tv.paper_display(table_id), hide_index=True, width="stretch")
-            st.caption(f"{paper_results.SOURCE}. Single values as printed in the paper; ★ best per column.")
-        else:
-            st.caption("These variants are not one of the paper's tables, so no paper numbers are shown.")
+    # Stacked, not side by side: seven columns of 'mean ± sd' need the full width.
+    st.markdown(f"**This app: `{Path(folder).name}`**" + (f" (the rows of the paper's Table {table_id})"
+                                                         if table_id else ""))
+    st.dataframe(tv.results_display(summary, reference), hide_index=True, width="stretch")
+    seeds = sorted(per_run.loc[per_run["state"] == "finished", "seed"].unique())
+    st.caption(f"Test-split stress detection, mean ± sample sd over seeds {', '.join(map(str, seeds)) or '-'}; "
+               "precision, recall and F-score of the stressed class; ★ best mean per column; "
+               f"p: paired t-test against **{reference}** over the same seeds.")
+    cfg = runs.read_json(Path(per_run["run"].iloc[0]) / runs.CONFIG) or {}
+    if cfg.get("data", {}).get("corpus") == "demo":
+        st.caption(SYNTHETIC)
+    if table_id:
+        st.markdown(f"**The paper's numbers** — {paper_results.TITLES[table_id]}")
+        st.dataframe(tv.paper_display(table_id), hide_index=True, width="stretch")
+        st.caption(f"{paper_results.SOURCE}. Single values as printed in the paper; ★ best per column.")
+    else:
+        st.caption("These variants are not one of the paper's tables, so no paper numbers are shown.")
     with st.expander("Every run of the sweep"):
         st.dataframe(per_run, hide_index=True, width="stretch")
 
