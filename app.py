@@ -69,16 +69,16 @@ def overview() -> None:
 
 
 PAGES = {
-    "": [st.Page(overview, title="Overview", icon="🏠", default=True)],
+    "": [st.Page(overview, title="Overview", icon=":material/home:", default=True)],
     "Indicators (paper section 3)": [
-        st.Page("pages/1_Text_indicators.py", title="Text indicators", icon="📝"),
-        st.Page("pages/2_Acoustic_indicators.py", title="Acoustic indicators", icon="🔊"),
+        st.Page("pages/1_Text_indicators.py", title="Text indicators", icon=":material/notes:"),
+        st.Page("pages/2_Acoustic_indicators.py", title="Acoustic indicators", icon=":material/graphic_eq:"),
     ],
     "Multi-task training (sections 4-5)": [
-        st.Page("pages/3_Train.py", title="Train", icon="🏋️"),
-        st.Page("pages/4_Sampling_dynamics.py", title="Sampling dynamics", icon="📈"),
-        st.Page("pages/5_Results.py", title="Results", icon="📊"),
+        st.Page("pages/3_Train.py", title="Train", icon=":material/model_training:"),
+        st.Page("pages/4_Sampling_dynamics.py", title="Sampling dynamics", icon=":material/stacked_line_chart:"),
+        st.Page("pages/5_Results.py", title="Results", icon=":material/table_chart:"),
     ],
-    "Your voice": [st.Page("pages/6_Live_prediction.py", title="Live prediction", icon="🎙️")],
+    "Your voice": [st.Page("pages/6_Live_prediction.py", title="Live prediction", icon=":material/mic:")],
 }
 st.navigation(PAGES).run()

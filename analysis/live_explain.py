@@ -53,7 +53,8 @@ def acoustic_movers(zscores: pd.Series, indicators: pd.DataFrame, n: int = 5) ->
     """The acoustic stress indicators with the largest |z| in this clip, described in plain words."""
     table = _movers(zscores, indicators, n)
     table["description"] = [egemaps_annotation(f)["description"] for f in table["feature"]]
-    return table[["feature", "description", "change", "toward", "rank"]].rename(columns={"change": "z"})
+    table["change"] = table["change"].round(2)
+    return table[["description", "change", "toward", "rank", "feature"]].rename(columns={"change": "z"})
 
 
 def text_movers(transcript: str, reference_texts: Sequence[str], indicators: pd.DataFrame,
@@ -73,4 +74,5 @@ def text_movers(transcript: str, reference_texts: Sequence[str], indicators: pd.
     lexicon = default_lexicon()
     table["examples"] = [", ".join(lexicon.example_words(f, 3)) if f in lexicon.categories else ""
                          for f in table["feature"]]
+    table["change"] = table["change"].round(1)
     return table[["feature", "examples", "change", "toward", "rank"]]

@@ -150,7 +150,7 @@ with show_input_errors():
     predictor = load_predictor(checkpoint)
 if checkpoint == str(DEFAULT_CHECKPOINT):
     st.warning("**Demo checkpoint trained on synthetic data.** It is not a validated stress detector; "
-               "its output on a real voice is a demonstration only.", icon="🧪")
+               "its output on a real voice is a demonstration only.", icon=":material/science:")
     with st.sidebar.expander("Model card"):
         card = DEFAULT_CHECKPOINT / "MODEL_CARD.md"
         st.markdown(card.read_text() if card.exists() else "No model card.")

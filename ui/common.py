@@ -25,7 +25,7 @@ def show_input_errors() -> Iterator[None]:
     try:
         yield
     except InputError as exc:
-        st.error(str(exc), icon="⚠️")
+        st.error(str(exc), icon=":material/error:")
         st.stop()
 
 
@@ -70,7 +70,7 @@ def demo_available() -> bool:
     return True
 
 
-def corpus_source_ui(key: str = "corpus") -> Corpus | None:
+def corpus_source_ui(key: str = "corpus", show_split: bool = True) -> Corpus | None:
     """Sidebar picker: the demo corpus, a configured MuSE copy, or an uploaded CSV.
 
     Returns the loaded corpus, or None when the user still has to choose
@@ -78,8 +78,10 @@ def corpus_source_ui(key: str = "corpus") -> Corpus | None:
     """
     choices = ([DEMO_LABEL] if demo_available() else []) + [MUSE_LABEL, UPLOAD_LABEL]
     source = st.sidebar.radio("Data", choices, key=f"{key}-source")
+    # Pages that use every row (the indicator analysis) hide the split choice.
     split = st.sidebar.selectbox("Split", ["speaker", "paper"], key=f"{key}-split",
-                                 help="speaker: no speaker in two splits; paper: 1,853 / 200 / 273 sentences")
+                                 help="speaker: no speaker in two splits; paper: 1,853 / 200 / 273 sentences"
+                                 ) if show_split else "speaker"
     with show_input_errors():
         if source == DEMO_LABEL:
             return cached_demo(split)
@@ -104,8 +106,11 @@ def corpus_banner(corpus: Corpus) -> None:
     """Say what is loaded; synthetic data are always labelled as such."""
     if corpus.synthetic:
         st.warning(f"**Synthetic data.** `{corpus.name}` was generated with espeak-ng and scripted "
-                   "text to show what the app does; its figures say nothing about real stress.", icon="🧪")
-    for note in corpus.notes:
-        st.caption(note)
+                   "text to show what the app does; its figures say nothing about real stress.",
+                   icon=":material/science:")
+    # The banner already says "synthetic": the loader's own note saying so would repeat it.
+    notes = [n for n in corpus.notes if not (corpus.synthetic and n.lower().startswith("synthetic"))]
+    if notes:
+        st.caption(" · ".join(notes))
     if corpus.skipped:
         st.caption(f"{len(corpus.skipped)} items were skipped while loading (see the overview page).")

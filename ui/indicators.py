@@ -199,7 +199,7 @@ def feature_source_ui(modality: Modality) -> tuple[Corpus | None, IndicatorInput
     source = st.sidebar.radio("Features from", [modality.from_corpus, upload_label, PATH_SOURCE],
                               key=f"{key}-features-from")
     if source == modality.from_corpus:
-        corpus = corpus_source_ui(key)
+        corpus = corpus_source_ui(key, show_split=False)
         if corpus is not None:
             corpus_banner(corpus)
         return corpus, None
