@@ -40,9 +40,10 @@ SLOTS = {
                "my advisor", "my lab partner", "my aunt", "my neighbor", "my coach"],
     "people": ["my friends", "my family", "some classmates", "my teammates", "my cousins",
                "a few people from my dorm", "the people in my lab", "my parents"],
-    "place": ["the library", "the gym", "the lake", "my parents' house", "the dining hall",
-              "the park", "a coffee shop downtown", "the beach", "the mall", "campus",
-              "my grandparents' farm", "the movie theater"],
+    "place": ["the library", "the gym", "my parents' house", "the dining hall", "the park",
+              "a coffee shop downtown", "the mall", "campus", "the movie theater", "the lab"],
+    "destination": ["the beach", "the lake", "my grandparents' farm", "the mountains", "Chicago",
+                    "the coast", "a national park", "my aunt's house", "New York", "the zoo"],
     "thing": ["my exams", "my grades", "the final project", "my thesis", "the deadline",
               "my chemistry final", "the presentation", "my internship application",
               "my scholarship", "the lab report", "paying rent", "my job interview",
@@ -69,11 +70,11 @@ NEUTRAL = {
            "I talked to {person} on the phone {time}",
            "the week started with a quiz in {subject}",
            "I walked across campus to the office hours"],
-    "Q2": ["when I was {age} we used to go to {place}",
-           "{person} took me to {place} every summer",
+    "Q2": ["when I was {age} we used to go to {destination}",
+           "{person} took me to {destination} every summer",
            "we lived in a small town near the river",
            "I remember the house we had when I was {age}",
-           "we drove for hours to get to {place}",
+           "we drove for hours to get to {destination}",
            "{person} taught me how to {activity}",
            "we would {activity} after school",
            "my family moved to a new city when I was {age}",
@@ -93,11 +94,11 @@ NEUTRAL = {
            "I am going home to see {people} after the semester",
            "I plan to {activity} more often",
            "I will start my summer job in June",
-           "I want to visit {place} with {people}",
+           "I want to visit {destination} with {people}",
            "I am moving to a new apartment next month",
            "I need to sign up for classes for next year",
            "I have {thing} coming up and then a break",
-           "we are planning a trip to {place}",
+           "we are planning a trip to {destination}",
            "I am going to take a class in {subject}"],
     "Q5": ["{person} is someone I talk to almost every day",
            "{person} lives about two hours away from here",
@@ -196,7 +197,7 @@ KINDS = {"neutral": NEUTRAL, "positive": POSITIVE, "negative": NEGATIVE, "anxiou
 # Sentence openers and how two clauses join.
 OPENERS = ["", "", "", "", "So ", "Well, ", "And ", "I think ", "Honestly, ", "Actually, ",
            "I mean, ", "Also, "]
-JOINERS = [", and ", ", and ", ", but ", ", so ", " and then "]
+JOINERS = [", and ", ", and ", ", but ", " and then "]
 
 # Non-fluencies (LIWC nonflu/filler). "mm" and "ehm" are left out: espeak-ng
 # spells them out instead of humming.
