@@ -180,3 +180,60 @@ def test_a_running_run_polls_and_offers_stop(runs_root):
     assert not at.exception
     assert [b for b in at.button if b.label == "Stop this run"]
     assert "live" in set(at.dataframe[0].value["name"])  # the "going now" table
+
+
+def _wait_for(predicate, timeout: float = 120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.5)
+    raise AssertionError("timed out")
+
+
+@pytest.mark.slow
+def test_results_page_launches_a_sweep_and_shows_its_table(runs_root):
+    """Table 6 (text vs audio), two seeds, three epochs: the sweep runs in its own process."""
+    import analysis.training_views as tv
+
+    pytest.importorskip("muser_core.demo")
+    at = page(RESULTS)
+    at.selectbox(key="sweep-table").set_value("6").run()
+    at.text_input(key="sweep-seeds").set_value("0,1")
+    at.number_input(key="sweep-max-epochs").set_value(3)
+    at.number_input(key="sweep-patience").set_value(3)
+    at.text_input(key="sweep-name-6").set_value("t6")
+    at.button(key="sweep-launch").click().run()
+    assert not at.exception and not at.error
+    _wait_for(lambda: tv.sweep_state(runs_root / "t6")["state"] != "running")
+    at.run()
+    assert not at.exception and not at.error
+    ours, paper = at.dataframe[0].value, at.dataframe[1].value
+    assert list(ours["Strategy"]) == ["MUSER Textual Encoder", "MUSER Acoustic Encoder"]
+    assert set(ours["Seeds"]) == {2} and ours["Accuracy"].str.contains("★").sum() == 1
+    assert "MLP+LIWC (Jaiswal et al., 2020)" in set(paper["Strategy"])
+    assert "Table 6" in texts(at.markdown)
+
+
+@pytest.mark.slow
+def test_train_page_trains_on_a_muse_copy(runs_root, muse_root):
+    """A MuSE-shaped folder becomes a canonical CSV in the runs folder and the run starts from it."""
+    import analysis.training_views as tv
+
+    at = page(TRAIN)
+    at.radio(key="train-corpus").set_value("MuSE copy on this machine").run()
+    at.text_input(key="train-muse").set_value(str(muse_root)).run()
+    at.selectbox(key="train-modality").set_value("text").run()
+    at.selectbox(key="train-strategy").set_value("single").run()
+    at.text_input(key="train-name").set_value("on-muse")
+    at.number_input(key="train-max-epochs").set_value(2)
+    at.button(key="train-launch").click().run()
+    assert not at.exception and not at.error
+    folder = runs_root / "on-muse"
+    assert (folder / tv.LAUNCH).is_file()
+    csv = list((runs_root / tv.CORPORA).glob("muse-*.csv"))
+    assert len(csv) == 1
+    _wait_for(lambda: tv.read_run(folder).state not in tv.ACTIVE)
+    view = tv.read_run(folder)
+    assert view.state == "finished", (view.error, view.log)
+    assert view.config.data.corpus == str(csv[0]) and view.test["metrics"]["stress"]
