@@ -200,14 +200,23 @@ def details_ui(view: tv.RunView) -> None:
 
 
 def active_runs_ui() -> None:
-    """A small table of the runs going now (several can run at once)."""
-    table = tv.list_all_runs()
-    active = table[table["state"].isin(tv.ACTIVE)] if len(table) else table
-    if len(active):
-        st.dataframe(active[["name", "state", "epoch", "best_epoch", "strategy", "seed"]],
-                     hide_index=True, width="stretch")
-    else:
-        st.caption("No run is going now.")
+    """A small table of the runs going now (several can run at once); refreshes while any runs."""
+    def going() -> pd.DataFrame:
+        table = tv.list_all_runs()
+        return table[table["state"].isin(tv.ACTIVE)] if len(table) else table
+
+    any_active = len(going()) > 0
+
+    @st.fragment(run_every=POLL_S * 2 if any_active else None)
+    def live() -> None:
+        active = going()
+        if len(active):
+            st.dataframe(active[["name", "state", "epoch", "best_epoch", "strategy", "seed"]],
+                         hide_index=True, width="stretch")
+        else:
+            st.caption("No run is going now.")
+
+    live()
 
 
 # --------------------------------------------------------------------------- launching
