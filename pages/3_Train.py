@@ -19,7 +19,7 @@ from ui.runs import (
     watch_run_ui,
 )
 
-st.set_page_config(page_title="Train", page_icon="🏋️", layout="wide")
+st.set_page_config(page_title="Train", page_icon=":material/model_training:", layout="wide")
 st.title("Train")
 st.markdown("Multi-task training of MUSER (paper 4.4): stress detection with activation and valence as "
             "auxiliary tasks, mixed epoch by epoch by a **sampling strategy**. Runs go on in the "

@@ -11,7 +11,7 @@ import streamlit as st
 from analysis.training_views import list_all_runs
 from ui.runs import dynamics_ui, runs_multi_picker_ui
 
-st.set_page_config(page_title="Sampling dynamics", page_icon="🎲", layout="wide")
+st.set_page_config(page_title="Sampling dynamics", page_icon=":material/casino:", layout="wide")
 st.title("Sampling dynamics")
 st.markdown("How each strategy mixes the tasks over the epochs (MUSER paper, Figure 2 and eq. 1). "
             "Pick several runs to compare strategies on the same axes; running runs update live.")

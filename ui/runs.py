@@ -79,7 +79,7 @@ def read_run_ui(path: str) -> tv.RunView | None:
     try:
         return tv.read_run(path)
     except InputError as exc:
-        st.error(str(exc), icon="⚠️")
+        st.error(str(exc), icon=":material/error:")
         return None
 
 
@@ -91,9 +91,9 @@ def problems_ui(view: tv.RunView) -> None:
         what = view.error or "the process ended without writing why (killed?)"
         st.error(f"**{view.name} {view.state}:** {what}. Last good epoch: "
                  f"{last if last is not None else 'none'}"
-                 + (f"; best checkpoint from epoch {best} is kept." if best is not None else "."), icon="❌")
+                 + (f"; best checkpoint from epoch {best} is kept." if best is not None else "."), icon=":material/error:")
     for problem in view.problems:
-        st.warning(problem, icon="⚠️")
+        st.warning(problem, icon=":material/warning:")
     if view.status.get("host") and view.active and view.status.get("host") != _host():
         st.info(f"This run is going on another machine ({view.status['host']}); its folder is read as it is.")
 
@@ -303,7 +303,7 @@ def train_options_ui(key: str = "train") -> dict:
     name = t4.text_input("Run name (optional)", key=f"{key}-name",
                          help="a folder name inside the runs folder; letters, digits, - and _")
     if text_mode == "finetune":
-        st.warning("Fine-tuning on CPU is slow: " + tv.finetune_estimate(_train_items(corpus_kind)), icon="🐢")
+        st.warning("Fine-tuning on CPU is slow: " + tv.finetune_estimate(_train_items(corpus_kind)), icon=":material/hourglass_top:")
     return {"corpus_kind": corpus_kind, "corpus_path": corpus_path, "external_kind": external_kind,
             "external_path": external_path, "modality": modality, "strategy": strategy, "tasks": tuple(tasks),
             "history": history, "temperature": temperature, "phases": phases, "text_mode": text_mode,
@@ -396,10 +396,10 @@ def _dynamics(views: list[tv.RunView], stacked: bool, key: str) -> None:
     st.dataframe(status, hide_index=True, width="stretch")
     for v in views:
         for problem in v.problems:
-            st.warning(f"{v.name}: {problem}", icon="⚠️")
+            st.warning(f"{v.name}: {problem}", icon=":material/warning:")
         if v.state in ("failed", "killed"):
             st.error(f"{v.name} {v.state}: {v.error or 'no error recorded'} (last epoch {v.last_epoch})",
-                     icon="❌")
+                     icon=":material/error:")
     if any(v.config is not None and v.config.data.corpus == "demo" for v in views):
         st.caption(SYNTHETIC)
     probs = tv.combine(views, lambda v: tv.probabilities_frame(v.records))
@@ -482,7 +482,7 @@ def _results(folder: str, state: dict, key: str) -> None:
                                                   help="Each run stops after its epoch; launch again to continue"):
         tv.stop_sweep(folder)
     if state["error"]:
-        st.error(f"The sweep failed: {state['error']}", icon="❌")
+        st.error(f"The sweep failed: {state['error']}", icon=":material/error:")
     per_run = tv.sweep_runs(folder)
     if per_run.empty:
         st.info("No run of this sweep has started yet.")
