@@ -87,24 +87,12 @@ def _hostname() -> str:
     return socket.gethostname()
 
 
-def _alive(pid) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _read_launch(folder: Path) -> dict:
     return runs.read_json(folder / LAUNCH) or {}
 
 
 def _launch_alive(launch: dict) -> bool:
-    return launch.get("host") == _hostname() and _alive(launch.get("pid"))
+    return launch.get("host") == _hostname() and runs.process_alive(launch.get("pid"))
 
 
 def log_tail(path: str | Path, lines: int = 12) -> list[str]:
@@ -403,19 +391,15 @@ def curve_panels(tasks: Sequence[str]) -> list[str]:
 
 
 def speed_ratios(view: RunView) -> pd.DataFrame:
-    """Equation 1 of the paper, recomputed for every epoch of a speed-strategy run.
+    """Equation 1 of the paper for every epoch of a speed-strategy run, from its logged evaluations.
 
-    For the probabilities of epoch e, with t = e - 1 the last evaluated epoch
-    and n the history: stress r = acc[t] / mean(acc[t-n..t-1]); an emotion task
-    r = mean(RMSE[t-n..t-1]) / RMSE[t]; p = softmax(r / rho). Epochs 1..n are
-    the uniform warm-up and have no ratios. ``recorded`` is the probability the
-    run actually used, so a reader sees that the recomputation matches.
-
-    muser_core.strategies has no public function returning the ratios (only
-    ``SpeedBasedSampler.probabilities``), so this follows eq. 1 and the
-    strategy's conventions exactly, with its own settings and epsilon guard.
+    For the probabilities of epoch e, with t = e - 1 the last evaluated epoch:
+    the strategy's own :meth:`SpeedBasedSampler.terms` gives each task's ratio
+    r, and p = softmax(r / rho). Epochs 1..n are the uniform warm-up and have
+    no ratios. ``recorded`` is the probability the run actually used, so a
+    reader sees that the recomputation matches.
     """
-    from muser_core.strategies import _EPS, make_strategy, softmax
+    from muser_core.strategies import TrainingState, make_strategy, softmax
 
     columns = ["epoch", "from_epoch", "task", "metric", "current", "past_mean", "ratio",
                "ratio_over_rho", "probability", "recorded"]
@@ -428,25 +412,20 @@ def speed_ratios(view: RunView) -> pd.DataFrame:
     rows = []
     for epoch in sorted(used):
         t = epoch - 1
-        if t < n or any(e not in val for e in range(t - n, t + 1)):
+        if t < n or any(e not in val for e in range(t + 1)):
             continue
-        ratios, detail = {}, {}
-        for task in view.tasks:
-            metric = "accuracy" if task == MAIN_TASK else "rmse"
-            try:
-                now = float(val[t][task][metric])
-                past = sum(float(val[e][task][metric]) for e in range(t - n, t)) / n
-            except (KeyError, TypeError):
-                break
-            ratios[task] = now / max(past, _EPS) if task == MAIN_TASK else past / max(now, _EPS)
-            detail[task] = (metric, now, past)
-        else:
-            probs = softmax(ratios, rho)
-            for task, r in ratios.items():
-                metric, now, past = detail[task]
-                rows.append({"epoch": epoch, "from_epoch": t, "task": task, "metric": metric,
-                             "current": now, "past_mean": past, "ratio": r, "ratio_over_rho": r / rho,
-                             "probability": probs[task], "recorded": _num(used[epoch].get(task))})
+        state = TrainingState(epoch=epoch, tasks=tuple(view.tasks),
+                              val_history=tuple(val[e] for e in range(t + 1)))
+        try:
+            terms = strategy.terms(state)
+        except (KeyError, TypeError):  # a task without that epoch's metric: no ratios to show
+            continue
+        probs = softmax({task: term.ratio for task, term in terms.items()}, rho)
+        for task, term in terms.items():
+            rows.append({"epoch": epoch, "from_epoch": t, "task": task, "metric": term.metric,
+                         "current": term.current, "past_mean": term.past_mean, "ratio": term.ratio,
+                         "ratio_over_rho": term.ratio / rho, "probability": probs[task],
+                         "recorded": _num(used[epoch].get(task))})
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -142,7 +142,10 @@ def write_status(run_dir: str | Path, state: str, **fields) -> None:
     write_json(Path(run_dir) / STATUS, status)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid) -> bool:
+    """True when a process with this id exists on this machine (a bad id is not alive)."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -156,7 +159,7 @@ def read_status(run_dir: str | Path) -> dict:
     """status.json; a 'running' run whose process is gone (same host) reads as 'killed'."""
     status = read_json(Path(run_dir) / STATUS) or {"state": "unknown"}
     if (status.get("state") == "running" and status.get("host") == socket.gethostname()
-            and isinstance(status.get("pid"), int) and not _alive(status["pid"])):
+            and isinstance(status.get("pid"), int) and not process_alive(status["pid"])):
         status["state"] = "killed"
     return status
 

@@ -190,6 +190,16 @@ class DynamicWeightAverage(Strategy):
 
 
 @dataclass(frozen=True)
+class SpeedTerm:
+    """One task's part of eq. 1 after epoch t."""
+
+    metric: str        # "accuracy" (stress) or "rmse" (an emotion task)
+    current: float     # the metric at epoch t
+    past_mean: float   # its mean over epochs t-n..t-1
+    ratio: float       # r: > 1 when the task is improving
+
+
+@dataclass(frozen=True)
 class SpeedBasedSampler(Strategy):
     """Speed-based dynamic sampling (MUSER paper 4.4.2, eq. 1).
 
@@ -208,22 +218,30 @@ class SpeedBasedSampler(Strategy):
         if self.temperature <= 0:
             raise InputError(f"speed temperature must be positive (got {self.temperature})")
 
-    def probabilities(self, state: TrainingState) -> dict[str, float]:
+    def terms(self, state: TrainingState) -> dict[str, SpeedTerm]:
+        """Per task, the metric, its value at t, its mean over t-n..t-1 and the ratio r ({} in warm-up).
+
+        Public so the Sampling dynamics page shows exactly the numbers eq. 1 used.
+        """
         t = state.epoch - 1  # the last evaluated epoch
         n = self.history
         if t < n:
-            return uniform(state.tasks)
-        ratios = {}
+            return {}
+        terms = {}
         for task in state.tasks:
-            if task == state.main_task:
-                now = state.val_history[t][task]["accuracy"]
-                past = sum(state.val_history[e][task]["accuracy"] for e in range(t - n, t)) / n
-                ratios[task] = now / max(past, _EPS)
-            else:
-                now = state.val_history[t][task]["rmse"]
-                past = sum(state.val_history[e][task]["rmse"] for e in range(t - n, t)) / n
-                ratios[task] = past / max(now, _EPS)
-        return softmax(ratios, self.temperature)
+            metric = "accuracy" if task == state.main_task else "rmse"
+            now = state.val_history[t][task][metric]
+            past = sum(state.val_history[e][task][metric] for e in range(t - n, t)) / n
+            # Accuracy should rise and RMSE fall: both ratios are > 1 when the task is improving.
+            ratio = now / max(past, _EPS) if task == state.main_task else past / max(now, _EPS)
+            terms[task] = SpeedTerm(metric, now, past, ratio)
+        return terms
+
+    def probabilities(self, state: TrainingState) -> dict[str, float]:
+        terms = self.terms(state)
+        if not terms:
+            return uniform(state.tasks)
+        return softmax({task: term.ratio for task, term in terms.items()}, self.temperature)
 
 
 STRATEGIES: dict[str, type[Strategy]] = {

@@ -7,13 +7,20 @@ where a test needs real speech.
 
 from __future__ import annotations
 
+import math
 import shutil
 import subprocess
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
+
+from muser_core import runs
+from muser_core.config import RunConfig, StrategyConfig
+from muser_core.strategies import TrainingState, make_strategy
 
 SR = 16_000
 
@@ -126,6 +133,58 @@ def omg_root(tmp_path: Path) -> Path:
                 write_mp4(root / video / f"utterance_{u}.mp4", seconds=1.0)
         (root / f"omg_{split}Videos.csv").write_text("\n".join(label_rows) + "\n")
         (root / f"omg_{split}Transcripts.csv").write_text("\n".join(text_rows) + "\n")
+    return root
+
+
+# --------------------------------------------------------------------------- run folders
+
+
+def make_run(root: Path, name: str, strategy: str = "speed", epochs: int = 12, history: int = 2,
+             state: str = "finished", tasks=("stress", "activation", "valence"), seed: int = 0,
+             test_accuracy: float | None = 0.8) -> Path:
+    """A run folder as the trainer writes it, with probabilities from the real strategy."""
+    rng = np.random.default_rng(seed)
+    cfg = RunConfig()
+    cfg = replace(cfg, data=replace(cfg.data, tasks=list(tasks)),
+                  strategy=StrategyConfig(name=strategy, history=history),
+                  train=replace(cfg.train, seed=seed, patience=5)).resolved()
+    folder = root / name
+    folder.mkdir(parents=True)
+    runs.write_json(folder / runs.CONFIG, cfg.to_dict())
+    strat = make_strategy(cfg.strategy)
+    records = []
+    for epoch in range(epochs + 1):
+        val = {"stress": {"accuracy": 0.5 + 0.3 * (1 - math.exp(-epoch / 4)) + 0.02 * rng.standard_normal(),
+                          "f1": 0.5 + 0.02 * epoch}}
+        for task in tasks[1:]:
+            val[task] = {"rmse": 2.0 * math.exp(-epoch / (3 + len(task) % 4)) + 0.5 + 0.01 * rng.random(),
+                         "ccc": 0.1}
+        probs = {} if epoch == 0 else strat.probabilities(TrainingState(
+            epoch=epoch, tasks=tuple(tasks), val_history=[r["val"] for r in records],
+            loss_history=[r["train_loss"] for r in records[1:]]))
+        batches = {t: int(round(57 * p)) for t, p in probs.items() if p > 0}
+        records.append({"epoch": epoch, "probabilities": probs, "batches": batches,
+                        "train_loss": {t: 1.0 / (epoch + 1) for t in batches}, "val": val,
+                        "best_epoch": max(1, epoch) if epoch else None, "seconds": 0.1, "elapsed": 0.1 * epoch})
+    for r in records:
+        runs.append_metrics(folder, r)
+    runs.write_json(folder / runs.STATUS, {"state": state, "pid": 999_999_999, "host": "elsewhere",
+                                           "epoch": epochs, "best_epoch": max(1, epochs - 2),
+                                           "updated": time.time()})
+    if test_accuracy is not None and state == "finished":
+        runs.write_json(folder / runs.TEST, {"best_epoch": epochs - 2, "metrics": {
+            "stress": {"accuracy": test_accuracy, "precision": 0.8, "recall": 0.7, "f1": 0.75},
+            "activation": {"rmse": 1.0, "ccc": 0.3}}})
+    return folder
+
+
+
+@pytest.fixture
+def runs_root(tmp_path, monkeypatch) -> Path:
+    """An empty runs folder that the app and the library use (MUSER_RUNS_DIR)."""
+    root = tmp_path / "runs"
+    root.mkdir()
+    monkeypatch.setenv("MUSER_RUNS_DIR", str(root))
     return root
 
 

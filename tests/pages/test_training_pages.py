@@ -3,60 +3,26 @@
 from __future__ import annotations
 
 import json
-import math
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, make_run
 from streamlit.testing.v1 import AppTest
 
 from muser_core import runs
-from muser_core.config import RunConfig, StrategyConfig
-from muser_core.strategies import STRATEGIES, TrainingState, make_strategy
+from muser_core.strategies import STRATEGIES
 
 TRAIN = str(REPO / "pages" / "3_Train.py")
 DYNAMICS = str(REPO / "pages" / "4_Sampling_dynamics.py")
 RESULTS = str(REPO / "pages" / "5_Results.py")
 
 
-def make_run(root: Path, name: str, strategy: str = "speed", epochs: int = 10, state: str = "finished",
-             accuracy: float = 0.8, seed: int = 0) -> Path:
-    """A run folder as the trainer writes it; probabilities from the real strategy."""
-    tasks = ("stress", "activation", "valence")
-    cfg = replace(RunConfig(), strategy=StrategyConfig(name=strategy, history=2))
-    cfg = replace(cfg, data=replace(cfg.data, tasks=list(tasks)), train=replace(cfg.train, seed=seed)).resolved()
-    folder = root / name
-    folder.mkdir(parents=True)
-    runs.write_json(folder / runs.CONFIG, cfg.to_dict())
-    strat, records = make_strategy(cfg.strategy), []
-    for e in range(epochs + 1):
-        val = {"stress": {"accuracy": 0.8 - 0.3 * math.exp(-e / 3) + 0.01 * (e % 3), "f1": 0.7},
-               "activation": {"rmse": 1 + math.exp(-e / 2), "ccc": 0.2},
-               "valence": {"rmse": 1 + math.exp(-e / 5), "ccc": 0.1}}
-        probs = {} if e == 0 else strat.probabilities(TrainingState(
-            epoch=e, tasks=tasks, val_history=[r["val"] for r in records]))
-        records.append({"epoch": e, "probabilities": probs, "batches": {t: 19 for t in probs},
-                        "train_loss": {t: 0.5 for t in probs}, "val": val, "best_epoch": e or None,
-                        "seconds": 0.1, "elapsed": 0.1 * e})
-        runs.append_metrics(folder, records[-1])
-    runs.write_json(folder / runs.STATUS, {"state": state, "pid": 1, "host": "elsewhere", "epoch": epochs,
-                                           "best_epoch": epochs, "updated": time.time()})
-    if state == "finished":
-        runs.write_json(folder / runs.TEST, {"best_epoch": epochs, "metrics": {
-            "stress": {"accuracy": accuracy, "precision": 0.8, "recall": 0.7, "f1": 0.75}}})
-    return folder
-
-
 @pytest.fixture
-def runs_root(tmp_path, monkeypatch) -> Path:
-    root = tmp_path / "runs"
-    root.mkdir()
-    monkeypatch.setenv("MUSER_RUNS_DIR", str(root))
+def runs_root(runs_root, tmp_path, monkeypatch) -> Path:
     # The shipped demo runs are left out, so a page never picks one that is being remade.
     monkeypatch.setattr("analysis.training_views.SHIPPED_RUNS", tmp_path / "no-shipped-runs")
-    return root
+    return runs_root
 
 
 def page(path: str, **state) -> AppTest:
@@ -71,7 +37,7 @@ def texts(elements) -> str:
 
 
 def test_train_page_shows_a_run_with_progress_curves_and_test_metrics(runs_root):
-    folder = make_run(runs_root, "speedy")
+    folder = make_run(runs_root, "speedy", epochs=10)
     at = page(TRAIN, **{"train-last": str(folder)})
     assert not at.exception and not at.error
     assert at.title[0].value == "Train"
@@ -127,8 +93,8 @@ def test_crashed_and_half_written_runs_say_so(runs_root):
 
 
 def test_sampling_dynamics_compares_runs_and_explains_eq1(runs_root):
-    speed = make_run(runs_root, "sp", "speed")
-    uniform = make_run(runs_root, "un", "uniform")
+    speed = make_run(runs_root, "sp", "speed", epochs=10)
+    uniform = make_run(runs_root, "un", "uniform", epochs=10)
     at = AppTest.from_file(DYNAMICS, default_timeout=60).run()
     at.multiselect(key="dyn-runs").set_value([str(speed), str(uniform)]).run()
     assert not at.exception and not at.error
@@ -150,7 +116,7 @@ def test_results_page_shows_sweep_beside_the_papers_labelled_numbers(runs_root):
     for i, (label, _) in enumerate(PAPER_TABLES["8"][:2]):
         for seed in (0, 1, 2):
             make_run(sweep, f"{slug(label)}-seed{seed}", "uniform", epochs=2, seed=seed,
-                     accuracy=0.7 + 0.05 * i + 0.01 * seed)
+                     test_accuracy=0.7 + 0.05 * i + 0.01 * seed)
     at = AppTest.from_file(RESULTS, default_timeout=60)
     at.session_state["sweep-last"] = str(sweep)
     at.run()
