@@ -814,7 +814,10 @@ def sweep_state(folder: str | Path) -> dict:
     states = [run_state(p)["state"] for p in subs]
     done = sum(s in ("finished", "failed", "stopped") for s in states)
     running = sum(s in ACTIVE for s in states)
-    total = launch.get("total") or (len(subs) if (folder / "runs.csv").is_file() else None)
+    from muser_core.sweep import PLAN
+
+    planned = (runs.read_json(folder / PLAN) or {}).get("total")
+    total = launch.get("total") or planned or (len(subs) if (folder / "runs.csv").is_file() else None)
     error = None
     if _launch_alive(launch) or (not launch and running):
         state = "running"

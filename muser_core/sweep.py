@@ -109,6 +109,9 @@ def variant_config(base: RunConfig, flags: str, seed: int) -> RunConfig:
     return replace(cfg, train=replace(cfg.train, seed=seed)).resolved()
 
 
+PLAN = "plan.json"  # written before the first run: variants, seeds and the number of runs
+
+
 def plan(variants: list[tuple[str, str]], seeds: list[int], base: RunConfig, out: Path) -> list[Job]:
     """One job per variant and seed; every config is checked before anything runs."""
     if not variants:
@@ -255,6 +258,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}".splitlines()[0], file=sys.stderr)
         return 2
     out.mkdir(parents=True, exist_ok=True)
+    # The plan first, so a page watching a sweep started here knows how many runs to expect.
+    runs.write_json(out / PLAN, {"total": len(jobs), "variants": [label for label, _ in variants],
+                                 "seeds": seeds, "reference": reference})
     per_run = run_jobs(jobs, args.workers)
     per_run["run"] = [str(j.out) for j in jobs]
     per_run.to_csv(out / "runs.csv", index=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -87,6 +88,8 @@ def test_sweep_end_to_end(tmp_path, capsys):
     results = pd.read_csv(out / "results.csv")
     assert list(results["label"]) == ["single", "uniform"] and set(results["reference"]) == {"single"}
     assert (out / "results.md").read_text().startswith("## Sweep results")
+    plan = json.loads((out / "plan.json").read_text())
+    assert plan["total"] == 4 and plan["variants"] == ["single", "uniform"]
     for run in per_run["run"]:
         assert runs.read_status(Path(run))["state"] == "finished"
     # A second call reuses the finished runs and gives the same table.
