@@ -216,10 +216,13 @@ def streamlit_url(tmp_path_factory):
                MUSER_RUNS_DIR=str(tmp_path_factory.mktemp("runs")),
                MUSER_CACHE_DIR=os.environ.get("MUSER_CACHE_DIR", str(REPO / ".cache" / "muser")))
     import sys
+    # The server's output goes to a file: an unread pipe fills up (64 KB) and blocks the server.
+    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
+    log = open(log_path, "wb")  # noqa: SIM115 (closed at teardown)
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py",
                              "--server.address", "127.0.0.1", "--server.port", str(port),
                              "--server.headless", "true"],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -228,14 +231,18 @@ def streamlit_url(tmp_path_factory):
             break
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError(proc.stdout.read().decode()) from None
+                raise RuntimeError(log_path.read_text()) from None
             time.sleep(0.5)
     else:
         proc.kill()
-        raise RuntimeError("streamlit did not start within 60 s")
+        raise RuntimeError("streamlit did not start within 60 s:\n" + log_path.read_text()[-2000:])
     yield url
     proc.terminate()
-    proc.wait(timeout=20)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
 
 
 @pytest.fixture
