@@ -57,20 +57,24 @@ def acoustic_movers(zscores: pd.Series, indicators: pd.DataFrame, n: int = 5) ->
     return table[["description", "change", "toward", "rank", "feature"]].rename(columns={"change": "z"})
 
 
-def text_movers(transcript: str, reference_texts: Sequence[str], indicators: pd.DataFrame,
-                n: int = 5) -> pd.DataFrame:
-    """Lexicon stress indicators whose share of words changed most against the reference texts.
+def text_profile(texts: Sequence[str]) -> pd.Series:
+    """Mean share of words (percent) per lexicon category over some texts: the reference for :func:`text_movers`."""
+    from muser_core.text_features import extract_features
 
-    ``change`` is in percentage points of words (the clip's share minus the
-    reference's mean share).
+    return extract_features(list(texts)).drop(columns=["WC"]).mean()
+
+
+def text_movers(transcript: str, reference: pd.Series, indicators: pd.DataFrame, n: int = 5) -> pd.DataFrame:
+    """Lexicon stress indicators whose share of words changed most against a reference profile.
+
+    ``reference`` is :func:`text_profile` of the user's baseline transcripts or
+    of the training corpus; ``change`` is in percentage points of words.
     """
     from muser_core.lexicon import default_lexicon
     from muser_core.text_features import extract_features
 
     clip = extract_features([transcript]).drop(columns=["WC"]).iloc[0]
-    reference = extract_features(list(reference_texts)).drop(columns=["WC"]).mean() if reference_texts \
-        else pd.Series(0.0, index=clip.index)
-    table = _movers(clip - reference, indicators, n)
+    table = _movers(clip - reference.reindex(clip.index).fillna(0.0), indicators, n)
     lexicon = default_lexicon()
     table["examples"] = [", ".join(lexicon.example_words(f, 3)) if f in lexicon.categories else ""
                          for f in table["feature"]]

@@ -192,19 +192,22 @@ class LivePredictor:
 
     # ------------------------------------------------------------------ prediction
 
-    def _model_outputs(self, transcript: str, features: pd.Series, baseline: Baseline | None) -> pd.Series:
+    def _model_outputs(self, transcript: str, features: pd.Series, baseline: Baseline | None,
+                       acoustic_stats: dict | None = None) -> pd.Series:
         from muser_core.model import predict
 
-        stats = dict(self.stats, acoustic=self._acoustic_stats(baseline))
+        acoustic = acoustic_stats if acoustic_stats is not None else self._acoustic_stats(baseline)
+        stats = dict(self.stats, acoustic=acoustic)
         speaker = CALIBRATED if baseline is not None else "<new speaker>"
         table = features.to_frame().T if self.uses_audio else None
         out = predict(self.model, stats, texts=[transcript] if self.uses_text else None,
                       features=table, speakers=[speaker])
         return out.iloc[0]
 
-    def zscores(self, features: pd.Series, baseline: Baseline | None = None) -> pd.Series:
+    def zscores(self, features: pd.Series, baseline: Baseline | None = None,
+                acoustic_stats: dict | None = None) -> pd.Series:
         """The clip's features normalised as the model sees them (baseline or pooled statistics)."""
-        stats = self._acoustic_stats(baseline)
+        stats = acoustic_stats if acoustic_stats is not None else self._acoustic_stats(baseline)
         if stats is None:
             return pd.Series(dtype=float)
         from muser_core.normalise import SpeakerZScore
@@ -231,8 +234,9 @@ class LivePredictor:
         if self.uses_audio and not calibrated:
             warnings.append("no baseline recorded: features were normalised with the training corpus' "
                             "pooled statistics, so the result is less reliable")
+        acoustic_stats = self._acoustic_stats(baseline)  # once: the model and the z-scores share it
         with _Timer(timings, "model"):
-            out = self._model_outputs(transcript, clip.features, baseline)
+            out = self._model_outputs(transcript, clip.features, baseline, acoustic_stats)
         timings["total"] = sum(v for k, v in timings.items() if k != "total")
         probability = float(out["stress_probability"])
         return LiveResult(
@@ -240,7 +244,7 @@ class LivePredictor:
             activation=float(out["activation"]) if "activation" in out else None,
             valence=float(out["valence"]) if "valence" in out else None,
             transcript=transcript, calibrated=calibrated, timings_ms=timings, warnings=warnings,
-            features=clip.features, zscores=self.zscores(clip.features, baseline))
+            features=clip.features, zscores=self.zscores(clip.features, baseline, acoustic_stats))
 
 
 def main(argv: list[str] | None = None) -> int:

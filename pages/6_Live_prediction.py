@@ -11,6 +11,7 @@ from ui.common import show_input_errors
 from ui.live import (
     baseline_ui,
     cached_indicators,
+    cached_profile,
     checkpoint_ui,
     clip_source_ui,
     gauge,
@@ -74,7 +75,7 @@ if not history or history[-1] != entry:
     history.append(entry)
 
 st.subheader("What moved")
-acoustic_ind, text_ind, corpus_texts = cached_indicators(predictor.config.data.corpus,
+acoustic_ind, text_ind, corpus_profile = cached_indicators(predictor.config.data.corpus,
                                                          predictor.config.data.split)
 cols = st.columns(2)
 with cols[0]:
@@ -84,7 +85,7 @@ with cols[0]:
 with cols[1]:
     st.markdown("**Words** (share of words, percentage points against "
                 + ("your baseline" if baseline and baseline.transcripts else "the corpus") + ")")
-    reference = list(baseline.transcripts) if baseline and baseline.transcripts else corpus_texts
+    reference = cached_profile(baseline.transcripts) if baseline and baseline.transcripts else corpus_profile
     st.dataframe(text_movers(result.transcript, reference, text_ind), hide_index=True, width="stretch")
 st.caption("Indicators: the top 20 stress coefficients of the paper's section 3 analysis on the model's "
            "training corpus. 'toward' says which way this change pushes a linear stress model.")

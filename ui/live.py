@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analysis.live_explain import stress_indicators
+from analysis.live_explain import stress_indicators, text_profile
 from muser_core import microphone
 from muser_core.errors import InputError
 from muser_core.predict import DEFAULT_CHECKPOINT, LivePredictor, make_baseline, prepare_clip
@@ -25,12 +25,19 @@ def load_predictor(checkpoint: str) -> LivePredictor:
 
 
 @st.cache_data(show_spinner="Finding the corpus' stress indicators…")
-def cached_indicators(corpus_spec: str, split: str) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+def cached_indicators(corpus_spec: str, split: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """The training corpus' acoustic and text stress indicators, and its word-category profile."""
     from muser_core.train import load_corpus
 
     corpus = load_corpus(corpus_spec, split)
-    texts = corpus.table["text"].tolist()
-    return stress_indicators(corpus, "acoustic"), stress_indicators(corpus, "text"), texts
+    profile = text_profile(corpus.table["text"].tolist())
+    return stress_indicators(corpus, "acoustic"), stress_indicators(corpus, "text"), profile
+
+
+@st.cache_data(show_spinner=False)
+def cached_profile(transcripts: tuple[str, ...]) -> pd.Series:
+    """Word-category profile of the baseline transcripts (recomputed only when they change)."""
+    return text_profile(transcripts)
 
 
 def checkpoint_ui() -> str:
