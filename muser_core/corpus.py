@@ -9,13 +9,18 @@ the loader changed, and the items it skipped with the reason.
 Command line::
 
     python -m muser_core.corpus --muse ROOT | --omg ROOT | --manifest CSV | --demo --out corpus.csv
+
+writes ``corpus.csv`` and its metadata (label scales, notes, skipped items) as
+``corpus.csv.meta.json``; it never overwrites a file it did not write.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -38,6 +43,9 @@ CANONICAL_COLUMNS = [
 LABEL_COLUMNS = ("stress", "activation", "valence")
 SPLITS = ("train", "validation", "test")
 PAPER_SPLIT_SIZES = (1853, 200, 273)  # MUSER paper, section 3.1
+TABLE_SUFFIXES = (".csv", ".csv.gz")  # what Corpus.save writes (pandas compresses by the name)
+META_SUFFIX = ".meta.json"            # the sidecar: "corpus.csv" -> "corpus.csv.meta.json"
+WRITTEN_BY = "muser_core.corpus"      # marks a sidecar as ours, so a re-run may replace its table
 
 
 @dataclass
@@ -84,26 +92,105 @@ class Corpus:
         return "\n".join(lines)
 
     def save(self, path: str | Path) -> None:
-        """Write the table as CSV and its metadata beside it as ``<name>.json``."""
+        """Write the table as CSV and its metadata beside it as ``<name>.meta.json``.
+
+        Never overwrites a file this module did not write: an existing table is
+        replaced only when its sidecar says it is ours (a user's manifest, or a
+        ``mydata.json`` of their own, is left alone). Both files are written to
+        a temporary name first, so a failed write loses nothing.
+        """
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.table.to_csv(path, index=False)
-        meta = {"name": self.name, "label_scales": self.label_scales, "notes": self.notes,
-                "synthetic": self.synthetic, "skipped": [asdict(s) for s in self.skipped]}
-        path.with_suffix(".json").write_text(json.dumps(meta, indent=2))
+        check_table_path(path)
+        meta = {"written_by": WRITTEN_BY, "table": path.name, "name": self.name,
+                "label_scales": self.label_scales, "notes": self.notes, "synthetic": self.synthetic,
+                "skipped": [asdict(s) for s in self.skipped]}
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # The sidecar first: a table is only ever replaced once a sidecar says it is ours.
+            _write_atomic(sidecar_path(path), lambda tmp: tmp.write_text(json.dumps(meta, indent=2)))
+            _write_atomic(path, lambda tmp: self.table.to_csv(tmp, index=False,
+                                                             compression=_compression(path)))
+        except OSError as exc:
+            raise InputError(f"{path}: cannot write ({exc.strerror})") from None
 
     @classmethod
     def load(cls, path: str | Path) -> Corpus:
-        """Read a table written by :meth:`save` (the JSON beside it is optional)."""
+        """Read a table written by :meth:`save` (the sidecar beside it is optional)."""
         path = Path(path)
         table = _read_csv(path, required=["utterance_id", "speaker", "split"],
                           dtype={c: str for c in CANONICAL_COLUMNS if c not in LABEL_COLUMNS})
-        meta_path = path.with_suffix(".json")
-        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-        return cls(table=canonical(table), name=meta.get("name", path.stem),
+        meta = next((m for m in map(_our_meta, _meta_candidates(path)) if m is not None), {})
+        try:
+            table = canonical(table)
+        except ValueError as exc:
+            raise InputError(f"{path}: a label column holds a value that is not a number ({exc})") from None
+        return cls(table=table, name=meta.get("name", path.stem),
                    label_scales={k: tuple(v) for k, v in meta.get("label_scales", {}).items()},
                    notes=meta.get("notes", []), synthetic=meta.get("synthetic", False),
                    skipped=[Skipped(**s) for s in meta.get("skipped", [])])
+
+
+def sidecar_path(table: str | Path) -> Path:
+    """Where :meth:`Corpus.save` puts a table's metadata: ``corpus.csv`` -> ``corpus.csv.meta.json``.
+
+    The table's full name plus a suffix of our own, so it cannot be a user's
+    ``corpus.json`` (what older versions wrote, and still read).
+    """
+    table = Path(table)
+    return table.with_name(table.name + META_SUFFIX)
+
+
+def check_table_path(path: str | Path) -> None:
+    """Refuse a path :meth:`Corpus.save` must not write, with one line saying why.
+
+    A folder, a name that is not a CSV table's, or a file this module did not
+    write (a table without a sidecar of ours, or a sidecar name taken by
+    another file) is refused, so no user file is ever overwritten.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give a file name ending in .csv")
+    if not path.name.lower().endswith(TABLE_SUFFIXES):
+        raise InputError(f"{path}: the table is written as CSV; give a file name ending in "
+                         f"{' or '.join(TABLE_SUFFIXES)}")
+    meta_path = sidecar_path(path)
+    if meta_path.exists() and _our_meta(meta_path) is None:
+        raise InputError(f"{meta_path}: exists and was not written by {WRITTEN_BY}, "
+                         "so the table's metadata cannot go there; choose another --out")
+    if path.exists() and not any(_our_meta(m) is not None for m in _meta_candidates(path)):
+        raise InputError(f"{path}: exists and was not written by {WRITTEN_BY} "
+                         "(no sidecar of ours beside it); choose another --out or delete the file")
+
+
+def _meta_candidates(table: Path) -> list[Path]:
+    # Older versions wrote "<stem>.json"; it is read only when it is one of ours.
+    return [sidecar_path(table), table.with_suffix(".json")]
+
+
+def _our_meta(path: Path) -> dict | None:
+    """The sidecar's content when it is a corpus sidecar we wrote, else None (a user's own JSON)."""
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    legacy = {"name", "label_scales", "notes", "synthetic", "skipped"}
+    if isinstance(meta, dict) and (meta.get("written_by") == WRITTEN_BY or legacy <= set(meta)):
+        return meta
+    return None
+
+
+def _compression(path: Path) -> str | None:
+    return "gzip" if path.name.lower().endswith(".gz") else None
+
+
+def _write_atomic(path: Path, write) -> None:
+    """``write(tmp)`` beside ``path``, then rename: the old file survives any failure."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def canonical(table: pd.DataFrame) -> pd.DataFrame:
@@ -120,17 +207,18 @@ def canonical(table: pd.DataFrame) -> pd.DataFrame:
     return table[CANONICAL_COLUMNS + extra].reset_index(drop=True)
 
 
-def _read_csv(path: Path, required: list[str], **kwargs) -> pd.DataFrame:
-    """Read a CSV or raise one InputError naming the file (and missing column)."""
+def _read_csv(path: Path, required: list[str], label: str | None = None, **kwargs) -> pd.DataFrame:
+    """Read a CSV or raise one InputError naming the file (as ``label``, if given) and missing column."""
+    label = label or str(path)
     if not path.is_file():
-        raise InputError(f"{path}: file not found")
+        raise InputError(f"{label}: file not found")
     try:
         table = pd.read_csv(path, **kwargs)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from None
+        raise InputError(f"{label}: not a readable CSV ({str(exc).splitlines()[0]})") from None
     missing = [c for c in required if c not in table.columns]
     if missing:
-        raise InputError(f"{where(path, field=missing[0])}: column missing "
+        raise InputError(f"{where(label, field=missing[0])}: column missing "
                          f"(the file has: {', '.join(map(str, table.columns[:12]))})")
     return table
 
@@ -330,7 +418,7 @@ def load_omg(root: str | Path, min_words: int = 5) -> Corpus:
                 skipped.append(Skipped(utt, f"transcript shorter than {min_words} words"))
                 continue
             arousal, valence = _number(rec["arousal"]), _number(rec["valence"])
-            if np.isnan(arousal) or np.isnan(valence):
+            if not (np.isfinite(arousal) and np.isfinite(valence)):
                 skipped.append(Skipped(utt, f"{where(videos, rec['_line'])}: arousal/valence not a number"))
                 continue
             clip = root / str(rec["video"]) / str(rec["utterance"])
@@ -360,61 +448,122 @@ STRESS_WORDS = {"1": 1.0, "0": 0.0, "true": 1.0, "false": 0.0, "stressed": 1.0, 
                 "not stressed": 0.0, "not_stressed": 0.0, "ns": 0.0, "yes": 1.0, "no": 0.0}
 
 
-def load_manifest(path: str | Path, split: str = "speaker", seed: int = 0) -> Corpus:
+class NoUsableRows(InputError):
+    """A manifest none of whose rows could be used; ``skipped`` says why for each."""
+
+    def __init__(self, message: str, skipped: list[Skipped]):
+        super().__init__(message)
+        self.skipped = skipped
+
+
+def load_manifest(path: str | Path, split: str = "speaker", seed: int = 0, *,
+                  name: str | None = None, audio_roots: Sequence[str | Path] | None = None) -> Corpus:
     """Read any CSV with at least ``text`` or ``audio_path`` plus any of the label columns.
 
     Relative audio paths are taken from the CSV's folder. Without a
     ``speaker`` column every row is its own speaker; without a ``split``
-    column the rows are split (speaker-independent by default).
+    column (or with an empty one) the rows are split (speaker-independent by
+    default). ``name`` is how messages name the file (an upload's own name,
+    not the server's temporary copy). With ``audio_roots``, an audio path must
+    lie inside one of those folders once links and ``..`` are resolved;
+    others are skipped without being looked at.
     """
     path = Path(path).expanduser().resolve()
-    raw = _read_csv(path, required=[], dtype=str, keep_default_na=False)
+    label = name or str(path)
+    raw = _read_csv(path, required=[], label=label, dtype=str, keep_default_na=False)
     if "text" not in raw and "audio_path" not in raw:
-        raise InputError(f"{where(path, field='text')}: a manifest needs a 'text' or an 'audio_path' column")
-    rows, skipped = [], []
+        raise InputError(f"{where(label, field='text')}: a manifest needs a 'text' or an 'audio_path' column")
+    roots = None if audio_roots is None else [Path(r).expanduser().resolve() for r in audio_roots]
+    rows, skipped, lines = [], [], {}
     for line, rec in enumerate(raw.to_dict("records"), start=2):
         text = rec.get("text", "").strip()
         audio = rec.get("audio_path", "").strip()
         uid = rec.get("utterance_id", "").strip() or f"row{line - 1:05d}"
+        if uid in lines:
+            raise InputError(f"{where(label, field='utterance_id')}: lines {lines[uid]} and {line} "
+                             f"have the same id {uid!r}; ids must be unique")
+        lines[uid] = line
         if not text and not audio:
-            skipped.append(Skipped(uid, f"{where(path, line)}: neither text nor audio_path"))
+            skipped.append(Skipped(uid, f"{where(label, line)}: neither text nor audio_path"))
             continue
         if audio:
-            audio_file = Path(audio) if Path(audio).is_absolute() else path.parent / audio
-            if not audio_file.is_file():
-                skipped.append(Skipped(uid, f"{where(path, line, 'audio_path')}: {audio} not found"))
+            audio_file = (Path(audio).expanduser() if Path(audio).expanduser().is_absolute()
+                          else path.parent / audio).resolve()
+            if roots is not None and not any(audio_file.is_relative_to(r) for r in roots):
+                skipped.append(Skipped(uid, f"{where(label, line, 'audio_path')}: {audio} is outside "
+                                            "the data folders this app may read"))
                 continue
-            audio = str(audio_file.resolve())
+            if not audio_file.is_file():
+                skipped.append(Skipped(uid, f"{where(label, line, 'audio_path')}: {audio} not found"
+                                            + (" (relative to the manifest's folder)"
+                                               if not Path(audio).is_absolute() else "")))
+                continue
+            audio = str(audio_file)
         row = dict(rec, utterance_id=uid, text=text, audio_path=audio)
+        column = "stress"
         try:
             row["stress"] = _stress_value(rec.get("stress", ""))
-            for col in ("activation", "valence"):
-                row[col] = float(rec[col]) if rec.get(col, "").strip() else np.nan
+            for column in ("activation", "valence"):
+                row[column] = _score(rec.get(column, ""))
         except ValueError as exc:
-            raise InputError(f"{where(path, line, exc.args[0])}: not a valid label "
-                             f"({rec.get(exc.args[0])!r})") from None
+            raise InputError(f"{where(label, line, column)}: not a valid label "
+                             f"({rec.get(column)!r}{'; ' + str(exc) if str(exc) else ''})") from None
+        if "split" in raw:
+            row["split"] = _split_value(rec["split"], label, line)
         row.setdefault("speaker", "")
         row["speaker"] = row["speaker"].strip() or uid
         row.setdefault("dataset", path.stem)
         row["dataset"] = row["dataset"] or path.stem
         rows.append(row)
     if not rows:
-        raise InputError(f"{path}: no usable rows ({len(skipped)} skipped)")
+        raise NoUsableRows(f"{label}: no usable rows ({len(skipped)} skipped; first: {skipped[0].reason})"
+                           if skipped else f"{label}: no rows", skipped)
     table = canonical(pd.DataFrame(rows))
-    if "split" not in raw or not table["split"].isin(SPLITS).all():
+    given = table["split"] != ""
+    if not given.all():
+        if given.any():  # some rows have a split, some do not: which to trust is the user's call
+            line = lines[table.loc[~given, "utterance_id"].iloc[0]]
+            raise InputError(f"{where(label, line, 'split')}: empty, while other rows give one "
+                             "(give every row train, validation or test, or leave the column empty)")
         table = assign_split(table, split, seed)
     scales = {c: (float(table[c].min()), float(table[c].max()))
               for c in ("activation", "valence") if table[c].notna().any()}
-    return Corpus(table, path.stem, scales, ["label scales taken from the values present"], skipped)
+    return Corpus(table, Path(label).stem, scales, ["label scales taken from the values present"], skipped)
 
 
 def _stress_value(value: str) -> float:
+    """1, 0, their float spellings (1.0, as pandas writes a label column with gaps) or a word."""
     value = value.strip().lower()
-    if not value:
+    if not value or value == "nan":
         return np.nan
-    if value not in STRESS_WORDS:
-        raise ValueError("stress")
-    return STRESS_WORDS[value]
+    if value in STRESS_WORDS:
+        return STRESS_WORDS[value]
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError("") from None
+    if number not in (0.0, 1.0):
+        raise ValueError("stress is 0/1, stressed/not stressed")
+    return number
+
+
+def _score(value: str) -> float:
+    """An activation or valence score: a finite number, or missing when empty."""
+    if not value.strip():
+        return np.nan
+    number = float(value)
+    if np.isinf(number):
+        raise ValueError("must be a finite number")
+    return number
+
+
+def _split_value(value: str, label: str, line: int) -> str:
+    """A split name, whatever its case and spacing; "" when empty; anything else refused."""
+    split = " ".join(value.split()).lower()
+    if split and split not in SPLITS:
+        raise InputError(f"{where(label, line, 'split')}: {value!r} is not one of "
+                         f"{', '.join(SPLITS)} (case and spaces do not matter)")
+    return split
 
 
 # --------------------------------------------------------------------------- command line
@@ -426,7 +575,8 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--omg", metavar="ROOT", help="an OMG-Emotion copy (CSVs and clip folders)")
     source.add_argument("--manifest", metavar="CSV", help="a CSV with text and/or audio_path and labels")
     source.add_argument("--demo", action="store_true", help="the embedded synthetic demo corpus")
-    parser.add_argument("--out", required=True, help="where to write the canonical table (CSV)")
+    parser.add_argument("--out", required=True,
+                        help="the canonical table to write (.csv or .csv.gz; its metadata goes to <out>.meta.json)")
     parser.add_argument("--split", choices=["speaker", "paper"], default="speaker",
                         help="speaker-independent (default) or the paper's sentence counts")
     parser.add_argument("--emotion-label", choices=list(MUSE_EMOTION_LABELS), default="self",
@@ -434,6 +584,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     try:
+        check_table_path(args.out)  # before a long load, not after it
         if args.muse:
             corpus = load_muse(args.muse, args.emotion_label, args.split, args.seed)
         elif args.omg:
@@ -448,7 +599,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(corpus.summary())
-    print(f"wrote {args.out}")
+    print(f"wrote {args.out} and {sidecar_path(args.out).name}")
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -13,10 +14,12 @@ from conftest import write_wav
 from muser_core.corpus import (
     CANONICAL_COLUMNS,
     Corpus,
+    NoUsableRows,
     load_manifest,
     load_muse,
     load_omg,
     paper_split,
+    sidecar_path,
     speaker_independent_split,
 )
 from muser_core.errors import InputError
@@ -145,7 +148,127 @@ def test_command_line_writes_table_and_summary(muse_root, tmp_path):
                            "--out", str(out)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "skipped 1 items" in proc.stdout and "1 x no transcript file" in proc.stdout
-    assert len(pd.read_csv(out)) == 23 and out.with_suffix(".json").exists()
+    assert len(pd.read_csv(out)) == 23 and sidecar_path(out).exists()
     proc = subprocess.run([sys.executable, "-m", "muser_core.corpus", "--muse", str(tmp_path / "x"),
                            "--out", str(out)], capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
+
+
+def _cli(*args, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "muser_core.corpus", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd)
+
+
+def _one_line_error(proc: subprocess.CompletedProcess) -> str:
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def manifest(tmp_path):
+    csv = tmp_path / "m.csv"
+    csv.write_text("text,stress,speaker\nhello there,1,a\nfine thanks,0,b\nso so,1,c\n")
+    return csv
+
+
+def test_out_never_overwrites_a_file_it_did_not_write(manifest, tmp_path):
+    mine = tmp_path / "mydata.json"
+    mine.write_text('{"my": "own notes"}')
+    out = tmp_path / "mydata.csv"
+    proc = _cli("--manifest", manifest, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    assert mine.read_text() == '{"my": "own notes"}'  # the user's file beside the table is untouched
+    assert (tmp_path / "mydata.csv.meta.json").is_file()
+    assert "wrote" in proc.stdout and "mydata.csv.meta.json" in proc.stdout
+    assert Corpus.load(out).name == "m" and len(Corpus.load(out).table) == 3
+    assert _cli("--manifest", manifest, "--out", out).returncode == 0  # its own table: replaced
+    # The manifest itself, or any CSV the command did not write, is refused and left as it was.
+    before = manifest.read_text()
+    assert "m.csv: exists and was not written by" in _one_line_error(_cli("--manifest", manifest,
+                                                                          "--out", manifest))
+    assert manifest.read_text() == before
+
+
+def test_out_must_be_a_table_name(manifest, tmp_path):
+    line = _one_line_error(_cli("--manifest", manifest, "--out", tmp_path / "x.json"))
+    assert "x.json: the table is written as CSV" in line
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_out_a_folder_or_an_unwritable_path_is_one_line(manifest, tmp_path):
+    (tmp_path / "folder").mkdir()
+    assert "folder: is a folder" in _one_line_error(_cli("--manifest", manifest, "--out", tmp_path / "folder"))
+    (tmp_path / "afile").write_text("x")
+    line = _one_line_error(_cli("--manifest", manifest, "--out", tmp_path / "afile" / "x.csv"))
+    assert f"{tmp_path / 'afile' / 'x.csv'}: cannot write" in line
+
+
+def test_tables_with_the_old_sidecar_name_still_load(muse_root, tmp_path):
+    corpus = load_muse(muse_root)
+    corpus.save(tmp_path / "c.csv")
+    meta = json.loads(sidecar_path(tmp_path / "c.csv").read_text())
+    sidecar_path(tmp_path / "c.csv").unlink()
+    del meta["written_by"], meta["table"]
+    (tmp_path / "c.json").write_text(json.dumps(meta))  # what older versions wrote
+    assert Corpus.load(tmp_path / "c.csv").label_scales == corpus.label_scales
+    corpus.save(tmp_path / "c.csv")  # a table with an old sidecar of ours may be replaced
+    (tmp_path / "c.json").write_text('["not", "ours"]')
+    assert Corpus.load(tmp_path / "c.csv").label_scales == corpus.label_scales
+
+
+def test_manifest_split_in_any_case_and_spacing(tmp_path):
+    csv = tmp_path / "m.csv"
+    csv.write_text("text,split\na,train\nb,TEST\nc, Validation \nd,Train\n")
+    assert list(load_manifest(csv).table["split"]) == ["train", "test", "validation", "train"]
+    csv.write_text("text,split\na,train\nb,TSET\nc,test\n")
+    with pytest.raises(InputError, match=r"m.csv, line 3, column 'split': 'TSET' is not one of"):
+        load_manifest(csv)
+    csv.write_text("text,split\na,train\nb,\nc,test\n")
+    with pytest.raises(InputError, match=r"line 3, column 'split': empty, while other rows give one"):
+        load_manifest(csv)
+    csv.write_text("text,split,speaker\na,,s1\nb,,s2\nc,,s3\n")  # an empty column: split here
+    assert set(load_manifest(csv).table["split"]) == {"train", "validation", "test"}
+
+
+def test_manifest_labels_as_pandas_writes_them_and_infinite_ones(tmp_path):
+    csv = tmp_path / "m.csv"
+    csv.write_text("text,stress,activation\na,1.0,2.5\nb,0.0,\nc,,3\n")
+    assert load_manifest(csv).table["stress"].tolist()[:2] == [1.0, 0.0]
+    csv.write_text("text,stress\na,2.0\n")
+    with pytest.raises(InputError, match=r"line 2, column 'stress': not a valid label \('2.0'"):
+        load_manifest(csv)
+    for bad in ("inf", "-inf", "1e999"):
+        csv.write_text(f"text,stress,activation\na,1,3\nb,0,{bad}\n")
+        with pytest.raises(InputError, match=r"line 3, column 'activation': not a valid label.*finite"):
+            load_manifest(csv)
+
+
+def test_manifest_duplicate_ids_name_both_lines(tmp_path):
+    csv = tmp_path / "m.csv"
+    csv.write_text("utterance_id,text\nu1,a\nu2,b\nu1,c\n")
+    with pytest.raises(InputError, match=r"m.csv, column 'utterance_id': lines 2 and 4 have the same id 'u1'"):
+        load_manifest(csv)
+
+
+def test_manifest_named_as_given_and_audio_confined(tmp_path):
+    data = tmp_path / "data"
+    inside = write_wav(data / "a.wav")
+    outside = write_wav(tmp_path / "private" / "b.wav")
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    csv = upload / "m.csv"
+    csv.write_text(f"text,audio_path\nx,{inside}\ny,{outside}\nz,../private/b.wav\nw,clips/c.wav\n")
+    corpus = load_manifest(csv, name="mine.csv", audio_roots=[data])
+    assert corpus.table["audio_path"].tolist() == [str(inside.resolve())]
+    reasons = [s.reason for s in corpus.skipped]
+    assert reasons[:2] == [f"mine.csv, line 3, column 'audio_path': {outside} is outside the data "
+                           "folders this app may read",
+                           "mine.csv, line 4, column 'audio_path': ../private/b.wav is outside the data "
+                           "folders this app may read"]
+    csv.write_text("text,audio_path\nx,clips/a.wav\n")
+    with pytest.raises(NoUsableRows, match=r"^mine.csv: no usable rows \(1 skipped; first: mine.csv, "
+                                           r"line 2, column 'audio_path': clips/a.wav is outside") as err:
+        load_manifest(csv, name="mine.csv", audio_roots=[data])
+    assert len(err.value.skipped) == 1
