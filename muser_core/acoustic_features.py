@@ -8,7 +8,7 @@ content, so extracting the same corpus twice costs only hashing.
 
 Command line::
 
-    python -m muser_core.acoustic_features --in DIR|LIST.txt --out OUT.csv [--workers N]
+    python -m muser_core.acoustic_features --in DIR|FILE|LIST.txt --out OUT.csv [--workers N]
 """
 
 from __future__ import annotations
@@ -72,6 +72,16 @@ class FeatureCache:
     def __init__(self, root: Path | None = None):
         self.root = (root or cache_dir()) / _CACHE_VERSION
 
+    def check(self) -> None:
+        """Make the cache folder, or raise one InputError naming it (e.g. a file in the way)."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            blocker = next((p for p in [self.root, *self.root.parents] if p.is_file()), None)
+            why = f"{blocker} is a file, not a folder" if blocker else exc.strerror
+            raise InputError(f"{self.root.parent}: cannot use as the feature cache ({why}); "
+                             "set MUSER_CACHE_DIR to a folder, or use --no-cache") from None
+
     def _file(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.npy"
 
@@ -116,6 +126,8 @@ def extract_egemaps(paths: Sequence[str | Path], workers: int = 1, use_cache: bo
     """
     paths = [str(p) for p in paths]
     cache = cache or FeatureCache()
+    if use_cache:
+        cache.check()
     results: dict[str, np.ndarray] = {}
     skipped: list[Skipped] = []
     todo: list[str] = []
@@ -139,7 +151,8 @@ def extract_egemaps(paths: Sequence[str | Path], workers: int = 1, use_cache: bo
             skipped.append(Skipped(path, error))
         else:
             results[path] = values
-            cache.put(keys[path], values)
+            if use_cache:
+                cache.put(keys[path], values)
         report()
 
     unique = list(dict.fromkeys(todo))
@@ -175,38 +188,60 @@ def _progress(progress, total: int, initial: int):
 
 
 def list_audio(source: str | Path) -> list[Path]:
-    """Audio files under a folder (recursively), or the paths listed one per line in a text file."""
+    """Audio files under a folder (recursively), one audio file, or the paths listed one per line in a text file."""
     source = Path(source)
     if source.is_dir():
         return sorted(p for p in source.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+    if source.is_file() and source.suffix.lower() in AUDIO_SUFFIXES:
+        return [source]
     if source.is_file():
-        lines = [ln.strip() for ln in source.read_text().splitlines()]
+        try:
+            lines = [ln.strip() for ln in source.read_text(encoding="utf-8").splitlines()]
+        except (UnicodeDecodeError, OSError):
+            raise InputError(f"{source}: neither an audio file ({', '.join(sorted(AUDIO_SUFFIXES))}) "
+                             "nor a text file listing one path per line") from None
         return [Path(ln) if Path(ln).is_absolute() else source.parent / ln
                 for ln in lines if ln and not ln.startswith("#")]
     raise InputError(f"{source}: no such folder or list file")
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an --out that cannot be written, before any extraction."""
+    if out.is_dir():
+        raise InputError(f"{out}: is a folder; give a file name such as {out / 'egemaps.csv'}")
+    blocker = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise InputError(f"{out}: cannot write ({blocker} is a file, not a folder)")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m muser_core.acoustic_features",
                                      description="Extract the 88 eGeMAPSv02 functionals with openSMILE.")
     parser.add_argument("--in", dest="source", required=True,
-                        help="a folder of audio files, or a text file listing one path per line")
+                        help="a folder of audio files, one audio file, or a text file listing one path per line")
     parser.add_argument("--out", required=True, help="CSV to write: path + 88 feature columns")
     parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 1)),
                         help="parallel processes (default: all cores)")
     parser.add_argument("--no-cache", action="store_true", help="ignore and do not read the disk cache")
     args = parser.parse_args(argv)
+    out = Path(args.out)
     try:
+        _check_out(out)
         files = list_audio(args.source)
         if not files:
             raise InputError(f"{args.source}: no audio files found ({', '.join(sorted(AUDIO_SUFFIXES))})")
         table, skipped = extract_egemaps(files, workers=args.workers,
                                          use_cache=not args.no_cache, progress=True)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            table.to_csv(out)
+        except OSError as exc:
+            kept = "; the extracted features are in the cache, a re-run costs only hashing" \
+                if not args.no_cache else ""
+            raise InputError(f"{out}: cannot write ({exc.strerror}){kept}") from None
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out)
     print(f"wrote {len(table)} rows x {table.shape[1]} features to {args.out}")
     if skipped:
         print(f"skipped {len(skipped)} files:")
