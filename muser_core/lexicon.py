@@ -36,6 +36,8 @@ APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "
 # LIWC2007-style conditional rules such as "(02 134)131/125" or "<of>131/125": we keep
 # the entry's plain categories and ignore the condition.
 _CONDITIONAL = re.compile(r"\([^)]*\)\S*|<[^>]*>\S*|\S*/\S*")
+_NUMBER = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit() also takes "²", which int() refuses
+MAX_CATEGORY_DIGITS = 9          # LIWC numbers categories in the hundreds; longer is a broken file
 
 
 def normalize_word(word: str) -> str:
@@ -120,10 +122,10 @@ class Lexicon:
                     section = "entries"
                     continue
                 parts = line.split()
-                if len(parts) < 2 or not parts[0].isdigit():
+                if len(parts) < 2 or not _NUMBER.fullmatch(parts[0]):
                     raise InputError(
-                        f"{where(path, line=lineno)}: expected 'number name' in the header, got {line!r}")
-                number, name = str(int(parts[0])), parts[1]
+                        f"{where(path, line=lineno)}: expected 'number name' in the header, got {line[:80]!r}")
+                number, name = _category_key(parts[0], path, lineno), parts[1]
                 if number in numbered:
                     raise InputError(f"{where(path, line=lineno)}: category number {number} defined twice")
                 if name in numbered.values():
@@ -133,7 +135,7 @@ class Lexicon:
                 word, numbers = cls._split_entry(line, path, lineno)
                 cats = []
                 for number in numbers:
-                    key = str(int(number))
+                    key = _category_key(number, path, lineno)
                     if key not in numbered:
                         raise InputError(
                             f"{where(path, line=lineno)}: category {number} is not in the header")
@@ -153,13 +155,13 @@ class Lexicon:
         else:
             tokens = _CONDITIONAL.sub(" ", line).split()
             split = len(tokens)
-            while split > 0 and tokens[split - 1].isdigit():
+            while split > 0 and _NUMBER.fullmatch(tokens[split - 1]):
                 split -= 1
             word, tokens = " ".join(tokens[:split]), tokens[split:]
         word = " ".join(normalize_word(word).split())
-        bad = [t for t in tokens if not t.isdigit()]
+        bad = [t for t in tokens if not _NUMBER.fullmatch(t)]
         if bad:
-            raise InputError(f"{where(path, line=lineno)}: {bad[0]!r} is not a category number")
+            raise InputError(f"{where(path, line=lineno)}: {bad[0][:40]!r} is not a category number")
         if not word:
             raise InputError(f"{where(path, line=lineno)}: entry has no word")
         if not tokens:
@@ -242,6 +244,15 @@ class Lexicon:
 
     def __repr__(self) -> str:
         return f"Lexicon({self.name!r}, {len(self.categories)} categories, {len(self)} entries)"
+
+
+def _category_key(number: str, path: Path, lineno: int) -> str:
+    """A category number as written, without leading zeros ("007" and "7" are one category)."""
+    key = number.lstrip("0") or "0"
+    if len(key) > MAX_CATEGORY_DIGITS:
+        raise InputError(f"{where(path, line=lineno)}: category number {key[:12]}... has {len(key)} digits "
+                         f"(at most {MAX_CATEGORY_DIGITS})")
+    return key
 
 
 def _read_examples(dic_path: Path) -> dict[str, list[str]]:

@@ -139,6 +139,10 @@ def test_windows_1252_file_is_read(tmp_path):
         ("%\n1\tposemo\n%\nhappy\tone\n", 4, "'one' is not a category number"),
         ("%\n1\tposemo\n%\nha*ppy\t1\n", 4, "only at the end"),
         ("%\n%\n", 2, "names no categories"),
+        ("%\n1" + "0" * 5000 + "\tposemo\n%\n", 2, "category number 100000000000... has 5001 digits"),
+        ("%\n1\tposemo\n%\nhappy\t1" + "0" * 5000 + "\n", 4, "has 5001 digits"),
+        ("%\n\u00b2\tposemo\n%\n", 2, "expected 'number name'"),
+        ("%\n1\tposemo\n%\nhappy\t\u00b2\n", 4, "'\u00b2' is not a category number"),
     ],
 )
 def test_malformed_lines_name_the_line(tmp_path, text, line, fragment):
@@ -148,6 +152,11 @@ def test_malformed_lines_name_the_line(tmp_path, text, line, fragment):
     assert f"line {line}" in str(err.value)
     assert fragment in str(err.value)
     assert "test.dic" in str(err.value)
+
+
+def test_leading_zeros_name_one_category(tmp_path):
+    lexicon = Lexicon.read_dic(write(tmp_path, "%\n007\tposemo\n%\nhappy\t7\nglad\t0007\n"))
+    assert lexicon.words("posemo") == ["glad", "happy"]
 
 
 def test_unclosed_header_and_missing_file(tmp_path):
