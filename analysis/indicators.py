@@ -37,6 +37,7 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 from analysis import egemaps_groups
+from muser_core.corpus import STRESS_WORDS
 from muser_core.errors import InputError, where
 from muser_core.normalise import global_zscore, speaker_zscore
 
@@ -50,6 +51,11 @@ CONSTANT_STD = 1e-8                     # a z-scored column with smaller spread 
 # Columns of the canonical corpus table that are never features.
 NON_FEATURE_COLUMNS = ("utterance_id", "speaker", "dataset", "split", "text", "audio_path",
                        "session", "gender", "question", "duration")
+# LIWC's summary and descriptor columns (LIWC-22, and LIWC2015's Sixltr): counts, row
+# labels and composite scores, not word categories. Left out by default, as the
+# paper ranks word categories only (3.2); a user can still pick them.
+LIWC_META_COLUMNS = ("Segment", "WC", "WPS", "Analytic", "Clout", "Authentic", "Tone",
+                     "BigWords", "Sixltr", "Dic")
 
 
 # --------------------------------------------------------------------------- input
@@ -118,7 +124,8 @@ def split_columns(table: pd.DataFrame, stress_col: str | None = "stress",
         elif col not in table.columns:
             skipped[task] = f"no column '{col}' in {source}"
         else:
-            labels[task] = _numeric(table[col], source, col)
+            labels[task] = (_stress_numbers(table[col], source, col) if task == "stress"
+                            else _numeric(table[col], source, col))
             if labels[task].isna().all():
                 raise InputError(f"{where(source, field=col)}: no values (every row is missing)")
     if not labels:
@@ -163,6 +170,26 @@ def identifier_columns(table: pd.DataFrame) -> list[str]:
     """
     return [c for c in table.columns if c in NON_FEATURE_COLUMNS
             or (table[c].notna().any() and pd.to_numeric(table[c], errors="coerce").isna().all())]
+
+
+def default_non_features(table: pd.DataFrame) -> list[str]:
+    """What the page and the command line leave out unless told otherwise: identifiers and LIWC summaries."""
+    meta = {c.lower() for c in LIWC_META_COLUMNS}
+    identifiers = identifier_columns(table)
+    return identifiers + [c for c in table.columns if str(c).lower() in meta and c not in identifiers]
+
+
+def _stress_numbers(column: pd.Series, source: str, name: str) -> pd.Series:
+    """Stress as numbers: a number, or a word a manifest accepts (stressed / not stressed, yes / no...)."""
+    numbers = pd.to_numeric(column, errors="coerce")
+    words = column.astype(str).str.strip().str.lower()
+    values = numbers.fillna(words.map(STRESS_WORDS))
+    bad = values.isna() & column.notna() & (words != "")
+    if bad.any():
+        line = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(f"{where(source, line + 2, name)}: not a stress label ({column.iloc[line]!r}; "
+                         "use two numbers such as 1/0, or stressed/not stressed)")
+    return values.astype(float).replace([np.inf, -np.inf], np.nan)
 
 
 def _numeric(column: pd.Series, source: str, name: str, hint: bool = False) -> pd.Series:
@@ -326,15 +353,20 @@ class IndicatorAnalysis:
     def _normalised(self, features: pd.DataFrame, speakers) -> pd.DataFrame:
         """z-scores (paper 3.2/3.3); constant columns dropped and listed; missing cells -> 0 (the mean)."""
         raw = features.astype(float).replace([np.inf, -np.inf], np.nan)
-        if self.normalise == "speaker":
-            X = speaker_zscore(raw, pd.Series(np.asarray(speakers), index=raw.index))
-        else:
-            X = global_zscore(raw)
-        spread = X.std(ddof=0)
+        # Squares of values above ~1e154 overflow: such a column is reported, not called constant.
+        with np.errstate(over="ignore", invalid="ignore"):
+            if self.normalise == "speaker":
+                X = speaker_zscore(raw, pd.Series(np.asarray(speakers), index=raw.index))
+            else:
+                X = global_zscore(raw)
+            spread, raw_spread = X.std(ddof=0), raw.std(ddof=0)
         dropped = []
         for col in X.columns:
-            if not spread[col] > CONSTANT_STD:
-                reason = ("constant" if not raw[col].std(ddof=0) > 0
+            if not np.isfinite(raw_spread[col]):
+                dropped.append((col, f"overflowed: values up to {raw[col].abs().max():.3g} are too large "
+                                     "to z-score in double precision (rescale the column)"))
+            elif not spread[col] > CONSTANT_STD:
+                reason = ("constant" if not raw_spread[col] > 0
                           else "constant within every speaker")
                 dropped.append((col, reason))
         self.dropped_ = pd.DataFrame(dropped, columns=["feature", "reason"])
@@ -648,8 +680,24 @@ def _markdown(table: pd.DataFrame) -> str:
 def write_report(analysis: IndicatorAnalysis, out: str | Path, k: int | None = None,
                  modality: str = "text", source: str = "features") -> list[Path]:
     """Write top_<task>.csv, overlap.csv, summary.md and config.json into ``out``; returns the paths."""
+    out = check_report_folder(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        return _write_report(analysis, out, k, modality, source)
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write the report ({exc.strerror})") from None
+
+
+def check_report_folder(out: str | Path) -> Path:
+    """``out`` as a Path, or one InputError when it is a file (the report is a folder of files)."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: is a file; --out is the folder the report goes into")
+    return out
+
+
+def _write_report(analysis: IndicatorAnalysis, out: Path, k: int | None, modality: str,
+                  source: str) -> list[Path]:
     written = []
     for task in analysis.tasks_:
         path = out / f"top_{task}.csv"
@@ -691,9 +739,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="folder for the CSV files and summary.md")
     args = parser.parse_args(argv)
     try:
+        check_report_folder(args.out)  # before the fit, not after it
         table = read_feature_csv(args.features, max_bytes=None)
         labels = {args.stress_col, args.activation_col, args.valence_col, args.speaker_col}
-        identifiers = [c for c in identifier_columns(table) if c not in labels]
+        identifiers = [c for c in default_non_features(table) if c not in labels]
         ignore = [c.strip() for c in args.ignore_cols.split(",") if c.strip()] + identifiers
         data = split_columns(table, args.stress_col, args.activation_col, args.valence_col,
                              args.speaker_col, ignore=ignore, source=args.features)
@@ -706,13 +755,18 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    shown = [c for c in identifiers if c not in NON_FEATURE_COLUMNS]
+    meta = {c.lower() for c in LIWC_META_COLUMNS}
+    shown = [c for c in identifiers if c not in NON_FEATURE_COLUMNS and str(c).lower() not in meta]
     if shown:
         print(f"not features (no numbers in them): {', '.join(map(str, shown))}")
+    summaries = [c for c in identifiers if str(c).lower() in meta]
+    if summaries:
+        print(f"LIWC summary columns left out (the paper ranks word categories only): "
+              f"{', '.join(map(str, summaries))}")
     for task, why in analysis.skipped_.items():
         print(f"skipped {task}: {why}")
-    if len(analysis.dropped_):
-        print(f"dropped {len(analysis.dropped_)} constant features: {', '.join(analysis.dropped_['feature'])}")
+    for reason, group in analysis.dropped_.groupby("reason", sort=False):
+        print(f"dropped {len(group)} features ({reason}): {', '.join(group['feature'])}")
     print(f"wrote {', '.join(p.name for p in written)} to {args.out}")
     return 0
 

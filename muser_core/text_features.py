@@ -9,6 +9,10 @@ a row, and its words are then not counted again one by one.
 Command line::
 
     python -m muser_core.text_features --in IN.csv --text-column text --out OUT.csv [--dic PATH]
+
+The output keeps the input's ``utterance_id``, ``speaker``, ``split`` and label
+columns (those it has), so ``python -m analysis.indicators --features OUT.csv``
+finds its labels.
 """
 
 from __future__ import annotations
@@ -122,8 +126,18 @@ def extract_features(texts: Iterable[str], lexicon: Lexicon | None = None, *,
     return TextFeatureExtractor(lexicon, wps=wps).transform(texts)
 
 
+# Columns of the input that the command line copies to its output, so the feature
+# table can be analysed on its own (python -m analysis.indicators --features OUT.csv).
+CARRIED_COLUMNS = ("utterance_id", "speaker", "split", "stress", "activation", "valence")
+
+
 def read_texts(path: str | Path, text_column: str) -> list[str]:
     """The ``text_column`` of a CSV file as strings (missing cells become ``""``)."""
+    return read_table(path, text_column)[text_column].tolist()
+
+
+def read_table(path: str | Path, text_column: str) -> pd.DataFrame:
+    """A CSV file as strings (missing cells ``""``), checked to have ``text_column``."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{where(path)}: file not found")
@@ -136,7 +150,18 @@ def read_texts(path: str | Path, text_column: str) -> list[str]:
     if text_column not in frame.columns:
         found = ", ".join(map(str, frame.columns)) or "none"
         raise InputError(f"{where(path, field=text_column)}: no such column (columns: {found})")
-    return frame[text_column].fillna("").tolist()
+    return frame.fillna("")
+
+
+def with_carried_columns(table: pd.DataFrame, features: pd.DataFrame, text_column: str,
+                         source: str = "input") -> pd.DataFrame:
+    """``features`` behind the input's id, speaker, split and label columns (those it has)."""
+    carried = [c for c in CARRIED_COLUMNS if c in table.columns and c != text_column]
+    clash = [c for c in carried if c in features.columns]
+    if clash:
+        raise InputError(f"{where(source, field=clash[0])}: a dictionary category has the same name; "
+                         "rename the column or the category")
+    return pd.concat([table[carried].reset_index(drop=True), features.reset_index(drop=True)], axis=1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,8 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         lexicon = Lexicon.read_dic(args.dic) if args.dic else default_lexicon()
-        texts = read_texts(args.input, args.text_column)
-        features = extract_features(texts, lexicon, wps=args.wps)
+        table = read_table(args.input, args.text_column)
+        features = extract_features(table[args.text_column], lexicon, wps=args.wps)
+        features = with_carried_columns(table, features, args.text_column, args.input)
         out = Path(args.out)
         try:
             features.to_csv(out, index=False, float_format="%.4g")

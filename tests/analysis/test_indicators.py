@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +20,7 @@ from analysis.indicators import (
     _fit_ols,
     _fit_ols_fast,
     acoustic_group_table,
+    default_non_features,
     intersections,
     jaccard,
     main,
@@ -167,6 +170,31 @@ def test_constant_features_are_dropped_and_listed(table):
         "flat": "constant", "per_speaker": "constant within every speaker"}
     assert "flat" not in fitted.features_ and "flat" not in fitted.coef_.index
     assert np.isnan(fitted.stability("stress")).all()  # no bootstrap, no stability
+
+
+@pytest.mark.parametrize("normalise", ["global", "speaker"])
+def test_a_feature_too_large_to_z_score_is_said_to_overflow(table, normalise):
+    data = split_columns(table, speaker_col="speaker")
+    features = data.features.assign(huge=data.features["f5"] * 1e300)
+    fitted = IndicatorAnalysis(normalise=normalise, bootstrap=0).fit(features, data.labels, data.speakers)
+    reasons = dict(zip(fitted.dropped_["feature"], fitted.dropped_["reason"], strict=True))
+    assert list(reasons) == ["huge"] and reasons["huge"].startswith("overflowed: values up to ")
+    assert "constant" not in reasons["huge"]
+
+
+def test_stress_as_words_a_manifest_accepts(table):
+    words = table.assign(stress=table["stress"].map({1.0: "Stressed", 0.0: " not stressed"}))
+    words.loc[3, "stress"] = np.nan
+    expected = table["stress"].where(table.index != 3)
+    pd.testing.assert_series_equal(split_columns(words).labels["stress"], expected, check_names=False)
+    words.loc[5, "stress"] = "maybe"
+    with pytest.raises(InputError, match=r"^table, line 7, column 'stress': not a stress label \('maybe'"):
+        split_columns(words)
+
+
+def test_liwc_summary_columns_are_not_features_by_default(table):
+    liwc = table.assign(Filename="a.txt", Segment=1, WC=np.arange(len(table)), Analytic=50.0, Tone=1.0)
+    assert default_non_features(liwc) == ["speaker", "Filename", "Segment", "WC", "Analytic", "Tone"]
 
 
 def test_missing_feature_cells_are_imputed_and_noted(table):
@@ -337,3 +365,38 @@ def test_cli_leaves_identifier_columns_out_and_names_a_broken_feature(tmp_path, 
     assert main(["--features", str(path), "--out", str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err == (f"error: {path}, line 6, column 'f7': not a number ('n/a?') "
                                        "(leave it out with --ignore-cols or the page's column picker)\n")
+
+
+def test_cli_out_an_existing_file_is_one_line(tmp_path, table, capsys):
+    path = tmp_path / "features.csv"
+    table.to_csv(path, index=False)
+    (tmp_path / "report.md").write_text("mine")
+    assert main(["--features", str(path), "--bootstrap", "0", "--out", str(tmp_path / "report.md")]) == 2
+    assert capsys.readouterr().err == (f"error: {tmp_path / 'report.md'}: is a file; "
+                                       "--out is the folder the report goes into\n")
+    assert (tmp_path / "report.md").read_text() == "mine"
+
+
+def _readme_commands(program: str) -> list[str]:
+    """The README's command line for ``program`` (continuation lines joined, [optional] parts dropped)."""
+    text = (REPO / "README.md").read_text().replace("\\\n", " ")
+    lines = [ln.split("#")[0] for ln in text.splitlines() if ln.startswith(f"python -m {program} ")]
+    return [re.sub(r"\[[^\]]*\]", "", ln).split()[3:] for ln in lines]
+
+
+@pytest.mark.slow
+def test_the_readmes_text_pipeline_runs_end_to_end(tmp_path):
+    """corpus -> text_features -> analysis.indicators, exactly as the README writes them."""
+    [build] = [c for c in _readme_commands("muser_core.corpus") if "--demo" in c]
+    [text] = _readme_commands("muser_core.text_features")
+    [indicators] = _readme_commands("analysis.indicators")
+    for module, args in (("muser_core.corpus", build), ("muser_core.text_features", text),
+                         ("analysis.indicators", indicators)):
+        done = subprocess.run([sys.executable, "-m", module, *args], cwd=tmp_path, capture_output=True,
+                              text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+        assert done.returncode == 0, f"{module} {' '.join(args)}: {done.stderr}"
+    assert "LIWC summary columns left out" in done.stdout and "WC" in done.stdout
+    out = tmp_path / indicators[indicators.index("--out") + 1]
+    for task in ("stress", "activation", "valence"):
+        top = pd.read_csv(out / f"top_{task}.csv")
+        assert len(top) == 20 and "WC" not in set(top["feature"])

@@ -164,6 +164,18 @@ def test_cli_with_user_dictionary_and_wps(tmp_path, lex):
     assert out.loc[0, "posemo"] == pytest.approx(50.0)
 
 
+def test_cli_carries_ids_speakers_and_labels(tmp_path):
+    pd.DataFrame({"utterance_id": ["u1", "u2"], "speaker": ["07", "08"], "dataset": ["d", "d"],
+                  "text": ["I am happy", "sad"], "stress": ["stressed", ""], "valence": [3.5, 7]}
+                 ).to_csv(tmp_path / "in.csv", index=False)
+    result = run_cli("--in", "in.csv", "--out", "out.csv", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = pd.read_csv(tmp_path / "out.csv", dtype={"speaker": str}, keep_default_na=False)
+    assert list(out.columns[:5]) == ["utterance_id", "speaker", "stress", "valence", "WC"]
+    assert out["speaker"].tolist() == ["07", "08"] and out["stress"].tolist() == ["stressed", ""]
+    assert out["valence"].tolist() == [3.5, 7] and out["WC"].tolist() == [3, 1]
+
+
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
