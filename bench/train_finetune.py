@@ -31,6 +31,7 @@ from muser_core.config import DataConfig, ModelConfig, RunConfig, StrategyConfig
 from muser_core.errors import InputError  # noqa: E402
 from muser_core.strategies import make_strategy  # noqa: E402
 from muser_core.train import Callback, Trainer, build, load_corpus  # noqa: E402
+from muser_core.train.loop import EpochInProgress  # noqa: E402
 
 
 def corpus_csv(folder: Path, n_train: int) -> tuple[str, str]:
@@ -90,12 +91,12 @@ def main() -> None:
         trainer = Trainer(model, data, make_strategy(cfg.strategy), cfg, [recorder], device)
         print(f"corpus: {name}; MiniLM fine-tuning, modality both, {torch.get_num_threads()} threads, "
               f"device {device}, {args.batches} batches of 32 per epoch")
-        trainer.train_epoch({"stress": 1.0})  # warm-up (allocator, first-call costs)
+        trainer.train_epoch(EpochInProgress(1, {"stress": 1.0}))  # warm-up (allocator, first-call costs)
         loop, bare, padded = [], [], []
         for _ in range(args.rounds):
             recorder.batches.clear()
             started = time.perf_counter()
-            trainer.train_epoch({"stress": 1.0})
+            trainer.train_epoch(EpochInProgress(1, {"stress": 1.0}))
             loop.append(32 * args.batches / (time.perf_counter() - started))
             idx = recorder.batches
             target = [data.tasks["stress"].target[i] for i in idx]

@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from muser_core import runs  # noqa: E402
 from muser_core.config import DataConfig, RunConfig, StrategyConfig, TrainConfig  # noqa: E402
 from muser_core.errors import InputError  # noqa: E402
 from muser_core.train import load_corpus, prepare_data, train_run  # noqa: E402
+from muser_core.train import run_folder as runs  # noqa: E402
 
 
 def synthetic_csv(folder: Path, n: int = 2300, seed: int = 0) -> str:

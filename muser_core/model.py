@@ -126,8 +126,8 @@ def load_trained_model(run_dir: str | Path, device: str = "cpu") -> tuple[MultiT
     model uses text, the Transformer is attached (loaded from the config's
     model folder when frozen), so :func:`predict` can take raw sentences.
     """
-    from muser_core import runs
     from muser_core.text_encoder import TextEncoder
+    from muser_core.train import run_folder as runs
 
     run_dir = Path(run_dir)
     cfg = runs.read_config(run_dir)

@@ -6,11 +6,15 @@ pure method, :meth:`Strategy.probabilities`, from an immutable
 tasks, from a seeded generator it owns. :data:`STRATEGIES` is the one registry
 the command line, the Train page and the tests read.
 
-History conventions (MUSER paper, Figure 2): ``val_history[e]`` is the
-validation evaluation after epoch ``e`` (``e = 0`` is before any training);
-``loss_history[e - 1]`` is the mean training loss of each task that got at
-least one batch in epoch ``e``. ``state.epoch`` is the epoch about to be
-trained, so ``len(val_history) == epoch`` and ``len(loss_history) == epoch - 1``.
+The epoch convention, used everywhere in the app (trainer, metrics.jsonl,
+status.json, pages): epoch ``e >= 1`` is the e-th pass of training batches;
+evaluation ``e`` is the validation run after it, and evaluation 0 is the one
+before any training. ``epochs_done`` counts finished epochs, which is also
+the number of the last evaluation. A :class:`TrainingState` is the state after
+``epochs_done`` epochs: ``val_history[e]`` is evaluation ``e`` (``e = 0 ..
+epochs_done``) and ``loss_history[e - 1]`` the mean training loss of each task
+that got at least one batch in epoch ``e`` (``e = 1 .. epochs_done``); the
+strategy answers with the probabilities for epoch ``epochs_done + 1``.
 """
 
 from __future__ import annotations
@@ -35,12 +39,12 @@ def _freeze(history: Sequence[Mapping]) -> tuple:
 
 @dataclass(frozen=True)
 class TrainingState:
-    """What a strategy may look at before epoch ``epoch`` (1-based) is trained."""
+    """What a strategy may look at after ``epochs_done`` epochs (see the epoch convention above)."""
 
-    epoch: int
+    epochs_done: int
     tasks: tuple[str, ...]
-    val_history: tuple[Mapping[str, Mapping[str, float]], ...] = ()  # [e][task][metric], e = 0..epoch-1
-    loss_history: tuple[Mapping[str, float], ...] = ()  # [e-1][task] mean train loss, e = 1..epoch-1
+    val_history: tuple[Mapping[str, Mapping[str, float]], ...] = ()  # [e][task][metric], e = 0..epochs_done
+    loss_history: tuple[Mapping[str, float], ...] = ()  # [e-1][task] mean train loss, e = 1..epochs_done
     main_task: str = MAIN_TASK
 
     def __post_init__(self):
@@ -66,7 +70,7 @@ class Strategy(ABC):
 
     @abstractmethod
     def probabilities(self, state: TrainingState) -> dict[str, float]:
-        """Probability of each task in ``state.tasks`` for epoch ``state.epoch``; they sum to 1."""
+        """Probability of each task in ``state.tasks`` for epoch ``state.epochs_done + 1``; they sum to 1."""
 
     def default_tasks(self) -> tuple[str, ...]:
         """Tasks used when the run does not list any."""
@@ -126,9 +130,9 @@ class PretrainPhases(Strategy):
         return tuple(out)
 
     def probabilities(self, state: TrainingState) -> dict[str, float]:
-        start = 1
+        start, epoch = 1, state.epochs_done + 1
         for task, length in self.schedule:
-            if length is None or state.epoch < start + length:
+            if length is None or epoch < start + length:
                 return {t: float(t == task) for t in state.tasks}
             start += length
         raise AssertionError("unreachable: the last phase has no length")
@@ -175,7 +179,7 @@ class DynamicWeightAverage(Strategy):
     temperature: float = 2.0
 
     def __post_init__(self):
-        if self.temperature <= 0:
+        if not self.temperature > 0:  # also refuses NaN
             raise InputError(f"dwa temperature must be positive (got {self.temperature})")
 
     def probabilities(self, state: TrainingState) -> dict[str, float]:
@@ -205,25 +209,26 @@ class SpeedBasedSampler(Strategy):
 
     After epoch t >= n: regression r = mean(RMSE[t-n..t-1]) / RMSE[t]; the main
     task r = accuracy[t] / mean(accuracy[t-n..t-1]); epoch t+1 samples with
-    softmax(r / rho). Epochs 1..n are uniform (the warm-up; epoch 0 is the
-    evaluation before training).
+    softmax(r / rho). Epochs 1..n are uniform (the warm-up, paper 5.1); the
+    history of the first dynamic step, epoch n+1, includes evaluation 0 (before
+    any training), as Figure 2 draws it.
     """
 
-    history: int = 5        # n
-    temperature: float = 0.1  # rho
+    history: int = 5    # n
+    rho: float = 0.1    # the temperature of eq. 1
 
     def __post_init__(self):
-        if self.history < 1:
+        if not self.history >= 1:
             raise InputError(f"speed history must be at least 1 (got {self.history})")
-        if self.temperature <= 0:
-            raise InputError(f"speed temperature must be positive (got {self.temperature})")
+        if not self.rho > 0:  # also refuses NaN
+            raise InputError(f"speed rho must be positive (got {self.rho})")
 
     def terms(self, state: TrainingState) -> dict[str, SpeedTerm]:
         """Per task, the metric, its value at t, its mean over t-n..t-1 and the ratio r ({} in warm-up).
 
         Public so the Sampling dynamics page shows exactly the numbers eq. 1 used.
         """
-        t = state.epoch - 1  # the last evaluated epoch
+        t = state.epochs_done  # the last evaluation
         n = self.history
         if t < n:
             return {}
@@ -241,7 +246,7 @@ class SpeedBasedSampler(Strategy):
         terms = self.terms(state)
         if not terms:
             return uniform(state.tasks)
-        return softmax({task: term.ratio for task, term in terms.items()}, self.temperature)
+        return softmax({task: term.ratio for task, term in terms.items()}, self.rho)
 
 
 STRATEGIES: dict[str, type[Strategy]] = {
@@ -254,10 +259,10 @@ STRATEGIES: dict[str, type[Strategy]] = {
 
 
 def make_strategy(cfg: StrategyConfig) -> Strategy:
-    """Build the registered strategy, passing only the settings it declares (None = its default)."""
+    """Build the registered strategy, passing only the settings it declares."""
     if cfg.name not in STRATEGIES:
         raise InputError(f"unknown strategy '{cfg.name}' (choose {', '.join(STRATEGIES)})")
     cls = STRATEGIES[cfg.name]
     wanted = {f.name for f in fields(cls)}
-    kwargs = {k: v for k, v in vars(cfg).items() if k in wanted and v is not None and v != ""}
+    kwargs = {k: v for k, v in vars(cfg).items() if k in wanted}
     return cls(**kwargs)

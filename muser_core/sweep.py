@@ -21,21 +21,25 @@ Command line::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
+import os
 import re
 import shlex
+import signal
 import sys
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from muser_core import runs
 from muser_core.config import RunConfig
 from muser_core.errors import InputError
+from muser_core.train import run_folder as runs
 
 METRICS = ("accuracy", "precision", "recall", "f1")
 METRIC_TITLES = {"accuracy": "Accuracy", "precision": "Precision", "recall": "Recall", "f1": "F-score"}
@@ -88,7 +92,7 @@ class _FlagParser(argparse.ArgumentParser):
 
 
 def _train_parser() -> argparse.ArgumentParser:
-    from muser_core.train import add_config_flags
+    from muser_core.train.cli import add_config_flags
 
     parser = _FlagParser(prog="variant flags", add_help=False, exit_on_error=False)
     add_config_flags(parser)
@@ -99,7 +103,7 @@ def variant_config(base: RunConfig, flags: str, seed: int) -> RunConfig:
     """``base`` with a variant's train flags and the seed applied, resolved (checks every choice)."""
     from dataclasses import replace
 
-    from muser_core.train import config_from_args
+    from muser_core.train.cli import config_from_args
 
     try:
         args = _train_parser().parse_args(shlex.split(flags))
@@ -136,29 +140,58 @@ def _run_job(job: Job) -> tuple[str, int, str, dict]:
 
 
 def run_jobs(jobs: list[Job], workers: int = 2, progress: bool = True) -> pd.DataFrame:
-    """Run the jobs in ``workers`` processes (1: in this process); one row per run."""
-    rows = []
+    """Run the jobs in ``workers`` processes (1: in this process); one row per run.
 
-    def record(result) -> None:
-        label, seed, state, test = result
+    SIGTERM or Ctrl-C stops the sweep: no new run starts, running runs stop
+    after their current batch (each keeps its resume state), and the rows say
+    ``stopped``; running the same sweep again resumes them.
+    """
+    rows = []
+    stop = {"requested": False}
+
+    def record(job: Job, state: str, test: dict) -> None:
         stress = test.get("stress", {})
-        status = runs.read_status(next(j.out for j in jobs if j.label == label and j.seed == seed))
-        rows.append({"label": label, "seed": seed, "state": state,
+        status = runs.read_json(job.out / runs.STATUS) or {}
+        rows.append({"label": job.label, "seed": job.seed, "state": state,
                      **{m: stress.get(m, np.nan) for m in METRICS},
-                     "best_epoch": status.get("best_epoch"), "epochs": status.get("epoch")})
+                     "best_epoch": status.get("best_epoch"), "epochs": status.get("epochs_done")})
         if progress:
             done = f"acc {stress['accuracy']:.3f}" if stress else state
-            print(f"[{len(rows)}/{len(jobs)}] {label} seed {seed}: {done}", flush=True)
+            print(f"[{len(rows)}/{len(jobs)}] {job.label} seed {job.seed}: {done}", flush=True)
 
     if workers <= 1:
         for job in jobs:
-            record(_run_job(job))
+            if stop["requested"]:
+                record(job, "stopped", {})
+                continue
+            _, _, state, test = _run_job(job)  # the run's own signal handler turns a stop into "stopped"
+            stop["requested"] = state == "stopped"
+            record(job, state, test)
     else:
         # spawn: a forked child would inherit torch's thread pools and locks from the parent.
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            for future in as_completed([pool.submit(_run_job, job) for job in jobs]):
-                record(future.result())
+            futures = {pool.submit(_run_job, job): job for job in jobs}
+
+            def handle(signum, frame):
+                stop["requested"] = True
+                for future in futures:
+                    future.cancel()
+                for proc in list(pool._processes.values()):  # the workers: their runs stop after a batch
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(proc.pid, signal.SIGTERM)
+
+            previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+            try:
+                for future in as_completed(futures):
+                    try:
+                        _, _, state, test = future.result()
+                    except (CancelledError, BrokenProcessPool):
+                        state, test = "stopped", {}
+                    record(futures[future], state, test)
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
     order = {(j.label, j.seed): i for i, j in enumerate(jobs)}
     return pd.DataFrame(sorted(rows, key=lambda r: order[(r["label"], r["seed"])]))
 
@@ -237,7 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="sweep folder, e.g. runs/table8")
     args, train_flags = parser.parse_known_args(argv)
     try:
-        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+        from muser_core.train.cli import config_from_args, parse_seeds
+
+        seeds = parse_seeds(args.seeds)
         variants = list(PAPER_TABLES.get(args.table, []))
         for item in args.variant:
             label, sep, flags = item.partition("=")
@@ -249,25 +284,34 @@ def main(argv: list[str] | None = None) -> int:
             raise InputError(f"reference '{reference}' is not a variant label")
         base_flags = " ".join([TABLE_DEFAULTS.get(args.table, ""), shlex.join(train_flags)])
         base = _train_parser().parse_args(shlex.split(base_flags))
-        from muser_core.train import config_from_args
-
         out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise InputError(f"{out}: is a file, not a sweep folder")
         jobs = plan(variants, seeds, config_from_args(base), out)
         warm_up(jobs)
     except (ValueError, argparse.ArgumentError) as exc:  # InputError, a bad --seeds number or flag
         print(f"error: {exc}".splitlines()[0], file=sys.stderr)
         return 2
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        with runs.RunLock(out):  # one process per sweep folder, held to the end
+            return _run_sweep(out, jobs, variants, seeds, reference, args.workers, args.table)
+    except InputError as exc:
+        print(f"error: {exc}".splitlines()[0], file=sys.stderr)
+        return 2
+
+
+def _run_sweep(out: Path, jobs: list[Job], variants, seeds: list[int], reference: str | None, workers: int,
+               table: str | None) -> int:
     # The plan first, so a page watching a sweep started here knows how many runs to expect.
     runs.write_json(out / PLAN, {"total": len(jobs), "variants": [label for label, _ in variants],
                                  "seeds": seeds, "reference": reference})
-    per_run = run_jobs(jobs, args.workers)
+    per_run = run_jobs(jobs, workers)
     per_run["run"] = [str(j.out) for j in jobs]
     per_run.to_csv(out / "runs.csv", index=False)
     summary = summarise(per_run, reference)
     summary.insert(1, "reference", reference)
     summary.to_csv(out / "results.csv", index=False)
-    title = f"Table {args.table} layout" if args.table else "Sweep results"
+    title = f"Table {table} layout" if table else "Sweep results"
     text = markdown(summary, reference, seeds, title)
     (out / "results.md").write_text(text)
     print(text)

@@ -9,15 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis.training_views import list_all_runs
-from ui.runs import (
-    active_runs_ui,
-    command_preview_ui,
-    launch_ui,
-    run_picker_ui,
-    train_options_ui,
-    watch_run_ui,
-)
+from analysis.run_views import run_table
+from ui.runs import active_runs_ui, run_picker_ui, watch_run_ui
+from ui.train_form import command_preview_ui, estimate_ui, launch_ui, train_form_ui
 
 st.set_page_config(page_title="Train", page_icon=":material/model_training:", layout="wide")
 st.title("Train")
@@ -26,11 +20,13 @@ st.markdown("Multi-task training of MUSER (paper 4.4): stress detection with act
             "background; leave the page or reload the browser and come back to them.")
 
 with st.expander("Launch a run", expanded=not st.session_state.get("train-last")):
-    options = train_options_ui("train")
+    form = train_form_ui("train")
+    estimate_ui(form, "train")
     with st.popover("Show the command line"):
-        command_preview_ui(options)
-    if st.button("Launch", type="primary", key="train-launch"):
-        started = launch_ui(options)
+        command_preview_ui(form)
+    if st.button("Launch", type="primary", key="train-launch", disabled=not form.valid,
+                 help=None if form.valid else "Fix the fields marked in red first"):
+        started = launch_ui(form)
         if started:
             st.session_state["train-last"] = started[-1]
             st.session_state["train-watch"] = started[-1]  # watch the new run
@@ -40,7 +36,7 @@ st.subheader("Runs going now")
 active_runs_ui()
 
 st.subheader("Watch or open a run")
-runs = list_all_runs()
+runs = run_table()
 # After a reload there is no session state: the newest own run, else the shipped speed-strategy demo.
 own, demo = (runs[~runs["shipped"]], runs[runs["name"] == "demo-speed"]) if len(runs) else (runs, runs)
 default = st.session_state.get("train-last") or next(iter([*own["path"], *demo["path"]]), None)

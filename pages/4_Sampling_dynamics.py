@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis.training_views import list_all_runs
+from analysis.run_views import run_table
 from ui.runs import dynamics_ui, runs_multi_picker_ui
 
 st.set_page_config(page_title="Sampling dynamics", page_icon=":material/casino:", layout="wide")
@@ -16,7 +16,7 @@ st.title("Sampling dynamics")
 st.markdown("How each strategy mixes the tasks over the epochs (MUSER paper, Figure 2 and eq. 1). "
             "Pick several runs to compare strategies on the same axes; running runs update live.")
 
-runs = list_all_runs()
+runs = run_table()
 # The run launched in this session, else the newest own run, else the shipped demos of three strategies.
 own = runs[~runs["shipped"]] if len(runs) else runs
 defaults = ([st.session_state["train-last"]] if st.session_state.get("train-last") else []) or \

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.runs import launch_sweep_ui, results_ui, sweep_form_ui, sweep_picker_ui
+from ui.results import launch_sweep_ui, results_ui, sweep_form_ui, sweep_picker_ui
 
 st.set_page_config(page_title="Results", page_icon=":material/table_chart:", layout="wide")
 st.title("Results")

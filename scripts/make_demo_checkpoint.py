@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from muser_core import runs  # noqa: E402
 from muser_core.config import DataConfig, ModelConfig, RunConfig, StrategyConfig, TrainConfig  # noqa: E402
 from muser_core.predict import DEFAULT_CHECKPOINT  # noqa: E402
+from muser_core.train import run_folder as runs  # noqa: E402
 from muser_core.train import train_run  # noqa: E402
 
 KEEP = [runs.CONFIG, runs.CHECKPOINT, runs.NORMALISER, runs.TEST, runs.DATA, runs.ENV]

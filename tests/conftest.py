@@ -15,12 +15,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile
 
-from muser_core import runs
+from muser_core.acoustic_features import EGEMAPS_FEATURES
 from muser_core.config import RunConfig, StrategyConfig
+from muser_core.corpus import Corpus, canonical
 from muser_core.strategies import TrainingState, make_strategy
+from muser_core.train import run_folder as runs
 
 SR = 16_000
 
@@ -134,6 +137,36 @@ def omg_root(tmp_path: Path) -> Path:
         (root / f"omg_{split}Videos.csv").write_text("\n".join(label_rows) + "\n")
         (root / f"omg_{split}Transcripts.csv").write_text("\n".join(text_rows) + "\n")
     return root
+
+
+# --------------------------------------------------------------------------- a small labelled corpus
+
+STRESSED = ["worried", "deadline", "exam", "pressure", "anxious", "late", "failing", "nervous"]
+CALM = ["garden", "holiday", "relaxed", "sunny", "friends", "music", "weekend", "calm"]
+FILLER = ["i", "think", "the", "was", "really", "about", "my", "today", "and", "it"]
+
+
+def synthetic_corpus(n_speakers: int = 20, per_speaker: int = 15, seed: int = 0, signal: float = 0.6,
+                     name: str = "synthetic") -> Corpus:
+    """Speakers split 70/15/15; stress shows in 10 features, in a few words, and in the emotions."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for s in range(n_speakers):
+        split = "train" if s < n_speakers * 0.7 else "validation" if s < n_speakers * 0.85 else "test"
+        offset = rng.normal(0, 1, len(EGEMAPS_FEATURES))
+        for u in range(per_speaker):
+            stress = int(rng.random() < 0.5)
+            pool = STRESSED if (rng.random() < 0.7) == bool(stress) else CALM
+            words = list(rng.choice(FILLER, 4)) + list(rng.choice(pool, 1))
+            rng.shuffle(words)
+            feats = offset + rng.normal(0, 1, len(EGEMAPS_FEATURES))
+            feats[:10] += signal * stress
+            rows.append({"utterance_id": f"s{s}u{u}", "speaker": f"s{s}", "dataset": name, "split": split,
+                         "text": " ".join(words), "stress": float(stress),
+                         "activation": float(np.clip(4 + 2 * stress + rng.normal(0, 1), 1, 9)),
+                         "valence": float(np.clip(6 - 1.5 * stress + rng.normal(0, 1), 1, 9)),
+                         **dict(zip(EGEMAPS_FEATURES, feats, strict=True))})
+    return Corpus(canonical(pd.DataFrame(rows)), name, {"activation": (1.0, 9.0), "valence": (1.0, 9.0)})
 
 
 # --------------------------------------------------------------------------- run folders

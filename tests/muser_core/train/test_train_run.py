@@ -1,4 +1,4 @@
-"""The trainer: epoch size, a short real frozen run and its files, learning, resume after a kill, bad input."""
+"""One training run: its files, learning, exact stop and resume, one process per folder, refused data."""
 
 from __future__ import annotations
 
@@ -10,47 +10,21 @@ import sys
 import time
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
+from conftest import synthetic_corpus
 from safetensors.torch import load_file
 
-from muser_core import runs
 from muser_core.acoustic_features import EGEMAPS_FEATURES
 from muser_core.config import DataConfig, ModelConfig, RunConfig, StrategyConfig, TrainConfig
-from muser_core.corpus import Corpus, canonical
+from muser_core.corpus import Corpus
 from muser_core.errors import InputError
 from muser_core.model import load_trained_model, predict
 from muser_core.paths import REPO_ROOT
-from muser_core.strategies import make_strategy
-from muser_core.train import Callback, Trainer, build, main, train_run
-
-STRESSED = ["worried", "deadline", "exam", "pressure", "anxious", "late", "failing", "nervous"]
-CALM = ["garden", "holiday", "relaxed", "sunny", "friends", "music", "weekend", "calm"]
-FILLER = ["i", "think", "the", "was", "really", "about", "my", "today", "and", "it"]
-
-
-def synthetic_corpus(n_speakers: int = 20, per_speaker: int = 15, seed: int = 0, signal: float = 0.6,
-                     name: str = "synthetic") -> Corpus:
-    """Speakers split 70/15/15; stress shows in 10 features, in a few words, and in the emotions."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for s in range(n_speakers):
-        split = "train" if s < n_speakers * 0.7 else "validation" if s < n_speakers * 0.85 else "test"
-        offset = rng.normal(0, 1, len(EGEMAPS_FEATURES))
-        for u in range(per_speaker):
-            stress = int(rng.random() < 0.5)
-            pool = STRESSED if (rng.random() < 0.7) == bool(stress) else CALM
-            words = list(rng.choice(FILLER, 4)) + list(rng.choice(pool, 1))
-            rng.shuffle(words)
-            feats = offset + rng.normal(0, 1, len(EGEMAPS_FEATURES))
-            feats[:10] += signal * stress
-            rows.append({"utterance_id": f"s{s}u{u}", "speaker": f"s{s}", "dataset": name, "split": split,
-                         "text": " ".join(words), "stress": float(stress),
-                         "activation": float(np.clip(4 + 2 * stress + rng.normal(0, 1), 1, 9)),
-                         "valence": float(np.clip(6 - 1.5 * stress + rng.normal(0, 1), 1, 9)),
-                         **dict(zip(EGEMAPS_FEATURES, feats, strict=True))})
-    return Corpus(canonical(pd.DataFrame(rows)), name, {"activation": (1.0, 9.0), "valence": (1.0, 9.0)})
+from muser_core.train import Callback, build, train_run
+from muser_core.train import run_folder as runs
+from muser_core.train.cli import main
+from muser_core.train.loop import TIMING_KEYS
 
 
 @pytest.fixture(scope="module")
@@ -70,49 +44,18 @@ def flat(metrics: dict) -> dict:
     return {f"{task}.{name}": v for task, values in metrics.items() for name, v in values.items()}
 
 
-class Recorder(Callback):
-    def __init__(self):
-        self.batches = []
-
-    def on_batch_end(self, trainer, task, idx, loss):
-        self.batches.append((task, len(idx)))
-
-
-def test_epoch_draws_until_the_main_training_size(tmp_path):
-    corpus = synthetic_corpus()
-    table = corpus.table
-    # valence keeps only 20 training labels: its batches hold 20 items.
-    keep = table.index[(table["split"] == "train")][:20].tolist() + table.index[table["split"] != "train"].tolist()
-    table.loc[~table.index.isin(keep), "valence"] = np.nan
-    corpus.save(tmp_path / "c.csv")
-    cfg, data, model, device = build(config(str(tmp_path / "c.csv")))
-    recorder = Recorder()
-    trainer = Trainer(model, data, make_strategy(cfg.strategy), cfg, [recorder])
-    n_main = len(data.tasks["stress"].splits["train"])
-    assert n_main == 210 and len(data.tasks["valence"].splits["train"]) == 20
-    for _ in range(5):
-        recorder.batches.clear()
-        batches, losses = trainer.train_epoch({"stress": 0.2, "activation": 0.2, "valence": 0.6})
-        drawn = sum(n for _, n in recorder.batches)
-        assert drawn >= n_main and drawn - recorder.batches[-1][1] < n_main
-        assert sum(batches.values()) == len(recorder.batches)
-        assert all(n == (20 if task == "valence" else 32) for task, n in recorder.batches)
-        assert set(losses) == set(batches)
-    only_stress, _ = trainer.train_epoch({"stress": 1.0, "activation": 0.0, "valence": 0.0})
-    assert only_stress == {"stress": math.ceil(210 / 32)}
-
-
 def test_short_frozen_run_writes_the_documented_files(tmp_path, corpus_csv):
     out = tmp_path / "run"
     test = train_run(config(corpus_csv), out)
     names = {p.name for p in out.iterdir()}
     assert {runs.CONFIG, runs.METRICS, runs.CHECKPOINT, runs.TEST, runs.STATUS, runs.ENV,
-            runs.NORMALISER, runs.DATA, runs.RESUME} <= names
+            runs.NORMALISER, runs.DATA} <= names
+    assert runs.RESUME not in names  # a finished run cannot continue: no resume state left behind
 
     records = runs.read_metrics(out)
     assert [r["epoch"] for r in records] == [0, 1, 2, 3, 4]
     for r in records:
-        assert {"epoch", "probabilities", "batches", "train_loss", "val", "seconds"} <= set(r)
+        assert {"epoch", "probabilities", "batches", "samples", "train_loss", "val", *TIMING_KEYS} <= set(r)
         assert set(r["val"]) == {"stress", "activation", "valence"}
         assert set(r["val"]["stress"]) == {"accuracy", "precision", "recall", "f1"}
         assert set(r["val"]["activation"]) == {"rmse", "ccc"}
@@ -133,7 +76,10 @@ def test_short_frozen_run_writes_the_documented_files(tmp_path, corpus_csv):
     assert cfg.data.tasks == ["stress", "activation", "valence"] and cfg.train.lr == 3e-4
     assert cfg.model.text_dim == 384
     status = runs.read_status(out)
-    assert status["state"] == "finished" and status["epoch"] == 4 and isinstance(status["pid"], int)
+    assert status["state"] == "finished" and status["epochs_done"] == 4 and status["samples_per_s"] > 0
+    train = Corpus.load(corpus_csv).table.query("split == 'train'")["stress"]
+    assert json.loads((out / runs.DATA).read_text())["tasks"]["stress"]["classes"]["train"] == \
+        {"not stressed": int((train == 0).sum()), "stressed": int((train == 1).sum())}
     weights = load_file(str(out / runs.CHECKPOINT))
     assert "heads.stress.weight" in weights and not any(k.startswith("text_encoder") for k in weights)
     saved = json.loads((out / runs.TEST).read_text())
@@ -186,49 +132,126 @@ def test_training_on_the_demo_corpus_beats_chance(tmp_path):
     assert test["stress"]["accuracy"] > majority + 0.05
 
 
+def timeless(records: list[dict]) -> list[dict]:
+    """The records without their timings: what must repeat exactly."""
+    return [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in records]
+
+
+KILL_FLAGS = ["--strategy", "speed", "--history", "2", "--max-epochs", "60", "--patience", "1000",
+              "--save-every", "0", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def straight_run(tmp_path_factory, corpus_csv):
+    """The uninterrupted reference for the interrupted runs below."""
+    out = tmp_path_factory.mktemp("straight") / "run"
+    assert main(["--corpus", corpus_csv, *KILL_FLAGS, "--out", str(out)]) == 0
+    return out
+
+
 @pytest.mark.slow
-def test_resume_after_a_kill_continues_to_the_same_result(tmp_path, corpus_csv):
-    flags = ["--corpus", corpus_csv, "--strategy", "speed", "--history", "2", "--max-epochs", "120",
-             "--patience", "1000", "--save-every", "0", "--no-progress"]
-    killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "muser_core.train", *flags, "--out", str(killed)],
-                            cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while len(runs.read_metrics(killed)) < 6 and proc.poll() is None and time.time() < deadline:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_resume_after_a_stop_or_a_kill_equals_an_uninterrupted_run(tmp_path, corpus_csv, straight_run, sig):
+    """SIGTERM (the Stop button) and SIGKILL mid-run; the resumed metrics.jsonl equals the straight run's."""
+    out = tmp_path / "interrupted"
+    proc = subprocess.Popen([sys.executable, "-m", "muser_core.train", "--corpus", corpus_csv, *KILL_FLAGS,
+                             "--out", str(out)], cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while len(runs.read_metrics(out)) < 8 and proc.poll() is None and time.time() < deadline:
         time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    done_before = len(runs.read_metrics(killed))
-    assert 6 <= done_before < 121, "the run finished before it could be killed"
-    assert runs.read_status(killed)["state"] == "killed"
+    proc.send_signal(sig)
+    assert proc.wait(timeout=60) in (0, -signal.SIGKILL), proc.stderr.read()
+    done_before = len(runs.read_metrics(out))
+    assert 8 <= done_before < 61, "the run finished before it could be interrupted"
+    assert runs.read_status(out)["state"] == ("stopped" if sig == signal.SIGTERM else "killed")
+    assert (out / runs.RESUME).is_file()
 
-    assert main(["--out", str(killed), "--resume", "--no-progress"]) == 0
-    assert runs.read_status(killed)["state"] == "finished"
-    resumed = runs.read_metrics(killed)
-    assert [r["epoch"] for r in resumed] == list(range(121))
-
-    fresh = tmp_path / "fresh"
-    assert main([*flags, "--out", str(fresh)]) == 0
-    straight = runs.read_metrics(fresh)
-    for a, b in zip(resumed, straight, strict=True):
-        assert a["probabilities"] == pytest.approx(b["probabilities"])
-        assert a["val"]["stress"] == pytest.approx(b["val"]["stress"])
-        assert a["batches"] == b["batches"]
-    assert flat(json.loads((killed / runs.TEST).read_text())["metrics"]) == \
-        pytest.approx(flat(json.loads((fresh / runs.TEST).read_text())["metrics"]))
+    assert main(["--out", str(out), "--resume", "--no-progress"]) == 0
+    assert runs.read_status(out)["state"] == "finished"
+    assert timeless(runs.read_metrics(out)) == timeless(runs.read_metrics(straight_run))
+    assert json.loads((out / runs.TEST).read_text()) == json.loads((straight_run / runs.TEST).read_text())
+    assert load_file(str(out / runs.CHECKPOINT)).keys() == load_file(str(straight_run / runs.CHECKPOINT)).keys()
+    for name, tensor in load_file(str(out / runs.CHECKPOINT)).items():
+        assert torch.equal(tensor, load_file(str(straight_run / runs.CHECKPOINT))[name])
 
 
-def test_stop_request_leaves_a_resumable_run(tmp_path, corpus_csv):
-    class StopAt(Callback):
+class StopAtBatch(Callback):
+    """What SIGTERM does: ask the trainer to stop; it ends after the current batch."""
+
+    def __init__(self, batch: int):
+        self.batch, self.seen = batch, 0
+
+    def on_batch_end(self, trainer, task, idx, loss):
+        self.seen += 1
+        if self.seen == self.batch:
+            trainer.stop_requested = True
+
+
+def test_stop_then_resume_equals_an_uninterrupted_run(tmp_path, corpus_csv):
+    """The reported defect: after a clean stop the resume state held the best epoch's weights."""
+    cfg = config(corpus_csv, max_epochs=12)
+    out = tmp_path / "stopped"
+    assert train_run(cfg, out, callbacks=[StopAtBatch(40)]) == {}  # in epoch 6, after the best epoch
+    status = runs.read_status(out)
+    assert status["state"] == "stopped" and status["epoch_in_progress"]["epoch"] == 6
+    assert status["resume_bytes"] == (out / runs.RESUME).stat().st_size
+    assert train_run(None, out, resume=True)
+    straight = tmp_path / "straight"
+    train_run(cfg, straight)
+    assert timeless(runs.read_metrics(out)) == timeless(runs.read_metrics(straight))
+    assert json.loads((out / runs.TEST).read_text()) == json.loads((straight / runs.TEST).read_text())
+
+
+def test_the_resume_state_is_written_at_most_every_n_seconds_and_at_a_stop(tmp_path, corpus_csv):
+    seen = []
+
+    class Watch(Callback):
         def on_epoch_end(self, trainer, record):
-            if record["epoch"] == 2:
+            seen.append((tmp_path / "run" / runs.RESUME).exists())
+            if record["epoch"] == 3:
                 trainer.stop_requested = True
 
+    train_run(config(corpus_csv, save_every_s=3600), tmp_path / "run", callbacks=[Watch()])
+    assert seen == [False] * 4  # never during the run (the hour has not passed) ...
+    assert (tmp_path / "run" / runs.RESUME).is_file()  # ... then once, at the stop
+    train_run(None, tmp_path / "run", resume=True)
+    assert not (tmp_path / "run" / runs.RESUME).exists()  # finished: nothing to resume
+
+
+def test_a_second_trainer_on_a_locked_folder_is_refused(tmp_path, corpus_csv):
     out = tmp_path / "run"
-    assert train_run(config(corpus_csv), out, callbacks=[StopAt()]) == {}
-    assert runs.read_status(out)["state"] == "stopped"
-    assert train_run(None, out, resume=True)
-    assert [r["epoch"] for r in runs.read_metrics(out)] == [0, 1, 2, 3, 4]
+    proc = subprocess.Popen([sys.executable, "-m", "muser_core.train", "--corpus", corpus_csv, "--max-epochs",
+                             "5000", "--patience", "5000", "--no-progress", "--out", str(out)],
+                            cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while len(runs.read_metrics(out)) < 2 and time.time() < deadline:
+            assert proc.poll() is None
+            time.sleep(0.05)
+        with pytest.raises(InputError, match=f"another process is working in this folder \\(pid {proc.pid}"):
+            train_run(None, out, resume=True)
+        with pytest.raises(InputError, match="a run already exists"):
+            train_run(config(corpus_csv), out)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    records = runs.read_metrics(out)
+    assert [r["epoch"] for r in records] == list(range(len(records)))  # one writer: no interleaved epochs
+
+
+def test_a_stress_split_with_one_class_is_refused_with_the_counts(tmp_path, capsys, corpus_csv):
+    """The reported defect: all-stressed data trained and reported accuracy/precision/recall/F1 = 1.000."""
+    table = Corpus.load(corpus_csv).table
+    Corpus(table.assign(stress=1.0), "all-stressed").save(tmp_path / "one.csv")
+    err = _bad(tmp_path, capsys, "--corpus", str(tmp_path / "one.csv"), "--strategy", "single")
+    counts = table["split"].value_counts()
+    assert "the train and validation and test splits have only one class" in err
+    assert f"train: 0 not stressed, {counts['train']} stressed" in err
+    only_test = table.copy()
+    only_test.loc[only_test["split"] == "test", "stress"] = 0.0
+    Corpus(only_test, "test-one-class").save(tmp_path / "test1.csv")
+    err = _bad(tmp_path, capsys, "--corpus", str(tmp_path / "test1.csv"), "--strategy", "single")
+    assert "the test split has only one class" in err
 
 
 def _bad(tmp_path, capsys, *argv) -> str:
@@ -263,7 +286,7 @@ def test_bad_input_is_one_line_before_training(tmp_path, capsys, corpus_csv):
     train_run(RunConfig(data=DataConfig(corpus=corpus_csv), model=ModelConfig(modality="audio"),
                         train=TrainConfig(max_epochs=1)), audio_run)
     err = _bad(tmp_path, capsys, "--corpus", corpus_csv, "--init-from", str(audio_run), "--modality", "both")
-    assert "checkpoint from another model shape" in err and "heads.stress.weight" in err
+    assert "checkpoint from another model shape" in err and "weight 'heads." in err
 
 
 def test_missing_labels_leave_items_out_of_that_task_only(tmp_path):
@@ -276,15 +299,3 @@ def test_missing_labels_leave_items_out_of_that_task_only(tmp_path):
     assert len(data.tasks["stress"].splits["train"]) == 210
     assert any("activation: 30 items without a label" in n for n in data.notes)
     assert torch.isfinite(data.tasks["activation"].target).all()
-
-
-def test_launch_runs_in_the_background(tmp_path, corpus_csv):
-    from muser_core.train import launch
-
-    with pytest.raises(InputError, match="unknown strategy"):
-        launch(RunConfig(strategy=StrategyConfig(name="magic")), tmp_path / "x")
-    out = tmp_path / "bg"
-    proc = launch(config(corpus_csv, max_epochs=2), out)
-    assert proc.wait(timeout=120) == 0, (out / "train.log").read_text()
-    assert runs.read_status(out)["state"] == "finished"
-    assert [r["epoch"] for r in runs.read_metrics(out)] == [0, 1, 2]

@@ -1,0 +1,86 @@
+"""Plotly figures of training runs: task probabilities, batches, validation curves, eq. 1 ratios.
+
+Small multiples wrap after :data:`WRAP` panels a row and grow in height with
+the number of rows, so ten runs side by side stay legible (no squashed ticks,
+no overlapping panel titles).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import pandas as pd
+
+from muser_core.config import ALL_TASKS
+
+WRAP = 3            # panels per row
+ROW_HEIGHT = 250    # pixels per row of panels
+
+
+def _layout(table: pd.DataFrame, facet: str | None) -> dict:
+    """facet_col, wrap, spacing and height for ``table`` split by ``facet`` (None: one panel)."""
+    panels = table[facet].nunique() if facet and facet in table else 1
+    rows = math.ceil(panels / WRAP)
+    return {"facet_col": facet if panels > 1 else None,
+            "facet_col_wrap": WRAP if panels > 1 else 0,
+            "facet_row_spacing": min(0.12, 0.8 / (rows - 1)) if rows > 1 else 0.0,
+            "facet_col_spacing": 0.06,
+            "height": 80 + ROW_HEIGHT * rows}
+
+
+def _runs_facet(table: pd.DataFrame) -> str | None:
+    return "run" if "run" in table and table["run"].nunique() > 1 else None
+
+
+def probability_figure(table: pd.DataFrame, stacked: bool = False):
+    """Task probabilities per epoch; one panel per run on shared axes (paper Figure 2)."""
+    import plotly.express as px
+
+    kind = px.area if stacked else px.line
+    fig = kind(table, x="epoch", y="probability", color="task",
+               category_orders={"task": list(ALL_TASKS)}, **_layout(table, _runs_facet(table)))
+    fig.update_yaxes(range=[0, 1.02])
+    return _tidy(fig)
+
+
+def batches_figure(table: pd.DataFrame):
+    """Batches drawn per task and epoch, stacked; one panel per run."""
+    import plotly.express as px
+
+    fig = px.bar(table, x="epoch", y="batches", color="task", category_orders={"task": list(ALL_TASKS)},
+                 **_layout(table, _runs_facet(table)))
+    fig.update_layout(bargap=0)
+    return _tidy(fig)
+
+
+def validation_figure(table: pd.DataFrame, panels: Sequence[str]):
+    """Validation curves, one panel per metric; several runs as coloured lines on the same axes."""
+    import plotly.express as px
+
+    table = table[table["panel"].isin(panels)]
+    color = "run" if "run" in table and table["run"].nunique() > 1 else None
+    fig = px.line(table, x="epoch", y="value", color=color, category_orders={"panel": list(panels)},
+                  **_layout(table, "panel"))
+    fig.update_yaxes(matches=None, showticklabels=True)
+    return _tidy(fig)
+
+
+def ratio_figure(table: pd.DataFrame):
+    """Eq. 1's per-task ratios r over epochs (r > 1: the task is improving against its history)."""
+    import plotly.express as px
+
+    fig = px.line(table, x="epoch", y="ratio", color="task", category_orders={"task": list(ALL_TASKS)},
+                  **_layout(table, _runs_facet(table)))
+    fig.add_hline(y=1.0, line_dash="dot", line_color="grey")
+    return _tidy(fig)
+
+
+def _tidy(fig):
+    """Panel titles without 'run=', few ticks per axis, a compact legend above the panels."""
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1], font_size=12))
+    fig.update_xaxes(nticks=6, showticklabels=True, title_text="")
+    fig.update_yaxes(nticks=5, title_text="")
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 50, "b": 10}, legend_title_text="",
+                      legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0})
+    return fig

@@ -1,0 +1,60 @@
+"""Checkpoints and the resume state of a run folder.
+
+- ``checkpoint.safetensors``: the best epoch's trainable weights, safetensors
+  only (loading it runs no pickled code), written whenever validation improves.
+- ``resume.pt``: everything the trainer needs to continue exactly where it
+  was (weights, optimiser, random generators, batch order, the epoch in
+  progress). One file, replaced atomically, at most every
+  ``train.save_every_s`` seconds and at a stop; removed when the run finishes.
+  It is read with ``torch.load(weights_only=True)``: tensors and plain types, no code.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from muser_core.errors import InputError
+from muser_core.train.run_folder import CHECKPOINT, RESUME, temporary_path
+
+
+def save_checkpoint(run_dir: str | Path, state: dict[str, torch.Tensor], epoch: int) -> None:
+    """Best trainable weights as safetensors, written atomically; the epoch goes in its metadata."""
+    from safetensors.torch import save
+
+    tensors = {k: v.detach().contiguous().cpu() for k, v in state.items()}
+    path = Path(run_dir) / CHECKPOINT
+    tmp = temporary_path(path)
+    tmp.write_bytes(save(tensors, metadata={"epoch": str(epoch)}))
+    os.replace(tmp, path)
+
+
+def save_resume_state(run_dir: str | Path, state: dict) -> int:
+    """Write the trainer's state to ``resume.pt`` (temporary file, then rename); returns its size in bytes."""
+    path = Path(run_dir) / RESUME
+    tmp = temporary_path(path)
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.stat().st_size
+
+
+def load_resume_state(run_dir: str | Path, device: torch.device | str = "cpu") -> dict | None:
+    """The saved training state, None when there is none; one-line InputError when it is damaged."""
+    path = Path(run_dir) / RESUME
+    if not path.is_file():
+        return None
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:  # any damage (truncated, foreign file) is the same story for the user
+        raise InputError(f"{path}: unreadable resume state ({type(exc).__name__}); "
+                         "start a new run from its config.json") from None
+
+
+def remove_resume_state(run_dir: str | Path) -> None:
+    """A finished run cannot continue: its resume state is only disk space."""
+    (Path(run_dir) / RESUME).unlink(missing_ok=True)

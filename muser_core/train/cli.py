@@ -1,0 +1,156 @@
+"""The command line: ``python -m muser_core.train``. Its flags are generated from the settings.
+
+    python -m muser_core.train --corpus demo --strategy speed --history 5 --out runs/NAME
+    python -m muser_core.train --config runs/OTHER/config.json --seed 1 --out runs/NAME
+    python -m muser_core.train --out runs/NAME --resume
+
+Every field of :class:`~muser_core.config.RunConfig` declared with
+:func:`~muser_core.config.setting` becomes a flag with its help text; the
+Train page's "show command" and the sweep's variants go through the same
+table, so a run started anywhere can be repeated from a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shlex
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from muser_core.config import MAIN_TASK, RunConfig, Setting, settings
+from muser_core.errors import InputError
+
+
+def cli_settings() -> list[Setting]:
+    """The settings a user may give on the command line."""
+    return [s for s in settings() if s.cli]
+
+
+def _parse_list(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _number(kind):
+    """argparse type that turns a bad number into one line (argparse then names the flag)."""
+    def parse(text: str):
+        try:
+            return kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a {'whole ' if kind is int else ''}number: '{text}'") from None
+    parse.__name__ = kind.__name__
+    return parse
+
+
+_TYPES = {"int": _number(int), "float": _number(float), "optional float": _number(float), "str": str,
+          "list": _parse_list}
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per setting; a flag not given keeps the value of ``--config`` (or the default)."""
+    for s in cli_settings():
+        choices = s.choices if s.kind == "str" else None
+        default = ",".join(s.default) if isinstance(s.default, list) else s.default
+        help_text = f"{s.help}" + (f" (default: {default})" if default not in (None, "", []) else "")
+        parser.add_argument(s.flag, type=_TYPES[s.kind], default=argparse.SUPPRESS, help=help_text,
+                            metavar=("{" + ",".join(choices) + "}") if choices else None)
+    parser.add_argument("--config", default=argparse.SUPPRESS,
+                        help="start from a config.json (or JSON text); other flags override it")
+
+
+def given_config_flags(args: argparse.Namespace) -> list[str]:
+    """The setting flags (and --config) that were given on the command line."""
+    values = vars(args)
+    given = [s.flag for s in cli_settings() if s.flag.lstrip("-").replace("-", "_") in values]
+    return given + (["--config"] if "config" in values else [])
+
+
+def config_from_args(args: argparse.Namespace, base: RunConfig | None = None) -> RunConfig:
+    """Apply the flags that were given on top of ``base`` (or ``--config``, or the defaults)."""
+    values = vars(args)
+    cfg = RunConfig.from_json(values["config"]) if "config" in values else (base or RunConfig())
+    for s in cli_settings():
+        key = s.flag.lstrip("-").replace("-", "_")
+        if key in values:
+            section = getattr(cfg, s.section)
+            cfg = replace(cfg, **{s.section: replace(section, **{s.name: values[key]})})
+    return cfg
+
+
+def command_line(cfg: RunConfig, out: str) -> str:
+    """The ``python -m muser_core.train`` command that makes the same run (the flags that differ from defaults)."""
+    default = RunConfig()
+    args = ["python", "-m", "muser_core.train"]
+    for s in cli_settings():
+        value = getattr(getattr(cfg, s.section), s.name)
+        if value != getattr(getattr(default, s.section), s.name) and value not in (None, "", []):
+            args += [s.flag, ",".join(value) if isinstance(value, list) else str(value)]
+    return shlex.join([*args, "--out", out])
+
+
+def parse_seeds(text: str, limit: int = 20) -> list[int]:
+    """'0,1,2' or '0-4' -> seeds; one-line InputError on anything else."""
+    seeds: list[int] = []
+    for part in str(text).replace(" ", "").split(","):
+        if not part:
+            continue
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if not m:
+            raise InputError(f"seeds '{text}': write whole numbers like 0,1,2 or a range 0-4")
+        lo, hi = int(m[1]), int(m[2] or m[1])
+        if hi < lo:
+            raise InputError(f"seeds '{text}': the range {part} runs backwards")
+        if hi - lo >= limit:
+            raise InputError(f"seeds '{text}': at most {limit} at once")
+        seeds += list(range(lo, hi + 1))
+    seeds = list(dict.fromkeys(seeds))
+    if not seeds:
+        raise InputError("give at least one seed, e.g. 0 or 0,1,2")
+    if len(seeds) > limit:
+        raise InputError(f"{len(seeds)} seeds: at most {limit} at once")
+    return seeds
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line through InputError (no usage dump for a typo'd number)."""
+
+    def error(self, message: str):
+        raise InputError(message)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from muser_core.train.run import train_run
+    from muser_core.train.run_folder import run_path
+
+    parser = _Parser(prog="python -m muser_core.train", description=__doc__.split("\n")[0])
+    add_config_flags(parser)
+    parser.add_argument("--out", help="run folder, e.g. runs/NAME")
+    parser.add_argument("--name", help="run name inside the runs folder (instead of --out)")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out with its saved settings")
+    parser.add_argument("--init-from", help="initialise weights from a run folder or .safetensors")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    try:
+        args = parser.parse_args(argv)
+        if not args.out and not args.name:
+            raise InputError("give --out runs/NAME (or --name NAME)")
+        out = Path(args.out) if args.out else run_path(args.name)
+        if args.resume:
+            if not (out / "config.json").is_file():
+                raise InputError(f"{out}: not a run folder (no config.json), nothing to resume")
+            ignored = given_config_flags(args) + (["--init-from"] if args.init_from else [])
+            if ignored:
+                raise InputError(f"--resume continues with the run's saved settings; drop {', '.join(ignored)} "
+                                 f"(or start a new run: --config {out / 'config.json'} {ignored[0]} ...)")
+        cfg = None if args.resume else config_from_args(args)
+        test = train_run(cfg, out, resume=args.resume, init_from=args.init_from, progress=not args.no_progress)
+    except InputError as exc:
+        print(f"error: {exc}".splitlines()[0], file=sys.stderr)
+        return 2
+    if not test:
+        print(f"stopped; continue with: python -m muser_core.train --out {shlex.quote(str(out))} --resume")
+        return 0
+    stress = test[MAIN_TASK]
+    print(f"test stress: accuracy {stress['accuracy']:.3f}, precision {stress['precision']:.3f}, "
+          f"recall {stress['recall']:.3f}, F1 {stress['f1']:.3f}  ({out})")
+    return 0

@@ -1,0 +1,284 @@
+"""Preparing a run's data: corpora in, per-task splits and input tensors out (paper 4.1, 4.2).
+
+:func:`prepare_data` loads the main corpus (and the external emotion corpus
+for ``ext_*`` tasks), checks every task's labels and splits before anything
+trains, speaker-normalises the eGeMAPS features and builds the text inputs
+(cached frozen embeddings, or token ids for fine-tuning). Problems that would
+make a metric meaningless (an empty split, a stress split with one class) are
+refused here, with the counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from muser_core.config import EXTERNAL_TASKS, MAIN_TASK, RunConfig
+from muser_core.corpus import SPLITS, Corpus
+from muser_core.errors import InputError
+from muser_core.model import is_classification
+from muser_core.paths import runs_dir
+
+
+@dataclass
+class TaskData:
+    """One task's items per split and its targets (indices point into PreparedData.features)."""
+
+    name: str
+    splits: dict[str, torch.Tensor]   # split -> item indices (long)
+    target: torch.Tensor              # (N,) training target: stress long 0/1, emotions z-scored float
+    raw: np.ndarray                   # (N,) label on the data set's own scale (NaN where missing)
+    mean: float = 0.0                 # emotion targets: z-score statistics of the training split
+    std: float = 1.0
+    scale: tuple[float, float] | None = None  # the data set's label scale, when known
+    source: str = ""                  # corpus name
+
+
+@dataclass
+class PreparedData:
+    """Every item's inputs as tensors in memory, and each task's splits."""
+
+    features: dict[str, torch.Tensor]  # text_embedding (N, H) | input_ids, attention_mask (N, L) + lengths (N,); acoustic (N, 88)
+    tasks: dict[str, TaskData]
+    text_dim: int = 0
+    normaliser: dict | None = None     # SpeakerZScore.to_dict() of the acoustic features
+    notes: list[str] = field(default_factory=list)
+    text_encoder: torch.nn.Module | None = None  # fine-tune mode: the Transformer to train
+    pad_id: int = 0                    # the tokenizer's padding id
+    synthetic: bool = False            # any corpus of the run is synthetic (the demo corpus)
+
+    def batch(self, idx: torch.Tensor, pad_to: int | None = None) -> dict[str, torch.Tensor]:
+        """Inputs of items ``idx``; token tensors cut to the batch's longest sentence (dynamic padding)."""
+        out = {}
+        if "text_embedding" in self.features:
+            out["text_embedding"] = self.features["text_embedding"][idx]
+        if "input_ids" in self.features:
+            length = pad_to or int(self.features["lengths"][idx].max())
+            ids, mask = self.features["input_ids"][idx, :length], self.features["attention_mask"][idx, :length]
+            if length > ids.shape[1]:  # pad_to beyond the longest sentence (the benchmark's pad-to-128)
+                ids = F.pad(ids, (0, length - ids.shape[1]), value=self.pad_id)
+                mask = F.pad(mask, (0, length - mask.shape[1]), value=0)
+            out["input_ids"], out["attention_mask"] = ids, mask
+        if "acoustic" in self.features:
+            out["acoustic"] = self.features["acoustic"][idx]
+        return out
+
+    def to(self, device: torch.device) -> PreparedData:
+        self.features = {k: v.to(device) for k, v in self.features.items()}
+        for task in self.tasks.values():
+            task.splits = {s: i.to(device) for s, i in task.splits.items()}
+            task.target = task.target.to(device)
+        return self
+
+    def summary(self) -> dict:
+        """Items per task and split, stress class counts, target scaling and notes (data.json)."""
+        tasks = {}
+        for t, d in self.tasks.items():
+            tasks[t] = {"items": {s: len(i) for s, i in d.splits.items()}, "source": d.source,
+                        "label_scale": d.scale, "train_mean": d.mean, "train_std": d.std}
+            if is_classification(t):
+                tasks[t]["classes"] = class_counts(d)
+        return {"tasks": tasks, "synthetic": self.synthetic,
+                "items": len(next(iter(self.features.values()))) if self.features else 0,
+                "notes": self.notes}
+
+
+def class_counts(task: TaskData) -> dict[str, dict[str, int]]:
+    """Items per class (``not stressed`` / ``stressed``) in each split of a classification task."""
+    labels = task.raw
+    return {split: {name: int(np.sum(labels[idx.cpu().numpy()] == value))
+                    for value, name in ((0.0, "not stressed"), (1.0, "stressed"))}
+            for split, idx in task.splits.items()}
+
+
+def check_classes(task: TaskData, corpus: str) -> None:
+    """Refuse a stress task whose split holds one class only: its metrics would be meaningless.
+
+    With one class in training the model learns a constant; with one class in
+    validation or test, accuracy, precision, recall and F1 can all read 1.000.
+    """
+    counts = class_counts(task)
+    one_class = [s for s, c in counts.items() if min(c.values()) == 0]
+    if one_class:
+        listed = "; ".join(f"{s}: " + ", ".join(f"{n} {name}" for name, n in c.items()) for s, c in counts.items())
+        raise InputError(f"task '{task.name}' in corpus '{corpus}': the {' and '.join(one_class)} split"
+                         f"{'s have' if len(one_class) > 1 else ' has'} only one class ({listed}); "
+                         "every split needs stressed and not-stressed items")
+
+
+def load_corpus(spec: str, split: str = "speaker", external: bool = False) -> Corpus:
+    """``demo`` (the embedded corpus, or its external emotion set) or a canonical CSV."""
+    if spec == "demo":
+        try:
+            from muser_core.demo import load_demo, load_demo_external
+        except ImportError:
+            raise InputError("the demo corpus is not available in this checkout (muser_core.demo)") from None
+        return load_demo_external() if external else load_demo(split=split)
+    return Corpus.load(spec)
+
+
+def _acoustic_table(table: pd.DataFrame, workers: int) -> pd.DataFrame:
+    """The 88 eGeMAPS functionals of each row: from the table's columns, else extracted from audio."""
+    from muser_core.acoustic_features import EGEMAPS_FEATURES
+
+    if all(c in table.columns for c in EGEMAPS_FEATURES):
+        return table[EGEMAPS_FEATURES].apply(pd.to_numeric, errors="coerce")
+    from muser_core.acoustic_features import extract_egemaps
+
+    paths = [p for p in table["audio_path"] if p]
+    feats, _ = extract_egemaps(sorted(set(paths)), workers=workers) if paths else (pd.DataFrame(), [])
+    return feats.reindex(table["audio_path"].astype(str)).set_axis(table.index)[EGEMAPS_FEATURES] \
+        if len(feats) else pd.DataFrame(np.nan, index=table.index, columns=EGEMAPS_FEATURES)
+
+
+def prepare_data(cfg: RunConfig, progress: bool = False, device: str = "cpu") -> PreparedData:
+    """Load the corpora, check every task's labels and splits, build the input tensors.
+
+    Items without a task's label are left out of that task only; items without
+    acoustic features (when the model uses audio) are left out of every task.
+    """
+    d, m = cfg.data, cfg.model
+    main = load_corpus(d.corpus, d.split)
+    sources = {"main": main}
+    if d.external:
+        sources["external"] = load_corpus(d.external, external=True)
+    parts = []
+    for key, corpus in sources.items():
+        table = corpus.table.copy()
+        table["_source"] = key
+        parts.append(table)
+    table = pd.concat(parts, ignore_index=True)
+    notes: list[str] = []
+    usable = pd.Series(True, index=table.index)
+    acoustic = None
+    if m.uses_audio:
+        tables = [_acoustic_table(p, d.audio_workers) for p in parts]
+        for corpus, values in zip(sources.values(), tables, strict=True):
+            if values.isna().all(axis=None):
+                raise InputError(f"corpus '{corpus.name}': no eGeMAPS feature columns and no readable audio "
+                                 "files (use --modality text, or add the features)")
+        acoustic = pd.concat(tables, ignore_index=True)
+        missing = acoustic.isna().all(axis=1)
+        if missing.any():
+            notes.append(f"{int(missing.sum())} items without acoustic features left out of every task")
+        usable &= ~missing
+
+    tasks: dict[str, TaskData] = {}
+    rows_per_task = {}
+    for task in cfg.data.tasks:
+        source = "external" if task in EXTERNAL_TASKS else "main"
+        column = task.removeprefix("ext_")
+        corpus = sources[source]
+        rows = (table["_source"] == source) & usable
+        labelled = rows & table[column].notna()
+        if not labelled.any():
+            raise InputError(f"task '{task}' has no labels in corpus '{corpus.name}'")
+        unlabelled = int((rows & table[column].isna()).sum())
+        if unlabelled:
+            notes.append(f"{task}: {unlabelled} items without a label left out of this task")
+        for split in SPLITS:
+            n = int((labelled & (table["split"] == split)).sum())
+            if n == 0 and (split != "test" or task == MAIN_TASK):
+                raise InputError(f"task '{task}': the {split} split of corpus '{corpus.name}' "
+                                 "has no labelled items")
+        if task == MAIN_TASK and not set(table.loc[labelled, column].unique()) <= {0.0, 1.0}:
+            raise InputError(f"task '{task}': labels must be 0 or 1")
+        rows_per_task[task] = labelled
+    used = pd.concat(rows_per_task.values(), axis=1).any(axis=1)
+    table = table[used].reset_index(drop=True)
+
+    for task in cfg.data.tasks:
+        source = "external" if task in EXTERNAL_TASKS else "main"
+        column = task.removeprefix("ext_")
+        raw = table[column].to_numpy(np.float64).copy()
+        raw[(table["_source"] != source).to_numpy()] = np.nan
+        has = ~np.isnan(raw)
+        splits = {s: torch.from_numpy(np.flatnonzero(has & (table["split"] == s).to_numpy())) for s in SPLITS}
+        if is_classification(task):
+            target = torch.from_numpy(np.where(has, raw, -1).astype(np.int64))
+            mean, std = 0.0, 1.0
+        else:
+            train_values = raw[splits["train"].numpy()]
+            mean, std = float(train_values.mean()), float(train_values.std())
+            std = std if std > 1e-12 else 1.0
+            # Emotion targets are z-scored on the training split so every task's MSE has the same
+            # footing; metrics are reported back on the data set's own scale.
+            target = torch.from_numpy(np.nan_to_num((raw - mean) / std).astype(np.float32))
+        scale = sources[source].label_scales.get(column)
+        tasks[task] = TaskData(task, splits, target, raw, mean, std,
+                               tuple(scale) if scale else None, sources[source].name)
+        if is_classification(task):
+            check_classes(tasks[task], sources[source].name)
+
+    features: dict[str, torch.Tensor] = {}
+    normaliser, text_dim, encoder = None, 0, None
+    if m.uses_audio:
+        from muser_core.normalise import SpeakerZScore
+
+        values = acoustic[used].reset_index(drop=True)
+        # Paper 4.2: speaker-level z-normalisation; speaker ids are per data set.
+        speakers = (table["dataset"].astype(str) + ":" + table["speaker"].astype(str)).to_numpy()
+        scaler = SpeakerZScore().fit(values, speakers)
+        normaliser = scaler.to_dict()
+        normed = np.nan_to_num(scaler.transform(values, speakers).to_numpy(np.float32))
+        if normed.shape[1] != m.n_acoustic:
+            raise InputError(f"expected {m.n_acoustic} acoustic features, the corpus has {normed.shape[1]}")
+        features["acoustic"] = torch.from_numpy(normed)
+    if m.uses_text:
+        texts = table["text"].fillna("").astype(str).tolist()
+        if m.text_mode == "frozen":
+            from muser_core.text_encoder import cached_embeddings
+
+            vectors = cached_embeddings(texts, m.text_model, m.max_length, cfg.train.embed_batch_size,
+                                        device=device, progress=progress)
+            features["text_embedding"] = torch.from_numpy(vectors)
+            text_dim = vectors.shape[1]
+        else:
+            from muser_core.text_encoder import TextEncoder
+
+            encoder = TextEncoder(m.text_model, m.max_length)
+            tokens = encoder.tokenize(texts)  # padded once to the longest; batches are cut per batch
+            features["input_ids"] = tokens["input_ids"]
+            features["attention_mask"] = tokens["attention_mask"]
+            features["lengths"] = tokens["attention_mask"].sum(1)
+            text_dim = encoder.hidden_size
+    pad_id = int(encoder.tokenizer.pad_token_id or 0) if encoder is not None else 0
+    synthetic = any(c.synthetic for c in sources.values())
+    return PreparedData(features, tasks, text_dim, normaliser, notes, encoder, pad_id, synthetic)
+
+
+CORPORA = ".corpora"  # canonical CSVs made from MuSE/manifest/OMG sources, inside the runs folder
+
+
+def corpus_file(kind: str, path: str, split: str = "speaker") -> str:
+    """A source as ``--corpus``/``--external`` take it: ``demo`` or a canonical CSV.
+
+    ``kind``: ``demo``, ``muse`` (a MuSE root), ``manifest`` (any CSV the
+    corpus loader reads) or ``omg`` (an OMG-Emotion root). A copy is written
+    once to ``<runs>/.corpora/`` and named by the source path, so runs repeat
+    from their config.json.
+    """
+    from muser_core.corpus import load_manifest, load_muse, load_omg
+
+    if kind == "demo":
+        return "demo"
+    if not path:
+        raise InputError(f"give the path of the {kind} data")
+    source = Path(path).expanduser()
+    if not source.exists():
+        raise InputError(f"{source}: not found")
+    loader = {"muse": lambda: load_muse(source, split=split), "omg": lambda: load_omg(source),
+              "manifest": lambda: load_manifest(source, split=split)}[kind]
+    digest = hashlib.sha1(f"{kind}|{source.resolve()}|{split}".encode()).hexdigest()[:10]
+    target = runs_dir() / CORPORA / f"{kind}-{source.stem or 'data'}-{digest}.csv"
+    if not target.is_file():
+        loader().save(target)
+    return str(target)
+
+

@@ -1,0 +1,286 @@
+"""The multi-task training loop of MUSER (paper 4.4 and 5.1), top to bottom.
+
+1. Evaluate on the validation split before any training (evaluation 0).
+2. For each epoch e = 1, 2, ...: ask the strategy for the task probabilities
+   (from the validation and loss history so far), then draw batches of 32:
+   for each, pick a task with those probabilities, take the next 32 of that
+   task's shuffled training items and make one AdamW step through that task's
+   head only (hard sharing, paper 4.4.1), until the number of drawn items
+   reaches the size of the main task's training split (paper 5.1).
+3. Evaluate (evaluation e), keep the weights when the validation stress
+   metric is the best so far, and stop when it has not improved for
+   ``patience`` epochs or after ``max_epochs``.
+4. Restore the best weights (the caller then scores the test split).
+
+Epochs are counted as :mod:`muser_core.strategies` states once for the whole
+app: ``epochs_done`` finished epochs, evaluation 0 before any training.
+
+A stop request (SIGTERM, the Train page's Stop button) is honoured after the
+current batch. The trainer's :meth:`Trainer.state_dict` then holds the
+*current* weights and the epoch in progress, so a resumed run continues
+exactly where it stopped and its metrics.jsonl equals an uninterrupted one's.
+
+Each line of ``metrics.jsonl`` (:meth:`Trainer._finish_epoch`): ``epoch``,
+``probabilities`` {task: p}, ``batches`` {task: count}, ``samples`` (items
+drawn), ``train_loss`` {task: mean loss on the training scale}, ``val``
+{task: {metric: value}} (RMSE on the data set's own label scale),
+``best_epoch``, and the timings ``seconds`` (training the epoch),
+``eval_seconds`` and ``elapsed`` (since the run began).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from muser_core.config import MAIN_TASK, RunConfig
+from muser_core.metrics import classification_metrics, regression_metrics
+from muser_core.model import MultiTaskModel, check_shapes, is_classification, trainable_state
+from muser_core.strategies import Strategy, TrainingState
+from muser_core.train.data import PreparedData
+
+TIMING_KEYS = ("seconds", "eval_seconds", "elapsed")  # the fields of a record that differ between runs
+
+
+class Callback:
+    """Hooks the trainer calls; override what you need (run folder, progress bar, a test's stop)."""
+
+    def on_fit_start(self, trainer: Trainer) -> None: ...
+    def on_batch_end(self, trainer: Trainer, task: str, idx: torch.Tensor, loss: torch.Tensor) -> None: ...
+    def on_evaluate(self, trainer: Trainer, epoch: int) -> None: ...
+    def on_epoch_end(self, trainer: Trainer, record: dict) -> None: ...
+    def on_fit_end(self, trainer: Trainer) -> None: ...
+
+
+class TaskStream:
+    """A task's training items in shuffled order, reshuffled when fewer than a batch remain."""
+
+    def __init__(self, items: torch.Tensor):
+        self.items, self.order, self.pos = items, items[:0], 0
+
+    def take(self, k: int, rng: np.random.Generator) -> torch.Tensor:
+        if self.pos + k > len(self.order):
+            perm = torch.from_numpy(rng.permutation(len(self.items))).to(self.items.device)
+            self.order, self.pos = self.items[perm], 0
+        batch = self.order[self.pos:self.pos + k]
+        self.pos += k
+        return batch
+
+
+@dataclass
+class EpochInProgress:
+    """The epoch being trained: its probabilities, what has been drawn and the losses so far."""
+
+    epoch: int
+    probabilities: dict[str, float]
+    drawn: int = 0
+    losses: dict[str, list[torch.Tensor]] = field(default_factory=dict)
+    seconds: float = 0.0  # training time of this epoch so far (kept across a stop and resume)
+
+
+class Trainer:
+    """Runs the epochs; knows the model only through ``encode``/``head`` and the data through ``batch``."""
+
+    def __init__(self, model: MultiTaskModel, data: PreparedData, strategy: Strategy, cfg: RunConfig,
+                 callbacks: Sequence[Callback] = (), device: torch.device | str = "cpu"):
+        self.model, self.data, self.strategy, self.cfg = model, data, strategy, cfg
+        self.callbacks = list(callbacks)
+        self.device = torch.device(device)
+        t = cfg.train
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(self.params, lr=t.lr, weight_decay=t.weight_decay,
+                                           fused=True)
+        self.rng = np.random.default_rng(t.seed)  # the only source of task draws and batch order
+        self.streams = {name: TaskStream(task.splits["train"]) for name, task in data.tasks.items()}
+        self.tasks = tuple(data.tasks)
+        self.epoch_size = len(data.tasks[MAIN_TASK].splits["train"])  # items drawn per epoch (paper 5.1)
+        self.records: list[dict] = []   # metrics.jsonl: one per evaluation, from 0
+        self.current: EpochInProgress | None = None
+        self.best_epoch: int | None = None
+        self.best_score = -float("inf")
+        self.best_state: dict[str, torch.Tensor] = {}
+        self.stop_requested = False
+        self.stopped = False            # fit() ended on a stop request, not by early stopping
+        self.elapsed = 0.0
+        self.samples_trained = 0        # in this process, for the measured throughput
+        self.train_seconds = 0.0
+
+    @property
+    def epochs_done(self) -> int:
+        """Finished epochs = the last evaluation (-1 before evaluation 0)."""
+        return len(self.records) - 1
+
+    @property
+    def samples_per_second(self) -> float | None:
+        """Training throughput measured in this process (None before the first batch)."""
+        return self.samples_trained / self.train_seconds if self.train_seconds > 0 else None
+
+    def training_state(self) -> TrainingState:
+        return TrainingState(epochs_done=self.epochs_done, tasks=self.tasks,
+                             val_history=[r["val"] for r in self.records],
+                             loss_history=[r["train_loss"] for r in self.records[1:]])
+
+    def _emit(self, hook: str, *args) -> None:
+        for callback in self.callbacks:
+            getattr(callback, hook)(self, *args)
+
+    # ------------------------------------------------------------------ the loop
+
+    def fit(self) -> None:
+        """Evaluate, train epoch by epoch until early stopping or a stop request; restore the best weights."""
+        self._emit("on_fit_start")
+        if not self.records:
+            self._finish_epoch(EpochInProgress(0, {}))
+        while not self.stop_requested and not self.done():
+            if self.current is None:
+                self.current = EpochInProgress(self.epochs_done + 1,
+                                               self.strategy.probabilities(self.training_state()))
+            self.train_epoch(self.current)
+            if self.stop_requested:
+                break  # mid-epoch: self.current holds where to go on
+            self._finish_epoch(self.current)
+            self.current = None
+        self.stopped = self.stop_requested and not self.done()
+        if not self.stopped and self.best_state:
+            self.model.load_state_dict(self.best_state, strict=False)
+        self._emit("on_fit_end")
+
+    def done(self) -> bool:
+        """Early stopping (paper 5.1): ``max_epochs`` reached, or ``patience`` epochs without a new best."""
+        t = self.cfg.train
+        return (self.epochs_done >= t.max_epochs
+                or (self.best_epoch is not None and self.epochs_done - self.best_epoch >= t.patience))
+
+    def train_epoch(self, epoch: EpochInProgress) -> None:
+        """Draw batches until the epoch's items reach the main task's training size, or a stop request."""
+        tasks = [t for t in self.tasks if epoch.probabilities.get(t, 0.0) > 0]
+        p = np.array([epoch.probabilities[t] for t in tasks], dtype=np.float64)
+        p /= p.sum()
+        size = self.cfg.train.batch_size
+        self.model.train()
+        while epoch.drawn < self.epoch_size and not self.stop_requested:
+            started = time.perf_counter()
+            task = tasks[int(self.rng.choice(len(tasks), p=p))] if len(tasks) > 1 else tasks[0]
+            idx = self.streams[task].take(size, self.rng)
+            loss = self.step(task, idx)
+            epoch.losses.setdefault(task, []).append(loss)
+            epoch.drawn += len(idx)
+            seconds = time.perf_counter() - started
+            epoch.seconds += seconds
+            self.train_seconds += seconds
+            self.samples_trained += len(idx)
+            self._emit("on_batch_end", task, idx, loss)
+
+    def step(self, task: str, idx: torch.Tensor) -> torch.Tensor:
+        """One AdamW step on one batch of one task (paper 4.4.1: only that task's head plugged in)."""
+        out = self.model.head(task, self.model.encode(self.data.batch(idx)))
+        target = self.data.tasks[task].target[idx]
+        loss = F.cross_entropy(out, target) if is_classification(task) else F.mse_loss(out, target)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.params, self.cfg.train.clip_norm, foreach=True)
+        self.optimizer.step()
+        return loss.detach()
+
+    def _finish_epoch(self, epoch: EpochInProgress) -> None:
+        """Evaluate after ``epoch``, track the best weights, append the record."""
+        self._emit("on_evaluate", epoch.epoch)
+        started = time.perf_counter()
+        val = self.evaluate("validation")
+        score = val[MAIN_TASK][self.cfg.train.stop_metric]
+        if epoch.epoch >= max(1, self.strategy.first_stop_epoch) and score > self.best_score:
+            self.best_epoch, self.best_score = epoch.epoch, score
+            self.best_state = {k: v.detach().clone()
+                               for k, v in trainable_state(self.model, self.cfg.model.text_mode).items()}
+        eval_seconds = time.perf_counter() - started
+        self.elapsed += epoch.seconds + eval_seconds
+        record = {"epoch": epoch.epoch, "probabilities": epoch.probabilities,
+                  "batches": {t: len(v) for t, v in epoch.losses.items()}, "samples": epoch.drawn,
+                  "train_loss": {t: float(torch.stack(v).float().mean()) for t, v in epoch.losses.items()},
+                  "val": val, "best_epoch": self.best_epoch, "seconds": round(epoch.seconds, 4),
+                  "eval_seconds": round(eval_seconds, 4), "elapsed": round(self.elapsed, 3)}
+        self.records.append(record)
+        self._emit("on_epoch_end", record)
+
+    # ------------------------------------------------------------------ evaluation
+
+    @torch.no_grad()
+    def predictions(self, split: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """(labels, predictions) per task on its own scale; the encoder runs once over the split's items."""
+        self.model.eval()
+        splits = {t: d.splits[split] for t, d in self.data.tasks.items() if len(d.splits[split])}
+        union = torch.unique(torch.cat(list(splits.values())))
+        fused = torch.cat([self.model.encode(self.data.batch(union[i:i + 512]))
+                           for i in range(0, len(union), 512)])
+        where = torch.full((int(union.max()) + 1,), -1, dtype=torch.long, device=union.device)
+        where[union] = torch.arange(len(union), device=union.device)
+        out = {}
+        for task, idx in splits.items():
+            d = self.data.tasks[task]
+            pred = self.model.head(task, fused[where[idx]])
+            if is_classification(task):
+                pred = pred.argmax(-1).cpu().numpy()
+            else:
+                pred = pred.float().cpu().numpy() * d.std + d.mean
+            out[task] = (d.raw[idx.cpu().numpy()], pred)
+        self.model.train()
+        return out
+
+    def evaluate(self, split: str) -> dict[str, dict[str, float]]:
+        """Metrics per task: stress accuracy/precision/recall/F1, emotion RMSE/CCC on the label scale."""
+        return {task: (classification_metrics if is_classification(task) else regression_metrics)(y, p)
+                for task, (y, p) in self.predictions(split).items()}
+
+    # ------------------------------------------------------------------ resume
+
+    def state_dict(self) -> dict:
+        """Everything needed to continue exactly from here (tensors and plain types only)."""
+        import json
+
+        from muser_core.train.run_folder import _clean
+
+        current = None
+        if self.current is not None:
+            c = self.current
+            current = {"epoch": c.epoch, "probabilities": c.probabilities, "drawn": c.drawn,
+                       "seconds": c.seconds, "tasks": list(c.losses)}
+        meta = {"records": self.records, "best_epoch": self.best_epoch, "best_score": self.best_score,
+                "elapsed": self.elapsed, "rng": self.rng.bit_generator.state, "current": current}
+        return {"model": trainable_state(self.model, self.cfg.model.text_mode),
+                "optimizer": self.optimizer.state_dict(), "best_state": self.best_state,
+                "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else torch.zeros(0),
+                "streams": {t: {"order": s.order.cpu(), "pos": s.pos} for t, s in self.streams.items()},
+                "current_losses": ({t: torch.stack(v).cpu() for t, v in self.current.losses.items()}
+                                   if self.current else {}),
+                "meta": json.dumps(_clean(meta))}
+
+    def load_state_dict(self, state: dict, source: str = "resume state") -> None:
+        import json
+
+        check_shapes(state["model"], self.model, source, self.cfg.model.text_mode)
+        self.model.load_state_dict(state["model"], strict=False)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.best_state = state["best_state"]
+        torch.set_rng_state(state["torch_rng"].cpu())
+        if self.device.type == "cuda" and len(state.get("cuda_rng", ())):
+            torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
+        for task, s in state["streams"].items():
+            self.streams[task].order = s["order"].to(self.streams[task].items.device)
+            self.streams[task].pos = s["pos"]
+        meta = json.loads(state["meta"])
+        self.records, self.best_epoch = meta["records"], meta["best_epoch"]
+        self.best_score = meta["best_score"] if meta["best_score"] is not None else -float("inf")
+        self.elapsed = meta["elapsed"]
+        self.rng.bit_generator.state = meta["rng"]
+        current = meta.get("current")
+        self.current = None
+        if current is not None:
+            losses = {t: list(state["current_losses"][t].to(self.device).unbind()) for t in current["tasks"]}
+            self.current = EpochInProgress(current["epoch"], current["probabilities"], current["drawn"],
+                                           losses, current["seconds"])

@@ -1,0 +1,198 @@
+"""One training run into one run folder: lock, check, build, train, test, write.
+
+:func:`train_run` is what the command line, the sweep and the page's
+background process all call. It takes the folder's lock before writing
+anything and holds it to the end, so a second trainer, resume or launch on
+the same folder is refused in one line.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from muser_core.config import RunConfig
+from muser_core.errors import InputError
+from muser_core.model import MultiTaskModel, is_classification, load_weights
+from muser_core.strategies import make_strategy
+from muser_core.train import run_folder as rf
+from muser_core.train.callbacks import ProgressBar, RunWriter
+from muser_core.train.checkpoints import load_resume_state
+from muser_core.train.data import PreparedData, prepare_data
+from muser_core.train.loop import Callback, Trainer
+
+
+def pick_device(spec: str) -> torch.device:
+    """``auto``: the GPU when one is present, else the CPU."""
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(spec)
+    except RuntimeError:
+        raise InputError(f"unknown device '{spec}' (auto, cpu, cuda, cuda:N)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device '{spec}' requested but no GPU is available")
+    return device
+
+
+def set_threads(threads: int, text_mode: str = "frozen", uses_text: bool = True) -> int:
+    """Set torch's CPU threads and return the number; 0 = one for small layers, up to two to fine-tune.
+
+    Batches of 32 through 256-wide layers take about a millisecond; a second
+    thread adds more synchronisation than it saves and, on a shared 2-core
+    machine, measured 10-30x slower steps under load.
+    """
+    if not threads:
+        finetune = uses_text and text_mode == "finetune"
+        threads = max(1, min(2, os.cpu_count() or 1)) if finetune else 1
+    torch.set_num_threads(threads)
+    return threads
+
+
+def build(cfg: RunConfig, progress: bool = False) -> tuple[RunConfig, PreparedData, MultiTaskModel, torch.device]:
+    """Check the config, prepare the data and the seeded model; the returned config holds every effective value."""
+    cfg = cfg.resolved()
+    threads = set_threads(cfg.train.threads, cfg.model.text_mode, cfg.model.uses_text)
+    device = pick_device(cfg.train.device)
+    data = prepare_data(cfg, progress=progress, device=str(device))
+    cfg = replace(cfg, model=replace(cfg.model, text_dim=data.text_dim),
+                  train=replace(cfg.train, device=str(device), threads=threads))
+    torch.manual_seed(cfg.train.seed)
+    model = MultiTaskModel(cfg.model, cfg.data.tasks, data.text_encoder)
+    return cfg, data.to(device), model.to(device), device
+
+
+class StopOnSignal:
+    """SIGTERM/SIGINT ask the run to stop after the current batch (a second SIGINT interrupts at once).
+
+    Installed before the data is prepared, so a stop during preparation is
+    clean too; the trainer is attached once it exists.
+    """
+
+    def __init__(self):
+        self.requested, self.trainer, self.previous = False, None, {}
+
+    def attach(self, trainer: Trainer) -> None:
+        self.trainer = trainer
+        trainer.stop_requested = trainer.stop_requested or self.requested
+
+    def __enter__(self) -> StopOnSignal:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                self.previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread (a page's worker thread): no handler
+                pass
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+        if self.trainer is not None:
+            self.trainer.stop_requested = True
+
+    def __exit__(self, *exc):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
+def train_run(cfg: RunConfig | None, out: str | Path, *, resume: bool = False, init_from: str | None = None,
+              progress: bool = False, callbacks: Sequence[Callback] = ()) -> dict:
+    """Train one run into folder ``out``; returns its test metrics ({} when it was stopped).
+
+    With ``resume`` the config is read from ``out`` and training continues
+    exactly from the saved state. ``init_from`` (a run folder or a
+    .safetensors file) initialises the weights it has, checking their shapes.
+    """
+    out = Path(out)
+    if resume:
+        if not (out / rf.CONFIG).is_file():
+            raise InputError(f"{out}: not a run folder (no {rf.CONFIG}), nothing to resume")
+    else:
+        if cfg is None:
+            raise InputError("give the run's settings (or resume an existing run)")
+        cfg = cfg.resolved()  # every setting checked before anything is created
+        rf.check_new_run_folder(out)
+    with rf.RunLock(out), StopOnSignal() as guard:
+        if not resume:
+            rf.check_new_run_folder(out)  # again, under the lock: another launcher may have been first
+        try:
+            return _train_locked(cfg, out, resume, init_from, progress, callbacks, guard)
+        except BaseException as exc:
+            stopped = isinstance(exc, KeyboardInterrupt)
+            message = f"{type(exc).__name__}: {exc}" if not isinstance(exc, InputError) else str(exc)
+            rf.write_status(out, "stopped" if stopped else "failed", error=message.splitlines()[0])
+            raise
+
+
+def _train_locked(cfg, out: Path, resume: bool, init_from, progress: bool, callbacks, guard) -> dict:
+    if resume:
+        cfg = rf.read_config(out)
+        if (rf.read_json(out / rf.STATUS) or {}).get("state") == "finished":
+            return (rf.read_json(out / rf.TEST) or {}).get("metrics", {})
+    cfg, data, model, device = build(cfg, progress)
+    if init_from:
+        path = Path(init_from)
+        path = path / rf.CHECKPOINT if path.is_dir() else path
+        if not path.is_file():
+            raise InputError(f"{init_from}: no checkpoint there")
+        load_weights(model, path, cfg.model.text_mode, allow_missing=True)
+    writer = RunWriter(out, cfg.train.save_every_s)
+    trainer = Trainer(model, data, make_strategy(cfg.strategy), cfg,
+                      [writer, *([ProgressBar()] if progress else []), *callbacks], device)
+    if resume:
+        state = load_resume_state(out, device)
+        if state is not None:  # None: killed before its first save, so it starts again from the beginning
+            trainer.load_state_dict(state, str(out / rf.RESUME))
+        env = rf.read_json(out / rf.ENV) or {}
+        rf.write_json(out / rf.ENV, {**env, "resumes": [*env.get("resumes", []), rf.environment(str(device))]})
+    else:
+        rf.write_json(out / rf.CONFIG, cfg.to_dict())
+        rf.write_json(out / rf.ENV, rf.environment(str(device)))
+        rf.write_json(out / rf.DATA, data.summary())
+        rf.write_json(out / rf.NORMALISER, {
+            "acoustic": data.normaliser,
+            "targets": {t: {"mean": d.mean, "std": d.std, "scale": d.scale}
+                        for t, d in data.tasks.items() if not is_classification(t)}})
+    guard.attach(trainer)
+    trainer.fit()
+    if trainer.stopped:
+        writer.write_status(trainer, None, state="stopped")
+        return {}
+    test = trainer.evaluate("test")
+    rf.write_json(out / rf.TEST, {
+        "best_epoch": trainer.best_epoch, "metrics": test,
+        "note": "stress: accuracy and the stressed class's precision/recall/F1; emotions: RMSE and CCC "
+                "on the data set's own label scale (label_scales)",
+        "label_scales": {t: d.scale for t, d in data.tasks.items() if not is_classification(t)},
+        "items": {t: len(d.splits["test"]) for t, d in data.tasks.items()}})
+    writer.write_status(trainer, None, state="finished", finished=time.time())
+    return test
+
+
+def time_batches(cfg: RunConfig, batches: int = 3) -> dict:
+    """Measure training throughput on this machine: one warm-up batch, then ``batches`` timed ones.
+
+    For the Train page's estimate before a run; the run itself then measures
+    its own samples/s as it goes (status.json).
+    """
+    cfg, data, model, device = build(cfg)
+    trainer = Trainer(model, data, make_strategy(cfg.strategy), cfg, device=device)
+    task = "stress"
+    trainer.step(task, trainer.streams[task].take(cfg.train.batch_size, trainer.rng))  # first-call costs
+    started = time.perf_counter()
+    items = 0
+    for _ in range(batches):
+        idx = trainer.streams[task].take(cfg.train.batch_size, trainer.rng)
+        trainer.step(task, idx)
+        items += len(idx)
+    seconds = time.perf_counter() - started
+    return {"samples_per_s": items / seconds, "batches": batches, "seconds": seconds,
+            "epoch_items": trainer.epoch_size, "device": str(device), "threads": cfg.train.threads,
+            "measured": time.time()}

@@ -1,0 +1,94 @@
+"""The training loop: epoch size (paper 5.1), a stop honoured after the batch, the state it leaves."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from conftest import synthetic_corpus
+
+from muser_core.config import DataConfig, RunConfig, StrategyConfig, TrainConfig
+from muser_core.strategies import make_strategy
+from muser_core.train import Callback, Trainer, build
+from muser_core.train.loop import TIMING_KEYS, EpochInProgress
+
+
+def config(corpus: str, **train) -> RunConfig:
+    return RunConfig(data=DataConfig(corpus=corpus, tasks=["stress", "activation", "valence"]),
+                     strategy=StrategyConfig(name="speed", history=1),
+                     train=TrainConfig(**{"max_epochs": 6, "patience": 50, **train}))
+
+
+class Recorder(Callback):
+    def __init__(self):
+        self.batches = []
+
+    def on_batch_end(self, trainer, task, idx, loss):
+        self.batches.append((task, len(idx)))
+
+
+def test_epoch_draws_until_the_main_training_size(tmp_path):
+    corpus = synthetic_corpus()
+    table = corpus.table
+    # valence keeps only 20 training labels: its batches hold 20 items.
+    keep = table.index[(table["split"] == "train")][:20].tolist() + table.index[table["split"] != "train"].tolist()
+    table.loc[~table.index.isin(keep), "valence"] = np.nan
+    corpus.save(tmp_path / "c.csv")
+    cfg, data, model, device = build(config(str(tmp_path / "c.csv")))
+    recorder = Recorder()
+    trainer = Trainer(model, data, make_strategy(cfg.strategy), cfg, [recorder])
+    n_main = len(data.tasks["stress"].splits["train"])
+    assert n_main == trainer.epoch_size == 210 and len(data.tasks["valence"].splits["train"]) == 20
+    for _ in range(5):
+        recorder.batches.clear()
+        epoch = EpochInProgress(1, {"stress": 0.2, "activation": 0.2, "valence": 0.6})
+        trainer.train_epoch(epoch)
+        drawn = sum(n for _, n in recorder.batches)
+        assert epoch.drawn == drawn and drawn >= n_main and drawn - recorder.batches[-1][1] < n_main
+        assert sum(len(v) for v in epoch.losses.values()) == len(recorder.batches)
+        assert all(n == (20 if task == "valence" else 32) for task, n in recorder.batches)
+    only_stress = EpochInProgress(1, {"stress": 1.0, "activation": 0.0, "valence": 0.0})
+    trainer.train_epoch(only_stress)
+    assert {t: len(v) for t, v in only_stress.losses.items()} == {"stress": math.ceil(210 / 32)}
+
+
+class StopAtBatch(Callback):
+    def __init__(self, batch: int):
+        self.batch, self.seen = batch, 0
+
+    def on_batch_end(self, trainer, task, idx, loss):
+        self.seen += 1
+        if self.seen == self.batch:
+            trainer.stop_requested = True
+
+
+def _records(trainer):
+    return [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in trainer.records]
+
+
+@pytest.mark.parametrize("stop_batch", [1, 10, 21])  # inside epochs 1 and 2, and on an epoch's last batch
+def test_a_stop_mid_epoch_continues_exactly_from_the_state_dict(tmp_path, stop_batch):
+    synthetic_corpus().save(tmp_path / "c.csv")
+    cfg = config(str(tmp_path / "c.csv"))
+
+    def trainer(*callbacks):
+        built, data, model, device = build(cfg)
+        return Trainer(model, data, make_strategy(built.strategy), built, list(callbacks), device)
+
+    straight = trainer()
+    straight.fit()
+    stopped = trainer(StopAtBatch(stop_batch))
+    stopped.fit()
+    assert stopped.stopped and stopped.current is not None and stopped.epochs_done < 6
+    weights = {k: v.clone() for k, v in stopped.model.state_dict().items()}
+    state = stopped.state_dict()
+    resumed = trainer()
+    resumed.load_state_dict(state)
+    # The state holds the weights at the stop, not the best epoch's (the defect of the old stop path).
+    assert all(torch.equal(resumed.model.state_dict()[k], v) for k, v in weights.items())
+    resumed.fit()
+    assert not resumed.stopped and _records(resumed) == _records(straight)
+    assert resumed.best_epoch == straight.best_epoch
+    assert resumed.evaluate("test") == straight.evaluate("test")

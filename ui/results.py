@@ -1,0 +1,130 @@
+"""Streamlit parts of the Results page: sweep picker, the sweep's table beside the paper's, the sweep launcher.
+
+Sweeps run in their own process (:mod:`muser_core.train.process`); this module
+reads their folders through :mod:`analysis.sweep_views`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from analysis import paper_results
+from analysis import sweep_views as sv
+from muser_core.errors import InputError
+from muser_core.train import process
+from muser_core.train import run_folder as rf
+from muser_core.train.cli import parse_seeds
+from ui.runs import POLL_S, SYNTHETIC, error_line_ui, picker_labels
+
+
+def sweep_picker_ui(key: str, default_path: str | None = None) -> str | None:
+    table = sv.list_sweeps()
+    if table.empty:
+        st.info("No sweep yet: launch one below.")
+        return None
+    labels = picker_labels(table)
+    if st.session_state.get(key) not in labels:
+        st.session_state.pop(key, None)
+    options = list(labels)
+    index = options.index(default_path) if default_path in options and key not in st.session_state else 0
+    return st.selectbox("Sweep", options, index=index, key=key, format_func=lambda p: labels.get(p, p))
+
+
+def results_ui(folder: str, key: str = "res") -> None:
+    """The sweep's table in the paper's layout beside the paper's own numbers; polls while it runs."""
+    running = sv.sweep_state(folder)["state"] in process.ACTIVE
+
+    @st.fragment(run_every=POLL_S * 2 if running else None)
+    def live() -> None:
+        state = sv.sweep_state(folder)
+        _results(folder, state, key)
+        if running and state["state"] not in process.ACTIVE:
+            st.rerun()
+
+    live()
+
+
+def _results(folder: str, state: dict, key: str) -> None:
+    total = state["total"]
+    text = f"{state['done']} of {total if total else '?'} runs done, {state['running']} running · {state['state']}"
+    st.progress(min(1.0, state["done"] / total) if total else (1.0 if state["state"] == "finished" else 0.0),
+                text=text)
+    if state["state"] == "stopping":
+        st.info("Stopping: each running run ends after its current batch and keeps its resume state; "
+                "launch the same sweep again to continue.", icon=":material/hourglass_top:")
+    elif state["state"] == "running" and st.button("Stop the sweep", key=f"{key}-stop",
+                                                    help="Each run stops after its batch; launch again to continue"):
+        if process.stop(folder):
+            st.rerun(scope="fragment")
+        else:
+            st.warning("Nothing of this sweep is running on this machine; nothing to stop.")
+    if state["error"]:
+        st.error(f"The sweep failed: {state['error']}", icon=":material/error:")
+    per_run = sv.sweep_runs(folder)
+    if per_run.empty:
+        st.info("No run of this sweep has started yet.")
+        return
+    labels = list(dict.fromkeys(per_run["label"]))
+    table_id = sv.sweep_table_id(folder, per_run)
+    from muser_core.sweep import PAPER_REFERENCES
+
+    default_ref = PAPER_REFERENCES.get(table_id or "", labels[0])
+    reference = st.selectbox("Reference for the p-values", labels,
+                             index=labels.index(default_ref) if default_ref in labels else 0,
+                             key=f"{key}-ref-{Path(folder).name}")
+    summary = sv.summary_table(per_run, reference)
+    # Stacked, not side by side: seven columns of 'mean ± sd' need the full width.
+    st.markdown(f"**This app: `{Path(folder).name}`**" + (f" (the rows of the paper's Table {table_id})"
+                                                         if table_id else ""))
+    st.dataframe(sv.results_display(summary, reference), hide_index=True, width="stretch")
+    seeds = sorted(per_run.loc[per_run["state"] == "finished", "seed"].unique())
+    st.caption(f"Test-split stress detection, mean ± sample sd over seeds {', '.join(map(str, seeds)) or '-'}; "
+               "precision, recall and F-score of the stressed class; ★ best mean per column; "
+               f"p: paired t-test against **{reference}** over the same seeds.")
+    cfg = rf.read_json(Path(per_run["run"].iloc[0]) / rf.CONFIG) or {}
+    if cfg.get("data", {}).get("corpus") == "demo":
+        st.caption(SYNTHETIC)
+    if table_id:
+        st.markdown(f"**The paper's numbers** — {paper_results.TITLES[table_id]}")
+        st.dataframe(sv.paper_display(table_id), hide_index=True, width="stretch")
+        st.caption(f"{paper_results.SOURCE}. Single values as printed in the paper; ★ best per column.")
+    else:
+        st.caption("These variants are not one of the paper's tables, so no paper numbers are shown.")
+    with st.expander("Every run of the sweep"):
+        st.dataframe(per_run, hide_index=True, width="stretch")
+
+
+def sweep_form_ui(key: str = "sweep") -> dict:
+    """The sweep launcher's choices as plain values."""
+    c1, c2, c3 = st.columns(3)
+    table = c1.selectbox("Paper table", paper_results.TABLE_IDS, index=paper_results.TABLE_IDS.index("8"),
+                         format_func=lambda t: paper_results.TITLES[t], key=f"{key}-table")
+    seeds = c2.text_input("Seeds", "0,1,2", key=f"{key}-seeds")
+    workers = int(c3.number_input("Parallel runs", 1, max(1, os.cpu_count() or 1), 1, key=f"{key}-workers",
+                                  help="training processes at once; each uses one core in frozen mode"))
+    d1, d2, d3 = st.columns(3)
+    max_epochs = int(d1.number_input("Max epochs", 1, 5000, 1000, key=f"{key}-max-epochs"))
+    patience = int(d2.number_input("Patience", 1, 1000, 30, key=f"{key}-patience"))
+    name = d3.text_input("Sweep name", f"table{table}-demo", key=f"{key}-name-{table}")
+    st.caption("Every run uses the synthetic demo corpus in frozen text mode (the fast CPU setting); "
+               "the same sweep on MuSE is `python -m muser_core.sweep --table N --corpus PATH`.")
+    return {"table": table, "seeds": seeds, "workers": workers, "max_epochs": max_epochs,
+            "patience": patience, "name": name.strip()}
+
+
+def launch_sweep_ui(options: dict) -> str | None:
+    """Start the sweep in its own process; returns its folder (a problem: one red line)."""
+    try:
+        seeds = parse_seeds(options["seeds"])
+        flags = ["--corpus", "demo", "--text-mode", "frozen", "--max-epochs", str(options["max_epochs"]),
+                 "--patience", str(options["patience"])]
+        args = sv.sweep_arguments(options["table"], seeds, flags, options["workers"])
+        folder = rf.run_path(options["name"])
+        total = len(sv.sweep_variants(options["table"])) * len(seeds)
+        return str(process.launch_sweep(folder, args, total=total, table=options["table"], seeds=seeds))
+    except InputError as exc:
+        error_line_ui(str(exc))
+        return None
