@@ -20,6 +20,19 @@ from muser_core.acoustic_features import EGEMAPS_FEATURES
 from muser_core.corpus import Corpus
 
 
+def training_corpus(spec: str, split: str = "speaker") -> Corpus:
+    """The corpus a run was trained on, from its config's ``data.corpus``: ``demo`` or a canonical CSV.
+
+    A local equivalent of the trainer's own loader, so live explanations do not
+    depend on the training package's layout.
+    """
+    if spec == "demo":
+        from muser_core.demo import load_demo
+
+        return load_demo(split=split)
+    return Corpus.load(spec)
+
+
 def stress_indicators(corpus: Corpus, modality: str, k: int = 20) -> pd.DataFrame:
     """Top-k stress indicators of a corpus: feature, coefficient, rank (paper 3.2 / 3.3).
 
@@ -54,7 +67,8 @@ def acoustic_movers(zscores: pd.Series, indicators: pd.DataFrame, n: int = 5) ->
     table = _movers(zscores, indicators, n)
     table["description"] = [egemaps_annotation(f)["description"] for f in table["feature"]]
     table["change"] = table["change"].round(2)
-    return table[["description", "change", "toward", "rank", "feature"]].rename(columns={"change": "z"})
+    # The number first: descriptions are long and would push it out of a narrow column.
+    return table[["change", "toward", "description", "rank", "feature"]].rename(columns={"change": "z"})
 
 
 def text_profile(texts: Sequence[str]) -> pd.Series:
@@ -68,15 +82,20 @@ def text_movers(transcript: str, reference: pd.Series, indicators: pd.DataFrame,
     """Lexicon stress indicators whose share of words changed most against a reference profile.
 
     ``reference`` is :func:`text_profile` of the user's baseline transcripts or
-    of the training corpus; ``change`` is in percentage points of words.
+    of the training corpus; ``change`` is in percentage points of words. An
+    empty transcript gives no rows.
     """
     from muser_core.lexicon import default_lexicon
     from muser_core.text_features import extract_features
 
+    columns = ["feature", "examples", "change", "toward", "rank"]
+    if not transcript.strip():
+        # No words: every category would "fall" to 0 % and look like a finding.
+        return pd.DataFrame(columns=columns)
     clip = extract_features([transcript]).drop(columns=["WC"]).iloc[0]
     table = _movers(clip - reference.reindex(clip.index).fillna(0.0), indicators, n)
     lexicon = default_lexicon()
     table["examples"] = [", ".join(lexicon.example_words(f, 3)) if f in lexicon.categories else ""
                          for f in table["feature"]]
     table["change"] = table["change"].round(1)
-    return table[["feature", "examples", "change", "toward", "rank"]]
+    return table[columns]

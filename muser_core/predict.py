@@ -3,7 +3,13 @@
 The pipeline follows the paper's inputs (section 4.3): eGeMAPS functionals
 normalised per speaker (3.3) and an automatic transcript (3.1) for the text
 encoder. Steps: decode -> 16 kHz mono -> trim silence -> checks -> eGeMAPS ->
-normalisation -> transcript -> model. Each step is timed.
+voice activity -> normalisation -> transcript -> model. Each step is timed.
+
+A prediction knows its limits: a clip in which the voice activity detector
+hears too little speech (noise, music, clicks) gets no stress call, only a
+"not speech" verdict; a clip with no recognised words reports its text side
+as absent; an emotion outside the model's label scale is clipped to it with a
+warning; a model trained on the synthetic demo corpus says so.
 
 Normalisation: the paper z-scores features per speaker. A user who records
 one or more relaxed *baseline* clips is normalised against their own mean
@@ -14,6 +20,7 @@ pooled statistics are used and the result says it is less reliable.
 Command line::
 
     python -m muser_core.predict --audio FILE [--transcript TEXT] [--baseline FILE ...] [--checkpoint DIR]
+        [--recogniser whisper|pocketsphinx] [--asr-model CTRANSLATE2_WHISPER_FOLDER]
 """
 
 from __future__ import annotations
@@ -39,14 +46,20 @@ from muser_core.audio import (
     trim_silence,
 )
 from muser_core.errors import InputError
-from muser_core.paths import DATA_DIR
-from muser_core.transcribe import Recogniser, get_recogniser
+from muser_core.paths import DATA_DIR, runs_dir
+from muser_core.transcribe import DEFAULT_RECOGNISER, RECOGNISERS, Recogniser, get_recogniser
+from muser_core.vad import SpeechActivity, speech_activity
+from muser_core.vad import warm_up as warm_up_vad
 
 DEFAULT_CHECKPOINT = DATA_DIR / "models" / "demo-muser"  # trained on the SYNTHETIC demo corpus
 MIN_SECONDS = 0.5      # shorter clips carry too few voiced frames for stable functionals
 MAX_SECONDS = 60.0     # longer clips are cut: a MuSE sentence is a few seconds
 CLIPPING_WARN = 0.001  # share of full-scale samples above which we warn
 CALIBRATED = "<calibrated user>"  # the speaker id baseline statistics are stored under
+# A run folder's files (written by the trainer); read here with json only, so
+# this module does not depend on the training package's layout.
+RUN_CONFIG, RUN_DATA, RUN_CHECKPOINT, RUN_NORMALISER = ("config.json", "data.json",
+                                                         "checkpoint.safetensors", "normaliser.json")
 
 
 @dataclass
@@ -57,14 +70,21 @@ class PreparedClip:
     features: pd.Series                      # raw eGeMAPS, 88 values
     warnings: list[str] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    speech: SpeechActivity | None = None     # what the voice activity detector heard
 
 
 @dataclass
+@dataclass
 class LiveResult:
-    """What the page and the command line report for one clip."""
+    """What the page and the command line report for one clip.
 
-    stress_probability: float
-    stressed: bool
+    ``stress_probability``, ``stressed``, ``activation`` and ``valence`` are
+    None when no call was made (``not_speech`` says why) or the model has no
+    such head.
+    """
+
+    stress_probability: float | None
+    stressed: bool | None
     activation: float | None
     valence: float | None
     transcript: str
@@ -73,14 +93,27 @@ class LiveResult:
     warnings: list[str]
     features: pd.Series                      # raw eGeMAPS of the clip
     zscores: pd.Series                       # the same, normalised as the model saw them
+    recogniser: dict = field(default_factory=dict)   # what transcribed (name, model, hash)
+    not_speech: str | None = None            # one line when the clip was not taken for speech
+    text_absent: bool = False                # no words: the text side had nothing to read
+    synthetic_model: bool = False            # the model was trained on the synthetic demo corpus
+
+    @property
+    def scored(self) -> bool:
+        return self.not_speech is None
 
     def to_json(self) -> dict:
         """The command line's JSON object."""
-        return {"stress_probability": round(self.stress_probability, 4), "stressed": self.stressed,
-                "activation": None if self.activation is None else round(self.activation, 3),
-                "valence": None if self.valence is None else round(self.valence, 3),
-                "transcript": self.transcript, "calibrated": self.calibrated,
-                "warnings": self.warnings,
+        def rounded(value, digits):
+            return None if value is None else round(value, digits)
+
+        return {"speech": self.scored, "not_speech": self.not_speech,
+                "stress_probability": rounded(self.stress_probability, 4), "stressed": self.stressed,
+                "activation": rounded(self.activation, 3), "valence": rounded(self.valence, 3),
+                "transcript": self.transcript,
+                "text": "absent (no words recognised)" if self.text_absent else "present",
+                "calibrated": self.calibrated, "synthetic_model": self.synthetic_model,
+                "recogniser": self.recogniser, "warnings": self.warnings,
                 "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()}}
 
 
@@ -96,7 +129,7 @@ class _Timer:
 
 
 def prepare_clip(source: AudioSource | np.ndarray, name: str | None = None) -> PreparedClip:
-    """Decode (or take a 16 kHz signal), trim silence, check length and level, extract eGeMAPS."""
+    """Decode (or take a 16 kHz signal), trim silence, check length and level, detect speech, extract eGeMAPS."""
     timings: dict[str, float] = {}
     warnings: list[str] = []
     label = name or ("recording" if isinstance(source, (bytes, np.ndarray)) else str(source))
@@ -118,11 +151,13 @@ def prepare_clip(source: AudioSource | np.ndarray, name: str | None = None) -> P
     if clipped > CLIPPING_WARN:
         warnings.append(f"{clipped:.1%} of samples are clipped (recording too loud): "
                         "loudness features are distorted")
+    with _Timer(timings, "vad"):
+        speech = speech_activity(signal)
     with _Timer(timings, "features"):
         features = pd.Series(egemaps_from_signal(signal), index=EGEMAPS_FEATURES)
     if features.isna().all():
         raise InputError(f"{label}: openSMILE found no usable frames (is it speech?)")
-    return PreparedClip(signal, features, warnings, timings)
+    return PreparedClip(signal, features, warnings, timings, speech)
 
 
 @dataclass(frozen=True)
@@ -134,32 +169,146 @@ class Baseline:
     transcripts: tuple[str, ...] = ()
 
 
-def make_baseline(clips: list[PreparedClip], transcripts: list[str] | None = None) -> Baseline | None:
-    """The baseline of one or more relaxed clips (None when there are none)."""
+def make_baseline(clips: list[PreparedClip], transcripts: list[str] | None = None,
+                  names: list[str] | None = None) -> Baseline | None:
+    """The baseline of one or more relaxed clips (None when there are none).
+
+    A baseline clip that is not speech would shift every later z-score, so it
+    is refused, naming the clip.
+    """
     if not clips:
         return None
+    for i, clip in enumerate(clips):
+        if clip.speech is not None and not clip.speech.is_speech:
+            name = names[i] if names else f"baseline clip {i + 1}"
+            raise InputError(f"{name}: not speech ({clip.speech.verdict()}); "
+                             "a relaxed baseline must be your own calm speech")
     mean = pd.concat([c.features for c in clips], axis=1).mean(axis=1)
     return Baseline(mean, len(clips), tuple(transcripts or ()))
+
+
+# --------------------------------------------------------------------------- run folders
+
+def _read_json(path: Path, label: str) -> object:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError(f"{path}: missing ({label})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError) as exc:
+        raise InputError(f"{path}: not readable JSON ({str(exc).splitlines()[0]})") from None
+
+
+def check_run_folder(run_dir: str | Path) -> dict:
+    """Check that a run folder holds a usable checkpoint before anything heavy loads; its config.
+
+    Usable: ``config.json``, ``checkpoint.safetensors`` (a readable header) and
+    a ``normaliser.json`` with what the model needs (acoustic statistics for a
+    model that hears audio, the emotion heads' target scales). Each defect
+    raises one :class:`InputError` naming the file.
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / RUN_CONFIG).is_file():
+        raise InputError(f"{run_dir}: not a run folder (no {RUN_CONFIG})")
+    config = _read_json(run_dir / RUN_CONFIG, "the run's settings")
+    if not isinstance(config, dict) or not isinstance(config.get("model"), dict) \
+            or not isinstance(config.get("data"), dict):
+        raise InputError(f"{run_dir / RUN_CONFIG}: not a run configuration (no 'model' or 'data' section)")
+    checkpoint = run_dir / RUN_CHECKPOINT
+    if not checkpoint.is_file():
+        raise InputError(f"{run_dir}: no checkpoint yet ({RUN_CHECKPOINT} missing; "
+                         "the run has not finished an epoch or did not keep its weights)")
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(checkpoint), framework="pt") as handle:
+            if not list(handle.keys()):
+                raise InputError(f"{checkpoint}: holds no weights")
+    except (OSError, SafetensorError) as exc:
+        raise InputError(f"{checkpoint}: not a readable safetensors checkpoint ({exc})") from None
+    stats = _read_json(run_dir / RUN_NORMALISER, "the run's normalisation statistics")
+    if not isinstance(stats, dict) or not stats:
+        raise InputError(f"{run_dir / RUN_NORMALISER}: holds no normalisation statistics; "
+                         "this checkpoint cannot score new audio (retrain the run)")
+    modality = config["model"].get("modality", "both")
+    acoustic = stats.get("acoustic")
+    if modality in ("audio", "both") and not (isinstance(acoustic, dict)
+                                              and {"features", "speakers", "global"} <= set(acoustic)):
+        raise InputError(f"{run_dir / RUN_NORMALISER}: no acoustic statistics ('acoustic' with features, "
+                         "speakers and global), which a model that hears audio needs")
+    return config
+
+
+def trained_on_synthetic(run_dir: str | Path) -> bool:
+    """Whether a run learnt from the synthetic demo data (its config or data record says so)."""
+    run_dir = Path(run_dir)
+    try:
+        config = json.loads((run_dir / RUN_CONFIG).read_text())
+    except (OSError, json.JSONDecodeError):
+        config = {}
+    data = config.get("data", {}) if isinstance(config, dict) else {}
+    if data.get("corpus") == "demo" or data.get("external") in ("demo", "demo-external"):
+        return True
+    try:
+        record = json.loads((run_dir / RUN_DATA).read_text())
+    except (OSError, json.JSONDecodeError):
+        record = {}
+    if isinstance(record, dict) and record.get("synthetic") is True:
+        return True
+    corpus = str(data.get("corpus", ""))
+    if corpus and corpus != "demo":
+        # A canonical table written by muser_core.corpus says so in its sidecar
+        # (``<table>.meta.json``; older copies ``<stem>.json``).
+        from muser_core.corpus import sidecar_path
+
+        for meta_path in (sidecar_path(corpus), Path(corpus).with_suffix(".json")):
+            try:
+                meta = json.loads(meta_path.read_text())
+            except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+                continue
+            if isinstance(meta, dict) and meta.get("synthetic") is True:
+                return True
+    return False
+
+
+def usable_checkpoints(root: str | Path | None = None) -> dict[str, Path]:
+    """Run folders under ``root`` (default: the runs folder) whose checkpoint can score a clip.
+
+    Looks two levels deep (a sweep keeps its runs one level down); label ->
+    folder, sorted by label. Folders failing :func:`check_run_folder` are left out.
+    """
+    root = Path(root) if root is not None else runs_dir()
+    found: dict[str, Path] = {}
+    if not root.is_dir():
+        return found
+    candidates = [p.parent for pattern in ("*/" + RUN_CHECKPOINT, "*/*/" + RUN_CHECKPOINT)
+                  for p in root.glob(pattern)]
+    for folder in sorted(set(candidates)):
+        try:
+            check_run_folder(folder)
+        except InputError:
+            continue
+        found[folder.relative_to(root).as_posix()] = folder
+    return found
 
 
 class LivePredictor:
     """A trained run's model plus a recogniser, ready to score clips one at a time.
 
-    Load once (a few seconds: the text encoder), then :meth:`predict` takes
-    well under the 1.5 s budget for a 5 s clip on 2 cores. It holds no
-    per-user state (the baseline is passed in), so one instance can serve
-    every session of the app.
+    Load once (a few seconds: the text encoder and the recogniser), then
+    :meth:`predict` takes well under a second for a 5 s clip on 2 cores. It
+    holds no per-user state (the baseline is passed in), so one instance can
+    serve every session of the app.
     """
 
     def __init__(self, checkpoint: str | Path | None = None, recogniser: Recogniser | None = None):
         from muser_core.model import load_trained_model
 
         self.checkpoint = Path(checkpoint or DEFAULT_CHECKPOINT)
-        if not (self.checkpoint / "config.json").is_file():
-            raise InputError(f"{self.checkpoint}: not a run folder (no config.json)")
+        check_run_folder(self.checkpoint)  # one clear line for a broken folder, before the slow load
         self.model, self.config, self.stats = load_trained_model(self.checkpoint)
         self.uses_text = self.config.model.uses_text
         self.uses_audio = self.config.model.uses_audio
+        self.synthetic = trained_on_synthetic(self.checkpoint)
         self.recogniser = recogniser or get_recogniser()
 
     @property
@@ -170,6 +319,7 @@ class LivePredictor:
 
     def warm_up(self) -> None:
         """Load the recogniser and run the model once, so the first clip is as fast as the rest."""
+        warm_up_vad()
         if hasattr(self.recogniser, "warm_up"):
             self.recogniser.warm_up()
         self._model_outputs("warm up", pd.Series(0.0, index=EGEMAPS_FEATURES), None)
@@ -215,36 +365,67 @@ class LivePredictor:
         speaker = CALIBRATED if baseline is not None else "<new speaker>"
         return SpeakerZScore.from_dict(stats).transform(features.to_frame().T, [speaker]).iloc[0]
 
+    def _emotion(self, out: pd.Series, task: str, warnings: list[str]) -> float | None:
+        """An emotion head's value, clipped to the run's label scale (with a warning) when outside it."""
+        if task not in out:
+            return None
+        value = float(out[task])
+        lo, hi = self.label_scales.get(task, (np.nan, np.nan))
+        if np.isfinite(lo) and np.isfinite(hi) and not lo <= value <= hi:
+            clipped = float(np.clip(value, lo, hi))
+            warnings.append(f"{task} came out at {value:.2f}, outside the model's label scale {lo:g}..{hi:g}: "
+                            f"shown as {clipped:g}; this clip lies outside what the model saw in training")
+            value = clipped
+        return value
+
     def predict(self, clip: PreparedClip, transcript: str | None = None,
                 baseline: Baseline | None = None) -> LiveResult:
         """Score a prepared clip; the transcript is recognised unless given (e.g. corrected).
 
         With a ``baseline`` (relaxed clips of the same speaker) the features are
-        normalised against it, as the paper normalises per speaker (3.3).
+        normalised against it, as the paper normalises per speaker (3.3). A clip
+        the voice activity detector does not take for speech gets no stress call.
         """
         timings = dict(clip.timings_ms)
         warnings = list(clip.warnings)
+        calibrated = baseline is not None
+        acoustic_stats = self._acoustic_stats(baseline)  # once: the model and the z-scores share it
+        zscores = self.zscores(clip.features, baseline, acoustic_stats)
+        recogniser = self.recogniser.describe()
+        common = dict(calibrated=calibrated, features=clip.features, zscores=zscores, recogniser=recogniser,
+                      synthetic_model=self.synthetic)
+        if clip.speech is not None and not clip.speech.is_speech:
+            # Noise, music or clicks: the model would still print a number. Make no call.
+            timings["total"] = sum(v for k, v in timings.items() if k != "total")
+            return LiveResult(None, None, None, None, (transcript or "").strip(), timings_ms=timings,
+                              warnings=warnings, text_absent=True, **common,
+                              not_speech=f"not speech: {clip.speech.verdict()}; no stress call was made")
         if transcript is None:
             with _Timer(timings, "transcript"):
                 transcript = self.recogniser.transcribe(clip.signal)
         transcript = transcript.strip()
-        if self.uses_text and not transcript:
-            warnings.append("no words were recognised: the text side of the model saw an empty sentence")
-        calibrated = baseline is not None
+        text_absent = not transcript
+        if self.uses_text and text_absent:
+            if not self.uses_audio:
+                timings["total"] = sum(v for k, v in timings.items() if k != "total")
+                return LiveResult(None, None, None, None, "", timings_ms=timings, warnings=warnings,
+                                  text_absent=True, **common,
+                                  not_speech="no words were recognised and this model reads text only: "
+                                             "no stress call was made")
+            warnings.append("no words were recognised: the text side is absent (the model read an empty "
+                            "sentence), so the result rests on the voice alone")
         if self.uses_audio and not calibrated:
-            warnings.append("no baseline recorded: features were normalised with the training corpus' "
-                            "pooled statistics, so the result is less reliable")
-        acoustic_stats = self._acoustic_stats(baseline)  # once: the model and the z-scores share it
+            warnings.append("not calibrated: features were normalised with the training corpus' pooled "
+                            "statistics (no relaxed baseline), so the result is less reliable")
         with _Timer(timings, "model"):
             out = self._model_outputs(transcript, clip.features, baseline, acoustic_stats)
         timings["total"] = sum(v for k, v in timings.items() if k != "total")
         probability = float(out["stress_probability"])
         return LiveResult(
             stress_probability=probability, stressed=probability >= 0.5,
-            activation=float(out["activation"]) if "activation" in out else None,
-            valence=float(out["valence"]) if "valence" in out else None,
-            transcript=transcript, calibrated=calibrated, timings_ms=timings, warnings=warnings,
-            features=clip.features, zscores=self.zscores(clip.features, baseline, acoustic_stats))
+            activation=self._emotion(out, "activation", warnings),
+            valence=self._emotion(out, "valence", warnings),
+            transcript=transcript, timings_ms=timings, warnings=warnings, text_absent=text_absent, **common)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -254,17 +435,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--transcript", help="use this transcript instead of speech recognition")
     parser.add_argument("--baseline", nargs="*", default=[], help="relaxed clips of the same speaker")
     parser.add_argument("--checkpoint", help=f"a run folder (default: {DEFAULT_CHECKPOINT})")
+    parser.add_argument("--recogniser", choices=list(RECOGNISERS), default=DEFAULT_RECOGNISER,
+                        help=f"speech recogniser (default: {DEFAULT_RECOGNISER})")
+    parser.add_argument("--asr-model", help="a local CTranslate2 Whisper folder (with --recogniser whisper)")
     args = parser.parse_args(argv)
     try:
-        # Check the audio before the (slower) model load, so bad input fails at once.
+        # Check the audio and the run folder before the (slower) model load, so bad input fails at once.
+        warm_up_vad()  # so the clip's "vad" timing is the steady one, as on the page
         clip = prepare_clip(args.audio)
         baseline_clips = [prepare_clip(path) for path in args.baseline]
+        baseline = make_baseline(baseline_clips, names=list(args.baseline))
+        check_run_folder(args.checkpoint or DEFAULT_CHECKPOINT)
+        recogniser = get_recogniser(args.recogniser, args.asr_model)
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # one JSON object on stdout, nothing else on stderr
-        predictor = LivePredictor(args.checkpoint)
+        predictor = LivePredictor(args.checkpoint, recogniser)
         predictor.warm_up()  # so the timings mean what the page's mean: with the model loaded
-        result = predictor.predict(clip, args.transcript, make_baseline(baseline_clips))
+        result = predictor.predict(clip, args.transcript, baseline)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

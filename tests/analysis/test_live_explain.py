@@ -36,3 +36,12 @@ def test_acoustic_movers_rank_by_size_of_z():
     assert list(table["feature"]) == [names[1], names[2]]
     assert list(table["toward"]) == ["not stressed", "not stressed"]
     assert table["description"].str.len().min() > 0
+
+
+def test_no_words_give_no_word_movers():
+    """An empty transcript must not show every category 'falling' to 0 % as a finding."""
+    indicators = pd.DataFrame({"feature": ["nonflu", "posemo"], "coefficient": [0.8, -0.5], "rank": [1, 2]})
+    reference = pd.Series([5.0, 3.0], index=["nonflu", "posemo"])
+    assert text_movers("", reference, indicators).empty
+    assert text_movers("   ", reference, indicators).empty
+    assert not text_movers("um well", reference, indicators).empty
