@@ -10,9 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from muser_core.corpus import SPLITS
-from ui.common import corpus_banner, corpus_source_ui, demo_available
+from ui.common import FAVICON, corpus_banner, corpus_source_ui, demo_available
 
-st.set_page_config(page_title="MUSER stress lab", page_icon="🎙️", layout="wide")
+st.set_page_config(page_title="MUSER stress lab", page_icon=FAVICON, layout="wide")
 
 
 def overview() -> None:

@@ -457,7 +457,8 @@ class NoUsableRows(InputError):
 
 
 def load_manifest(path: str | Path, split: str = "speaker", seed: int = 0, *,
-                  name: str | None = None, audio_roots: Sequence[str | Path] | None = None) -> Corpus:
+                  name: str | None = None, audio_roots: Sequence[str | Path] | None = None,
+                  relative_audio: bool = True) -> Corpus:
     """Read any CSV with at least ``text`` or ``audio_path`` plus any of the label columns.
 
     Relative audio paths are taken from the CSV's folder. Without a
@@ -466,7 +467,8 @@ def load_manifest(path: str | Path, split: str = "speaker", seed: int = 0, *,
     default). ``name`` is how messages name the file (an upload's own name,
     not the server's temporary copy). With ``audio_roots``, an audio path must
     lie inside one of those folders once links and ``..`` are resolved;
-    others are skipped without being looked at.
+    others are skipped without being looked at. ``relative_audio=False``
+    skips relative paths (an uploaded CSV has no folder of its own).
     """
     path = Path(path).expanduser().resolve()
     label = name or str(path)
@@ -487,16 +489,19 @@ def load_manifest(path: str | Path, split: str = "speaker", seed: int = 0, *,
             skipped.append(Skipped(uid, f"{where(label, line)}: neither text nor audio_path"))
             continue
         if audio:
-            audio_file = (Path(audio).expanduser() if Path(audio).expanduser().is_absolute()
-                          else path.parent / audio).resolve()
+            absolute = Path(audio).expanduser().is_absolute()
+            if not absolute and not relative_audio:
+                skipped.append(Skipped(uid, f"{where(label, line, 'audio_path')}: {audio} is a relative "
+                                            "path; an uploaded manifest needs absolute audio paths"))
+                continue
+            audio_file = (Path(audio).expanduser() if absolute else path.parent / audio).resolve()
             if roots is not None and not any(audio_file.is_relative_to(r) for r in roots):
                 skipped.append(Skipped(uid, f"{where(label, line, 'audio_path')}: {audio} is outside "
                                             "the data folders this app may read"))
                 continue
             if not audio_file.is_file():
                 skipped.append(Skipped(uid, f"{where(label, line, 'audio_path')}: {audio} not found"
-                                            + (" (relative to the manifest's folder)"
-                                               if not Path(audio).is_absolute() else "")))
+                                            + ("" if absolute else " (relative to the manifest's folder)")))
                 continue
             audio = str(audio_file)
         row = dict(rec, utterance_id=uid, text=text, audio_path=audio)
@@ -506,8 +511,7 @@ def load_manifest(path: str | Path, split: str = "speaker", seed: int = 0, *,
             for column in ("activation", "valence"):
                 row[column] = _score(rec.get(column, ""))
         except ValueError as exc:
-            raise InputError(f"{where(label, line, column)}: not a valid label "
-                             f"({rec.get(column)!r}{'; ' + str(exc) if str(exc) else ''})") from None
+            raise InputError(f"{where(label, line, column)}: not a valid label ({rec.get(column)!r}; {exc})") from None
         if "split" in raw:
             row["split"] = _split_value(rec["split"], label, line)
         row.setdefault("speaker", "")
@@ -541,7 +545,7 @@ def _stress_value(value: str) -> float:
     try:
         number = float(value)
     except ValueError:
-        raise ValueError("") from None
+        number = None
     if number not in (0.0, 1.0):
         raise ValueError("stress is 0/1, stressed/not stressed")
     return number
@@ -551,7 +555,10 @@ def _score(value: str) -> float:
     """An activation or valence score: a finite number, or missing when empty."""
     if not value.strip():
         return np.nan
-    number = float(value)
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError("not a number") from None
     if np.isinf(number):
         raise ValueError("must be a finite number")
     return number

@@ -24,7 +24,7 @@ from ui.indicators import (
     text_annotator,
 )
 
-st.set_page_config(page_title="Text indicators", page_icon="📝", layout="wide")
+st.set_page_config(page_title="Text indicators", layout="wide")
 st.title("Text indicators")
 st.markdown("Which word categories mark **stress**, **activation** and **valence**, and how much the "
             "three overlap (MUSER paper, section 3.2, Tables 1, 2 and 4). Each feature is the share of "

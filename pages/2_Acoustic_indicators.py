@@ -24,7 +24,7 @@ from ui.indicators import (
     table4,
 )
 
-st.set_page_config(page_title="Acoustic indicators", page_icon="🔊", layout="wide")
+st.set_page_config(page_title="Acoustic indicators", layout="wide")
 st.title("Acoustic indicators")
 st.markdown("Which voice features mark **stress**, **activation** and **valence**, and how much the "
             "three overlap (MUSER paper, section 3.3, Tables 3 and 4). The features are the 88 eGeMAPS "

@@ -13,7 +13,7 @@ from analysis.run_views import run_table
 from ui.runs import active_runs_ui, run_picker_ui, watch_run_ui
 from ui.train_form import command_preview_ui, estimate_ui, launch_ui, train_form_ui
 
-st.set_page_config(page_title="Train", page_icon=":material/model_training:", layout="wide")
+st.set_page_config(page_title="Train", layout="wide")
 st.title("Train")
 st.markdown("Multi-task training of MUSER (paper 4.4): stress detection with activation and valence as "
             "auxiliary tasks, mixed epoch by epoch by a **sampling strategy**. Runs go on in the "

@@ -11,7 +11,7 @@ import streamlit as st
 from analysis.run_views import run_table
 from ui.runs import dynamics_ui, runs_multi_picker_ui
 
-st.set_page_config(page_title="Sampling dynamics", page_icon=":material/casino:", layout="wide")
+st.set_page_config(page_title="Sampling dynamics", layout="wide")
 st.title("Sampling dynamics")
 st.markdown("How each strategy mixes the tasks over the epochs (MUSER paper, Figure 2 and eq. 1). "
             "Pick several runs to compare strategies on the same axes; running runs update live.")

@@ -11,7 +11,7 @@ import streamlit as st
 
 from ui.results import launch_sweep_ui, results_ui, sweep_form_ui, sweep_picker_ui
 
-st.set_page_config(page_title="Results", page_icon=":material/table_chart:", layout="wide")
+st.set_page_config(page_title="Results", layout="wide")
 st.title("Results")
 st.markdown("Strategies compared the way the paper does: each row trained with several seeds, "
             "test-split stress detection as mean ± standard deviation, and a paired t-test against a "

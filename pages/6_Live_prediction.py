@@ -18,7 +18,7 @@ from ui.live import (
     load_predictor,
 )
 
-st.set_page_config(page_title="Live prediction · MUSER stress lab", page_icon="🎙️", layout="wide")
+st.set_page_config(page_title="Live prediction · MUSER stress lab", layout="wide")
 st.title("Live prediction")
 st.caption("Record or upload a short clip of speech (a sentence or two). The app trims silence, "
            "extracts eGeMAPS with openSMILE, transcribes offline with PocketSphinx and runs a MUSER model.")

@@ -26,7 +26,7 @@ from analysis.indicators import (
     Annotator,
     IndicatorAnalysis,
     IndicatorInput,
-    identifier_columns,
+    default_non_features,
     jaccard,
     lexicon_annotation,
     read_feature_csv,
@@ -234,10 +234,11 @@ def columns_ui(modality: Modality, table: pd.DataFrame, name: str) -> IndicatorI
         activation = pick("Activation column", "activation", "arousal")
         valence = pick("Valence column", "valence")
         speaker = pick("Speaker column", "speaker", "speaker_id", "participant")
-        # Identifier columns (file names, text) are never features: leave them out up front.
+        # Identifier columns (file names, text) and LIWC's summary columns (WC, Segment, Tone...)
+        # are not word categories: left out up front, the user may put them back.
         chosen = (stress, activation, valence, speaker)
         ignore = st.multiselect("Not features", list(table.columns),
-                                default=[c for c in identifier_columns(table) if c not in chosen],
+                                default=[c for c in default_non_features(table) if c not in chosen],
                                 key=f"{modality.key}-ignore")
     return split_columns(table, stress, activation, valence, speaker, ignore=ignore, source=name)
 

@@ -16,6 +16,7 @@ from muser_core.acoustic_features import (
     FeatureCache,
     egemaps_from_file,
     extract_egemaps,
+    main,
 )
 
 
@@ -108,37 +109,38 @@ def test_command_line(tmp_path):
     assert proc.returncode == 2 and "error:" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def _cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "muser_core.acoustic_features", *map(str, args),
-                           "--workers", "1"], capture_output=True, text=True)
+def _cli(capsys, *args) -> tuple[int, str]:
+    """The command line in this process (its imports cost seconds in a new one): status, stderr."""
+    status = main([*map(str, args), "--workers", "1"])
+    return status, capsys.readouterr().err
 
 
-def _one_line_error(proc: subprocess.CompletedProcess) -> str:
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error: ")]
-    assert len(errors) == 1, proc.stderr
+def _one_line_error(result: tuple[int, str]) -> str:
+    status, err = result
+    errors = [ln for ln in err.splitlines() if ln.startswith("error: ")]
+    assert status == 2 and len(errors) == 1, err
     return errors[0]
 
 
-def test_command_line_on_one_file(tmp_path):
+def test_command_line_on_one_file(tmp_path, capsys):
     flac = write_wav(tmp_path / "clip.flac", subtype="PCM_16")
     out = tmp_path / "one.csv"
-    proc = _cli("--in", flac, "--out", out)
-    assert proc.returncode == 0, proc.stderr
+    status, err = _cli(capsys, "--in", flac, "--out", out)
+    assert status == 0, err
     table = pd.read_csv(out, index_col=0)
     assert table.index.tolist() == [str(flac)]
     np.testing.assert_allclose(table.to_numpy()[0], egemaps_from_file(flac), rtol=1e-5)
 
 
-def test_command_line_bad_out_and_cache_are_one_line(tmp_path, monkeypatch):
+def test_command_line_bad_out_and_cache_are_one_line(tmp_path, monkeypatch, capsys):
     write_wav(tmp_path / "clips" / "a.wav")
     (tmp_path / "folder").mkdir()
-    line = _one_line_error(_cli("--in", tmp_path / "clips", "--out", tmp_path / "folder"))
+    line = _one_line_error(_cli(capsys, "--in", tmp_path / "clips", "--out", tmp_path / "folder"))
     assert f"{tmp_path / 'folder'}: is a folder" in line
     (tmp_path / "afile").write_text("x")
-    line = _one_line_error(_cli("--in", tmp_path / "clips", "--out", tmp_path / "afile" / "f.csv"))
+    line = _one_line_error(_cli(capsys, "--in", tmp_path / "clips", "--out", tmp_path / "afile" / "f.csv"))
     assert f"{tmp_path / 'afile'} is a file, not a folder" in line
     monkeypatch.setenv("MUSER_CACHE_DIR", str(tmp_path / "afile"))
-    line = _one_line_error(_cli("--in", tmp_path / "clips", "--out", tmp_path / "f.csv"))
+    line = _one_line_error(_cli(capsys, "--in", tmp_path / "clips", "--out", tmp_path / "f.csv"))
     assert f"{tmp_path / 'afile'}: cannot use as the feature cache" in line
-    assert _cli("--in", tmp_path / "clips", "--out", tmp_path / "f.csv", "--no-cache").returncode == 0
+    assert _cli(capsys, "--in", tmp_path / "clips", "--out", tmp_path / "f.csv", "--no-cache")[0] == 0

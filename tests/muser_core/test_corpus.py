@@ -18,6 +18,7 @@ from muser_core.corpus import (
     load_manifest,
     load_muse,
     load_omg,
+    main,
     paper_split,
     sidecar_path,
     speaker_independent_split,
@@ -154,15 +155,17 @@ def test_command_line_writes_table_and_summary(muse_root, tmp_path):
     assert proc.returncode == 2 and proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
 
 
-def _cli(*args, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "muser_core.corpus", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd)
+def _cli(capsys, *args) -> tuple[int, str, str]:
+    """The command line in this process (a new one costs seconds of imports): status, stdout, stderr."""
+    status = main(list(map(str, args)))
+    out, err = capsys.readouterr()
+    return status, out, err
 
 
-def _one_line_error(proc: subprocess.CompletedProcess) -> str:
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+def _one_line_error(result: tuple[int, str, str]) -> str:
+    status, _, err = result
+    lines = err.strip().splitlines()
+    assert status == 2 and len(lines) == 1 and lines[0].startswith("error: "), err
     return lines[0]
 
 
@@ -173,35 +176,36 @@ def manifest(tmp_path):
     return csv
 
 
-def test_out_never_overwrites_a_file_it_did_not_write(manifest, tmp_path):
+def test_out_never_overwrites_a_file_it_did_not_write(manifest, tmp_path, capsys):
     mine = tmp_path / "mydata.json"
     mine.write_text('{"my": "own notes"}')
     out = tmp_path / "mydata.csv"
-    proc = _cli("--manifest", manifest, "--out", out)
-    assert proc.returncode == 0, proc.stderr
+    status, stdout, stderr = _cli(capsys, "--manifest", manifest, "--out", out)
+    assert status == 0, stderr
     assert mine.read_text() == '{"my": "own notes"}'  # the user's file beside the table is untouched
     assert (tmp_path / "mydata.csv.meta.json").is_file()
-    assert "wrote" in proc.stdout and "mydata.csv.meta.json" in proc.stdout
+    assert "wrote" in stdout and "mydata.csv.meta.json" in stdout
     assert Corpus.load(out).name == "m" and len(Corpus.load(out).table) == 3
-    assert _cli("--manifest", manifest, "--out", out).returncode == 0  # its own table: replaced
+    assert _cli(capsys, "--manifest", manifest, "--out", out)[0] == 0  # its own table: replaced
     # The manifest itself, or any CSV the command did not write, is refused and left as it was.
     before = manifest.read_text()
-    assert "m.csv: exists and was not written by" in _one_line_error(_cli("--manifest", manifest,
-                                                                          "--out", manifest))
+    line = _one_line_error(_cli(capsys, "--manifest", manifest, "--out", manifest))
+    assert "m.csv: exists and was not written by" in line
     assert manifest.read_text() == before
 
 
-def test_out_must_be_a_table_name(manifest, tmp_path):
-    line = _one_line_error(_cli("--manifest", manifest, "--out", tmp_path / "x.json"))
+def test_out_must_be_a_table_name(manifest, tmp_path, capsys):
+    line = _one_line_error(_cli(capsys, "--manifest", manifest, "--out", tmp_path / "x.json"))
     assert "x.json: the table is written as CSV" in line
     assert not (tmp_path / "x.json").exists()
 
 
-def test_out_a_folder_or_an_unwritable_path_is_one_line(manifest, tmp_path):
+def test_out_a_folder_or_an_unwritable_path_is_one_line(manifest, tmp_path, capsys):
     (tmp_path / "folder").mkdir()
-    assert "folder: is a folder" in _one_line_error(_cli("--manifest", manifest, "--out", tmp_path / "folder"))
+    line = _one_line_error(_cli(capsys, "--manifest", manifest, "--out", tmp_path / "folder"))
+    assert "folder: is a folder" in line
     (tmp_path / "afile").write_text("x")
-    line = _one_line_error(_cli("--manifest", manifest, "--out", tmp_path / "afile" / "x.csv"))
+    line = _one_line_error(_cli(capsys, "--manifest", manifest, "--out", tmp_path / "afile" / "x.csv"))
     assert f"{tmp_path / 'afile' / 'x.csv'}: cannot write" in line
 
 

@@ -203,3 +203,26 @@ def test_a_bad_dic_is_one_line_naming_the_file(muse_root, tmp_path):
     at = _muse_with_dic(muse_root, dic)
     assert not at.exception
     assert len(at.error) == 1 and at.error[0].value == f"{dic}, line 4: 'lots' is not a category number"
+
+
+def test_text_page_reads_stress_as_words_and_leaves_liwc_summaries_out(tmp_path):
+    rng = np.random.default_rng(1)
+    path = planted_csv(tmp_path / "liwc22.csv", TEXT_COLUMNS, Segment=1, WC=rng.integers(3, 30, 400),
+                       Analytic=rng.random(400) * 99, Tone=rng.random(400) * 99)
+    table = pd.read_csv(path)
+    table["stress"] = table["stress"].map({1: "stressed", 0: "not stressed"})
+    table.to_csv(path, index=False)
+    at = open_csv(TEXT_PAGE, path)
+    assert not at.exception and not at.error
+    assert {"Segment", "WC", "Analytic", "Tone"} <= set(at.sidebar.multiselect(key="text-ind-ignore").value)
+    assert {m.label: m.value for m in at.metric}["Features ranked"] == "10"
+    assert frames(at)[0]["feature"].iloc[0] == "posemo"  # stress read from the words
+
+
+def test_a_dic_with_a_huge_category_number_is_one_line(muse_root, tmp_path):
+    dic = tmp_path / "huge.dic"
+    dic.write_text("%\n1" + "0" * 5000 + "\tworry\n%\nworried\t1\n")
+    at = _muse_with_dic(muse_root, dic)
+    assert not at.exception
+    assert len(at.error) == 1 and at.error[0].value.startswith(
+        f"{dic}, line 2: category number 100000000000... has 5001 digits")
