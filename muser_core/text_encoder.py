@@ -24,6 +24,7 @@ from muser_core.errors import InputError
 from muser_core.paths import cache_dir
 
 POOLING = "mean-top-layer-v1"  # part of the cache key: a change in pooling must not reuse old vectors
+PICKLED_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle"}  # torch.load unpickles these
 
 
 def default_model_path() -> Path:
@@ -38,6 +39,12 @@ def resolve_model_path(path: str | Path = "") -> Path:
     folder = Path(path).expanduser().resolve() if str(path) else default_model_path()
     if not (folder / "config.json").is_file():
         raise InputError(f"{folder}: not a local Hugging Face model folder (no config.json)")
+    if not any(folder.glob("*.safetensors")):
+        pickled = sorted(p.name for p in folder.iterdir() if p.suffix in PICKLED_SUFFIXES)
+        raise InputError(f"{folder}: " + (
+            f"holds pickled weights only ({', '.join(pickled)}), which can run code when loaded; "
+            "only safetensors weights are read (save the model with safe_serialization=True)"
+            if pickled else "no model weights (*.safetensors) in this folder"))
     return folder
 
 
@@ -58,7 +65,9 @@ class TextEncoder(nn.Module):
         self.path = resolve_model_path(path)
         self.max_length = max_length
         self.tokenizer = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
-        self.transformer = AutoModel.from_pretrained(str(self.path), local_files_only=True)
+        # safetensors only: a pickled pytorch_model.bin beside it is never unpickled.
+        self.transformer = AutoModel.from_pretrained(str(self.path), local_files_only=True,
+                                                     use_safetensors=True)
 
     @property
     def hidden_size(self) -> int:
