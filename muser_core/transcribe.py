@@ -201,10 +201,15 @@ class WhisperRecogniser:
             temperature=0.0,                     # no sampling fallback: the same clip, the same words
             condition_on_previous_text=False,    # a window's mistakes do not seed the next one's
             initial_prompt=self.prompt or None, word_timestamps=True, vad_filter=False)
-        raw = [w for s in segments for w in (s.words or []) if w.word.strip()]
-        words = tuple(Word(w.word.strip(), round(float(w.start), 3), round(float(w.end), 3)) for w in raw)
-        # Whisper's words carry their own leading space ("ill" + "-disposed"): join them as they come.
-        return Transcript("".join(w.word for w in raw).strip(), words)
+        words: list[Word] = []
+        for w in (w for s in segments for w in (s.words or []) if w.word.strip()):
+            if words and not w.word.startswith(" "):
+                # A piece without its own leading space continues the word before ("ill" + "-disposed").
+                last = words.pop()
+                words.append(Word(last.text + w.word.strip(), last.start_s, round(float(w.end), 3)))
+            else:
+                words.append(Word(w.word.strip(), round(float(w.start), 3), round(float(w.end), 3)))
+        return Transcript(" ".join(w.text for w in words), tuple(words))
 
 
 # --------------------------------------------------------------------------- PocketSphinx
