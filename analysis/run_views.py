@@ -67,9 +67,11 @@ class RunView:
 
     @property
     def best_epoch(self) -> int | None:
-        """The best epoch so far: from the last record (it is written with each epoch), else the status."""
-        best = self.records[-1].get("best_epoch") if self.records else self.status.get("best_epoch")
-        return best if isinstance(best, int) else None
+        """The best epoch so far: from status.json (written after each record), else the last record."""
+        for best in (self.status.get("best_epoch"), self.records[-1].get("best_epoch") if self.records else None):
+            if isinstance(best, int) and not isinstance(best, bool):
+                return best
+        return None
 
     @property
     def best_record(self) -> dict | None:

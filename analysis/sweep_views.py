@@ -140,6 +140,8 @@ def sweep_state(folder: str | Path) -> dict:
     error = None
     if rf.is_locked(folder) or rf.same_process(launch) or running:
         state = "stopping" if stop_asked else "running"
+    elif (folder / "results.csv").is_file() and states and set(states) <= {"finished", "failed"}:
+        state = "finished"  # every run ended on its own (a stop asked earlier was followed by a rerun)
     elif stop_asked or "stopped" in states:
         state = "stopped"
     elif (folder / "results.csv").is_file():

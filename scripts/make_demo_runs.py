@@ -4,7 +4,7 @@ They exist so the Train, Sampling dynamics and Results pages show real curves
 and tables on first launch. Everything is trained on the SYNTHETIC demo
 corpus, so the numbers say nothing about real stress. The script only calls
 the engine's own command lines (printed as it goes), then removes what a
-shipped run does not need: ``resume.pt`` everywhere, and the checkpoint and
+shipped run does not need: ``resume.pt`` and the lock file everywhere, and the checkpoint and
 normaliser everywhere but ``demo-speed`` (a frozen-mode checkpoint is about
 1.3 MB).
 
@@ -46,7 +46,7 @@ def run(command: str) -> None:
 def prune(folder: Path, keep_checkpoint: bool) -> None:
     """Leave out what a shipped run does not need; every run keeps config, metrics, status and test."""
     for path in folder.rglob("*"):
-        big = path.name in ("resume.pt", "train.log") or (
+        big = path.name in ("resume.pt", "train.log", ".lock", "owner.json") or (
             not keep_checkpoint and path.name in ("checkpoint.safetensors", "normaliser.json"))
         if path.is_file() and big:
             path.unlink()

@@ -193,16 +193,17 @@ def make_run(root: Path, name: str, strategy: str = "speed", epochs: int = 12, h
             val[task] = {"rmse": 2.0 * math.exp(-epoch / (3 + len(task) % 4)) + 0.5 + 0.01 * rng.random(),
                          "ccc": 0.1}
         probs = {} if epoch == 0 else strat.probabilities(TrainingState(
-            epoch=epoch, tasks=tuple(tasks), val_history=[r["val"] for r in records],
+            epochs_done=epoch - 1, tasks=tuple(tasks), val_history=[r["val"] for r in records],
             loss_history=[r["train_loss"] for r in records[1:]]))
         batches = {t: int(round(57 * p)) for t, p in probs.items() if p > 0}
         records.append({"epoch": epoch, "probabilities": probs, "batches": batches,
                         "train_loss": {t: 1.0 / (epoch + 1) for t in batches}, "val": val,
-                        "best_epoch": max(1, epoch) if epoch else None, "seconds": 0.1, "elapsed": 0.1 * epoch})
+                        "best_epoch": max(1, min(epoch, epochs - 2)) if epoch else None, "seconds": 0.1,
+                        "elapsed": 0.1 * epoch})
     for r in records:
         runs.append_metrics(folder, r)
     runs.write_json(folder / runs.STATUS, {"state": state, "pid": 999_999_999, "host": "elsewhere",
-                                           "epoch": epochs, "best_epoch": max(1, epochs - 2),
+                                           "epochs_done": epochs, "best_epoch": max(1, epochs - 2),
                                            "updated": time.time()})
     if test_accuracy is not None and state == "finished":
         runs.write_json(folder / runs.TEST, {"best_epoch": epochs - 2, "metrics": {

@@ -58,7 +58,7 @@ def _results(folder: str, state: dict, key: str) -> None:
     elif state["state"] == "running" and st.button("Stop the sweep", key=f"{key}-stop",
                                                     help="Each run stops after its batch; launch again to continue"):
         if process.stop(folder):
-            st.rerun(scope="fragment")
+            st.rerun()
         else:
             st.warning("Nothing of this sweep is running on this machine; nothing to stop.")
     if state["error"]:

@@ -154,7 +154,7 @@ def stop_ui(view: rv.RunView, key: str) -> None:
     if st.button("Stop this run", key=f"{key}-stop", type="secondary",
                  help="Ends after the current batch; the best checkpoint and the resume state are kept"):
         if process.stop(view.path):
-            st.rerun(scope="fragment")  # redraw at once as "stopping"
+            st.rerun()  # redraw at once as "stopping"
         else:
             st.warning("Nothing of this run is running on this machine; nothing to stop.")
 

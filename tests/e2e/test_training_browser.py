@@ -47,7 +47,7 @@ def test_launch_watch_and_open_in_sampling_dynamics(streamlit_url, browser_page)
     page.get_by_role("button", name="Launch", exact=True).click()
 
     # The watched run is the new one; it starts (loading data), then its epoch counter climbs live.
-    page.get_by_text(re.compile(rf"{RUN} — (starting|running)")).first.wait_for(timeout=60_000)
+    page.get_by_text(re.compile(rf"{RUN} — (starting|preparing|running)")).first.wait_for(timeout=60_000)
     first = _wait(lambda: _epoch(page) >= 1 and _epoch(page), 120, "the first epoch")
     later = _wait(lambda: _epoch(page) > first and _epoch(page), 60, "the epoch counter to move")
     assert later > first

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import synthetic_corpus
 from scipy import stats
 
-from muser_core import runs
 from muser_core.config import RunConfig
 from muser_core.errors import InputError
 from muser_core.sweep import (
@@ -23,12 +23,8 @@ from muser_core.sweep import (
     plan,
     summarise,
 )
-from muser_core.train import config_from_args
-
-try:  # the synthetic corpus helper lives with the trainer tests
-    from test_train import synthetic_corpus
-except ImportError:  # pragma: no cover - other import modes
-    from tests.muser_core.test_train import synthetic_corpus
+from muser_core.train import run_folder as runs
+from muser_core.train.cli import config_from_args
 
 
 @pytest.mark.parametrize("table", sorted(PAPER_TABLES))
@@ -103,3 +99,34 @@ def test_sweep_bad_input_is_one_line(tmp_path, capsys):
     assert err.startswith("error: ") and "magic" in err and "\n" not in err
     assert main(["--table", "8", "--reference", "nope", "--out", str(tmp_path / "s")]) == 2
     assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.slow
+def test_stopping_a_sweep_stops_its_runs_and_a_rerun_resumes_them(tmp_path):
+    import time
+
+    from analysis.sweep_views import sweep_state
+    from muser_core.train import process
+
+    corpus = tmp_path / "c.csv"
+    synthetic_corpus().save(corpus)
+    out = tmp_path / "sweep"
+    args = ["--variant", "single=--strategy single", "--variant", "uniform=--strategy uniform", "--seeds", "0",
+            "--workers", "2", "--corpus", str(corpus), "--max-epochs", "300", "--patience", "5000"]
+    process.launch_sweep(out, args, total=2)
+    deadline = time.time() + 120
+    while not all(len(runs.read_metrics(out / f"{v}-seed0")) >= 3 for v in ("single", "uniform")):
+        assert time.time() < deadline, (out / process.SWEEP_LOG).read_text()
+        time.sleep(0.1)
+    assert sweep_state(out)["state"] == "running"
+    assert process.stop(out)
+    while sweep_state(out)["state"] in process.ACTIVE:
+        assert time.time() < deadline + 60
+        time.sleep(0.1)
+    assert sweep_state(out)["state"] == "stopped"
+    for v in ("single", "uniform"):
+        assert process.run_state(out / f"{v}-seed0")["state"] == "stopped"
+        assert (out / f"{v}-seed0" / runs.RESUME).is_file()
+    assert main(["--out", str(out), *args]) == 0  # the same sweep again: resumes both runs to the end
+    assert set(pd.read_csv(out / "runs.csv")["state"]) == {"finished"}
+    assert sweep_state(out)["state"] == "finished"

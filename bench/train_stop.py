@@ -1,0 +1,82 @@
+"""Stop and resume state, measured: how soon Stop takes effect and what a stopped run leaves.
+
+Two background runs on the demo corpus, started and stopped the way the Train
+page does it (``muser_core.train.process.launch_run`` / ``stop``):
+
+1. frozen text (MUSER, both modalities): stopped after 5 epochs;
+2. fine-tuned MiniLM (the paper's setting): stopped once it has trained a few
+   batches, so the stop lands inside an epoch.
+
+For each: seconds from ``stop()`` to the folder reading ``stopped`` (the page
+polls every 1.5 s on top of this), the resume state's size, and the items/s the
+run measured itself (the figure the Train page shows). The resume state of the
+fine-tuned run holds the Transformer, its AdamW moments and the best weights,
+so its size is about 4x the model's weights; it is written at most every
+``--save-every`` seconds (default 60) and at a stop.
+
+    python bench/train_stop.py [--finetune-batches 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from muser_core.config import DataConfig, ModelConfig, RunConfig, StrategyConfig, TrainConfig  # noqa: E402
+from muser_core.train import process  # noqa: E402
+from muser_core.train import run_folder as rf  # noqa: E402
+
+
+def wait(predicate, timeout: float, what: str) -> None:
+    deadline = time.time() + timeout
+    while not predicate():
+        if time.time() > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def stop_and_measure(folder: Path) -> dict:
+    asked = time.perf_counter()
+    assert process.stop(folder), "nothing to stop"
+    wait(lambda: process.run_state(folder)["state"] == "stopped", 600, "the stop")
+    seconds = time.perf_counter() - asked
+    status = rf.read_json(folder / rf.STATUS) or {}
+    return {"stop_s": seconds, "resume_mb": (status.get("resume_bytes") or 0) / 1e6,
+            "samples_per_s": status.get("samples_per_s"), "epoch": status.get("epoch_in_progress")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--finetune-batches", type=int, default=3, help="batches to train before stopping")
+    args = parser.parse_args()
+    base = RunConfig(data=DataConfig(corpus="demo"), strategy=StrategyConfig(name="speed"),
+                     train=TrainConfig(max_epochs=5000, patience=5000))
+    with tempfile.TemporaryDirectory() as tmp:
+        frozen = Path(tmp) / "frozen"
+        process.launch_run(base, frozen)
+        wait(lambda: len(rf.read_metrics(frozen)) >= 6, 600, "5 frozen epochs")
+        f = stop_and_measure(frozen)
+        print(f"frozen   : stop took {f['stop_s']:.2f} s; resume state {f['resume_mb']:.1f} MB; "
+              f"{f['samples_per_s']:,.0f} items/s measured by the run")
+
+        finetune = Path(tmp) / "finetune"
+        cfg = RunConfig(data=base.data, model=ModelConfig(text_mode="finetune"), strategy=base.strategy,
+                        train=base.train)
+        process.launch_run(cfg, finetune)
+        batches = 32 * args.finetune_batches
+        wait(lambda: ((rf.read_json(finetune / rf.STATUS) or {}).get("epoch_in_progress") or {})
+             .get("drawn", 0) >= batches, 1800, f"{args.finetune_batches} fine-tuning batches")
+        t = stop_and_measure(finetune)
+        print(f"finetune : stop took {t['stop_s']:.2f} s (inside epoch {t['epoch']['epoch']}, "
+              f"{t['epoch']['drawn']}/{t['epoch']['goal']} items); resume state {t['resume_mb']:.1f} MB; "
+              f"{t['samples_per_s']:.1f} items/s measured by the run")
+        print(f"ratio    : fine-tune resume state / frozen = {t['resume_mb'] / f['resume_mb']:.0f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""analysis.sweep_views: sweep folders to the paper's table layout, t-tests against scipy, the paper's own numbers."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from conftest import make_run
+
+from analysis import paper_results
+from analysis import run_views as rv
+from analysis import sweep_views as sv
+from analysis import training_figures as figs
+from muser_core.train import process
+
+
+def make_sweep(root: Path, table: str = "8", seeds=(0, 1, 2)) -> Path:
+    from muser_core.sweep import PAPER_TABLES, slug
+
+    folder = root / "sw"
+    rows = PAPER_TABLES[table][:3]
+    for i, (label, _) in enumerate(rows):
+        for seed in seeds:
+            make_run(folder, f"{slug(label)}-seed{seed}", strategy="uniform", epochs=2, seed=seed,
+                     test_accuracy=0.70 + 0.05 * i + 0.01 * seed)
+    return folder
+
+
+def test_sweep_table_marks_best_and_reference_and_matches_scipy(runs_root):
+    from scipy.stats import ttest_rel
+
+    folder = make_sweep(runs_root)
+    per_run = sv.sweep_runs(folder)
+    assert len(per_run) == 9 and (per_run["state"] == "finished").all()
+    labels = list(dict.fromkeys(per_run["label"]))
+    assert labels == [label for label, _ in __import__("muser_core.sweep").sweep.PAPER_TABLES["8"][:3]]
+    assert sv.sweep_table_id(folder, per_run) == "8"
+    reference = labels[0]
+    shown = sv.results_display(sv.summary_table(per_run, reference), reference).set_index("Strategy")
+    assert shown.loc[reference, "p (accuracy)"] == "ref."
+    assert shown.loc[labels[2], "Accuracy"].endswith(sv.BEST)        # highest mean accuracy
+    assert not shown.loc[labels[0], "Accuracy"].endswith(sv.BEST)
+    assert shown.loc[labels[1], "Accuracy"].startswith("0.760 ± 0.010")
+    a = per_run[per_run["label"] == labels[1]]["accuracy"].to_numpy()
+    b = per_run[per_run["label"] == reference]["accuracy"].to_numpy()
+    with warnings.catch_warnings():  # near-identical columns: scipy warns about precision
+        warnings.simplefilter("ignore")
+        expected = ttest_rel(a, b).pvalue
+    assert shown.loc[labels[1], "p (accuracy)"] == ("-" if np.isnan(expected) else f"{expected:.3g}")
+    state = sv.sweep_state(folder)
+    assert state["done"] == 9 and state["state"] in ("incomplete", "finished")
+    assert "sw" in set(sv.list_sweeps()["name"])
+
+
+def test_paper_tables_are_the_papers_numbers():
+    t8 = paper_results.paper_table("8").set_index("label")
+    assert t8.loc["Speed-based sampling (history=10)", "accuracy"] == 0.856
+    assert t8.loc["(Liu et al., 2019) - modified", "f1"] == 0.851
+    assert paper_results.paper_table("9").shape[0] == 3
+    assert paper_results.paper_table("7").set_index("label").loc["Activation-100", "precision"] == 0.866
+    assert paper_results.paper_table("6").set_index("label").loc["MUSER Acoustic Encoder", "f1"] == 0.80
+    shown = sv.paper_display("8").set_index("Strategy")
+    assert shown.loc["Speed-based sampling (history=10)", "Accuracy"].endswith(sv.BEST)
+    assert shown.loc["Speed-based sampling (history=5)", "Recall"].endswith(sv.BEST)
+    assert "MuSE" in paper_results.SOURCE and "not measured" in paper_results.SOURCE
+
+
+def test_every_sweep_label_has_a_paper_row():
+    from muser_core.sweep import PAPER_TABLES
+
+    for table, rows in PAPER_TABLES.items():
+        assert {label for label, _ in rows} <= set(paper_results.labels(table))
+        assert sv.detect_table([label for label, _ in rows]) == table or table == "9"
+
+
+def test_log_tail_resolves_progress_bars(tmp_path):
+    log = tmp_path / "train.log"
+    log.write_text("start\n 10%|#   \r 50%|#####  \r100%|##########\nerror: bad thing\n")
+    assert process.log_tail(log) == ["start", "100%|##########", "error: bad thing"]
+    assert process.error_line(process.log_tail(log)) == "bad thing"
+
+
+def test_combine_names_runs(runs_root):
+    views = [rv.read_run(make_run(runs_root, n, epochs=3)) for n in ("a", "b")]
+    table = rv.combine(views, lambda v: rv.probabilities_frame(v.records))
+    assert set(table["run"]) == {"a", "b"}
+    assert isinstance(figs.probability_figure(table, stacked=True).to_dict(), dict)
+    assert isinstance(pd.DataFrame(rv.metrics_summary(views[0])), pd.DataFrame)
+    assert sys.executable  # the launcher uses this interpreter
