@@ -114,7 +114,7 @@ def test_listing_includes_shipped_demo_runs_read_only(runs_root):
     assert not table.loc[table["name"] == "mine", "shipped"].iloc[0]
     shipped = table[table["shipped"]]
     assert shipped["name"].str.startswith("demo-").all()
-    assert (table["label"] == [f"{n}  (shipped demo)" if s else n for n, s in zip(table["name"], table["shipped"])]).all()
+    assert (table["label"] == [f"{n}  (shipped demo)" if s else n for n, s in zip(table["name"], table["shipped"], strict=True)]).all()
 
 
 
