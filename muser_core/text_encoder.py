@@ -35,8 +35,11 @@ def default_model_path() -> Path:
 
 
 def resolve_model_path(path: str | Path = "") -> Path:
-    """The model folder to load; "" means the default MiniLM. One-line error when unusable."""
-    folder = Path(path).expanduser().resolve() if str(path) else default_model_path()
+    """The model folder to load; "" or the package's name means the default MiniLM. One line when unusable."""
+    from muser_core.config import DEFAULT_TEXT_MODEL
+
+    default = str(path) in ("", DEFAULT_TEXT_MODEL)
+    folder = default_model_path() if default else Path(path).expanduser().resolve()
     if not (folder / "config.json").is_file():
         raise InputError(f"{folder}: not a local Hugging Face model folder (no config.json)")
     if not any(folder.glob("*.safetensors")):

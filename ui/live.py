@@ -42,7 +42,7 @@ def cached_profile(transcripts: tuple[str, ...]) -> pd.Series:
 
 def checkpoint_ui() -> str:
     """Sidebar: which trained run to use (the shipped demo checkpoint by default)."""
-    from muser_core.runs import list_runs
+    from muser_core.train.process import list_runs
 
     options = {f"demo checkpoint (synthetic data) — {DEFAULT_CHECKPOINT.name}": str(DEFAULT_CHECKPOINT)}
     try:
