@@ -351,7 +351,7 @@ def comparison_ui(ours: OurTable, paper: PaperTable | None, key: str) -> None:
 
 
 def summary_ui(analysis: IndicatorAnalysis) -> None:
-    """What was fitted: counts, skipped tasks, notes, constant features dropped."""
+    """What was fitted: counts, skipped tasks, notes, features dropped (constant or overflowed)."""
     cols = st.columns(4)
     cols[0].metric("Features ranked", len(analysis.features_))
     cols[1].metric("Tasks", len(analysis.tasks_))
@@ -364,7 +364,9 @@ def summary_ui(analysis: IndicatorAnalysis) -> None:
     for note in analysis.notes_:
         st.caption(f"Note: {note}.")
     if len(analysis.dropped_):
-        with st.expander(f"{len(analysis.dropped_)} constant features dropped"):
+        constant = analysis.dropped_["reason"].str.startswith("constant").all()
+        n = len(analysis.dropped_)
+        with st.expander(f"{n} {'constant ' if constant else ''}feature{'s' * (n != 1)} dropped"):
             st.dataframe(analysis.dropped_, hide_index=True)
 
 

@@ -208,7 +208,8 @@ def test_a_bad_dic_is_one_line_naming_the_file(muse_root, tmp_path):
 def test_text_page_reads_stress_as_words_and_leaves_liwc_summaries_out(tmp_path):
     rng = np.random.default_rng(1)
     path = planted_csv(tmp_path / "liwc22.csv", TEXT_COLUMNS, Segment=1, WC=rng.integers(3, 30, 400),
-                       Analytic=rng.random(400) * 99, Tone=rng.random(400) * 99)
+                       Analytic=rng.random(400) * 99, Tone=rng.random(400) * 99,
+                       huge=rng.random(400) * 1e300)
     table = pd.read_csv(path)
     table["stress"] = table["stress"].map({1: "stressed", 0: "not stressed"})
     table.to_csv(path, index=False)
@@ -216,7 +217,10 @@ def test_text_page_reads_stress_as_words_and_leaves_liwc_summaries_out(tmp_path)
     assert not at.exception and not at.error
     assert {"Segment", "WC", "Analytic", "Tone"} <= set(at.sidebar.multiselect(key="text-ind-ignore").value)
     assert {m.label: m.value for m in at.metric}["Features ranked"] == "10"
-    assert frames(at)[0]["feature"].iloc[0] == "posemo"  # stress read from the words
+    assert any(e.label == "1 feature dropped" for e in at.expander)
+    dropped = frames(at)[0]
+    assert dropped["feature"].tolist() == ["huge"] and dropped["reason"][0].startswith("overflowed")
+    assert frames(at)[1]["feature"].iloc[0] == "posemo"  # stress read from the words
 
 
 def test_a_dic_with_a_huge_category_number_is_one_line(muse_root, tmp_path):
