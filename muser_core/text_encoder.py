@@ -23,7 +23,8 @@ from torch import nn
 from muser_core.errors import InputError
 from muser_core.paths import cache_dir
 
-POOLING = "mean-top-layer-v1"  # part of the cache key: a change in pooling must not reuse old vectors
+# Part of the cache key: a change in pooling or batching must not reuse old vectors (v2: unpadded, one thread).
+POOLING = "mean-top-layer-v2"
 PICKLED_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle"}  # torch.load unpickles these
 
 
@@ -88,18 +89,29 @@ class TextEncoder(nn.Module):
 
     @torch.no_grad()
     def embed(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
-        """Sentence vectors (N, H) as float32, computed in batches of similar length (less padding)."""
+        """Sentence vectors (N, H) as float32; each independent of which other sentences are embedded with it.
+
+        Sentences are batched only with others of exactly the same token
+        length, so there is no padding: a padded batch gives a sentence a
+        slightly different vector (last bits) depending on its neighbours, and a
+        frozen run trained on cached vectors would then depend on what the cache
+        held before. Same-length batches are also faster than padded ones.
+        """
         was_training = self.training
         self.eval()
         device = next(self.transformer.parameters()).device
-        order = np.argsort([len(t) for t in texts], kind="stable")
+        lengths = [len(ids) for ids in self.tokenizer(list(texts), truncation=True, max_length=self.max_length,
+                                                      return_token_type_ids=False)["input_ids"]]
+        groups: dict[int, list[int]] = {}
+        for i, length in enumerate(lengths):
+            groups.setdefault(length, []).append(i)
+        batches = [items[s:s + batch_size] for _, items in sorted(groups.items())
+                   for s in range(0, len(items), batch_size)]
         out = np.zeros((len(texts), self.hidden_size), dtype=np.float32)
-        starts = range(0, len(texts), batch_size)
         if progress:
             from tqdm import tqdm
-            starts = tqdm(starts, desc="text embeddings", unit="batch")
-        for start in starts:
-            idx = order[start:start + batch_size]
+            batches = tqdm(batches, desc="text embeddings", unit="batch")
+        for idx in batches:
             tokens = self.tokenize([texts[i] for i in idx])
             vectors = self(tokens["input_ids"].to(device), tokens["attention_mask"].to(device))
             out[idx] = vectors.float().cpu().numpy()
@@ -145,14 +157,24 @@ class EmbeddingCache:
 def cached_embeddings(texts: Sequence[str], path: str | Path = "", max_length: int = 128,
                       batch_size: int = 64, device: str = "cpu", use_cache: bool = True,
                       progress: bool = False) -> np.ndarray:
-    """Frozen sentence vectors (N, H) for ``texts``, computing only those not cached yet."""
-    cache = EmbeddingCache(model_key(path, max_length))
+    """Frozen sentence vectors (N, H) for ``texts``, computing only those not cached yet.
+
+    The cache is per model and device type, and vectors are computed on one
+    CPU thread: BLAS results differ in the last bits with the thread count, and
+    a cached vector must not depend on the process that happened to compute it.
+    """
+    cache = EmbeddingCache(f"{model_key(path, max_length)}-{torch.device(device).type}")
     stored = cache.load() if use_cache else {}
     keys = [text_key(t) for t in texts]
     missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in stored}.items())
     if missing:
         encoder = TextEncoder(path, max_length).to(device)
-        vectors = encoder.embed([t for _, t in missing], batch_size, progress)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            vectors = encoder.embed([t for _, t in missing], batch_size, progress)
+        finally:
+            torch.set_num_threads(threads)
         stored.update({k: v for (k, _), v in zip(missing, vectors, strict=True)})
         if use_cache:
             # Re-read before writing: another process may have added vectors meanwhile.

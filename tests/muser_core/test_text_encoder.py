@@ -51,3 +51,27 @@ def test_a_folder_without_weights_is_one_line(tmp_path):
 def test_the_default_model_has_safetensors():
     assert resolve_model_path("") == default_model_path()
     assert any(default_model_path().glob("*.safetensors"))
+
+
+def test_a_sentences_vector_does_not_depend_on_its_batch_or_the_cache_history(tmp_path, monkeypatch):
+    """Frozen runs train on cached vectors: the same text must always get the same bits."""
+    import numpy as np
+
+    from muser_core.text_encoder import TextEncoder, cached_embeddings
+
+    texts = [f"I am {'really ' * (i % 5)}worried about exam {i}" for i in range(40)] + ["calm", "a day off"]
+    encoder = TextEncoder()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as cached_embeddings computes them
+    try:
+        alone = np.stack([encoder.embed([t])[0] for t in texts])
+        assert np.array_equal(encoder.embed(texts, batch_size=8), alone)
+        assert np.array_equal(encoder.embed(texts[::-1], batch_size=64)[::-1], alone)
+    finally:
+        torch.set_num_threads(threads)
+    # Filling the cache in two steps gives the same vectors as one fresh fill.
+    monkeypatch.setenv("MUSER_CACHE_DIR", str(tmp_path / "a"))
+    fresh = cached_embeddings(texts)
+    monkeypatch.setenv("MUSER_CACHE_DIR", str(tmp_path / "b"))
+    cached_embeddings(texts[::3])
+    assert np.array_equal(cached_embeddings(texts), fresh)
