@@ -23,6 +23,7 @@ from muser_core.acoustic_features import EGEMAPS_FEATURES
 from muser_core.config import RunConfig, StrategyConfig
 from muser_core.corpus import Corpus, canonical
 from muser_core.strategies import TrainingState, make_strategy
+from muser_core.train import Callback
 from muser_core.train import run_folder as runs
 
 SR = 16_000
@@ -167,6 +168,25 @@ def synthetic_corpus(n_speakers: int = 20, per_speaker: int = 15, seed: int = 0,
                          "valence": float(np.clip(6 - 1.5 * stress + rng.normal(0, 1), 1, 9)),
                          **dict(zip(EGEMAPS_FEATURES, feats, strict=True))})
     return Corpus(canonical(pd.DataFrame(rows)), name, {"activation": (1.0, 9.0), "valence": (1.0, 9.0)})
+
+
+class StopAtBatch(Callback):
+    """What SIGTERM or the Stop button does, at a chosen batch: ask the trainer to stop (after that batch)."""
+
+    def __init__(self, batch: int):
+        self.batch, self.seen = batch, 0
+
+    def on_batch_end(self, trainer, task, idx, loss):
+        self.seen += 1
+        if self.seen == self.batch:
+            trainer.stop_requested = True
+
+
+def timeless(records: list[dict]) -> list[dict]:
+    """metrics.jsonl records without their timings: what must repeat exactly between runs."""
+    from muser_core.train.loop import TIMING_KEYS
+
+    return [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in records]
 
 
 # --------------------------------------------------------------------------- run folders

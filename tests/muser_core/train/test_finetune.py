@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from conftest import synthetic_corpus
+from conftest import StopAtBatch, synthetic_corpus, timeless
 from safetensors.torch import load_file
 
 from muser_core.acoustic_features import EGEMAPS_FEATURES
@@ -16,9 +16,8 @@ from muser_core.config import DataConfig, ModelConfig, RunConfig, StrategyConfig
 from muser_core.corpus import Corpus
 from muser_core.model import load_trained_model, predict
 from muser_core.text_encoder import default_model_path
-from muser_core.train import Callback, train_run
 from muser_core.train import run_folder as runs
-from muser_core.train.loop import TIMING_KEYS
+from muser_core.train import train_run
 
 TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 
@@ -53,18 +52,8 @@ def finetune_config(corpus: str, text_model: str) -> RunConfig:
                      train=TrainConfig(max_epochs=5, patience=50, save_every_s=3600))
 
 
-class StopAtBatch(Callback):
-    def __init__(self, batch: int):
-        self.batch, self.seen = batch, 0
-
-    def on_batch_end(self, trainer, task, idx, loss):
-        self.seen += 1
-        if self.seen == self.batch:
-            trainer.stop_requested = True
 
 
-def timeless(records):
-    return [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in records]
 
 
 def test_finetune_run_stop_resume_and_reload(tmp_path, tiny_bert, corpus_csv):

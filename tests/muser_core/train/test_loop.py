@@ -7,12 +7,12 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import synthetic_corpus
+from conftest import StopAtBatch, synthetic_corpus, timeless
 
 from muser_core.config import DataConfig, RunConfig, StrategyConfig, TrainConfig
 from muser_core.strategies import make_strategy
 from muser_core.train import Callback, Trainer, build
-from muser_core.train.loop import TIMING_KEYS, EpochInProgress
+from muser_core.train.loop import EpochInProgress
 
 
 def config(corpus: str, **train) -> RunConfig:
@@ -54,18 +54,8 @@ def test_epoch_draws_until_the_main_training_size(tmp_path):
     assert {t: len(v) for t, v in only_stress.losses.items()} == {"stress": math.ceil(210 / 32)}
 
 
-class StopAtBatch(Callback):
-    def __init__(self, batch: int):
-        self.batch, self.seen = batch, 0
-
-    def on_batch_end(self, trainer, task, idx, loss):
-        self.seen += 1
-        if self.seen == self.batch:
-            trainer.stop_requested = True
 
 
-def _records(trainer):
-    return [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in trainer.records]
 
 
 @pytest.mark.parametrize("stop_batch", [1, 10, 21])  # inside epochs 1 and 2, and on an epoch's last batch
@@ -89,6 +79,6 @@ def test_a_stop_mid_epoch_continues_exactly_from_the_state_dict(tmp_path, stop_b
     # The state holds the weights at the stop, not the best epoch's (the defect of the old stop path).
     assert all(torch.equal(resumed.model.state_dict()[k], v) for k, v in weights.items())
     resumed.fit()
-    assert not resumed.stopped and _records(resumed) == _records(straight)
+    assert not resumed.stopped and timeless(resumed.records) == timeless(straight.records)
     assert resumed.best_epoch == straight.best_epoch
     assert resumed.evaluate("test") == straight.evaluate("test")

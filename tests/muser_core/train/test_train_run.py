@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from conftest import synthetic_corpus
+from conftest import StopAtBatch, synthetic_corpus, timeless
 from safetensors.torch import load_file
 
 from muser_core.acoustic_features import EGEMAPS_FEATURES
@@ -132,9 +132,6 @@ def test_training_on_the_demo_corpus_beats_chance(tmp_path):
     assert test["stress"]["accuracy"] > majority + 0.05
 
 
-def timeless(records: list[dict]) -> list[dict]:
-    """The records without their timings: what must repeat exactly."""
-    return [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in records]
 
 
 KILL_FLAGS = ["--strategy", "speed", "--history", "2", "--max-epochs", "60", "--patience", "1000",
@@ -175,16 +172,6 @@ def test_resume_after_a_stop_or_a_kill_equals_an_uninterrupted_run(tmp_path, cor
         assert torch.equal(tensor, load_file(str(straight_run / runs.CHECKPOINT))[name])
 
 
-class StopAtBatch(Callback):
-    """What SIGTERM does: ask the trainer to stop; it ends after the current batch."""
-
-    def __init__(self, batch: int):
-        self.batch, self.seen = batch, 0
-
-    def on_batch_end(self, trainer, task, idx, loss):
-        self.seen += 1
-        if self.seen == self.batch:
-            trainer.stop_requested = True
 
 
 def test_stop_then_resume_equals_an_uninterrupted_run(tmp_path, corpus_csv):
