@@ -1,25 +1,36 @@
-"""Streamlit helpers of the Live prediction page: model picker, clip inputs, calibration, gauge."""
+"""Streamlit helpers of the Live prediction page: model and recogniser pickers, clip inputs, calibration, charts."""
 
 from __future__ import annotations
 
+import io
 import time
+from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analysis.live_explain import stress_indicators, text_profile
+from analysis.live_explain import stress_indicators, text_profile, training_corpus
 from muser_core import microphone
-from muser_core.errors import InputError
-from muser_core.predict import DEFAULT_CHECKPOINT, LivePredictor, make_baseline, prepare_clip
+from muser_core.predict import (
+    DEFAULT_CHECKPOINT,
+    LivePredictor,
+    make_baseline,
+    prepare_clip,
+    usable_checkpoints,
+)
+from muser_core.speech_samples import SampleClip, sample_clips
+from muser_core.transcribe import DEFAULT_RECOGNISER, RECOGNISERS, get_recogniser
 from ui.common import check_upload
 
 AUDIO_TYPES = ["wav", "flac", "ogg", "mp3", "m4a", "webm"]
+SOURCE = "live-source"   # which input the user touched last: that one is scored
+NO_SAMPLE = "(none)"
 
 
 @st.cache_resource(show_spinner="Loading the model and the speech recogniser…")
-def load_predictor(checkpoint: str) -> LivePredictor:
-    predictor = LivePredictor(checkpoint)
+def load_predictor(checkpoint: str, recogniser: str = DEFAULT_RECOGNISER, asr_model: str = "") -> LivePredictor:
+    predictor = LivePredictor(checkpoint, get_recogniser(recogniser, asr_model or None))
     predictor.warm_up()
     return predictor
 
@@ -27,9 +38,7 @@ def load_predictor(checkpoint: str) -> LivePredictor:
 @st.cache_data(show_spinner="Finding the corpus' stress indicators…")
 def cached_indicators(corpus_spec: str, split: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
     """The training corpus' acoustic and text stress indicators, and its word-category profile."""
-    from muser_core.train import load_corpus
-
-    corpus = load_corpus(corpus_spec, split)
+    corpus = training_corpus(corpus_spec, split)
     profile = text_profile(corpus.table["text"].tolist())
     return stress_indicators(corpus, "acoustic"), stress_indicators(corpus, "text"), profile
 
@@ -40,47 +49,94 @@ def cached_profile(transcripts: tuple[str, ...]) -> pd.Series:
     return text_profile(transcripts)
 
 
-def checkpoint_ui() -> str:
-    """Sidebar: which trained run to use (the shipped demo checkpoint by default)."""
-    from muser_core.train.process import list_runs
+@st.cache_data(show_spinner=False)
+def cached_samples() -> list[SampleClip]:
+    return sample_clips()
 
+
+def checkpoint_ui() -> str:
+    """Sidebar: which trained run to use; only runs whose checkpoint can score a clip are offered."""
     options = {f"demo checkpoint (synthetic data) — {DEFAULT_CHECKPOINT.name}": str(DEFAULT_CHECKPOINT)}
-    try:
-        listed = list_runs()
-        for row in listed.itertuples():
-            if getattr(row, "state", "") == "finished":
-                options[f"run: {row.name}"] = str(row.path)
-    except (InputError, OSError, AttributeError):
-        pass  # no runs folder yet: the demo checkpoint is always there
-    label = st.sidebar.selectbox("Model", list(options), key="live-model")
+    options.update({f"run: {label}": str(path) for label, path in usable_checkpoints().items()})
+    label = st.sidebar.selectbox("Model", list(options), key="live-model",
+                                 help="Runs without a usable checkpoint (no weights yet, or no normalisation "
+                                      "statistics) are not listed.")
     return options[label]
 
 
-def clip_source_ui() -> tuple[bytes | None, str]:
-    """The clip to score, from the browser microphone, an upload, the server microphone or a sample."""
+def recogniser_ui() -> tuple[str, str]:
+    """Sidebar: which registered recogniser transcribes, and an optional local Whisper folder."""
+    name = st.sidebar.selectbox("Speech recogniser", list(RECOGNISERS), key="live-recogniser",
+                                help="whisper: Whisper tiny.en (faster-whisper, offline), the default; "
+                                     "pocketsphinx: CMU PocketSphinx, lighter and less accurate.")
+    folder = ""
+    if name == "whisper":
+        folder = st.sidebar.text_input("Local Whisper model folder (optional)", key="live-asr-model",
+                                       help="A CTranslate2 Whisper folder (base, small...) on this server; "
+                                            "empty: the bundled tiny.en.").strip()
+    return name, folder
+
+
+@dataclass
+class ClipChoice:
+    """The clip to score and, for a shipped sample, what is known about it."""
+
+    data: bytes
+    name: str
+    sample: SampleClip | None = None
+
+
+def _touched(source: str):
+    def mark():
+        st.session_state[SOURCE] = source
+    return mark
+
+
+def clip_source_ui() -> ClipChoice | None:
+    """The clip to score: browser microphone, upload, server microphone or a sample.
+
+    Every tab is drawn on every run (returning from inside one left the later
+    tabs blank); the input the user touched last is the one scored.
+    """
     browser_tab, upload_tab, server_tab, sample_tab = st.tabs(
         ["Browser microphone", "Upload a file", "Server microphone", "Sample clips"])
+    choices: dict[str, ClipChoice] = {}
     with browser_tab:
-        recorded = st.audio_input("Record a clip", key="live-browser")
+        recorded = st.audio_input("Record a clip", key="live-browser", on_change=_touched("browser"))
         if recorded is not None:
-            return check_upload(recorded), "browser recording"
+            choices["browser"] = ClipChoice(check_upload(recorded), "browser recording")
     with upload_tab:
-        upload = st.file_uploader("Audio file", type=AUDIO_TYPES, key="live-upload")
+        upload = st.file_uploader("Audio file", type=AUDIO_TYPES, key="live-upload", on_change=_touched("upload"))
         if upload is not None:
-            return check_upload(upload), upload.name
+            choices["upload"] = ClipChoice(check_upload(upload), upload.name)
     with server_tab:
         data = server_microphone_ui()
         if data is not None:
-            return data, "server recording"
+            choices["server"] = ClipChoice(data, "server recording")
     with sample_tab:
-        from muser_core.demo import demo_clips
+        samples = {s.title: s for s in cached_samples()}
+        st.caption("Real voices: a LibriVox reading (public domain) with its reference text, no stress label. "
+                   "Synthetic: espeak-ng clips of the demo corpus with their sentence and true labels.")
+        title = st.selectbox("Sample", [NO_SAMPLE, *samples], key="live-sample", on_change=_touched("sample"))
+        if title != NO_SAMPLE:
+            sample = samples[title]
+            st.caption(f"Reference text: {sample.text}")
+            st.caption(true_label(sample))
+            choices["sample"] = ClipChoice(sample.path.read_bytes(), title, sample)
+    active = st.session_state.get(SOURCE)
+    if active in choices:
+        return choices[active]
+    return next(iter(choices.values()), None)
 
-        clips = {p.name: p for p in demo_clips()}
-        st.caption("Clips from the synthetic demo corpus (espeak-ng voices).")
-        name = st.selectbox("Sample", ["(none)", *clips], key="live-sample")
-        if name != "(none)":
-            return clips[name].read_bytes(), name
-    return None, ""
+
+def true_label(sample: SampleClip) -> str:
+    """One line: the sample's true labels, or that it has none."""
+    if sample.stress is None:
+        return "True label: none (a reading, not labelled for stress)"
+    parts = [f"stress = {'stressed' if sample.stress == 1 else 'not stressed'}"]
+    parts += [f"{k} {v:g}" for k, v in (("activation", sample.activation), ("valence", sample.valence))
+              if v is not None]
+    return "True label: " + ", ".join(parts) + " (the demo corpus' self-report scale 1..9)"
 
 
 def server_microphone_ui() -> bytes | None:
@@ -107,33 +163,47 @@ def server_microphone_ui() -> bytes | None:
             st.error(str(exc))
             return None
         countdown.empty()
-        import io
-
         import soundfile
 
         buffer = io.BytesIO()
         soundfile.write(buffer, signal, 16_000, format="WAV")
         st.session_state["live-server-clip"] = buffer.getvalue()
+        st.session_state[SOURCE] = "server"
     return st.session_state.get("live-server-clip")
 
 
+def _add_baseline(store: list, data: bytes, name: str, predictor: LivePredictor) -> None:
+    prepared = prepare_clip(data, name)
+    make_baseline([prepared], names=[name])  # refuses a clip that is not speech, naming it
+    transcript = predictor.recogniser.transcribe(prepared.signal) if predictor.uses_text else ""
+    store.append((prepared, transcript, name))
+
+
 def baseline_ui(predictor: LivePredictor):
-    """Calibration: relaxed clips of the same speaker; returns the Baseline or None."""
+    """Calibration: relaxed clips of the same speaker, recorded or uploaded; returns the Baseline or None."""
     store = st.session_state.setdefault("live-baseline", [])
-    with st.expander(f"Calibration: relaxed baseline ({len(store)} clip(s) recorded)"):
-        st.write("The paper normalises voice features per speaker. Record one or more clips of you "
-                 "speaking calmly; later clips are compared with them.")
-        clip = st.audio_input("Record a relaxed baseline clip", key="live-baseline-input")
+    with st.expander(f"Calibration: relaxed baseline ({len(store)} clip(s))"):
+        st.write("The paper normalises voice features per speaker. Record or upload one or more clips of "
+                 "you speaking calmly; later clips are compared with them.")
         cols = st.columns(2)
-        if clip is not None and cols[0].button("Add as baseline", key="live-baseline-add"):
-            prepared = prepare_clip(check_upload(clip), "baseline recording")
-            transcript = predictor.recogniser.transcribe(prepared.signal) if predictor.uses_text else ""
-            store.append((prepared, transcript))
-            st.rerun()
-        if store and cols[1].button("Clear baseline", key="live-baseline-clear"):
-            store.clear()
-            st.rerun()
-    return make_baseline([c for c, _ in store], [t for _, t in store])
+        with cols[0]:
+            clip = st.audio_input("Record a relaxed baseline clip", key="live-baseline-input")
+            if clip is not None and st.button("Add recording as baseline", key="live-baseline-add"):
+                _add_baseline(store, check_upload(clip), "baseline recording", predictor)
+                st.rerun()
+        with cols[1]:
+            files = st.file_uploader("Relaxed clips from files", type=AUDIO_TYPES, accept_multiple_files=True,
+                                     key="live-baseline-files")
+            if files and st.button("Add files as baseline", key="live-baseline-add-files"):
+                for upload in files:
+                    _add_baseline(store, check_upload(upload), upload.name, predictor)
+                st.rerun()
+        if store:
+            st.caption("In the baseline: " + ", ".join(name for *_, name in store))
+            if st.button("Clear baseline", key="live-baseline-clear"):
+                store.clear()
+                st.rerun()
+    return make_baseline([c for c, *_ in store], [t for _, t, _ in store], [n for *_, n in store])
 
 
 def gauge(probability: float) -> go.Figure:
@@ -145,3 +215,21 @@ def gauge(probability: float) -> go.Figure:
                "threshold": {"line": {"color": "black", "width": 2}, "value": 50}}))
     figure.update_layout(height=260, margin={"t": 50, "b": 10, "l": 30, "r": 30})
     return figure
+
+
+def history_ui(history: list[dict]) -> None:
+    """This session's clips: a table always; a chart of stress probability once two clips were scored."""
+    frame = pd.DataFrame(history)
+    frame.index = range(1, len(frame) + 1)
+    st.dataframe(frame, width="stretch", column_config={
+        "stress_probability": st.column_config.NumberColumn("stress probability", format="%.3f"),
+        "activation": st.column_config.NumberColumn(format="%.2f"),
+        "valence": st.column_config.NumberColumn(format="%.2f")})
+    scored = frame[frame["stress_probability"].notna()]
+    if len(scored) >= 2:
+        figure = go.Figure(go.Scatter(x=list(scored.index), y=scored["stress_probability"], mode="lines+markers",
+                                      text=scored["clip"], hovertemplate="clip %{x}: %{text}<br>%{y:.3f}"))
+        figure.update_layout(height=220, margin={"t": 10, "b": 30, "l": 40, "r": 10},
+                             xaxis={"title": "clip", "dtick": 1, "tickformat": "d"},
+                             yaxis={"title": "stress probability", "range": [0, 1]})
+        st.plotly_chart(figure, width="stretch")

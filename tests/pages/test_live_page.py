@@ -1,19 +1,51 @@
-"""The Live prediction page: AppTest for its logic, a real browser recording through the microphone."""
+"""The Live prediction page: AppTest for its logic and the defects found in a real browser (issue 12)."""
 
 from __future__ import annotations
 
+import io
+import json
+import shutil
+
+import numpy as np
 import pytest
+import soundfile
 from conftest import REPO, speak
 from streamlit.testing.v1 import AppTest
+
+from muser_core.predict import DEFAULT_CHECKPOINT
+from muser_core.speech_samples import real_clips
+from muser_core.transcribe import RECOGNISERS
 
 PAGE = str(REPO / "pages" / "6_Live_prediction.py")
 
 
-@pytest.fixture(scope="module")
-def page():
-    at = AppTest.from_file(PAGE, default_timeout=180).run()
+def wav_bytes(signal: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    soundfile.write(buffer, signal, 16000, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+def noise_bytes() -> bytes:
+    return wav_bytes((np.random.default_rng(0).standard_normal(5 * 16000) * 0.3).astype(np.float32))
+
+
+def texts(at) -> list[str]:
+    """Everything the page wrote as text: markdown, captions, alerts."""
+    out = []
+    for kind in ("markdown", "caption", "info", "warning", "error", "success"):
+        out += [str(e.value) for e in getattr(at, kind)]
+    return out
+
+
+@pytest.fixture
+def page(runs_root):
+    at = AppTest.from_file(PAGE, default_timeout=240).run()
     assert not at.exception
     return at
+
+
+def widget(at, kind: str, label: str):
+    return next(w for w in getattr(at, kind) if w.label == label)
 
 
 def test_page_waits_for_a_clip_and_labels_the_demo_model(page):
@@ -21,23 +53,111 @@ def test_page_waits_for_a_clip_and_labels_the_demo_model(page):
     assert any("Record, upload or pick a clip" in i.value for i in page.info)
     # No microphone on the server: one line, the other inputs still offered.
     assert any("Server microphone unavailable" in i.value for i in page.info)
+    assert widget(page, "selectbox", "Speech recogniser").options == list(RECOGNISERS)
+
+
+def test_sample_clips_have_readable_names_reference_text_and_true_label(page):
+    sample = widget(page, "selectbox", "Sample")
+    real = real_clips()[0]
+    assert real.title in sample.options
+    assert not any(o.endswith(".wav") for o in sample.options)     # no cryptic file names
+    sample.set_value(real.title).run()
+    assert not page.exception and not page.error
+    shown = " ".join(texts(page))
+    assert real.text in shown and "True label: none" in shown
+    synthetic = next(o for o in sample.options if o.startswith("Synthetic"))
+    sample.set_value(synthetic).run()
+    assert "True label: stress" in " ".join(texts(page))
 
 
 def test_sample_clip_gives_a_prediction_with_explanations(page):
-    sample = next(s for s in page.selectbox if s.label == "Sample")
-    sample.set_value(sample.options[1]).run()
+    sample = widget(page, "selectbox", "Sample")
+    sample.set_value(real_clips()[1].title).run()
     assert not page.exception and not page.error
     labels = {m.label: m.value for m in page.metric}
     assert labels["Prediction"] in ("stressed", "not stressed")
     assert {"Activation", "Valence"} <= set(labels)
-    assert len(page.dataframe) >= 3  # voice movers, word movers, timings
-    assert any("no baseline recorded" in w.value for w in page.warning)
+    voice = next(d for d in page.dataframe if "description" in d.value.columns)
+    assert list(voice.value.columns[:2]) == ["z", "toward"]        # the number is not pushed off-screen
+    # "not calibrated" is said once, not twice.
+    assert sum("not calibrated" in t.lower() for t in texts(page)) == 1
+    assert any("whisper" in t and "tiny.en" in t for t in texts(page))   # which recogniser transcribed
+
+
+def test_one_clip_in_this_sessions_clips(page):
+    """One clip used to give an empty chart with the tick 1.000000 and an infinite-extent warning."""
+    widget(page, "selectbox", "Sample").set_value(real_clips()[2].title).run()
+    history = next(d for d in page.dataframe if "clip" in d.value.columns)
+    assert len(history.value) == 1 and history.value["clip"].iloc[0] == real_clips()[2].title
+    assert not page.get("arrow_vega_lite_chart")                   # no line chart of a single point
+
+
+def test_other_inputs_stay_after_a_microphone_recording(page, tmp_path):
+    """After a recording, the upload and sample tabs went blank (issue 12)."""
+    clip = speak(tmp_path / "mic.wav", "I am so worried about the exam tomorrow.")
+    widget(page, "audio_input", "Record a clip").set_value(("mic.wav", clip.read_bytes(), "audio/wav"))
+    page.run()
+    assert not page.exception
+    assert any(w.label == "Audio file" for w in page.file_uploader)
+    assert any(w.label == "Sample" for w in page.selectbox)
+    assert any(m.label == "Prediction" for m in page.metric)
+
+
+def test_noise_is_flagged_not_speech_with_no_stress_call(page):
+    widget(page, "file_uploader", "Audio file").set_value(("noise.wav", noise_bytes(), "audio/wav"))
+    page.run()
+    assert not page.exception
+    flagged = [t for t in texts(page) if "not speech" in t.lower()]
+    assert len(flagged) == 1 and "no stress call" in flagged[0]
+    assert not any(m.label == "Prediction" for m in page.metric)
+    assert not page.get("plotly_chart")                            # no gauge
+
+
+def test_no_words_means_no_word_movers(page):
+    widget(page, "selectbox", "Sample").set_value(real_clips()[0].title).run()
+    form_text = next(t for t in page.text_area if t.label.startswith("Transcript"))
+    form_text.set_value("")
+    next(b for b in page.button if "Re-run" in b.label).click().run()
+    assert not page.exception
+    shown = " ".join(texts(page))
+    assert "text side is absent" in shown
+    assert not any("examples" in d.value.columns for d in page.dataframe)   # no word rows from nothing
+
+
+def test_baseline_from_uploaded_files(page):
+    uploader = widget(page, "file_uploader", "Relaxed clips from files")
+    clips = real_clips()
+    uploader.set_value([(c.path.name, c.path.read_bytes(), "audio/wav") for c in clips[3:5]])
+    page.run()
+    next(b for b in page.button if b.label == "Add files as baseline").click().run()
+    assert not page.exception
+    assert any("2 clip(s)" in e.label for e in page.expander)
+    widget(page, "selectbox", "Sample").set_value(clips[0].title).run()
+    assert any("Calibrated against your baseline" in t for t in texts(page))
+
+
+def test_model_picker_lists_only_usable_runs(runs_root):
+    good = runs_root / "mine"
+    shutil.copytree(DEFAULT_CHECKPOINT, good)
+    shutil.copytree(DEFAULT_CHECKPOINT, runs_root / "empty-normaliser")
+    (runs_root / "empty-normaliser" / "normaliser.json").write_text("{}")
+    (runs_root / "unfinished").mkdir()
+    (runs_root / "unfinished" / "config.json").write_text((DEFAULT_CHECKPOINT / "config.json").read_text())
+    at = AppTest.from_file(PAGE, default_timeout=240).run()
+    model = widget(at, "selectbox", "Model")
+    assert len(model.options) == 2 and any("mine" in o for o in model.options)
+    model.set_value(next(o for o in model.options if "mine" in o)).run()
+    assert not at.exception and not at.error
+    # The run copy learnt from the synthetic demo corpus too: it says so, like the default model.
+    assert any("synthetic" in w.value.lower() for w in at.warning)
+    config = json.loads((good / "config.json").read_text())
+    assert config["data"]["corpus"] == "demo"
 
 
 @pytest.mark.browser
 @pytest.mark.slow
 def test_record_in_a_real_browser(tmp_path_factory, streamlit_url):
-    """Chromium's fake microphone plays an espeak-ng clip into st.audio_input."""
+    """Chromium's fake microphone plays an espeak-ng clip into st.audio_input; the other tabs stay."""
     from conftest import CHROMIUM, CHROMIUM_ARGS
     from playwright.sync_api import sync_playwright
 
@@ -60,4 +180,9 @@ def test_record_in_a_real_browser(tmp_path_factory, streamlit_url):
         page.get_by_text("Probability of stress").wait_for()
         page.get_by_text("Time per step (ms)").wait_for()
         assert "Traceback" not in page.content()
+        # The other source tabs still hold their inputs after the recording.
+        page.get_by_role("tab", name="Upload a file").click()
+        page.get_by_test_id("stFileUploader").first.wait_for(state="visible")
+        page.get_by_role("tab", name="Sample clips").click()
+        page.get_by_text("Sample", exact=True).first.wait_for(state="visible")
         browser.close()
