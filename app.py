@@ -79,6 +79,7 @@ PAGES = {
         st.Page("pages/4_Sampling_dynamics.py", title="Sampling dynamics", icon=":material/stacked_line_chart:"),
         st.Page("pages/5_Results.py", title="Results", icon=":material/table_chart:"),
     ],
-    "Your voice": [st.Page("pages/6_Live_prediction.py", title="Live prediction", icon=":material/mic:")],
+    "Your voice": [st.Page("pages/6_Live_prediction.py", title="Live prediction", icon=":material/mic:"),
+                   st.Page("pages/7_Segment.py", title="Segment a recording", icon=":material/content_cut:")],
 }
 st.navigation(PAGES).run()

@@ -1,0 +1,42 @@
+"""Streamlit helpers of the Segment page: cut an uploaded recording into sentence clips."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from muser_core.segment import segment_file
+from muser_core.transcribe import get_recogniser
+
+
+@st.cache_data(show_spinner="Transcribing and cutting into sentences…", max_entries=4)
+def cached_segments(data: bytes, name: str, speaker: str, recogniser: str,
+                    labels: tuple[tuple[str, str], ...]) -> tuple[pd.DataFrame, bytes]:
+    """The sentence table (with each clip's bytes) and a zip of clips + manifest, for one upload."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "segments"
+        manifest, _ = segment_file(data, out, speaker, get_recogniser(recogniser), dict(labels), name=name)
+        table = pd.read_csv(manifest, dtype=str, keep_default_na=False)
+        table["audio"] = [(out / p).read_bytes() for p in table["audio_path"]]
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(out.rglob("*")):
+                if path.is_file():
+                    archive.write(path, path.relative_to(out.parent).as_posix())
+    return table, buffer.getvalue()
+
+
+def sentences_ui(table: pd.DataFrame) -> None:
+    """The sentence table, then a player per clip."""
+    shown = table.drop(columns=["audio"]).assign(
+        seconds=lambda t: (t["end_s"].astype(float) - t["start_s"].astype(float)).round(2))
+    st.dataframe(shown[["utterance_id", "start_s", "end_s", "seconds", "text"]], hide_index=True, width="stretch")
+    for row in table.itertuples():
+        cols = st.columns([1, 3])
+        cols[0].audio(row.audio, format="audio/wav")
+        cols[1].markdown(f"**{row.utterance_id}** ({float(row.start_s):.2f}-{float(row.end_s):.2f} s): {row.text}")
