@@ -193,7 +193,10 @@ def run_table() -> pd.DataFrame:
 
 
 def duration(seconds: float) -> str:
+    """Seconds as people read them: 0.4 s, 42 s, 3 min 05 s, 2 h 10 min."""
     seconds = max(0.0, float(seconds))
+    if seconds < 10:
+        return f"{seconds:.1f} s"
     if seconds < 60:
         return f"{seconds:.0f} s"
     if seconds < 3600:
@@ -379,9 +382,30 @@ def speed_ratios(view: RunView) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def combine(views: Sequence[RunView], frame: Callable[[RunView], pd.DataFrame]) -> pd.DataFrame:
-    """One tidy table over several runs, with a ``run`` column (the folder name)."""
-    parts = [frame(v).assign(run=v.name) for v in views]
+def run_labels(views: Sequence[RunView]) -> list[str]:
+    """A distinct label per run: its folder name, with parent folders added where two names are the same.
+
+    Two sweeps both hold ``speed-...-seed0``, and a copy of a shipped demo run
+    has the demo's name; their curves must not share a panel.
+    """
+    labels = [v.name for v in views]
+    for depth in (2, 3):
+        counts = pd.Series(labels).value_counts()
+        labels = ["/".join(v.path.parts[-depth:]) if counts[label] > 1 else label
+                  for v, label in zip(views, labels, strict=True)]
+    seen: dict[str, int] = {}
+    unique = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        unique.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+    return unique
+
+
+def combine(views: Sequence[RunView], frame: Callable[[RunView], pd.DataFrame],
+            labels: Sequence[str] | None = None) -> pd.DataFrame:
+    """One tidy table over several runs, with a ``run`` column (``labels``, by default :func:`run_labels`)."""
+    labels = run_labels(views) if labels is None else labels
+    parts = [frame(v).assign(run=label) for v, label in zip(views, labels, strict=True)]
     parts = [p for p in parts if len(p)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["run"])
 

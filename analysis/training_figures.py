@@ -15,18 +15,22 @@ import pandas as pd
 from muser_core.config import ALL_TASKS
 
 WRAP = 3            # panels per row
-ROW_HEIGHT = 250    # pixels per row of panels
+ROW_HEIGHT = 230    # pixels per row of panels, the gap included
+GAP_PX = 60         # between rows: room for the x ticks above and the next panel's title
+TITLE_CHARS = 42    # a panel title longer than this shows its end
 
 
 def _layout(table: pd.DataFrame, facet: str | None) -> dict:
     """facet_col, wrap, spacing and height for ``table`` split by ``facet`` (None: one panel)."""
     panels = table[facet].nunique() if facet and facet in table else 1
     rows = math.ceil(panels / WRAP)
+    height = 90 + ROW_HEIGHT * rows
+    # plotly's spacing is a fraction of the whole figure: a fixed GAP_PX between rows, however many there are.
     return {"facet_col": facet if panels > 1 else None,
             "facet_col_wrap": WRAP if panels > 1 else 0,
-            "facet_row_spacing": min(0.12, 0.8 / (rows - 1)) if rows > 1 else 0.0,
+            "facet_row_spacing": GAP_PX / (height - 90) if rows > 1 else 0.0,
             "facet_col_spacing": 0.06,
-            "height": 80 + ROW_HEIGHT * rows}
+            "height": height}
 
 
 def _runs_facet(table: pd.DataFrame) -> str | None:
@@ -76,11 +80,17 @@ def ratio_figure(table: pd.DataFrame):
     return _tidy(fig)
 
 
+def _short(text: str, width: int = TITLE_CHARS) -> str:
+    """A panel title that fits its panel: the end of a long run name (where seed and variant are)."""
+    return text if len(text) <= width else "…" + text[-(width - 1):]
+
+
 def _tidy(fig):
-    """Panel titles without 'run=', few ticks per axis, a compact legend above the panels."""
-    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1], font_size=12))
+    """Short panel titles without 'run=', few ticks per axis, the legend below the panels."""
+    fig.for_each_annotation(lambda a: a.update(text=_short(a.text.split("=", 1)[-1]), font_size=12))
     fig.update_xaxes(nticks=6, showticklabels=True, title_text="")
     fig.update_yaxes(nticks=5, title_text="")
-    fig.update_layout(margin={"l": 10, "r": 10, "t": 50, "b": 10}, legend_title_text="",
-                      legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0})
+    plot_height = (fig.layout.height or 400) - 90
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 60}, legend_title_text="",
+                      legend={"orientation": "h", "x": 0, "y": -30 / plot_height, "yanchor": "top"})
     return fig

@@ -259,39 +259,42 @@ def dynamics_ui(paths: list[str], stacked: bool, key: str = "dyn") -> None:
 
 
 def _dynamics(views: list[rv.RunView], stacked: bool, key: str) -> None:
-    status = pd.DataFrame([{"run": v.name, "state": v.state, "strategy": v.strategy_label(),
+    labels = rv.run_labels(views)  # distinct names: two sweeps may hold runs with the same folder name
+    status = pd.DataFrame([{"run": label, "state": v.state, "strategy": v.strategy_label(),
                             "tasks": ",".join(v.tasks), "epochs": v.last_epoch, "best epoch": v.best_epoch,
                             "test stress accuracy": rv.as_float((((v.test or {}).get("metrics") or {})
                                                                  .get("stress") or {}).get("accuracy"))}
-                           for v in views])
+                           for v, label in zip(views, labels, strict=True)])
     st.dataframe(status, hide_index=True, width="stretch")
-    for v in views:
+    for v, label in zip(views, labels, strict=True):
         for problem in v.problems:
-            st.warning(f"{v.name}: {problem}", icon=":material/warning:")
+            st.warning(f"{label}: {problem}", icon=":material/warning:")
         if v.state in ("failed", "killed"):
-            st.error(f"{v.name} {v.state}: {v.error or 'no error recorded'} (last epoch {v.last_epoch})",
+            st.error(f"{label} {v.state}: {v.error or 'no error recorded'} (last epoch {v.last_epoch})",
                      icon=":material/error:")
     if any(v.synthetic for v in views):
         st.caption(SYNTHETIC)
-    probs = rv.combine(views, lambda v: rv.probabilities_frame(v.records))
+    probs = rv.combine(views, lambda v: rv.probabilities_frame(v.records), labels)
     if probs.empty:
         st.info("None of these runs has trained an epoch yet.")
         return
     st.subheader("Task probabilities per epoch")
     st.plotly_chart(figs.probability_figure(probs, stacked=stacked), key=f"{key}-prob", width="stretch")
     st.subheader("Batches per task")
-    st.plotly_chart(figs.batches_figure(rv.combine(views, lambda v: rv.batches_frame(v.records, v.tasks))),
+    st.plotly_chart(figs.batches_figure(rv.combine(views, lambda v: rv.batches_frame(v.records, v.tasks), labels)),
                     key=f"{key}-batches", width="stretch")
     st.subheader("Validation curves")
     tasks = list(dict.fromkeys(t for v in views for t in v.tasks))
-    st.plotly_chart(figs.validation_figure(rv.combine(views, lambda v: rv.validation_frame(v.records)),
+    st.plotly_chart(figs.validation_figure(rv.combine(views, lambda v: rv.validation_frame(v.records), labels),
                                            rv.curve_panels(tasks)), key=f"{key}-val", width="stretch")
-    speed_ratios_ui(views, key)
+    speed_ratios_ui(views, labels, key)
 
 
-def speed_ratios_ui(views: list[rv.RunView], key: str) -> None:
+def speed_ratios_ui(views: list[rv.RunView], labels: list[str], key: str) -> None:
     """Eq. 1 step by step for the speed runs: the ratios r, and one epoch's computation in a table."""
-    ratios = rv.combine([v for v in views if v.config and v.config.strategy.name == "speed"], rv.speed_ratios)
+    speed = [(v, label) for v, label in zip(views, labels, strict=True)
+             if v.config and v.config.strategy.name == "speed"]
+    ratios = rv.combine([v for v, _ in speed], rv.speed_ratios, [label for _, label in speed])
     st.subheader("Why the speed sampler moved (equation 1)")
     if ratios.empty:
         st.caption("No speed-strategy run with more epochs than its history is selected.")

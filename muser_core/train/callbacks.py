@@ -69,7 +69,7 @@ class RunWriter(Callback):
     def write_status(self, trainer: Trainer, phase: str | None, state: str = "running", **extra) -> None:
         current = trainer.current
         progress = ({"epoch": current.epoch, "drawn": current.drawn, "goal": trainer.epoch_size}
-                    if current is not None else None)
+                    if current is not None and current.epoch > trainer.epochs_done else None)
         run_folder.write_status(self.run_dir, state, phase=phase, epochs_done=trainer.epochs_done,
                                 best_epoch=trainer.best_epoch, epoch_in_progress=progress,
                                 samples_per_s=trainer.samples_per_second, **self._resume, **extra)

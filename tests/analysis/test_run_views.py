@@ -160,3 +160,13 @@ def test_a_damaged_run_folder_is_a_view_with_its_problems(runs_root, config, met
     rv.metrics_summary(view)
     assert view.problems or config == '{"train": {"seed": 0}}'
     assert "damaged" in set(rv.run_table()["name"])
+
+
+def test_runs_with_the_same_folder_name_get_distinct_labels(runs_root):
+    """Two sweeps both hold '<variant>-seed0': their curves must not share one panel (a line would run back)."""
+    views = [rv.read_run(make_run(runs_root / sweep, "speed-seed0", epochs=4)) for sweep in ("a", "b")]
+    views.append(rv.read_run(make_run(runs_root, "solo", epochs=4)))
+    assert rv.run_labels(views) == ["a/speed-seed0", "b/speed-seed0", "solo"]
+    table = rv.combine(views, lambda v: rv.probabilities_frame(v.records))
+    for _, group in table.groupby(["run", "task"]):
+        assert group["epoch"].is_monotonic_increasing
