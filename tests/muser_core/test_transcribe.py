@@ -140,3 +140,25 @@ def test_bad_presets_and_rates():
         PocketSphinxRecogniser("slow")
     with pytest.raises(ValueError, match="16000 Hz"):
         get_recogniser("whisper").transcribe(np.zeros(8000, np.float32), 8000)
+
+
+def test_a_local_whisper_folder_is_accepted_by_path(real):
+    from muser_core.transcribe import _bundled_whisper_dir
+
+    folder = _bundled_whisper_dir()                          # any CTranslate2 Whisper folder would do
+    recogniser = get_recogniser("whisper", model=str(folder))
+    described = recogniser.describe()
+    assert described["model"] == str(folder.resolve()) and described["sha256"] == BUNDLED_WHISPER["sha256"]
+    signal, text = real[4]
+    assert recogniser.transcribe(signal) == get_recogniser("whisper").transcribe(signal)
+
+
+def test_a_bad_model_folder_on_the_command_line_is_one_line(tmp_path, real):
+    import subprocess
+    import sys
+
+    clip = real_clips()[0].path
+    proc = subprocess.run([sys.executable, "-m", "muser_core.predict", "--audio", str(clip),
+                           "--asr-model", str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0 and "not a CTranslate2 Whisper folder" in proc.stderr
