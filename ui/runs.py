@@ -145,16 +145,19 @@ def run_summary_ui(view: rv.RunView, key: str) -> None:
         st.dataframe(rv.metrics_summary(view), hide_index=True, width="stretch")
 
 
+STOPPING = ("Stopping: the run ends after its current batch and saves its state (resume continues it "
+            "exactly).")
+
+
 def stop_ui(view: rv.RunView, key: str) -> None:
-    """The Stop button of a running run, and what happens after a click."""
+    """The Stop button of a running run; after a click, 'stopping' at once (the next poll shows the rest)."""
     if view.state == "stopping":
-        st.info("Stopping: the run ends after its current batch and saves its state (resume continues it "
-                "exactly).", icon=":material/hourglass_top:")
+        st.info(STOPPING, icon=":material/hourglass_top:")
         return
     if st.button("Stop this run", key=f"{key}-stop", type="secondary",
                  help="Ends after the current batch; the best checkpoint and the resume state are kept"):
         if process.stop(view.path):
-            st.rerun()  # redraw at once as "stopping"
+            st.info(STOPPING, icon=":material/hourglass_top:")
         else:
             st.warning("Nothing of this run is running on this machine; nothing to stop.")
 
