@@ -86,3 +86,13 @@ def test_finetune_run_stop_resume_and_reload(tmp_path, tiny_bert, corpus_csv):
     accuracy = np.mean((pred["stress_probability"].to_numpy() > 0.5) == rows["stress"].to_numpy())
     assert accuracy == pytest.approx(test["stress"]["accuracy"])
     assert json.loads((straight / runs.TEST).read_text())["best_epoch"] == runs.read_status(straight)["best_epoch"]
+
+
+def test_time_batches_measures_this_machine(tiny_bert, corpus_csv):
+    """The Train page's estimate: a few real training steps, timed; nothing typed in."""
+    from muser_core.train.run import time_batches
+
+    table = Corpus.load(corpus_csv).table
+    result = time_batches(finetune_config(corpus_csv, str(tiny_bert)), batches=2)
+    assert result["batches"] == 2 and result["samples_per_s"] == pytest.approx(64 / result["seconds"])
+    assert result["epoch_items"] == int((table["split"] == "train").sum())
