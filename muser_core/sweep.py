@@ -1,4 +1,4 @@
-"""Sweeps: a grid of strategies x seeds in parallel processes, summarised like the paper's Tables 6-9.
+"""Sweeps: a grid of strategies x seeds, trained on an executor, summarised like the paper's Tables 6-9.
 
 Each variant is a label and the ``muser_core.train`` flags that make it; flags
 given to the sweep itself apply to every variant. ``--table 6|7|8|9`` picks
@@ -10,10 +10,17 @@ the paper's rows. The sweep writes, in ``--out``:
   accuracy, precision, recall and F1, and the paired t-test p-value
   (``scipy.stats.ttest_rel`` over the same seeds) of each variant against the reference.
 
+The runs train on an executor (:mod:`muser_core.executors`): ``local``
+processes on this machine (the default) or ``ray`` tasks, on a Ray instance
+started here or on a cluster (``--ray-address``). Results do not depend on
+the executor; rerunning a sweep reuses finished runs and resumes the others.
+
 Command line::
 
     python -m muser_core.sweep --table 8 --seeds 0,1,2,3,4 --workers 2 --out runs/table8 \\
         --corpus demo --text-mode frozen
+    python -m muser_core.sweep --table 8 --seeds 0-4 --executor ray --ray-address HEAD:6379 \\
+        --text-mode finetune --out /shared/runs/table8
     python -m muser_core.sweep --variant "uniform=--strategy uniform" \\
         --variant "speed5=--strategy speed --history 5" --reference uniform --out runs/mine
 """
@@ -22,16 +29,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import multiprocessing
-import os
 import re
 import shlex
 import signal
 import sys
 import warnings
-from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +41,15 @@ import pandas as pd
 
 from muser_core.config import RunConfig
 from muser_core.errors import InputError
-from muser_core.train import run_folder as runs
+from muser_core.executors import (
+    Executor,
+    Job,
+    LocalExecutor,
+    StopRequest,
+    add_executor_flags,
+    executor_from_args,
+)
+from muser_core.train import run_folder as rf
 
 METRICS = ("accuracy", "precision", "recall", "f1")
 METRIC_TITLES = {"accuracy": "Accuracy", "precision": "Precision", "recall": "Recall", "f1": "F-score"}
@@ -69,14 +79,6 @@ PAPER_TABLES: dict[str, list[tuple[str, str]]] = {
 PAPER_REFERENCES = {"6": "MUSER Textual Encoder", "7": "MUSER from scratch",
                     "8": "Speed-based sampling (history=5)", "9": "Speed-based sampling (history=5)"}
 TABLE_DEFAULTS = {"9": "--external demo"}  # Table 9 uses an external emotion corpus
-
-
-@dataclass(frozen=True)
-class Job:
-    label: str
-    seed: int
-    out: Path
-    config: dict  # RunConfig.to_dict(), resolved
 
 
 def slug(label: str) -> str:
@@ -127,73 +129,51 @@ def plan(variants: list[tuple[str, str]], seeds: list[int], base: RunConfig, out
             for label, flags in variants for seed in seeds]
 
 
-def _run_job(job: Job) -> tuple[str, int, str, dict]:
-    """Worker: train (or reuse, or resume) one run; returns (label, seed, state, test metrics)."""
-    from muser_core.train import train_run
-
-    resume = (job.out / runs.CONFIG).is_file()
-    try:
-        test = train_run(None if resume else RunConfig.from_dict(job.config), job.out, resume=resume)
-    except Exception as exc:  # one failed run must not sink the sweep; its status.json has the error
-        return job.label, job.seed, f"failed: {type(exc).__name__}: {exc}".splitlines()[0], {}
-    return job.label, job.seed, "finished" if test else "stopped", test
+def progress_counts(jobs: list[Job], ended: set[int]) -> tuple[int, int, int]:
+    """(done, running, queued): a run is running while a process holds its folder's lock, whatever started it."""
+    running = sum(rf.is_locked(job.out) for i, job in enumerate(jobs) if i not in ended)
+    return len(ended), running, len(jobs) - len(ended) - running
 
 
-def run_jobs(jobs: list[Job], workers: int = 2, progress: bool = True) -> pd.DataFrame:
-    """Run the jobs in ``workers`` processes (1: in this process); one row per run.
+def run_jobs(jobs: list[Job], executor: Executor | None = None, progress: bool = True) -> pd.DataFrame:
+    """Run the jobs on ``executor`` (default: two local processes); one row per run, in the jobs' order.
 
     SIGTERM or Ctrl-C stops the sweep: no new run starts, running runs stop
-    after their current batch (each keeps its resume state), and the rows say
-    ``stopped``; running the same sweep again resumes them.
+    after their current batch (each keeps its resume state; a second signal
+    forces them on Ray), and the rows say ``stopped``; running the same sweep
+    again resumes them. While it goes, the command line says how many runs
+    are done, running and queued.
     """
-    rows = []
-    stop = {"requested": False}
-
-    def record(job: Job, state: str, test: dict) -> None:
-        stress = test.get("stress", {})
-        status = runs.read_json(job.out / runs.STATUS) or {}
-        rows.append({"label": job.label, "seed": job.seed, "state": state,
-                     **{m: stress.get(m, np.nan) for m in METRICS},
-                     "best_epoch": status.get("best_epoch"), "epochs": status.get("epochs_done")})
-        if progress:
-            done = f"acc {stress['accuracy']:.3f}" if stress else state
-            print(f"[{len(rows)}/{len(jobs)}] {job.label} seed {job.seed}: {done}", flush=True)
-
-    if workers <= 1:
-        for job in jobs:
-            if stop["requested"]:
-                record(job, "stopped", {})
-                continue
-            _, _, state, test = _run_job(job)  # the run's own signal handler turns a stop into "stopped"
-            stop["requested"] = state == "stopped"
-            record(job, state, test)
-    else:
-        # spawn: a forked child would inherit torch's thread pools and locks from the parent.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = {pool.submit(_run_job, job): job for job in jobs}
-
-            def handle(signum, frame):
-                stop["requested"] = True
-                for future in futures:
-                    future.cancel()
-                for proc in list(pool._processes.values()):  # the workers: their runs stop after a batch
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(proc.pid, signal.SIGTERM)
-
-            previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
-            try:
-                for future in as_completed(futures):
-                    try:
-                        _, _, state, test = future.result()
-                    except (CancelledError, BrokenProcessPool):
-                        state, test = "stopped", {}
-                    record(futures[future], state, test)
-            finally:
-                for sig, handler in previous.items():
-                    signal.signal(sig, handler)
-    order = {(j.label, j.seed): i for i, j in enumerate(jobs)}
-    return pd.DataFrame(sorted(rows, key=lambda r: order[(r["label"], r["seed"])]))
+    executor = executor or LocalExecutor()
+    rows: dict[int, dict] = {}
+    stop = StopRequest()
+    previous = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(ValueError):  # not the main thread: the caller handles signals
+            previous[sig] = signal.signal(sig, lambda signum, frame: stop.request())
+    shown = None
+    try:
+        for outcome in executor.execute(jobs, stop):
+            if outcome is not None:
+                job = jobs[outcome.index]
+                stress = outcome.test.get("stress", {})
+                status = rf.read_json(job.out / rf.STATUS) or {}
+                rows[outcome.index] = {"label": job.label, "seed": job.seed, "state": outcome.state,
+                                       **{m: stress.get(m, np.nan) for m in METRICS},
+                                       "best_epoch": status.get("best_epoch"), "epochs": status.get("epochs_done")}
+            counts = progress_counts(jobs, set(rows))
+            if progress and (outcome is not None or counts != shown):
+                line = f"[{counts[0]}/{len(jobs)} done, {counts[1]} running, {counts[2]} queued]"
+                if outcome is not None:
+                    stress = outcome.test.get("stress")
+                    line += (f" {job.label} seed {job.seed}: "
+                             + (f"acc {stress['accuracy']:.3f}" if stress else outcome.state))
+                print(line, flush=True)
+            shown = counts
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return pd.DataFrame([rows[i] for i in sorted(rows)])
 
 
 def summarise(per_run: pd.DataFrame, reference: str | None) -> pd.DataFrame:
@@ -253,25 +233,33 @@ def warm_up(jobs: list[Job]) -> None:
     for job in jobs:
         cfg = RunConfig.from_dict(job.config)
         key = (repr(cfg.data), cfg.model.modality, cfg.model.text_mode, cfg.model.text_model, cfg.model.max_length)
-        if key not in seen and not (job.out / runs.TEST).is_file():
+        if key not in seen and not (job.out / rf.TEST).is_file():
             seen.add(key)
             prepare_data(cfg, progress=True)
 
 
+class _Parser(argparse.ArgumentParser):
+    """The sweep's own flags; a bad one is one line (InputError), not a usage dump."""
+
+    def error(self, message: str):
+        raise InputError(message)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m muser_core.sweep", description=__doc__.split("\n")[0],
-                                     epilog="Any other flag is a muser_core.train flag applied to every variant.")
+    parser = _Parser(prog="python -m muser_core.sweep", description=__doc__.split("\n")[0],
+                     epilog="Any other flag is a muser_core.train flag applied to every variant.")
     parser.add_argument("--table", choices=sorted(PAPER_TABLES), help="the paper's rows for Table 6, 7, 8 or 9")
     parser.add_argument("--variant", action="append", default=[], metavar="LABEL=FLAGS",
                         help="a row: its label and train flags (repeatable)")
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
-    parser.add_argument("--workers", type=int, default=2, help="parallel training processes")
     parser.add_argument("--reference", help="label the t-tests compare against (default: the table's)")
     parser.add_argument("--out", required=True, help="sweep folder, e.g. runs/table8")
-    args, train_flags = parser.parse_known_args(argv)
+    add_executor_flags(parser)
     try:
         from muser_core.train.cli import config_from_args, parse_seeds
 
+        args, train_flags = parser.parse_known_args(argv)
+        executor = executor_from_args(args)
         seeds = parse_seeds(args.seeds)
         variants = list(PAPER_TABLES.get(args.table, []))
         for item in args.variant:
@@ -293,19 +281,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}".splitlines()[0], file=sys.stderr)
         return 2
     try:
-        with runs.RunLock(out):  # one process per sweep folder, held to the end
-            return _run_sweep(out, jobs, variants, seeds, reference, args.workers, args.table)
+        with rf.RunLock(out):  # one process per sweep folder, held to the end
+            return _run_sweep(out, jobs, variants, seeds, reference, executor, args.table)
     except InputError as exc:
         print(f"error: {exc}".splitlines()[0], file=sys.stderr)
         return 2
 
 
-def _run_sweep(out: Path, jobs: list[Job], variants, seeds: list[int], reference: str | None, workers: int,
-               table: str | None) -> int:
+def _run_sweep(out: Path, jobs: list[Job], variants, seeds: list[int], reference: str | None,
+               executor: Executor, table: str | None) -> int:
     # The plan first, so a page watching a sweep started here knows how many runs to expect.
-    runs.write_json(out / PLAN, {"total": len(jobs), "variants": [label for label, _ in variants],
-                                 "seeds": seeds, "reference": reference})
-    per_run = run_jobs(jobs, workers)
+    rf.write_json(out / PLAN, {"total": len(jobs), "variants": [label for label, _ in variants],
+                               "seeds": seeds, "reference": reference, "executor": executor.name})
+    per_run = run_jobs(jobs, executor)
     per_run["run"] = [str(j.out) for j in jobs]
     per_run.to_csv(out / "runs.csv", index=False)
     summary = summarise(per_run, reference)

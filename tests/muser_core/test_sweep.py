@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -70,29 +68,6 @@ def test_summary_against_a_hand_computed_paired_t_test():
     assert f"| new | {np.mean(other):.3f} ± {np.std(other, ddof=1):.3f}" in text
 
 
-@pytest.mark.slow
-def test_sweep_end_to_end(tmp_path, capsys):
-    corpus = tmp_path / "c.csv"
-    synthetic_corpus().save(corpus)
-    out = tmp_path / "sweep"
-    argv = ["--variant", "single=--strategy single", "--variant", "uniform=--strategy uniform",
-            "--seeds", "0,1", "--workers", "2", "--out", str(out), "--corpus", str(corpus),
-            "--max-epochs", "3"]
-    assert main(argv) == 0
-    per_run = pd.read_csv(out / "runs.csv")
-    assert len(per_run) == 4 and set(per_run["state"]) == {"finished"}
-    results = pd.read_csv(out / "results.csv")
-    assert list(results["label"]) == ["single", "uniform"] and set(results["reference"]) == {"single"}
-    assert (out / "results.md").read_text().startswith("## Sweep results")
-    plan = json.loads((out / "plan.json").read_text())
-    assert plan["total"] == 4 and plan["variants"] == ["single", "uniform"]
-    for run in per_run["run"]:
-        assert runs.read_status(Path(run))["state"] == "finished"
-    # A second call reuses the finished runs and gives the same table.
-    assert main(argv) == 0
-    assert pd.read_csv(out / "results.csv").equals(results)
-
-
 def test_sweep_bad_input_is_one_line(tmp_path, capsys):
     assert main(["--variant", "a=--strategy magic", "--out", str(tmp_path / "s")]) == 2
     err = capsys.readouterr().err.strip()
@@ -112,7 +87,7 @@ def test_stopping_a_sweep_stops_its_runs_and_a_rerun_resumes_them(tmp_path):
     synthetic_corpus().save(corpus)
     out = tmp_path / "sweep"
     args = ["--variant", "single=--strategy single", "--variant", "uniform=--strategy uniform", "--seeds", "0",
-            "--workers", "2", "--corpus", str(corpus), "--max-epochs", "300", "--patience", "5000"]
+            "--workers", "2", "--corpus", str(corpus), "--max-epochs", "60", "--patience", "5000"]
     process.launch_sweep(out, args, total=2)
     deadline = time.time() + 120
     while not all(len(runs.read_metrics(out / f"{v}-seed0")) >= 3 for v in ("single", "uniform")):
