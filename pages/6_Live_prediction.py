@@ -105,7 +105,6 @@ with cols[0]:
     if predictor.uses_audio:
         st.dataframe(acoustic_movers(result.zscores, acoustic_ind), hide_index=True, width="stretch",
                      column_config={"z": st.column_config.NumberColumn(width="small"),
-                                    "toward": st.column_config.TextColumn(width="small"),
                                     "description": st.column_config.TextColumn(width="large")})
 with cols[1]:
     st.markdown("**Words** (share of words, percentage points against "

@@ -120,8 +120,7 @@ def clip_source_ui() -> ClipChoice | None:
         title = st.selectbox("Sample", [NO_SAMPLE, *samples], key="live-sample", on_change=_touched("sample"))
         if title != NO_SAMPLE:
             sample = samples[title]
-            st.caption(f"Reference text: {sample.text}")
-            st.caption(true_label(sample))
+            st.caption(true_label(sample))  # the reference text is shown beside the transcript
             choices["sample"] = ClipChoice(sample.path.read_bytes(), title, sample)
     active = st.session_state.get(SOURCE)
     if active in choices:
