@@ -116,8 +116,10 @@ def split_sentences(words: list[Word] | tuple[Word, ...], duration_s: float, pad
     while True:
         sentences = _bounds(groups, duration_s, pad_s)
         short = next((k for k, s in enumerate(sentences) if s.duration_s < min_s), None)
-        if short is None or len(groups) == 1:
+        if short is None:
             return sentences
+        if len(groups) == 1:
+            return []  # the whole recording holds less than one clip's worth of speech
         # Merge a too-short sentence into the neighbour it is closer to in time.
         if short == 0:
             other = 1
@@ -191,7 +193,7 @@ def segment_file(audio: AudioSource, out_dir: str | Path, speaker: str, recognis
     sentences = segment_signal(signal, recogniser, pad_s)
     label = name or str(audio)
     if not sentences:
-        raise InputError(f"{label}: no words were recognised, so there is no sentence to cut")
+        raise InputError(f"{label}: no words were recognised (or under {MIN_CLIP_S} s of them), so there is no sentence to cut")
     data = audio if isinstance(audio, bytes) else Path(audio).read_bytes()
     record = {"source": label if isinstance(audio, bytes) else str(Path(audio).resolve()),
               "source_sha256": hashlib.sha256(data).hexdigest(),

@@ -49,6 +49,7 @@ def test_without_punctuation_pauses_end_sentences():
     timed = words(("i", 0.0, 0.3), ("went", 0.3, 0.8), ("home", 2.0, 2.5), ("then", 2.6, 3.0))
     assert [s.text for s in split_sentences(timed, 3.5, pause_s=0.8)] == ["i went", "home then"]
     assert split_sentences([], 3.0) == []
+    assert split_sentences(words(("Hi.", 0.1, 0.3)), 0.4, pad_s=0.0) == []   # no clip under 0.5 s, ever
 
 
 @pytest.fixture(scope="module")
