@@ -10,6 +10,7 @@ partial or running sweep shows what it has. No Streamlit, no process control
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import shlex
 from collections.abc import Sequence
@@ -124,21 +125,34 @@ def _variant_order(folder: Path, found: list[str]) -> list[str]:
 
 
 def sweep_state(folder: str | Path) -> dict:
-    """state (running, stopping, finished, stopped, failed, incomplete), runs done and planned, error line."""
+    """state (running, stopping, finished, stopped, failed, incomplete), runs done, running, queued and
+    planned, the executor, error line.
+
+    A run is running while a process holds its folder's lock, whichever executor started it (a Ray
+    worker on another node too, on a shared filesystem). While the sweep goes, a run that a
+    previous call left stopped or killed is queued: the sweep resumes it.
+    """
     from muser_core.sweep import PLAN
 
     folder = Path(folder)
     launch = rf.read_json(folder / rf.LAUNCH) or {}
-    subs = [p for p in folder.iterdir() if p.is_dir() and (p / rf.CONFIG).exists()] if folder.is_dir() else []
-    states = [process.run_state(p)["state"] for p in subs]
-    done = sum(s in process.ENDED for s in states)
+    plan = rf.read_json(folder / PLAN) or {}
+    subs = [p for p in folder.iterdir() if p.is_dir() and _SEED.match(p.name)
+            and ((p / rf.CONFIG).exists() or rf.is_locked(p))] if folder.is_dir() else []
+    statuses = [process.run_state(p) for p in subs]
+    states = [s["state"] for s in statuses]
     running = sum(s in process.ACTIVE for s in states)
-    planned = (rf.read_json(folder / PLAN) or {}).get("total")
-    total = launch.get("total") or planned or (len(subs) if (folder / "runs.csv").is_file() else None)
+    active = rf.is_locked(folder) or rf.same_process(launch)
+    since = (rf.read_json(folder / rf.OWNER) or {}).get("acquired") or launch.get("started") or 0.0
+    waiting = sum(active and s["state"] in ("stopped", "killed") and as_float(s.get("updated")) < since
+                  for s in statuses)
+    done = sum(s in process.ENDED for s in states) - waiting
+    total = launch.get("total") or plan.get("total") or (len(subs) if (folder / "runs.csv").is_file() else None)
+    queued = max(0, total - done - running) if total and (active or running) else 0
     asked = launch.get("stop_requested")
     stop_asked = isinstance(asked, (int, float)) and asked >= (launch.get("started") or 0.0)
     error = None
-    if rf.is_locked(folder) or rf.same_process(launch) or running:
+    if active or running:
         state = "stopping" if stop_asked else "running"
     elif (folder / "results.csv").is_file() and states and set(states) <= {"finished", "failed"}:
         state = "finished"  # every run ended on its own (a stop asked earlier was followed by a rerun)
@@ -151,8 +165,17 @@ def sweep_state(folder: str | Path) -> dict:
         state = "failed" if error else "incomplete"
     else:
         state = "incomplete"
-    return {"state": state, "done": done, "total": total, "running": running, "error": error,
-            "started": launch.get("started")}
+    return {"state": state, "done": done, "total": total, "running": running, "queued": queued, "error": error,
+            "started": launch.get("started"), "executor": plan.get("executor") or launch.get("executor") or "local"}
+
+
+def progress_line(state: dict) -> str:
+    """'3 of 8 runs done, 2 running, 3 queued · running · executor ray', as the command line counts them."""
+    total = state["total"]
+    text = f"{state['done']} of {total if total else '?'} runs done, {state['running']} running"
+    if state["state"] in process.ACTIVE:
+        text += f", {state['queued']} queued"
+    return f"{text} · {state['state']} · executor {state['executor']}"
 
 
 def summary_table(per_run: pd.DataFrame, reference: str | None) -> pd.DataFrame:
@@ -203,6 +226,108 @@ def paper_display(table: str) -> pd.DataFrame:
     return out
 
 
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def _latex_cell(text) -> str:
+    text = str(text)
+    best = text.endswith(BEST)
+    text = "".join(_LATEX_SPECIAL.get(c, c) for c in text.removesuffix(BEST)).replace(" ± ", r" $\pm$ ")
+    return rf"\textbf{{{text}}}" if best else text
+
+
+def latex_table(display: pd.DataFrame, caption: str) -> str:
+    """A display table (:func:`results_display`, :func:`paper_display`) as LaTeX (booktabs): ± as
+    ``$\\pm$``, the ★ best values of each column in bold."""
+    lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{_latex_cell(caption)}}}",
+             r"\begin{tabular}{l" + "c" * (display.shape[1] - 1) + "}", r"\toprule",
+             " & ".join(_latex_cell(c) for c in display.columns) + r" \\", r"\midrule"]
+    lines += [" & ".join(_latex_cell(v) for v in row) + r" \\" for row in display.itertuples(index=False)]
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- identical rows
+
+
+def _draws(runs: Sequence[str], until: int, key: str) -> bool:
+    """The runs recorded the same ``key`` (batches or probabilities) in every epoch 1..``until``."""
+    seen = []
+    for run in runs:
+        records = {r.get("epoch"): r.get(key) for r in rf.read_metrics(run) if isinstance(r, dict)}
+        seen.append([records.get(e) for e in range(1, until + 1)])
+    return all(d == seen[0] and None not in d for d in seen)
+
+
+def _uniform_until(run: str) -> float:
+    """The epochs a run's strategy samples tasks uniformly: all (uniform), the warm-up n (speed), else 0."""
+    strategy = (rf.read_json(Path(run) / rf.CONFIG) or {}).get("strategy") or {}
+    return {"uniform": math.inf, "speed": float(strategy.get("history") or 0)}.get(strategy.get("name"), 0.0)
+
+
+def _quoted(labels: Sequence[str]) -> str:
+    names = [f"**{label}**" for label in labels]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _why(runs: pd.DataFrame) -> str:
+    """Why runs with the same seed-by-seed test metrics and best epochs coincide (one run per row and seed)."""
+    per_seed = [group for _, group in runs.groupby("seed")]
+    bests = [int(group["best_epoch"].iloc[0]) for group in per_seed]
+    epochs = (f"{bests[0]}" if len(per_seed) == 1 else
+              f"{', '.join(map(str, bests))} on seeds {', '.join(str(g['seed'].iloc[0]) for g in per_seed)}")
+    pairs = list(zip(per_seed, bests, strict=True))
+    if not all(_draws(list(g["run"]), best, "batches") for g, best in pairs):
+        return f"yet they drew different batches before their best epoch ({epochs}); check the rows' settings"
+    uniform = {run: _uniform_until(run) for run in runs["run"]}
+    warm_ups = sorted({int(n) for n in uniform.values() if 0 < n < math.inf})
+    if warm_ups and all(best <= uniform[run] for run, best in zip(runs["run"], runs["best_epoch"], strict=True)):
+        n = " and ".join(map(str, warm_ups))
+        return (f"the best validation epoch ({epochs}) fell inside the {n}-epoch uniform warm-up of the "
+                "speed-based sampling, which draws tasks as uniform sampling does, from the same seeded "
+                "generator, so the runs kept the same checkpoint")
+    text = f"the runs drew as many batches of each task in every epoch up to the best validation epoch ({epochs})"
+    if not all(_draws(list(g["run"]), best, "probabilities") for g, best in pairs):
+        text += ", their task probabilities differing too little to change a draw of the same seeded generator"
+    return text + ", and kept the same checkpoint"
+
+
+def identical_rows(per_run: pd.DataFrame) -> list[str]:
+    """One line for each set of rows whose finished runs have identical test metrics and best epochs,
+    saying why (read from the runs: the batches they drew, the strategy's warm-up).
+
+    Rows identical on every seed they share come first; then, per seed, rows that coincide on that seed only.
+    """
+    from muser_core.sweep import METRICS
+
+    done = per_run[(per_run["state"] == "finished") & per_run["best_epoch"].notna()].copy()
+    done["key"] = [tuple(r) for r in done[[*METRICS, "best_epoch"]].to_numpy().tolist()]
+    groups = {seed: [list(g["label"]) for _, g in group.groupby("key", sort=False) if len(g) > 1]
+              for seed, group in done.groupby("seed")}
+    labels = list(dict.fromkeys(done["label"]))
+    seeds_of = {label: set(done.loc[done["label"] == label, "seed"]) for label in labels}
+
+    def together(a: str, b: str, seed) -> bool:
+        return any(a in g and b in g for g in groups.get(seed, []))
+
+    lines, covered = [], set()
+    for i, a in enumerate(labels):
+        for b in labels[i + 1:]:
+            shared = sorted(seeds_of[a] & seeds_of[b])
+            if shared and all(together(a, b, seed) for seed in shared):
+                runs = done[done["label"].isin([a, b]) & done["seed"].isin(shared)]
+                lines.append(f"{_quoted([a, b])} are identical on every seed: {_why(runs)}.")
+                covered |= {frozenset((a, b, seed)) for seed in shared}
+    for seed, seed_groups in groups.items():
+        for group in seed_groups:
+            if all(frozenset((a, b, seed)) in covered for i, a in enumerate(group) for b in group[i + 1:]):
+                continue
+            runs = done[(done["seed"] == seed) & done["label"].isin(group)]
+            lines.append(f"On seed {seed}, {_quoted(group)} have identical test metrics: {_why(runs)}.")
+    return lines
+
+
 def detect_table(labels: Sequence[str]) -> str | None:
     """Which paper table (6-9) a sweep's variant labels come from, if all of them come from one."""
     from muser_core.sweep import PAPER_TABLES, TABLE_DEFAULTS
@@ -231,8 +356,11 @@ def sweep_table_id(folder: str | Path, per_run: pd.DataFrame) -> str | None:
 
 
 def sweep_arguments(table: str | None, seeds: Sequence[int], flags: Sequence[str] = (), workers: int = 1,
-                    variants: Sequence[tuple[str, str]] = (), reference: str | None = None) -> list[str]:
-    """The ``muser_core.sweep`` arguments for a sweep, every variant's config checked first (one-line InputError)."""
+                    variants: Sequence[tuple[str, str]] = (), reference: str | None = None,
+                    executor: str = "local", ray_address: str = "") -> list[str]:
+    """The ``muser_core.sweep`` arguments for a sweep, every variant's config and the executor's options
+    checked first (one-line InputError)."""
+    from muser_core.executors import make_executor
     from muser_core.sweep import TABLE_DEFAULTS, variant_config
     from muser_core.train.cli import add_config_flags, config_from_args
 
@@ -247,7 +375,9 @@ def sweep_arguments(table: str | None, seeds: Sequence[int], flags: Sequence[str
         raise InputError(f"sweep flags {' '.join(flags)}: {exc}") from None
     for _, variant_flags in rows:
         variant_config(base, variant_flags, seeds[0])
-    args = ["--seeds", ",".join(map(str, seeds)), "--workers", str(workers)]
+    make_executor(executor, workers=workers, address=ray_address.strip() or None)
+    args = ["--seeds", ",".join(map(str, seeds)), "--workers", str(workers), "--executor", executor]
+    args += ["--ray-address", ray_address.strip()] if ray_address.strip() else []
     args += ["--table", table] if table else []
     args += [f"--variant={label}={v}" for label, v in variants]
     args += ["--reference", reference] if reference else []

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from analysis import paper_results
+from analysis import paper_results, sweep_figures
 from analysis import sweep_views as sv
 from muser_core.errors import InputError
+from muser_core.executors import EXECUTORS
 from muser_core.train import process
 from muser_core.train import run_folder as rf
 from muser_core.train.cli import parse_seeds
-from ui.runs import POLL_S, SYNTHETIC, error_line_ui, picker_labels
+from ui.runs import POLL_S, error_line_ui, picker_labels
 
 
 def sweep_picker_ui(key: str, default_path: str | None = None) -> str | None:
@@ -47,11 +48,14 @@ def results_ui(folder: str, key: str = "res") -> None:
     live()
 
 
+SYNTHETIC_SWEEP = ("Trained on the **synthetic demo corpus**: these numbers compare the strategies on made-up "
+                   "speech, not how well stress can be detected in real speech.")
+
+
 def _results(folder: str, state: dict, key: str) -> None:
     total = state["total"]
-    text = f"{state['done']} of {total if total else '?'} runs done, {state['running']} running · {state['state']}"
     st.progress(min(1.0, state["done"] / total) if total else (1.0 if state["state"] == "finished" else 0.0),
-                text=text)
+                text=sv.progress_line(state))
     if state["state"] == "stopping":
         st.info("Stopping: each running run ends after its current batch and keeps its resume state; "
                 "launch the same sweep again to continue.", icon=":material/hourglass_top:")
@@ -76,25 +80,48 @@ def _results(folder: str, state: dict, key: str) -> None:
                              index=labels.index(default_ref) if default_ref in labels else 0,
                              key=f"{key}-ref-{Path(folder).name}")
     summary = sv.summary_table(per_run, reference)
+    name = Path(folder).name
     # Stacked, not side by side: seven columns of 'mean ± sd' need the full width.
-    st.markdown(f"**This app: `{Path(folder).name}`**" + (f" (the rows of the paper's Table {table_id})"
-                                                         if table_id else ""))
-    st.dataframe(sv.results_display(summary, reference), hide_index=True, width="stretch")
+    st.markdown(f"**This app: `{name}`**" + (f" (the rows of the paper's Table {table_id})" if table_id else ""))
+    ours = sv.results_display(summary, reference)
+    st.dataframe(ours, hide_index=True, width="stretch")
     seeds = sorted(per_run.loc[per_run["state"] == "finished", "seed"].unique())
-    st.caption(f"Test-split stress detection, mean ± sample sd over seeds {', '.join(map(str, seeds)) or '-'}; "
+    caption = (f"Test-split stress detection, mean ± sample sd over seeds {', '.join(map(str, seeds)) or '-'}; "
                "precision, recall and F-score of the stressed class; ★ best mean per column; "
                f"p: paired t-test against **{reference}** over the same seeds.")
+    st.caption(caption)
+    for line in sv.identical_rows(per_run):
+        st.info(line, icon=":material/content_copy:")
+    _downloads(f"{key}-ours", name, summary.assign(reference=reference), ours, caption.replace("**", ""))
     cfg = rf.read_json(Path(per_run["run"].iloc[0]) / rf.CONFIG) or {}
-    if cfg.get("data", {}).get("corpus") == "demo":
-        st.caption(SYNTHETIC)
+    if (cfg.get("data") or {}).get("corpus") == "demo":
+        st.caption(SYNTHETIC_SWEEP)
     if table_id:
         st.markdown(f"**The paper's numbers** — {paper_results.TITLES[table_id]}")
-        st.dataframe(sv.paper_display(table_id), hide_index=True, width="stretch")
+        paper = sv.paper_display(table_id)
+        st.dataframe(paper, hide_index=True, width="stretch")
         st.caption(f"{paper_results.SOURCE}. Single values as printed in the paper; ★ best per column.")
+        _downloads(f"{key}-paper", f"muser-paper-table{table_id}", paper_results.paper_table(table_id), paper,
+                   f"{paper_results.TITLES[table_id]}. {paper_results.SOURCE}.")
     else:
         st.caption("These variants are not one of the paper's tables, so no paper numbers are shown.")
+    st.markdown("**Every seed**")
+    metric = st.radio("Metric", list(sv.DISPLAY_METRICS), horizontal=True, key=f"{key}-strip-metric",
+                      format_func=sv.DISPLAY_METRICS.get)
+    st.plotly_chart(sweep_figures.seed_strip_figure(per_run, metric), key=f"{key}-strip")
+    st.caption("One dot per run: its test result on the stress task, coloured by seed; the bar is the row's mean. "
+               "Dots of several rows at the same place on one seed are runs that trained alike.")
     with st.expander("Every run of the sweep"):
         st.dataframe(per_run, hide_index=True, width="stretch")
+
+
+def _downloads(key: str, stem: str, numbers, display, caption: str) -> None:
+    """The table as CSV (its numbers) and as LaTeX (its layout, best values in bold)."""
+    c1, c2, _ = st.columns([1, 1, 4])
+    c1.download_button("CSV", numbers.to_csv(index=False), f"{stem}.csv", "text/csv", key=f"{key}-csv",
+                       icon=":material/download:")
+    c2.download_button("LaTeX", sv.latex_table(display, caption), f"{stem}.tex", "application/x-tex",
+                       key=f"{key}-tex", icon=":material/download:")
 
 
 def sweep_form_ui(key: str = "sweep") -> dict:
@@ -104,7 +131,15 @@ def sweep_form_ui(key: str = "sweep") -> dict:
                          format_func=lambda t: paper_results.TITLES[t], key=f"{key}-table")
     seeds = c2.text_input("Seeds", "0,1,2", key=f"{key}-seeds")
     workers = int(c3.number_input("Parallel runs", 1, max(1, os.cpu_count() or 1), 1, key=f"{key}-workers",
-                                  help="training processes at once; each uses one core in frozen mode"))
+                                  help="runs at once on this machine; each uses one core in frozen mode"))
+    e1, e2 = st.columns([1, 2])
+    executor = e1.selectbox("Executor", list(EXECUTORS), key=f"{key}-executor",
+                            format_func=lambda n: f"{n}: {EXECUTORS[n].summary}")
+    address = ""
+    if executor == "ray":
+        address = e2.text_input("Ray cluster address", "", key=f"{key}-ray-address", placeholder="HEAD:6379",
+                                help="empty: a Ray instance on this machine, bound to 127.0.0.1, no dashboard; "
+                                     "a cluster needs the runs folder on a shared filesystem (see the README)")
     d1, d2, d3 = st.columns(3)
     max_epochs = int(d1.number_input("Max epochs", 1, 5000, 1000, key=f"{key}-max-epochs"))
     patience = int(d2.number_input("Patience", 1, 1000, 30, key=f"{key}-patience"))
@@ -112,7 +147,7 @@ def sweep_form_ui(key: str = "sweep") -> dict:
     st.caption("Every run uses the synthetic demo corpus in frozen text mode (the fast CPU setting); "
                "the same sweep on MuSE is `python -m muser_core.sweep --table N --corpus PATH`.")
     return {"table": table, "seeds": seeds, "workers": workers, "max_epochs": max_epochs,
-            "patience": patience, "name": name.strip()}
+            "patience": patience, "name": name.strip(), "executor": executor, "ray_address": address}
 
 
 def launch_sweep_ui(options: dict) -> str | None:
@@ -121,10 +156,12 @@ def launch_sweep_ui(options: dict) -> str | None:
         seeds = parse_seeds(options["seeds"])
         flags = ["--corpus", "demo", "--text-mode", "frozen", "--max-epochs", str(options["max_epochs"]),
                  "--patience", str(options["patience"])]
-        args = sv.sweep_arguments(options["table"], seeds, flags, options["workers"])
+        args = sv.sweep_arguments(options["table"], seeds, flags, options["workers"],
+                                  executor=options["executor"], ray_address=options["ray_address"])
         folder = rf.run_path(options["name"])
         total = len(sv.sweep_variants(options["table"])) * len(seeds)
-        return str(process.launch_sweep(folder, args, total=total, table=options["table"], seeds=seeds))
+        return str(process.launch_sweep(folder, args, total=total, table=options["table"], seeds=seeds,
+                                        executor=options["executor"]))
     except InputError as exc:
         error_line_ui(str(exc))
         return None

@@ -90,3 +90,43 @@ def test_combine_names_runs(runs_root):
     assert isinstance(figs.probability_figure(table, stacked=True).to_dict(), dict)
     assert isinstance(pd.DataFrame(rv.metrics_summary(views[0])), pd.DataFrame)
     assert sys.executable  # the launcher uses this interpreter
+
+
+def test_latex_table_escapes_text_and_bolds_the_best_values():
+    display = pd.DataFrame({"Strategy": ["Uniform sampling with activation & valence", "(Liu et al., 2019) - modified"],
+                            "Accuracy": ["0.756 ± 0.010 ★", "0.700 ± 0.020"], "p (accuracy)": ["ref.", "0.05"],
+                            "Seeds": [3, 3]})
+    tex = sv.latex_table(display, "Test-split stress, 100% of items_here")
+    lines = tex.splitlines()
+    assert lines[0] == r"\begin{table}[t]" and lines[-1] == r"\end{table}"
+    assert r"\caption{Test-split stress, 100\% of items\_here}" in lines
+    assert r"\begin{tabular}{lccc}" in lines
+    assert r"Strategy & Accuracy & p (accuracy) & Seeds \\" in lines
+    assert r"Uniform sampling with activation \& valence & \textbf{0.756 $\pm$ 0.010} & ref. & 3 \\" in lines
+    assert r"(Liu et al., 2019) - modified & 0.700 $\pm$ 0.020 & 0.05 & 3 \\" in lines
+    assert "★" not in tex and "±" not in tex
+
+
+def test_identical_rows_on_one_seed_are_named_with_that_seed(runs_root):
+    """Two rows coincide on seed 1 only (same accuracy there, uniform draws throughout): one line for seed 1."""
+    from muser_core.sweep import PAPER_TABLES, slug
+
+    folder = runs_root / "sw"
+    for i, label in ((0, PAPER_TABLES["8"][0][0]), (1, PAPER_TABLES["8"][1][0])):
+        for seed in (0, 1, 2):
+            make_run(folder, f"{slug(label)}-seed{seed}", strategy="uniform", tasks=("stress", "activation"),
+                     epochs=6, seed=seed, test_accuracy=0.7 + 0.01 * seed + (0.05 * i if seed != 1 else 0.0))
+    lines = sv.identical_rows(sv.sweep_runs(folder))
+    assert lines == ["On seed 1, **Uniform sampling with activation** and **Uniform sampling with valence** have "
+                     "identical test metrics: the runs drew as many batches of each task in every epoch up to the "
+                     "best validation epoch (4), and kept the same checkpoint."]
+
+
+def test_identical_metrics_with_different_draws_are_flagged_not_explained(runs_root):
+    from muser_core.sweep import PAPER_TABLES, slug
+
+    folder = runs_root / "sw"
+    for label, strategy in ((PAPER_TABLES["8"][2][0], "uniform"), (PAPER_TABLES["8"][4][0], "speed")):
+        make_run(folder, f"{slug(label)}-seed0", strategy=strategy, history=2, epochs=8, seed=0, test_accuracy=0.7)
+    [line] = sv.identical_rows(sv.sweep_runs(folder))
+    assert "are identical on every seed: yet they drew different batches before their best epoch (6)" in line

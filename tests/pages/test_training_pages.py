@@ -262,3 +262,104 @@ def test_stop_from_the_page_says_stopping_then_stopped(runs_root):
     at.run()
     assert "stop-me` — stopped" in texts(at.markdown)
     assert [b for b in at.button if b.label == "Resume this run"]
+
+
+# --------------------------------------------------------------------------- Results page (issues 15 and 16)
+
+
+def _table8_sweep(root: Path, rows: dict[int, tuple[str, int, float]], seeds=(0, 1, 2), epochs: int = 8) -> Path:
+    """Rows of Table 8 by index -> (strategy, history, test accuracy); best epoch epochs - 2 on every seed."""
+    from muser_core.sweep import PAPER_TABLES, slug
+
+    sweep = root / "t8"
+    for i, (strategy, history, accuracy) in rows.items():
+        label = PAPER_TABLES["8"][i][0]
+        for seed in seeds:
+            make_run(sweep, f"{slug(label)}-seed{seed}", strategy, epochs=epochs, history=history, seed=seed,
+                     test_accuracy=accuracy + 0.01 * seed)
+    return sweep
+
+
+def _results_page(sweep: Path) -> AppTest:
+    at = AppTest.from_file(RESULTS, default_timeout=60)
+    at.session_state["sweep-last"] = str(sweep)
+    return at.run()
+
+
+def test_results_page_says_why_two_rows_are_identical(runs_root):
+    """The reported case: uniform with activation & valence equals speed-based n=10 when the best epoch (6
+    here) falls in the 10-epoch warm-up. Speed-based n=5 differs, and gets no line."""
+    sweep = _table8_sweep(runs_root, {2: ("uniform", 2, 0.75), 4: ("speed", 5, 0.78), 5: ("speed", 10, 0.75)})
+    at = _results_page(sweep)
+    assert not at.exception and not at.error
+    notes = [i.value for i in at.info if "identical" in i.value]
+    assert notes == ["**Uniform sampling with activation & valence** and **Speed-based sampling (history=10)** "
+                     "are identical on every seed: the best validation epoch (6, 6, 6 on seeds 0, 1, 2) fell inside "
+                     "the 10-epoch uniform warm-up of the speed-based sampling, which draws tasks as uniform "
+                     "sampling does, from the same seeded generator, so the runs kept the same checkpoint."]
+
+
+def test_results_page_explains_no_identity_that_is_not_there(runs_root):
+    sweep = _table8_sweep(runs_root, {2: ("uniform", 2, 0.75), 5: ("speed", 10, 0.76)})
+    at = _results_page(sweep)
+    assert not at.exception and not [i for i in at.info if "identical" in i.value]
+
+
+def test_results_page_captions_mention_only_what_it_draws(runs_root):
+    """The synthetic-data caption spoke of curves; the Results page has tables and a strip plot."""
+    sweep = _table8_sweep(runs_root, {2: ("uniform", 2, 0.75), 4: ("speed", 5, 0.78)})
+    at = _results_page(sweep)
+    assert not at.exception
+    captions = texts(at.caption)
+    assert "synthetic demo corpus" in captions
+    assert "curve" not in (captions + texts(at.markdown) + texts(at.info)).lower()
+
+
+def test_results_page_offers_each_table_as_csv_and_latex(runs_root):
+    sweep = _table8_sweep(runs_root, {2: ("uniform", 2, 0.75), 4: ("speed", 5, 0.78)})
+    at = _results_page(sweep)
+    assert not at.exception
+    buttons = {b.key: b.label for b in at.get("download_button")}
+    assert buttons == {"res-ours-csv": "CSV", "res-ours-tex": "LaTeX", "res-paper-csv": "CSV",
+                       "res-paper-tex": "LaTeX"}
+
+
+def test_results_page_draws_every_seed_as_a_strip(runs_root):
+    sweep = _table8_sweep(runs_root, {2: ("uniform", 2, 0.75), 4: ("speed", 5, 0.78)})
+    at = _results_page(sweep)
+    assert not at.exception
+    import plotly.io
+
+    [chart] = at.get("plotly_chart")
+    figure = plotly.io.from_json(chart.proto.spec)
+    seeds = [t for t in figure.data if t.name.startswith("seed")]
+    assert [t.name for t in seeds] == ["seed 0", "seed 1", "seed 2"]
+    assert sorted(x for t in seeds for x in t.x) == pytest.approx([0.75, 0.76, 0.77, 0.78, 0.79, 0.80])
+    at.radio(key="res-strip-metric").set_value("f1").run()
+    assert not at.exception
+    assert "f-score" in plotly.io.from_json(at.get("plotly_chart")[0].proto.spec).layout.xaxis.title.text
+
+
+def test_results_launcher_offers_the_executors_from_the_registry(runs_root):
+    from muser_core.executors import EXECUTORS
+
+    at = page(RESULTS)
+    assert list(at.selectbox(key="sweep-executor").options) == [f"{n}: {c.summary}" for n, c in EXECUTORS.items()]
+    assert not [t for t in at.text_input if t.key == "sweep-ray-address"]
+    at.selectbox(key="sweep-executor").set_value("ray").run()
+    assert not at.exception and at.text_input(key="sweep-ray-address").value == ""
+
+
+def test_results_progress_counts_done_running_queued_and_names_the_executor(runs_root):
+    """A sweep of 4 runs on Ray: one finished, one running (its folder's lock held), two queued."""
+    from analysis import sweep_views as sv
+
+    sweep = _table8_sweep(runs_root, {2: ("uniform", 2, 0.75)}, seeds=(0,))
+    runs.write_json(sweep / "plan.json", {"total": 4, "executor": "ray"})
+    running = make_run(sweep, "speed-based-sampling-history-5-seed0", "speed", state="running", epochs=2)
+    with runs.RunLock(sweep), runs.RunLock(running):
+        state = sv.sweep_state(sweep)
+        assert (state["done"], state["running"], state["queued"], state["executor"]) == (1, 1, 2, "ray")
+        at = _results_page(sweep)
+        assert not at.exception
+        assert "1 of 4 runs done, 1 running, 2 queued · running · executor ray" in at.get("progress")[0].proto.text
