@@ -363,3 +363,42 @@ def test_results_progress_counts_done_running_queued_and_names_the_executor(runs
         at = _results_page(sweep)
         assert not at.exception
         assert "1 of 4 runs done, 1 running, 2 queued · running · executor ray" in at.get("progress")[0].proto.text
+
+
+@pytest.mark.slow
+def test_a_ray_sweep_from_the_page_shows_progress_and_its_stop_leaves_no_ray_process(runs_root):
+    """Launched with the ray executor (a Ray instance on 127.0.0.1 in the sweep's process), stopped with the
+    page's button: the runs stop after a batch, resumable, and every process the sweep started is gone."""
+    import psutil
+
+    from analysis import sweep_views as sv
+
+    pytest.importorskip("ray")
+    pytest.importorskip("muser_core.demo")
+    at = page(RESULTS)
+    at.selectbox(key="sweep-table").set_value("6").run()
+    at.selectbox(key="sweep-executor").set_value("ray").run()
+    at.text_input(key="sweep-seeds").set_value("0")
+    at.number_input(key="sweep-workers").set_value(2)
+    at.number_input(key="sweep-max-epochs").set_value(5000)
+    at.number_input(key="sweep-patience").set_value(5000)
+    at.text_input(key="sweep-name-6").set_value("on-ray")
+    at.button(key="sweep-launch").click().run()
+    assert not at.exception and not at.error
+    folder = runs_root / "on-ray"
+    sweep = psutil.Process(runs.read_json(folder / runs.LAUNCH)["pid"])
+    subs = [folder / "muser-textual-encoder-seed0", folder / "muser-acoustic-encoder-seed0"]
+    _wait_for(lambda: all(len(runs.read_metrics(sub)) >= 2 for sub in subs), timeout=180)
+    started = sweep.children(recursive=True)
+    assert any("raylet" in " ".join(p.cmdline()) for p in started)
+    at.run()
+    assert "0 of 2 runs done, 2 running, 0 queued · running · executor ray" in at.get("progress")[0].proto.text
+    [stop] = [b for b in at.button if b.label == "Stop the sweep"]
+    stop.click().run()
+    assert not at.exception
+    _wait_for(lambda: sv.sweep_state(folder)["state"] not in process.ACTIVE, timeout=120)
+    assert sv.sweep_state(folder)["state"] == "stopped"
+    for sub in subs:
+        assert process.run_state(sub)["state"] == "stopped" and (sub / runs.RESUME).is_file()
+    _, alive = psutil.wait_procs([sweep, *started], timeout=30)
+    assert not alive, [" ".join(p.cmdline())[:80] for p in alive]
