@@ -8,7 +8,8 @@ the loader changed, and the items it skipped with the reason.
 
 Command line::
 
-    python -m muser_core.corpus --muse ROOT | --omg ROOT | --manifest CSV | --demo --out corpus.csv
+    python -m muser_core.corpus --muse ROOT | --omg ROOT [--omg-split paper|official] | --manifest CSV | --demo \\
+        --out corpus.csv
 
 writes ``corpus.csv`` and its metadata (label scales, notes, skipped items) as
 ``corpus.csv.meta.json``; it never overwrites a file it did not write.
@@ -385,20 +386,33 @@ def _number(value) -> float:
 
 OMG_SPLIT_FILES = {"train": "Train", "validation": "Validation", "test": "Test"}
 OMG_EMOTIONS = ["anger", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
+# How load_omg splits OMG-Emotion: "paper" (4.1: Train and Validation pooled, a seeded
+# hold-out of whole videos) or "official" (the data set's own Train/Validation/Test files).
+OMG_SPLITS = ("paper", "official")
+OMG_PAPER_VIDEOS, OMG_PAPER_HOLDOUT = 1484, 300  # paper 4.1: 1,484 videos kept, 300 held out
 
 
-def load_omg(root: str | Path, min_words: int = 5) -> Corpus:
+def load_omg(root: str | Path, min_words: int = 5, *, split: str = "paper", seed: int = 0) -> Corpus:
     """Read an OMG-Emotion copy: ``omg_*Videos.csv``, ``omg_*Transcripts.csv`` and ``<video>/<utterance>`` clips.
 
     Arousal becomes ``activation`` (0..1). Valence is rescaled from -1..1 to
     0..1, as the paper treats both on 0..1; the rescale is recorded in the notes.
-    Clips whose transcript has fewer than ``min_words`` words are skipped (paper).
+    Clips whose transcript has fewer than ``min_words`` words, or whose clip is
+    missing (a broken link), are skipped (paper 4.1). ``split="paper"`` (the
+    default) pools the Train and Validation files and holds out whole videos
+    for validation with ``seed`` (:func:`omg_holdout`); ``"official"`` keeps
+    the data set's Train, Validation and Test files. The notes say which.
     """
+    if split not in OMG_SPLITS:
+        raise InputError(f"unknown OMG-Emotion split '{split}' (choose {' or '.join(OMG_SPLITS)})")
     root = Path(root).expanduser().resolve()
     if not root.is_dir():
         raise InputError(f"{root}: OMG-Emotion root folder not found")
-    frames, skipped = [], []
-    for split, stem in OMG_SPLIT_FILES.items():
+    if not any((root / f"omg_{s}Videos.csv").is_file() for s in ("Train", "Validation")):
+        raise InputError(f"{root}: not an OMG-Emotion copy (no omg_TrainVideos.csv or omg_ValidationVideos.csv)")
+    used = OMG_SPLIT_FILES if split == "official" else {s: OMG_SPLIT_FILES[s] for s in ("train", "validation")}
+    frames, skipped, seen = [], [], {}
+    for file_split, stem in used.items():
         videos = root / f"omg_{stem}Videos.csv"
         if not videos.is_file():
             continue
@@ -413,33 +427,73 @@ def load_omg(root: str | Path, min_words: int = 5) -> Corpus:
             labels["transcript"] = ""
         for rec in labels.to_dict("records"):
             utt = f"{rec['video']}/{Path(str(rec['utterance'])).stem}"
+            line = where(videos, rec["_line"])
+            if utt in seen:  # ids are unique within a data set: the first listing wins
+                skipped.append(Skipped(utt, f"{line}: listed again (first in {seen[utt]})"))
+                continue
             text = rec["transcript"] if isinstance(rec["transcript"], str) else ""
             if len(text.split()) < min_words:
                 skipped.append(Skipped(utt, f"transcript shorter than {min_words} words"))
                 continue
             arousal, valence = _number(rec["arousal"]), _number(rec["valence"])
             if not (np.isfinite(arousal) and np.isfinite(valence)):
-                skipped.append(Skipped(utt, f"{where(videos, rec['_line'])}: arousal/valence not a number"))
+                skipped.append(Skipped(utt, f"{line}: arousal/valence not a number"))
                 continue
             clip = root / str(rec["video"]) / str(rec["utterance"])
             if not clip.is_file():
                 skipped.append(Skipped(utt, "clip file missing"))
                 continue
+            seen[utt] = line
             emotion = _number(rec.get("EmotionMaxVote"))
             frames.append({
-                "utterance_id": utt, "speaker": rec["video"], "dataset": "omg", "split": split,
+                "utterance_id": utt, "speaker": rec["video"], "dataset": "omg", "split": file_split,
                 "text": text.strip(), "audio_path": str(clip), "stress": np.nan,
                 "activation": arousal, "valence": (valence + 1.0) / 2.0,
                 "emotion": OMG_EMOTIONS[int(emotion)] if 0 <= emotion < len(OMG_EMOTIONS) else "",
             })
-    if not any((root / f"omg_{s}Videos.csv").is_file() for s in OMG_SPLIT_FILES.values()):
-        raise InputError(f"{root}: not an OMG-Emotion copy (no omg_TrainVideos.csv or omg_ValidationVideos.csv)")
     if not frames:
         raise InputError(f"{root}: no usable clips ({len(skipped)} skipped)")
+    table = canonical(pd.DataFrame(frames))
+    if split == "paper":
+        table["split"] = omg_holdout(table["speaker"], seed, source=str(root))
+        n_videos, n_held = table["speaker"].nunique(), table.loc[table["split"] == "validation", "speaker"].nunique()
+        split_notes = [f"split: paper (4.1): the Train and Validation files pooled, {n_videos:,} usable videos "
+                       f"(the paper's: {OMG_PAPER_VIDEOS:,}), {n_held:,} held out as validation by video "
+                       f"with seed {seed} (the paper holds out {OMG_PAPER_HOLDOUT} of {OMG_PAPER_VIDEOS:,}; "
+                       f"a copy with fewer videos holds out the same share, rounded), no test split"]
+        if (root / "omg_TestVideos.csv").is_file():
+            split_notes.append("omg_TestVideos.csv is not used (the paper uses the Train and Validation "
+                               "videos only; --omg-split official reads it)")
+    else:
+        split_notes = ["split: official: OMG-Emotion's own files (omg_TrainVideos.csv -> train, "
+                       "omg_ValidationVideos.csv -> validation, omg_TestVideos.csv -> test)"]
     notes = ["valence rescaled from -1..1 to 0..1 as (valence + 1) / 2",
-             "activation is OMG-Emotion's arousal (0..1)", "speaker is the video id"]
-    return Corpus(canonical(pd.DataFrame(frames)), "omg",
-                  {"activation": (0.0, 1.0), "valence": (0.0, 1.0)}, notes, skipped)
+             "activation is OMG-Emotion's arousal (0..1)", "speaker is the video id", *split_notes]
+    return Corpus(table, "omg", {"activation": (0.0, 1.0), "valence": (0.0, 1.0)}, notes, skipped)
+
+
+def omg_holdout_size(n_videos: int) -> int:
+    """Videos to hold out for validation: the paper's 300 of 1,484 (4.1), the same share for fewer.
+
+    ``round(n_videos * 300 / 1484)``, at most 300, at least 1, and always
+    leaving at least one video to train on.
+    """
+    share = round(n_videos * OMG_PAPER_HOLDOUT / OMG_PAPER_VIDEOS)
+    return max(1, min(OMG_PAPER_HOLDOUT, share, n_videos - 1))
+
+
+def omg_holdout(videos: pd.Series, seed: int = 0, source: str = "OMG-Emotion") -> pd.Series:
+    """``train`` / ``validation`` per row, holding out whole videos (paper 4.1), seeded.
+
+    The videos are sorted before the seeded shuffle, so the hold-out depends on
+    the seed and the set of videos, not on the order of the CSV files.
+    """
+    names = np.array(sorted(videos.unique()))
+    if len(names) < 2:
+        raise InputError(f"{source}: {len(names)} usable video; the paper's validation hold-out (4.1) "
+                         "needs at least 2 (use --omg-split official to keep the data set's own files)")
+    held = np.random.default_rng(seed).permutation(names)[:omg_holdout_size(len(names))]
+    return pd.Series(np.where(videos.isin(set(held)), "validation", "train"), index=videos.index, name="split")
 
 
 # --------------------------------------------------------------------------- manifest
@@ -588,14 +642,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="speaker-independent (default) or the paper's sentence counts")
     parser.add_argument("--emotion-label", choices=list(MUSE_EMOTION_LABELS), default="self",
                         help="MuSE only: which activation/valence ratings to use")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--omg-split", choices=OMG_SPLITS, default="paper",
+                        help="OMG-Emotion only: paper (default; Train and Validation pooled, 300 of 1,484 "
+                             "videos held out for validation, the same share of a smaller copy, paper 4.1) "
+                             "or official (the data set's Train/Validation/Test files)")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the split (and the OMG hold-out)")
     args = parser.parse_args(argv)
     try:
         check_table_path(args.out)  # before a long load, not after it
         if args.muse:
             corpus = load_muse(args.muse, args.emotion_label, args.split, args.seed)
         elif args.omg:
-            corpus = load_omg(args.omg)
+            corpus = load_omg(args.omg, split=args.omg_split, seed=args.seed)
         elif args.manifest:
             corpus = load_manifest(args.manifest, args.split, args.seed)
         else:
