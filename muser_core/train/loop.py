@@ -98,6 +98,8 @@ class Trainer:
         self.rng = np.random.default_rng(t.seed)  # the only source of task draws and batch order
         self.streams = {name: TaskStream(task.splits["train"]) for name, task in data.tasks.items()}
         self.tasks = tuple(data.tasks)
+        # Mixed precision: forward passes in bf16 where the config says so (build() resolves "auto").
+        self.bf16 = t.precision == "bf16"
         self.epoch_size = len(data.tasks[MAIN_TASK].splits["train"])  # items drawn per epoch (paper 5.1)
         self.records: list[dict] = []   # metrics.jsonl: one per evaluation, from 0
         self.current: EpochInProgress | None = None
@@ -178,14 +180,18 @@ class Trainer:
 
     def step(self, task: str, idx: torch.Tensor) -> torch.Tensor:
         """One AdamW step on one batch of one task (paper 4.4.1: only that task's head plugged in)."""
-        out = self.model.head(task, self.model.encode(self.data.batch(idx)))
-        target = self.data.tasks[task].target[idx]
-        loss = F.cross_entropy(out, target) if is_classification(task) else F.mse_loss(out, target)
+        with self.autocast():
+            out = self.model.head(task, self.model.encode(self.data.batch(idx)))
+            target = self.data.tasks[task].target[idx]
+            loss = F.cross_entropy(out, target) if is_classification(task) else F.mse_loss(out, target)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.params, self.cfg.train.clip_norm, foreach=True)
         self.optimizer.step()
         return loss.detach()
+
+    def autocast(self) -> torch.autocast:
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
 
     def _finish_epoch(self, epoch: EpochInProgress) -> None:
         """Evaluate after ``epoch``, track the best weights, append the record."""
@@ -215,8 +221,9 @@ class Trainer:
         self.model.eval()
         splits = {t: d.splits[split] for t, d in self.data.tasks.items() if len(d.splits[split])}
         union = torch.unique(torch.cat(list(splits.values())))
-        fused = torch.cat([self.model.encode(self.data.batch(union[i:i + 512]))
-                           for i in range(0, len(union), 512)])
+        with self.autocast():
+            fused = torch.cat([self.model.encode(self.data.batch(union[i:i + 512]))
+                               for i in range(0, len(union), 512)]).float()
         where = torch.full((int(union.max()) + 1,), -1, dtype=torch.long, device=union.device)
         where[union] = torch.arange(len(union), device=union.device)
         out = {}

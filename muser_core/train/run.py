@@ -60,9 +60,12 @@ def build(cfg: RunConfig, progress: bool = False) -> tuple[RunConfig, PreparedDa
     cfg = cfg.resolved()
     threads = set_threads(cfg.train.threads, cfg.model.text_mode, cfg.model.uses_text)
     device = pick_device(cfg.train.device)
+    precision = cfg.train.precision
+    if precision == "auto":  # bf16 autocast where the GPU has fast bf16 (Ampere and later), else fp32
+        precision = "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
     data = prepare_data(cfg, progress=progress, device=str(device))
     cfg = replace(cfg, model=replace(cfg.model, text_dim=data.text_dim),
-                  train=replace(cfg.train, device=str(device), threads=threads))
+                  train=replace(cfg.train, device=str(device), threads=threads, precision=precision))
     torch.manual_seed(cfg.train.seed)
     model = MultiTaskModel(cfg.model, cfg.data.tasks, data.text_encoder)
     return cfg, data.to(device), model.to(device), device

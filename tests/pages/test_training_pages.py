@@ -402,3 +402,17 @@ def test_a_ray_sweep_from_the_page_shows_progress_and_its_stop_leaves_no_ray_pro
         assert process.run_state(sub)["state"] == "stopped" and (sub / runs.RESUME).is_file()
     _, alive = psutil.wait_procs([sweep, *started], timeout=30)
     assert not alive, [" ".join(p.cmdline())[:80] for p in alive]
+
+
+def test_paper_settings_switch_sets_the_form_and_lists_what_still_differs(runs_root):
+    from muser_core.config import PAPER_DEVIATIONS
+
+    at = page(TRAIN)
+    at.toggle(key="train-paper").set_value(True).run()
+    assert not at.exception
+    assert at.radio(key="train-text-mode").value == "finetune"
+    assert at.selectbox(key="train-split").value == "paper"
+    shown = at.table[0].value
+    assert list(shown["what"]) == [what for what, _, _ in PAPER_DEVIATIONS]
+    command = "\n".join(c.value for c in at.code)
+    assert "--split paper" in command and "--text-mode finetune" in command

@@ -96,3 +96,36 @@ def test_resume_refuses_other_settings_in_one_line(tmp_path, capsys):
     assert "not a run folder" in _error(capsys, "--out", str(tmp_path / "nothing"), "--resume")
     assert "give --out" in _error(capsys, "--seed", "1")
     assert "letters, digits" in _error(capsys, "--name", "my run!")
+
+
+def test_paper_preset_sets_the_papers_values_and_flags_still_override():
+    from muser_core.config import PAPER_SETTINGS
+
+    cfg = config_from_args(_parser().parse_args(["--paper"])).resolved()
+    for (section, name), value in PAPER_SETTINGS.items():
+        if value is not None:
+            assert getattr(getattr(cfg, section), name) == value, (section, name)
+    assert cfg.train.lr == 3e-4  # the paper's multimodal rate
+    text = config_from_args(_parser().parse_args(["--paper", "--modality", "text", "--max-length", "64"])).resolved()
+    assert text.train.lr == 2e-5 and text.model.max_length == 64 and text.model.text_mode == "finetune"
+
+
+def test_paper_preset_says_what_still_differs(tmp_path, capsys):
+    from muser_core.config import PAPER_DEVIATIONS
+
+    assert main(["--paper", "--lr", "nan", "--out", str(tmp_path / "r")]) == 2  # stops before training
+    err = capsys.readouterr().err
+    for what, _, _ in PAPER_DEVIATIONS:
+        assert f"- {what}:" in err
+
+
+def test_the_readme_lists_every_paper_setting_and_deviation():
+    from muser_core.config import PAPER_DEVIATIONS, PAPER_SETTINGS
+    from muser_core.paths import REPO_ROOT
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    table = readme[readme.index("### Paper settings"):]
+    for section, name in PAPER_SETTINGS:
+        assert f"`{section}.{name}`" in table, (section, name)
+    for what, _, _ in PAPER_DEVIATIONS:
+        assert what in table

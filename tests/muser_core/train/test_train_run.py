@@ -230,14 +230,14 @@ def test_a_stress_split_with_one_class_is_refused_with_the_counts(tmp_path, caps
     """The reported defect: all-stressed data trained and reported accuracy/precision/recall/F1 = 1.000."""
     table = Corpus.load(corpus_csv).table
     Corpus(table.assign(stress=1.0), "all-stressed").save(tmp_path / "one.csv")
-    err = _bad(tmp_path, capsys, "--corpus", str(tmp_path / "one.csv"), "--strategy", "single")
+    err = _bad(tmp_path, capsys, "--corpus", str(tmp_path / "one.csv"), "--strategy", "single", "--split", "table")
     counts = table["split"].value_counts()
     assert "the train and validation and test splits have only one class" in err
     assert f"train: 0 not stressed, {counts['train']} stressed" in err
     only_test = table.copy()
     only_test.loc[only_test["split"] == "test", "stress"] = 0.0
     Corpus(only_test, "test-one-class").save(tmp_path / "test1.csv")
-    err = _bad(tmp_path, capsys, "--corpus", str(tmp_path / "test1.csv"), "--strategy", "single")
+    err = _bad(tmp_path, capsys, "--corpus", str(tmp_path / "test1.csv"), "--strategy", "single", "--split", "table")
     assert "the test split has only one class" in err
 
 
@@ -286,3 +286,35 @@ def test_missing_labels_leave_items_out_of_that_task_only(tmp_path):
     assert len(data.tasks["stress"].splits["train"]) == 210
     assert any("activation: 30 items without a label" in n for n in data.notes)
     assert torch.isfinite(data.tasks["activation"].target).all()
+
+
+@pytest.mark.parametrize("split", ["paper", "speaker", "table"])
+def test_split_is_honoured_for_a_corpus_csv(tmp_path, corpus_csv, split):
+    """The reported defect: --split paper was ignored for a CSV (a 2,326-sentence CSV tested on 260 sentences)."""
+    from muser_core.corpus import PAPER_SPLIT_SIZES
+
+    table = Corpus.load(corpus_csv).table
+    cfg = RunConfig(data=DataConfig(corpus=corpus_csv, split=split), strategy=StrategyConfig(name="single"),
+                    train=TrainConfig(max_epochs=1))
+    train_run(cfg, tmp_path / "run")
+    data = json.loads((tmp_path / "run" / runs.DATA).read_text())
+    items = data["tasks"]["stress"]["items"]
+    assert sum(items.values()) == len(table)
+    if split == "paper":
+        assert items["test"] == round(len(table) * PAPER_SPLIT_SIZES[2] / sum(PAPER_SPLIT_SIZES))
+        assert items["validation"] == round(len(table) * PAPER_SPLIT_SIZES[1] / sum(PAPER_SPLIT_SIZES))
+        assert any("paper sizes" in note for note in data["notes"])
+    elif split == "table":
+        assert items == table["split"].value_counts().to_dict()
+        assert any("the table's own split column" in note for note in data["notes"])
+    else:
+        assert any("speaker-independent, made here with seed 0" in note for note in data["notes"])
+    assert runs.read_config(tmp_path / "run").data.split == split
+
+
+def test_the_effective_precision_and_device_are_recorded(tmp_path, corpus_csv):
+    cfg = RunConfig(data=DataConfig(corpus=corpus_csv), strategy=StrategyConfig(name="single"),
+                    train=TrainConfig(max_epochs=1))
+    train_run(cfg, tmp_path / "run")
+    saved = runs.read_config(tmp_path / "run").train
+    assert (saved.device, saved.precision, saved.threads) == ("cpu", "fp32", 1)  # no GPU here: fp32
