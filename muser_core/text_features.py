@@ -1,14 +1,18 @@
-"""LIWC-style text features: the percentage of words in each dictionary category.
+"""LIWC-style text features: the words of each dictionary category, counted or as a percentage.
 
 Conventions follow LIWC: text is lower-cased, apostrophes inside words are kept
-(``don't`` is one word), numbers count as words, and a category's score is
-``100 * words in the category / WC``. ``WC`` is the word count and ``WPS`` words
+(``don't`` is one word), numbers count as words. A category's score is either
+the **count** of its words in the text (``score="count"``: the MUSER paper's
+feature, section 3.2, "a value equal to the count of words observed in that
+category in the sentence") or LIWC's **percent**, ``100 * count / WC``
+(``score="percent"``, the default). ``WC`` is the word count and ``WPS`` words
 per sentence. A phrase entry (``you know``) counts once when its words appear in
 a row, and its words are then not counted again one by one.
 
 Command line::
 
-    python -m muser_core.text_features --in IN.csv --text-column text --out OUT.csv [--dic PATH]
+    python -m muser_core.text_features --in IN.csv --text-column text --out OUT.csv \
+        [--score count|percent] [--dic PATH]
 
 The output keeps the input's ``utterance_id``, ``speaker``, ``split`` and label
 columns (those it has), so ``python -m analysis.indicators --features OUT.csv``
@@ -34,6 +38,8 @@ from muser_core.lexicon import APOSTROPHES, Lexicon, default_lexicon
 _TOKEN = re.compile(r"\d+(?:[.,:]\d+)+|[^\W_]+(?:['-][^\W_]+)*")
 # A sentence ends at ., ! or ? (runs such as "?!" or "..." count once).
 _SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)")
+# How a category is scored: the paper's word count (3.2) or LIWC's percent of words.
+SCORES = ("count", "percent")
 
 
 def tokenize(text: str) -> list[str]:
@@ -51,13 +57,22 @@ def count_sentences(text: str) -> int:
     return sum(1 for part in ends if tokenize(part))
 
 
-class TextFeatureExtractor:
-    """Turns texts into one row of category percentages each (plus ``WC`` and ``WPS``)."""
+def check_score(score: str) -> str:
+    """``score`` if it is one of :data:`SCORES`, else one InputError naming the choices."""
+    if score not in SCORES:
+        raise InputError(f"unknown score '{score}' (choose {' or '.join(SCORES)})")
+    return score
 
-    def __init__(self, lexicon: Lexicon | None = None, *, wps: bool = False):
-        """``lexicon`` defaults to the open MUSER dictionary; ``wps`` adds words per sentence."""
+
+class TextFeatureExtractor:
+    """Turns texts into one row of category scores each (plus ``WC`` and ``WPS``)."""
+
+    def __init__(self, lexicon: Lexicon | None = None, *, wps: bool = False, score: str = "percent"):
+        """``lexicon`` defaults to the open MUSER dictionary; ``wps`` adds words per sentence;
+        ``score`` is ``percent`` (LIWC's) or ``count`` (the paper's, 3.2)."""
         self.lexicon = lexicon if lexicon is not None else default_lexicon()
         self.wps = wps
+        self.score = check_score(score)
         self._index = {name: i for i, name in enumerate(self.lexicon.categories)}
         self._token_cats: dict[str, tuple[int, ...]] = {}
 
@@ -99,7 +114,7 @@ class TextFeatureExtractor:
         """One row per text, in order; an empty or missing text gives zeros and WC 0."""
         texts = list(texts)
         n_cat = len(self.lexicon.categories)
-        counts = np.zeros((len(texts), n_cat), dtype=np.float64)
+        counts = np.zeros((len(texts), n_cat), dtype=np.int64)
         wc = np.zeros(len(texts), dtype=np.int64)
         for row, text in enumerate(texts):
             tokens = tokenize(text)
@@ -109,9 +124,9 @@ class TextFeatureExtractor:
             hits = self.count(tokens)
             if hits:
                 counts[row] = np.bincount(hits, minlength=n_cat)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            percent = np.where(wc[:, None] > 0, 100.0 * counts / np.maximum(wc, 1)[:, None], 0.0)
-        frame = pd.DataFrame(percent, columns=self.lexicon.categories)
+        if self.score == "percent":
+            counts = 100.0 * counts / np.maximum(wc, 1)[:, None]  # an empty text: all counts are 0
+        frame = pd.DataFrame(counts, columns=self.lexicon.categories)
         frame.insert(0, "WC", wc)
         if self.wps:
             sentences = np.array([count_sentences(t) for t in texts], dtype=np.float64)
@@ -121,9 +136,10 @@ class TextFeatureExtractor:
 
 
 def extract_features(texts: Iterable[str], lexicon: Lexicon | None = None, *,
-                     wps: bool = False) -> pd.DataFrame:
-    """Category percentages, ``WC`` (and ``WPS`` if asked) for each text, in order."""
-    return TextFeatureExtractor(lexicon, wps=wps).transform(texts)
+                     wps: bool = False, score: str = "percent") -> pd.DataFrame:
+    """Category scores (``percent`` of words, or ``count`` as in the paper, 3.2), ``WC``
+    (and ``WPS`` if asked) for each text, in order."""
+    return TextFeatureExtractor(lexicon, wps=wps, score=score).transform(texts)
 
 
 # Columns of the input that the command line copies to its output, so the feature
@@ -168,18 +184,21 @@ def main(argv: list[str] | None = None) -> int:
     """Command line: texts in a CSV column -> one CSV row of features per text."""
     parser = argparse.ArgumentParser(
         prog="python -m muser_core.text_features",
-        description="LIWC-style word-category percentages for each text of a CSV column.")
+        description="LIWC-style word-category scores for each text of a CSV column.")
     parser.add_argument("--in", dest="input", required=True, help="input CSV file")
     parser.add_argument("--text-column", default="text", help="column holding the texts")
     parser.add_argument("--out", required=True, help="output CSV file")
     parser.add_argument("--dic", help="a LIWC-format .dic dictionary (default: the open MUSER one)")
+    parser.add_argument("--score", choices=SCORES, default="percent",
+                        help="percent: 100 x words in the category / WC, LIWC's (default); count: "
+                             "the number of words in the category, the paper's (3.2; its Tables 1, 2, 4)")
     parser.add_argument("--wps", action="store_true",
                         help="add WPS, words per sentence (sentences end at . ! or ?)")
     args = parser.parse_args(argv)
     try:
         lexicon = Lexicon.read_dic(args.dic) if args.dic else default_lexicon()
         table = read_table(args.input, args.text_column)
-        features = extract_features(table[args.text_column], lexicon, wps=args.wps)
+        features = extract_features(table[args.text_column], lexicon, wps=args.wps, score=args.score)
         features = with_carried_columns(table, features, args.text_column, args.input)
         out = Path(args.out)
         try:

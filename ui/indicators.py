@@ -45,6 +45,10 @@ NONE = "(none)"
 PATH_SOURCE = "Feature CSV on this machine"
 OPEN_LEXICON = "Open MUSER dictionary (shipped)"
 DIC_UPLOAD, DIC_PATH = "Upload a .dic (e.g. LIWC2015)", ".dic file on this machine"
+# How transcripts are scored: the paper's word counts (3.2) first, the default for the
+# paper comparison; LIWC's percentages stay available.
+PAPER_SCORE = "count"
+SCORE_LABELS = {"count": "Word count (paper 3.2)", "percent": "Percent of words (LIWC)"}
 
 
 @dataclass(frozen=True)
@@ -119,11 +123,11 @@ def cached_lexicon(dic: bytes | None, name: str):
 
 
 @st.cache_data(show_spinner="Scoring the transcripts with the dictionary…", max_entries=4)
-def cached_text_features(texts: pd.Series, dic: bytes | None, name: str) -> pd.DataFrame:
-    """Per-category word percentages; WC is left out: the paper ranks word categories only (3.2)."""
+def cached_text_features(texts: pd.Series, dic: bytes | None, name: str, score: str) -> pd.DataFrame:
+    """Per-category word counts or percentages; WC is left out: the paper ranks word categories only (3.2)."""
     from muser_core.text_features import extract_features
 
-    features = extract_features(texts.tolist(), cached_lexicon(dic, name))
+    features = extract_features(texts.tolist(), cached_lexicon(dic, name), score=score)
     return features.drop(columns=["WC"]).set_axis(texts.index)
 
 
@@ -155,14 +159,18 @@ def has_features(modality: Modality, corpus: Corpus, stored_only: bool = False) 
 
 
 def corpus_input(modality: Modality, corpus: Corpus, dic: bytes | None = None,
-                 dic_name: str = OPEN_LEXICON) -> IndicatorInput:
-    """The corpus's features of one modality with its labels and speakers, ready to fit."""
+                 dic_name: str = OPEN_LEXICON, score: str = PAPER_SCORE) -> IndicatorInput:
+    """The corpus's features of one modality with its labels and speakers, ready to fit.
+
+    Transcripts are scored per category as word counts (``score="count"``, paper
+    3.2) or LIWC's percentages (``"percent"``).
+    """
     table = corpus.table
     if modality is TEXT:
         table = table[table["text"].fillna("").str.strip() != ""]
         if table.empty:
             raise InputError(f"{corpus.name}: no sentence has a transcript, so there are no text features")
-        features = cached_text_features(table["text"], dic, dic_name)
+        features = cached_text_features(table["text"], dic, dic_name, score)
         table = pd.concat([table[["speaker", *TASKS]], features], axis=1)
         return split_columns(table, speaker_col="speaker", feature_cols=list(features.columns),
                              source=corpus.name)
@@ -265,6 +273,15 @@ def lexicon_ui(key: str) -> tuple[bytes | None, str]:
         if choice != OPEN_LEXICON:
             st.caption("Until a file is given, the shipped open dictionary is used.")
     return None, OPEN_LEXICON
+
+
+def score_ui(key: str) -> str:
+    """Sidebar: how a category scores a transcript: ``count`` (paper 3.2, the default) or ``percent``."""
+    return st.sidebar.radio(
+        "Category score", list(SCORE_LABELS), format_func=SCORE_LABELS.get, key=f"{key}-score",
+        help="Word count: how many of the sentence's words are in the category, the paper's feature "
+             "(3.2), with which its Tables 1, 2 and 4 were made. Percent: 100 x that count / the "
+             "sentence's words, LIWC's own score. Either is z-normalised before the fit.")
 
 
 def options_ui(modality: Modality, has_speakers: bool) -> Options:
@@ -384,13 +401,16 @@ def task_ui(modality: Modality, analysis: IndicatorAnalysis, task: str, k: int,
 
 
 def table4(modality: Modality, analysis: IndicatorAnalysis, options: Options, corpus: Corpus | None,
-           dic: bytes | None = None, dic_name: str = OPEN_LEXICON) -> tuple[pd.DataFrame, list[str]]:
+           dic: bytes | None = None, dic_name: str = OPEN_LEXICON,
+           score: str = PAPER_SCORE) -> tuple[pd.DataFrame, list[str]]:
     """Paper Table 4 on the loaded data, and a line per remark.
 
     From a corpus that also carries the other modality, that modality is fitted
     too, with :func:`cached_analysis` (its paper z-normalisation, the page's
-    seed). Table 4 reads only the full-data ranks, so that fit skips the
-    bootstrap: the page costs a fraction of a second more, not a second bootstrap.
+    seed; transcripts scored with ``score``, the paper's word counts unless the
+    text page chose otherwise). Table 4 reads only the full-data ranks, so that
+    fit skips the bootstrap: the page costs a fraction of a second more, not a
+    second bootstrap.
     """
     tops, remarks = {modality.feature_set: analysis.top_sets(options.k)}, []
     for other in MODALITIES:
@@ -402,13 +422,15 @@ def table4(modality: Modality, analysis: IndicatorAnalysis, options: Options, co
                               if other is ACOUSTIC and has_features(other, corpus) else ""))
             continue
         try:
-            other_analysis = fit(corpus_input(other, corpus, dic, dic_name), 0, options.seed, other.normalise)
+            other_analysis = fit(corpus_input(other, corpus, dic, dic_name, score), 0, options.seed,
+                                 other.normalise)
         except InputError as exc:
             remarks.append(f"{other.feature_set} left out: {exc}")
             continue
         tops[other.feature_set] = other_analysis.top_sets(options.k)
-        remarks.append(f"{other.feature_set}: ranked on {corpus.name} with {other.normalise} z-normalisation, "
-                       f"as on its own page")
+        scored = f", scored as {SCORE_LABELS[score].lower()}" if other is TEXT else ""
+        remarks.append(f"{other.feature_set}: ranked on {corpus.name}{scored} with {other.normalise} "
+                       "z-normalisation, as on its own page")
     order = [m.feature_set for m in MODALITIES if m.feature_set in tops]
     return unique_counts({name: tops[name] for name in order}).reset_index(), remarks
 

@@ -9,6 +9,7 @@ import sys
 import pandas as pd
 import pytest
 
+from muser_core.errors import InputError
 from muser_core.lexicon import Lexicon, default_lexicon
 from muser_core.paths import REPO_ROOT
 from muser_core.text_features import (
@@ -101,6 +102,42 @@ def test_hand_counted_sentences_with_the_open_dictionary():
     assert second["time"] == pytest.approx(20.0)  # yesterday
 
 
+def test_word_counts_hand_counted_with_a_small_dictionary(lex):
+    # Paper 3.2: "a value equal to the count of words observed in that category in the
+    # sentence". The sentence of the test above: filler 2 (two "you know"), pronoun 2
+    # (i, it), nonflu 1 (um), tentat 1 (kinda), posemo 1 (happily); WC 10 either way.
+    text = "Um, you know, I kinda like it... you KNOW? Happily."
+    row = extract_features([text], lex, score="count").iloc[0]
+    assert row.to_dict() == {"WC": 10, "pronoun": 2, "filler": 2, "nonflu": 1, "tentat": 1, "posemo": 1}
+
+
+def test_word_counts_hand_counted_with_the_open_dictionary():
+    # um we didn't go home yesterday we stayed home you know um: 12 words.
+    text = "Um, we didn't go home yesterday; we stayed home, you know, um."
+    row = extract_features([text], default_lexicon(), score="count").iloc[0]
+    hand = {"WC": 12, "nonflu": 2, "we": 2, "pronoun": 2, "home": 2, "negate": 1, "motion": 1,
+            "focuspast": 3,  # didn't, yesterday, stayed
+            "filler": 1,     # "you know" once, as a phrase: its "you" is not counted again
+            "you": 0}
+    assert {c: row[c] for c in hand} == hand
+
+
+def test_percent_is_100_times_count_over_wc():
+    texts = ["I am so happy today!", "", "Um, you know, we lost the game again.", "42 is a number"]
+    counts = extract_features(texts, score="count")
+    percent = extract_features(texts)  # LIWC's percentages stay the default
+    assert counts["WC"].tolist() == percent["WC"].tolist() == [5, 0, 8, 4]
+    wc = counts["WC"].replace(0, 1)
+    expected = counts.drop(columns="WC").mul(100).div(wc, axis=0)
+    pd.testing.assert_frame_equal(percent.drop(columns="WC"), expected.astype(float), check_dtype=False)
+    assert (counts.drop(columns="WC") == counts.drop(columns="WC").round()).all().all()
+
+
+def test_an_unknown_score_is_one_line(lex):
+    with pytest.raises(InputError, match="unknown score 'share' \\(choose count or percent\\)"):
+        extract_features(["hello"], lex, score="share")
+
+
 def test_columns_rows_and_empty_texts(lex):
     frame = extract_features(["happy", "", None, float("nan"), "you know"], lex, wps=True)
     assert list(frame.columns) == ["WC", "WPS", *lex.categories]
@@ -150,6 +187,17 @@ def test_cli_on_a_small_csv(tmp_path):
     assert out.loc[0, "posemo"] == pytest.approx(25.0)
     assert out.loc[1].eq(0).all()
     assert out.loc[2, "filler"] == pytest.approx(20.0)
+
+
+def test_cli_word_counts(tmp_path):
+    pd.DataFrame({"text": ["Um, um, I mean, we lost.", "happy happy joy"]}).to_csv(tmp_path / "in.csv", index=False)
+    result = run_cli("--in", "in.csv", "--out", "out.csv", "--score", "count", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert out["WC"].tolist() == [6, 3]
+    assert out["nonflu"].tolist() == [2, 0] and out["filler"].tolist() == [1, 0]  # "i mean"
+    assert out["we"].tolist() == [1, 0] and out["posemo"].tolist() == [0, 3]
+    assert out["posemo"].dtype.kind == "i"  # whole counts, written as such
 
 
 def test_cli_with_user_dictionary_and_wps(tmp_path, lex):

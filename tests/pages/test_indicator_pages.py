@@ -160,6 +160,42 @@ def test_text_page_scores_a_muse_copy_with_the_lexicon(muse_root):
     assert {"feature", "coefficient", "rank", "stability", "examples"} <= set(stress.columns)
 
 
+def _all_features(at: AppTest) -> pd.DataFrame:
+    """The "All features" tab's table: every feature with its coefficient per task."""
+    return next(f for f in frames(at) if "stress_coefficient" in f.columns).set_index("feature")
+
+
+def _direct_fit(muse_root: Path, score: str) -> pd.Series:
+    """Stress coefficients fitted here, outside the page, on the transcripts scored with ``score``."""
+    from analysis.indicators import IndicatorAnalysis
+    from muser_core.corpus import load_muse
+    from muser_core.text_features import extract_features
+
+    table = load_muse(muse_root).table
+    features = extract_features(table["text"], score=score).drop(columns="WC")
+    analysis = IndicatorAnalysis(bootstrap=0).fit(features, table[["stress", "activation", "valence"]])
+    return analysis.coef_["stress"].rename_axis("feature").sort_index()
+
+
+def test_text_page_scores_word_counts_by_default_and_percentages_on_request(muse_root):
+    at = AppTest.from_file(TEXT_PAGE, default_timeout=120).run()
+    at.sidebar.radio(key="text-ind-source").set_value("MuSE copy on this machine").run()
+    at.sidebar.text_input(key="text-ind-muse-root").set_value(str(muse_root)).run()
+    assert not at.exception and not at.error
+    score = at.sidebar.radio(key="text-ind-score")
+    assert score.value == "count"  # the paper's feature (3.2): its Tables 1, 2, 4 are made with counts
+    assert any("count" in m.value and "Tables 1, 2 and 4" in m.value for m in at.markdown)
+    by_count = _all_features(at)["stress_coefficient"].sort_index()
+    pd.testing.assert_series_equal(by_count, _direct_fit(muse_root, "count"), check_names=False, rtol=1e-6)
+    score.set_value("percent").run()
+    assert not at.exception and not at.error
+    by_percent = _all_features(at)["stress_coefficient"].sort_index()
+    pd.testing.assert_series_equal(by_percent, _direct_fit(muse_root, "percent"), check_names=False,
+                                   rtol=1e-6)
+    # Every sentence has one "I" and one number: constant as counts (dropped), not as percentages.
+    assert set(by_percent.index) - set(by_count.index) == {"pronoun", "i", "number", "affect"}
+
+
 def test_csv_features_give_a_one_row_table4(tmp_path):
     at = open_csv(TEXT_PAGE, planted_csv(tmp_path / "liwc.csv", TEXT_COLUMNS))
     table = table4(at)
