@@ -273,22 +273,23 @@ def trained_on_synthetic(run_dir: str | Path) -> bool:
 def usable_checkpoints(root: str | Path | None = None) -> dict[str, Path]:
     """Run folders under ``root`` (default: the runs folder) whose checkpoint can score a clip.
 
-    Looks two levels deep (a sweep keeps its runs one level down); label ->
+    The runs come from the app's one run listing
+    (:func:`muser_core.train.process.list_runs`, sweeps included); label ->
     folder, sorted by label. Folders failing :func:`check_run_folder` are left out.
     """
+    from muser_core.train.process import list_runs
+
     root = Path(root) if root is not None else runs_dir()
+    table = list_runs([(root, False)])
     found: dict[str, Path] = {}
-    if not root.is_dir():
-        return found
-    candidates = [p.parent for pattern in ("*/" + RUN_CHECKPOINT, "*/*/" + RUN_CHECKPOINT)
-                  for p in root.glob(pattern)]
-    for folder in sorted(set(candidates)):
+    for name, path, has_checkpoint in zip(table["name"], table["path"], table["checkpoint"], strict=True):
         try:
-            check_run_folder(folder)
+            if has_checkpoint:
+                check_run_folder(Path(path))
+                found[name] = Path(path)
         except InputError:
             continue
-        found[folder.relative_to(root).as_posix()] = folder
-    return found
+    return dict(sorted(found.items()))
 
 
 class LivePredictor:
