@@ -20,19 +20,6 @@ from muser_core.acoustic_features import EGEMAPS_FEATURES
 from muser_core.corpus import Corpus
 
 
-def training_corpus(spec: str, split: str = "speaker") -> Corpus:
-    """The corpus a run was trained on, from its config's ``data.corpus``: ``demo`` or a canonical CSV.
-
-    A local equivalent of the trainer's own loader, so live explanations do not
-    depend on the training package's layout.
-    """
-    if spec == "demo":
-        from muser_core.demo import load_demo
-
-        return load_demo(split=split)
-    return Corpus.load(spec)
-
-
 def stress_indicators(corpus: Corpus, modality: str, k: int = 20) -> pd.DataFrame:
     """Top-k stress indicators of a corpus: feature, coefficient, rank (paper 3.2 / 3.3).
 

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analysis.live_explain import stress_indicators, text_profile, training_corpus
+from analysis.live_explain import stress_indicators, text_profile
 from muser_core import microphone
 from muser_core.predict import (
     DEFAULT_CHECKPOINT,
@@ -20,6 +20,7 @@ from muser_core.predict import (
     usable_checkpoints,
 )
 from muser_core.speech_samples import SampleClip, sample_clips
+from muser_core.train.data import load_corpus
 from muser_core.transcribe import DEFAULT_RECOGNISER, RECOGNISERS, get_recogniser
 from ui.common import check_upload
 
@@ -38,7 +39,7 @@ def load_predictor(checkpoint: str, recogniser: str = DEFAULT_RECOGNISER, asr_mo
 @st.cache_data(show_spinner="Finding the corpus' stress indicators…")
 def cached_indicators(corpus_spec: str, split: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
     """The training corpus' acoustic and text stress indicators, and its word-category profile."""
-    corpus = training_corpus(corpus_spec, split)
+    corpus = load_corpus(corpus_spec, split)
     profile = text_profile(corpus.table["text"].tolist())
     return stress_indicators(corpus, "acoustic"), stress_indicators(corpus, "text"), profile
 
