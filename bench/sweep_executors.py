@@ -1,0 +1,102 @@
+"""Benchmark: the same 8-run frozen sweep under each executor (target: Ray at most 15 % over local on 2 cores).
+
+Four rows of the paper's Table 8 x seeds 0 and 1 on the demo corpus (frozen
+MiniLM, both modalities; the synthetic corpus of ``bench/train_frozen.py``
+when the demo is absent), two runs at a time: ``--workers 2`` for the local
+processes, a Ray instance started by the sweep with 2 CPUs for Ray. Each timing
+is the whole command, ``python -m muser_core.sweep ...`` from start to exit,
+Ray's start and shutdown included; the text embeddings are cached first (not
+timed). The executors alternate, ``--repeats`` times each, in fresh sweep
+folders. Beside the wall time it reports the CPU time of the whole process
+tree (the sweep, its training processes, Ray's servers and workers), which
+other work on a shared machine disturbs less. It also checks that both
+executors gave the same per-run metrics.
+
+    python bench/sweep_executors.py [--repeats 2] [--max-epochs 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import pandas as pd  # noqa: E402
+
+from muser_core.errors import InputError  # noqa: E402
+from muser_core.sweep import PAPER_TABLES  # noqa: E402
+
+ROWS = PAPER_TABLES["8"][:4]
+SEEDS = "0,1"
+TARGET = 1.15
+
+
+def sweep_command(out: Path, corpus: str, executor: str, max_epochs: int) -> list[str]:
+    variants = [f"--variant={label}={flags}" for label, flags in ROWS]
+    return [sys.executable, "-m", "muser_core.sweep", *variants, "--seeds", SEEDS, "--workers", "2",
+            "--executor", executor, "--out", str(out), "--corpus", corpus, "--text-mode", "frozen",
+            "--modality", "both", "--max-epochs", str(max_epochs)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=2, help="timed sweeps per executor (alternating)")
+    parser.add_argument("--max-epochs", type=int, default=1000, help="per run (patience 30 ends them sooner)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        from muser_core.train import load_corpus
+
+        try:
+            load_corpus("demo")
+            corpus = "demo"
+        except InputError as exc:
+            from bench.train_frozen import synthetic_csv
+
+            print(f"demo corpus unavailable ({exc}); using a synthetic corpus of the same size")
+            corpus = synthetic_csv(Path(tmp))
+        # Not timed: one short sweep fills the embedding cache (and the OS file cache) for both executors.
+        subprocess.run(sweep_command(Path(tmp) / "warm", corpus, "local", 1), cwd=REPO, check=True,
+                       stdout=subprocess.DEVNULL)
+        times: dict[str, list[float]] = {"local": [], "ray": []}
+        cpu: dict[str, list[float]] = {"local": [], "ray": []}
+        tables = {}
+        for repeat in range(args.repeats):
+            for executor in times:
+                out = Path(tmp) / f"{executor}-{repeat}"
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)  # every reaped descendant is counted
+                started = time.perf_counter()
+                subprocess.run(sweep_command(out, corpus, executor, args.max_epochs), cwd=REPO, check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                times[executor].append(time.perf_counter() - started)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu[executor].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+                tables[executor] = pd.read_csv(out / "runs.csv").drop(columns="run")
+                print(f"{executor:5s} sweep {repeat + 1}: {times[executor][-1]:.1f} s wall, "
+                      f"{cpu[executor][-1]:.1f} s CPU (load average {os.getloadavg()[0]:.1f})", flush=True)
+        runs = pd.read_csv(Path(tmp) / "local-0" / "runs.csv")
+        same = tables["local"].equals(tables["ray"])
+        local, ray = (statistics.median(times[e]) for e in ("local", "ray"))
+        print(f"{len(runs)} runs ({len(ROWS)} rows of Table 8 x seeds {SEEDS}, frozen, {corpus}), "
+              f"{int(runs['epochs'].sum())} epochs in all, 2 at a time on {os.cpu_count()} cores")
+        print(f"median wall time: local {local:.1f} s, ray {ray:.1f} s: ray/local = {ray / local:.2f}x "
+              f"({100 * (ray / local - 1):+.0f} %)")
+        local_cpu, ray_cpu = (statistics.median(cpu[e]) for e in ("local", "ray"))
+        print(f"median CPU time: local {local_cpu:.1f} s, ray {ray_cpu:.1f} s: ray/local = "
+              f"{ray_cpu / local_cpu:.2f}x")
+        print(f"per-run metrics identical under both executors: {'yes' if same else 'NO'}")
+        verdict = "PASS" if ray / local <= TARGET and same else "FAIL"
+        print(f"{verdict}: target ray <= {TARGET:.2f}x local, same metrics")
+
+
+if __name__ == "__main__":
+    main()
