@@ -636,6 +636,8 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--omg", metavar="ROOT", help="an OMG-Emotion copy (CSVs and clip folders)")
     source.add_argument("--manifest", metavar="CSV", help="a CSV with text and/or audio_path and labels")
     source.add_argument("--demo", action="store_true", help="the embedded synthetic demo corpus")
+    source.add_argument("--study", metavar="DIR", help="a study recorded in the app (muser_core.study); with "
+                                                       "fewer than 3 participants --split speaker splits by session")
     parser.add_argument("--out", required=True,
                         help="the canonical table to write (.csv or .csv.gz; its metadata goes to <out>.meta.json)")
     parser.add_argument("--split", choices=["speaker", "paper"], default="speaker",
@@ -656,6 +658,9 @@ def main(argv: list[str] | None = None) -> int:
             corpus = load_omg(args.omg, split=args.omg_split, seed=args.seed)
         elif args.manifest:
             corpus = load_manifest(args.manifest, args.split, args.seed)
+        elif args.study:
+            from muser_core.study import load_study
+            corpus = load_study(args.study, args.split, args.seed)
         else:
             from muser_core.demo import load_demo
             corpus = load_demo()
