@@ -7,7 +7,9 @@ Sources, all open and all in this repository or its build requirements:
 - ``scripts/lexicon_sources/empath_map.txt``: which Empath categories feed which of
   ours (Empath's lexicon is MIT-licensed and ships inside the ``empath`` package);
 - ``scripts/lexicon_sources/examples.txt``: a few readable examples per category;
-- lemminflect: plurals, verb forms and comparatives of the lemmas.
+- lemminflect: plurals, verb forms and comparatives of the lemmas;
+- rules: lengthened spellings of hesitations (``umm``, ``hmmmm``) and phrases that
+  keep their words' own categories (``made me``).
 
 The output is deterministic: the same sources give the same bytes. Run it with
 ``python scripts/build_lexicon.py``; it rewrites the .dic, the examples file and the
@@ -29,6 +31,7 @@ import lemminflect
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from muser_core.lexicon import Lexicon  # noqa: E402
 from muser_core.paths import LEXICON_DIR  # noqa: E402
 
 SOURCES = Path(__file__).resolve().parent / "lexicon_sources"
@@ -62,6 +65,7 @@ NOT_PAST = frozenset("would could should might must ought".split())
 BAD_FORMS = frozenset("number".split())
 
 WORD_RE = re.compile(r"^[a-z][a-z'-]*[a-z]$|^[a-z]$")
+LENGTHEN_TO = 8  # "um" -> "umm" ... "ummmmmmm": how long a typed hesitation gets here
 
 
 @dataclass
@@ -77,6 +81,7 @@ class Build:
     hand: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     empath: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     verbs: set[str] = field(default_factory=set)
+    keepwords: set[str] = field(default_factory=set)  # phrases that keep their words' categories
 
 
 def read_categories(path: Path) -> dict[str, Category]:
@@ -135,6 +140,11 @@ def inflections(word: str) -> set[str]:
     return {f for f in forms if is_plain_word(f)} - {word} - BAD_FORMS
 
 
+def lengthened(word: str) -> set[str]:
+    """``word`` with its last letter repeated, up to :data:`LENGTHEN_TO` letters: um -> umm, ummm..."""
+    return {word + word[-1] * n for n in range(1, LENGTHEN_TO - len(word) + 1)}
+
+
 def entry(token: str) -> str:
     """A source token as a dictionary entry: ``you_know`` -> ``you know``."""
     return token.lower().replace("_", " ").replace("\u2019", "'")
@@ -148,11 +158,17 @@ def load_hand_lists(build: Build) -> None:
             continue
         if name not in build.categories:
             raise SystemExit(f"words.txt: unknown category [{name}]")
+        if "+keepwords" in flags:
+            build.keepwords.update(w for w in words if " " in w)
         for word in words:
             build.hand[word].add(name)
+            forms = set()
             if "+inflect" in flags:
-                for form in inflections(word):
-                    build.hand[form].add(name)
+                forms |= inflections(word)
+            if "+lengthen" in flags:
+                forms |= lengthened(word)
+            for form in forms:
+                build.hand[form].add(name)
 
 
 def empath_lexicon() -> dict[str, list[str]]:
@@ -235,6 +251,21 @@ def resolve_polarity(build: Build, merged: dict[str, set[str]]) -> list[str]:
                 cats.difference_update(("posemo",) + NEGATIVE)
                 notes.append(word)
     return notes
+
+
+def keep_word_categories(build: Build, merged: dict[str, set[str]],
+                         categories: dict[str, Category]) -> None:
+    """A ``+keepwords`` phrase also takes what its words count one by one (LIWC's matching rules).
+
+    A matched phrase is counted once and its words are then not looked up, so
+    "made me" as a cause phrase alone would lose "made" (focuspast) and "me" (i).
+    """
+    words = Lexicon(categories, {w: c for w, c in merged.items() if " " not in w}, name="build")
+    for phrase in sorted(build.keepwords):
+        for word in phrase.split():
+            merged[phrase] |= set(words.categories_of(word))
+        if "posemo" in merged[phrase] and merged[phrase] & set(NEGATIVE):
+            raise SystemExit(f"words.txt: the phrase {phrase!r} is both positive and negative")
 
 
 def ancestors(name: str, categories: dict[str, Category]) -> set[str]:
@@ -325,6 +356,7 @@ def build(out_dir: Path) -> dict[str, set[str]]:
     dropped = resolve_polarity(state, merged)
     close_under_parents(merged, categories)
     merged = {w: c for w, c in merged.items() if c}
+    keep_word_categories(state, merged, categories)
 
     examples = read_examples(categories)
     for name, words in examples.items():
