@@ -142,8 +142,11 @@ def test_pages_render_on_the_demo_corpus(page):
 
 @pytest.mark.skipif(not _demo_built(), reason="demo corpus not in this copy yet")
 def test_both_pages_show_table4_for_both_modalities_on_the_demo():
-    tables = [table4(AppTest.from_file(page, default_timeout=180).run()) for page in (TEXT_PAGE, ACOUSTIC_PAGE)]
+    pages = [AppTest.from_file(page, default_timeout=180).run() for page in (TEXT_PAGE, ACOUSTIC_PAGE)]
+    tables = [table4(at) for at in pages]
     assert tables[0]["feature set"].tolist() == ["text categories", "eGeMAPS"]
+    # The acoustic page ranks the transcripts as the text page does by default: word counts (paper 3.2).
+    assert any("scored as word count (paper 3.2)" in c.value for c in pages[1].caption)
     pd.testing.assert_frame_equal(tables[0], tables[1])  # the same full-data ranks on both pages
     assert (tables[0][["stress", "activation", "valence"]] <= 20).all().all()
 
