@@ -292,7 +292,122 @@ def usable_checkpoints(root: str | Path | None = None) -> dict[str, Path]:
     return dict(sorted(found.items()))
 
 
-class LivePredictor:
+class Predictor:
+    """What the Live page and the command line need from a model of any kind, and the one scoring pipeline.
+
+    Two kinds exist: :class:`LivePredictor` (a MUSER run folder) and
+    :class:`muser_core.personal_model.PersonalPredictor` (one person's small
+    model, trained on a study). A kind sets ``recogniser``, ``uses_text``,
+    ``uses_audio``, ``synthetic``, and implements :meth:`_acoustic_stats`,
+    :meth:`zscores` and :meth:`_model_outputs`; :meth:`predict` is shared, so
+    "not speech", "no words" and clipped emotions are handled the same way.
+    """
+
+    kind = ""
+    takes_baseline = True      # whether a relaxed baseline changes the normalisation
+    recogniser: Recogniser
+    uses_text = True
+    uses_audio = True
+    synthetic = False
+
+    @property
+    def label_scales(self) -> dict[str, tuple[float, float]]:
+        """Each emotion output's scale (none: the model gives no activation or valence)."""
+        return {}
+
+    def card(self) -> str | None:
+        """The model card (markdown), when the model has one."""
+        return None
+
+    def reference(self, calibrated: bool) -> str:
+        """What the voice z-scores are measured against, in a few words."""
+        return "your baseline" if calibrated else "the corpus"
+
+    def warm_up(self) -> None:
+        """Load the recogniser and run the model once, so the first clip is as fast as the rest."""
+        warm_up_vad()
+        if hasattr(self.recogniser, "warm_up"):
+            self.recogniser.warm_up()
+        self._model_outputs("warm up", pd.Series(0.0, index=EGEMAPS_FEATURES), None)
+
+    def _calibrated(self, baseline: Baseline | None) -> bool:
+        return baseline is not None
+
+    def _acoustic_stats(self, baseline: Baseline | None):
+        raise NotImplementedError
+
+    def zscores(self, features: pd.Series, baseline: Baseline | None = None,
+                acoustic_stats=None) -> pd.Series:
+        raise NotImplementedError
+
+    def _model_outputs(self, transcript: str, features: pd.Series, baseline: Baseline | None,
+                       acoustic_stats=None) -> pd.Series:
+        raise NotImplementedError
+
+    def _emotion(self, out: pd.Series, task: str, warnings: list[str]) -> float | None:
+        """An emotion head's value, clipped to the run's label scale (with a warning) when outside it."""
+        if task not in out:
+            return None
+        value = float(out[task])
+        lo, hi = self.label_scales.get(task, (np.nan, np.nan))
+        if np.isfinite(lo) and np.isfinite(hi) and not lo <= value <= hi:
+            clipped = float(np.clip(value, lo, hi))
+            warnings.append(f"{task} came out at {value:.2f}, outside the model's label scale {lo:g}..{hi:g}: "
+                            f"shown as {clipped:g}; this clip lies outside what the model saw in training")
+            value = clipped
+        return value
+
+    def predict(self, clip: PreparedClip, transcript: str | None = None,
+                baseline: Baseline | None = None) -> LiveResult:
+        """Score a prepared clip; the transcript is recognised unless given (e.g. corrected).
+
+        With a ``baseline`` (relaxed clips of the same speaker) the features are
+        normalised against it, as the paper normalises per speaker (3.3). A clip
+        the voice activity detector does not take for speech gets no stress call.
+        """
+        timings = dict(clip.timings_ms)
+        warnings = list(clip.warnings)
+        calibrated = self._calibrated(baseline)
+        acoustic_stats = self._acoustic_stats(baseline)  # once: the model and the z-scores share it
+        zscores = self.zscores(clip.features, baseline, acoustic_stats)
+        recogniser = self.recogniser.describe()
+        common = dict(calibrated=calibrated, features=clip.features, zscores=zscores, recogniser=recogniser,
+                      synthetic_model=self.synthetic)
+        if clip.speech is not None and not clip.speech.is_speech:
+            # Noise, music or clicks: the model would still print a number. Make no call.
+            timings["total"] = sum(v for k, v in timings.items() if k != "total")
+            return LiveResult(None, None, None, None, (transcript or "").strip(), timings_ms=timings,
+                              warnings=warnings, text_absent=True, **common,
+                              not_speech=f"not speech: {clip.speech.verdict()}; no stress call was made")
+        if transcript is None:
+            with _Timer(timings, "transcript"):
+                transcript = self.recogniser.transcribe(clip.signal)
+        transcript = transcript.strip()
+        text_absent = not transcript
+        if self.uses_text and text_absent:
+            if not self.uses_audio:
+                timings["total"] = sum(v for k, v in timings.items() if k != "total")
+                return LiveResult(None, None, None, None, "", timings_ms=timings, warnings=warnings,
+                                  text_absent=True, **common,
+                                  not_speech="no words were recognised and this model reads text only: "
+                                             "no stress call was made")
+            warnings.append("no words were recognised: the text side is absent (the model read an empty "
+                            "sentence), so the result rests on the voice alone")
+        if self.uses_audio and not calibrated:
+            warnings.append("not calibrated: features were normalised with the training corpus' pooled "
+                            "statistics (no relaxed baseline), so the result is less reliable")
+        with _Timer(timings, "model"):
+            out = self._model_outputs(transcript, clip.features, baseline, acoustic_stats)
+        timings["total"] = sum(v for k, v in timings.items() if k != "total")
+        probability = float(out["stress_probability"])
+        return LiveResult(
+            stress_probability=probability, stressed=probability >= 0.5,
+            activation=self._emotion(out, "activation", warnings),
+            valence=self._emotion(out, "valence", warnings),
+            transcript=transcript, timings_ms=timings, warnings=warnings, text_absent=text_absent, **common)
+
+
+class LivePredictor(Predictor):
     """A trained run's model plus a recogniser, ready to score clips one at a time.
 
     Load once (a few seconds: the text encoder and the recogniser), then
@@ -300,6 +415,8 @@ class LivePredictor:
     holds no per-user state (the baseline is passed in), so one instance can
     serve every session of the app.
     """
+
+    kind = "run"
 
     def __init__(self, checkpoint: str | Path | None = None, recogniser: Recogniser | None = None):
         from muser_core.model import load_trained_model
@@ -318,12 +435,9 @@ class LivePredictor:
         return {task: tuple(t.get("scale") or (np.nan, np.nan))
                 for task, t in self.stats.get("targets", {}).items()}
 
-    def warm_up(self) -> None:
-        """Load the recogniser and run the model once, so the first clip is as fast as the rest."""
-        warm_up_vad()
-        if hasattr(self.recogniser, "warm_up"):
-            self.recogniser.warm_up()
-        self._model_outputs("warm up", pd.Series(0.0, index=EGEMAPS_FEATURES), None)
+    def card(self) -> str | None:
+        card = self.checkpoint / "MODEL_CARD.md"
+        return card.read_text() if card.is_file() else None
 
     # ------------------------------------------------------------------ calibration
 
@@ -366,67 +480,30 @@ class LivePredictor:
         speaker = CALIBRATED if baseline is not None else "<new speaker>"
         return SpeakerZScore.from_dict(stats).transform(features.to_frame().T, [speaker]).iloc[0]
 
-    def _emotion(self, out: pd.Series, task: str, warnings: list[str]) -> float | None:
-        """An emotion head's value, clipped to the run's label scale (with a warning) when outside it."""
-        if task not in out:
-            return None
-        value = float(out[task])
-        lo, hi = self.label_scales.get(task, (np.nan, np.nan))
-        if np.isfinite(lo) and np.isfinite(hi) and not lo <= value <= hi:
-            clipped = float(np.clip(value, lo, hi))
-            warnings.append(f"{task} came out at {value:.2f}, outside the model's label scale {lo:g}..{hi:g}: "
-                            f"shown as {clipped:g}; this clip lies outside what the model saw in training")
-            value = clipped
-        return value
 
-    def predict(self, clip: PreparedClip, transcript: str | None = None,
-                baseline: Baseline | None = None) -> LiveResult:
-        """Score a prepared clip; the transcript is recognised unless given (e.g. corrected).
+def _is_personal(model: str | Path | None) -> bool:
+    from muser_core.personal_model import MODEL_FILE
 
-        With a ``baseline`` (relaxed clips of the same speaker) the features are
-        normalised against it, as the paper normalises per speaker (3.3). A clip
-        the voice activity detector does not take for speech gets no stress call.
-        """
-        timings = dict(clip.timings_ms)
-        warnings = list(clip.warnings)
-        calibrated = baseline is not None
-        acoustic_stats = self._acoustic_stats(baseline)  # once: the model and the z-scores share it
-        zscores = self.zscores(clip.features, baseline, acoustic_stats)
-        recogniser = self.recogniser.describe()
-        common = dict(calibrated=calibrated, features=clip.features, zscores=zscores, recogniser=recogniser,
-                      synthetic_model=self.synthetic)
-        if clip.speech is not None and not clip.speech.is_speech:
-            # Noise, music or clicks: the model would still print a number. Make no call.
-            timings["total"] = sum(v for k, v in timings.items() if k != "total")
-            return LiveResult(None, None, None, None, (transcript or "").strip(), timings_ms=timings,
-                              warnings=warnings, text_absent=True, **common,
-                              not_speech=f"not speech: {clip.speech.verdict()}; no stress call was made")
-        if transcript is None:
-            with _Timer(timings, "transcript"):
-                transcript = self.recogniser.transcribe(clip.signal)
-        transcript = transcript.strip()
-        text_absent = not transcript
-        if self.uses_text and text_absent:
-            if not self.uses_audio:
-                timings["total"] = sum(v for k, v in timings.items() if k != "total")
-                return LiveResult(None, None, None, None, "", timings_ms=timings, warnings=warnings,
-                                  text_absent=True, **common,
-                                  not_speech="no words were recognised and this model reads text only: "
-                                             "no stress call was made")
-            warnings.append("no words were recognised: the text side is absent (the model read an empty "
-                            "sentence), so the result rests on the voice alone")
-        if self.uses_audio and not calibrated:
-            warnings.append("not calibrated: features were normalised with the training corpus' pooled "
-                            "statistics (no relaxed baseline), so the result is less reliable")
-        with _Timer(timings, "model"):
-            out = self._model_outputs(transcript, clip.features, baseline, acoustic_stats)
-        timings["total"] = sum(v for k, v in timings.items() if k != "total")
-        probability = float(out["stress_probability"])
-        return LiveResult(
-            stress_probability=probability, stressed=probability >= 0.5,
-            activation=self._emotion(out, "activation", warnings),
-            valence=self._emotion(out, "valence", warnings),
-            transcript=transcript, timings_ms=timings, warnings=warnings, text_absent=text_absent, **common)
+    return model is not None and (Path(model) / MODEL_FILE).is_file()
+
+
+def check_model_folder(model: str | Path | None) -> None:
+    """One line for an unusable model folder of either kind, before anything slow loads."""
+    if _is_personal(model):
+        from muser_core.personal_model import read_personal_model
+
+        read_personal_model(model)
+    else:
+        check_run_folder(model or DEFAULT_CHECKPOINT)
+
+
+def load_predictor(model: str | Path | None = None, recogniser: Recogniser | None = None) -> Predictor:
+    """The predictor for a model folder of either kind: a personal model's, or a MUSER run's (the default)."""
+    if _is_personal(model):
+        from muser_core.personal_model import PersonalPredictor
+
+        return PersonalPredictor(model, recogniser)
+    return LivePredictor(model, recogniser)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -435,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--audio", required=True, help="WAV, FLAC, OGG (or mp4/WebM) clip")
     parser.add_argument("--transcript", help="use this transcript instead of speech recognition")
     parser.add_argument("--baseline", nargs="*", default=[], help="relaxed clips of the same speaker")
-    parser.add_argument("--checkpoint", help=f"a run folder (default: {DEFAULT_CHECKPOINT})")
+    parser.add_argument("--checkpoint", help=f"a run folder or a personal model's folder (default: {DEFAULT_CHECKPOINT})")
     parser.add_argument("--recogniser", choices=list(RECOGNISERS), default=DEFAULT_RECOGNISER,
                         help=f"speech recogniser (default: {DEFAULT_RECOGNISER})")
     parser.add_argument("--asr-model", help="a local CTranslate2 Whisper folder (with --recogniser whisper)")
@@ -446,12 +523,12 @@ def main(argv: list[str] | None = None) -> int:
         clip = prepare_clip(args.audio)
         baseline_clips = [prepare_clip(path) for path in args.baseline]
         baseline = make_baseline(baseline_clips, names=list(args.baseline))
-        check_run_folder(args.checkpoint or DEFAULT_CHECKPOINT)
+        check_model_folder(args.checkpoint)
         recogniser = get_recogniser(args.recogniser, args.asr_model)
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # one JSON object on stdout, nothing else on stderr
-        predictor = LivePredictor(args.checkpoint, recogniser)
+        predictor = load_predictor(args.checkpoint, recogniser)
         predictor.warm_up()  # so the timings mean what the page's mean: with the model loaded
         result = predictor.predict(clip, args.transcript, baseline)
     except InputError as exc:

@@ -339,7 +339,7 @@ def _read_json(path: Path) -> dict:
     return data
 
 
-def _write_json(path: Path, data: dict) -> None:
+def write_json(path: Path, data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     _write_atomic(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False)))
 
@@ -399,7 +399,7 @@ class Study:
             raise InputError(f"study id {study_id!r}: a study with this id exists; open it instead")
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            _write_json(folder / STUDY_FILE, {**settings.to_dict(), "created_at": now()})
+            write_json(folder / STUDY_FILE, {**settings.to_dict(), "created_at": now()})
             _write_csv(folder / PARTICIPANTS_FILE, [], PARTICIPANT_COLUMNS)
         except OSError as exc:
             raise InputError(f"{folder}: cannot create the study ({exc.strerror})") from None
@@ -440,7 +440,7 @@ class Study:
         settings = settings.checked()
         with self._locked():
             data = _read_json(self.root / STUDY_FILE)
-            _write_json(self.root / STUDY_FILE, {**data, **settings.to_dict(), "updated_at": now()})
+            write_json(self.root / STUDY_FILE, {**data, **settings.to_dict(), "updated_at": now()})
         return settings
 
     # ------------------------------------------------------------------ participants
@@ -549,7 +549,7 @@ class Study:
         return Session.from_dict(_read_json(path), str(path))
 
     def _save_session(self, session: Session) -> None:
-        _write_json(self._session_dir(session.participant, session.session) / SESSION_FILE, session.to_dict())
+        write_json(self._session_dir(session.participant, session.session) / SESSION_FILE, session.to_dict())
 
     def unfinished_sessions(self, participant: str) -> list[Session]:
         return [s for s in self.sessions(participant) if not s.finished]
