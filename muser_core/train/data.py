@@ -274,6 +274,7 @@ def prepare_data(cfg: RunConfig, progress: bool = False, device: str = "cpu") ->
 
 
 CORPORA = ".corpora"  # canonical CSVs made from MuSE/manifest/OMG sources, inside the runs folder
+CORPUS_FORMAT = "2"   # raise when a loader's output changes (2: OMG-Emotion split as in the paper, 4.1)
 
 
 def corpus_file(kind: str, path: str, split: str = "speaker") -> str:
@@ -295,7 +296,9 @@ def corpus_file(kind: str, path: str, split: str = "speaker") -> str:
         raise InputError(f"{source}: not found")
     loader = {"muse": lambda: load_muse(source, split=split), "omg": lambda: load_omg(source),
               "manifest": lambda: load_manifest(source, split=split)}[kind]
-    digest = hashlib.sha1(f"{kind}|{source.resolve()}|{split}".encode()).hexdigest()[:10]
+    # The loaders' version is part of the name: a copy made by an older loader (e.g. OMG's official splits
+    # before the paper's 300-video hold-out became the default) must not be reused.
+    digest = hashlib.sha1(f"{kind}|{source.resolve()}|{split}|{CORPUS_FORMAT}".encode()).hexdigest()[:10]
     target = runs_dir() / CORPORA / f"{kind}-{source.stem or 'data'}-{digest}.csv"
     if not target.is_file():
         loader().save(target)
