@@ -281,11 +281,13 @@ def corpus_file(kind: str, path: str, split: str = "speaker") -> str:
     """A source as ``--corpus``/``--external`` take it: ``demo`` or a canonical CSV.
 
     ``kind``: ``demo``, ``muse`` (a MuSE root), ``manifest`` (any CSV the
-    corpus loader reads) or ``omg`` (an OMG-Emotion root). A copy is written
-    once to ``<runs>/.corpora/`` and named by the source path, so runs repeat
-    from their config.json.
+    corpus loader reads), ``omg`` (an OMG-Emotion root) or ``study`` (a study
+    folder, :mod:`muser_core.study`). A copy is written once to
+    ``<runs>/.corpora/`` and named by the source path (a study's also by its
+    content, since it grows), so runs repeat from their config.json.
     """
     from muser_core.corpus import load_manifest, load_muse, load_omg
+    from muser_core.study import load_study, study_fingerprint
 
     if kind == "demo":
         return "demo"
@@ -295,10 +297,12 @@ def corpus_file(kind: str, path: str, split: str = "speaker") -> str:
     if not source.exists():
         raise InputError(f"{source}: not found")
     loader = {"muse": lambda: load_muse(source, split=split), "omg": lambda: load_omg(source),
-              "manifest": lambda: load_manifest(source, split=split)}[kind]
+              "manifest": lambda: load_manifest(source, split=split),
+              "study": lambda: load_study(source, split=split)}[kind]
+    content = f"|{study_fingerprint(source)}" if kind == "study" else ""
     # The loaders' version is part of the name: a copy made by an older loader (e.g. OMG's official splits
     # before the paper's 300-video hold-out became the default) must not be reused.
-    digest = hashlib.sha1(f"{kind}|{source.resolve()}|{split}|{CORPUS_FORMAT}".encode()).hexdigest()[:10]
+    digest = hashlib.sha1(f"{kind}|{source.resolve()}|{split}|{CORPUS_FORMAT}{content}".encode()).hexdigest()[:10]
     target = runs_dir() / CORPORA / f"{kind}-{source.stem or 'data'}-{digest}.csv"
     if not target.is_file():
         loader().save(target)
