@@ -80,6 +80,7 @@ PAGES = {
         st.Page("pages/5_Results.py", title="Results", icon=":material/table_chart:"),
     ],
     "Your voice": [st.Page("pages/6_Live_prediction.py", title="Live prediction", icon=":material/mic:"),
-                   st.Page("pages/7_Segment.py", title="Segment a recording", icon=":material/content_cut:")],
+                   st.Page("pages/7_Segment.py", title="Segment a recording", icon=":material/content_cut:"),
+                   st.Page("pages/8_Record_a_corpus.py", title="Record a corpus", icon=":material/record_voice_over:")],
 }
 st.navigation(PAGES).run()

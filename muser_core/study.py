@@ -257,7 +257,7 @@ class Session:
     questions: tuple[str, ...]         # as asked in this session (the study's list may change later)
     started_at: str
     finished_at: str = ""
-    stress_task: dict | None = None    # instructions, planned_s, started_at, ended_at, duration_s
+    stress_task: dict | None = None    # instructions, planned_s, started_at, ended_at, duration_s, skipped
     answers: dict[int, Answer] = field(default_factory=dict)
 
     @property
@@ -276,6 +276,11 @@ class Session:
             if answer is None or not answer.rated:
                 return k
         return None
+
+    @property
+    def stress_task_pending(self) -> bool:
+        """The session began with a stress task that has not ended (nor been skipped) yet."""
+        return bool(self.stress_task) and not self.stress_task.get("ended_at") and not self.answers
 
     @property
     def answered(self) -> int:
@@ -554,8 +559,11 @@ class Study:
     def unfinished_sessions(self, participant: str) -> list[Session]:
         return [s for s in self.sessions(participant) if not s.finished]
 
-    def start_session(self, participant: str, condition: str, note: str = "") -> Session:
-        """A new session with the study's current questions; the participant must have consented."""
+    def start_session(self, participant: str, condition: str, note: str = "", stress_task: bool = False) -> Session:
+        """A new session with the study's current questions; the participant must have consented.
+
+        With ``stress_task`` the session begins with the timed serial subtraction.
+        """
         person = self.participant(participant)
         if not person.consented:
             raise InputError(f"participant {person.participant}: consent not given yet (tick the consent box "
@@ -566,7 +574,8 @@ class Study:
             numbers = [int(s.session[1:]) for s in self.sessions(person.participant)]
             sid = f"s{max(numbers, default=0) + 1:02d}"
             session = Session(person.participant, sid, cond.name, cond.stress, note.strip(),
-                              settings.questions, now())
+                              settings.questions, now(), stress_task=_task_record(settings.stress_task)
+                              if stress_task else None)
             self._session_dir(person.participant, sid).mkdir(parents=True, exist_ok=False)
             self._save_session(session)
         return session
@@ -578,25 +587,28 @@ class Study:
         return updated
 
     def start_stress_task(self, participant: str, session: str) -> Session:
-        """Record the start of the timed serial subtraction (before the questions)."""
+        """Record the start (or a restart) of the timed serial subtraction, before the questions."""
         task = self.settings.stress_task
 
         def change(s: Session) -> Session:
             if s.answers:
                 raise InputError(f"session {s.key}: the stress task comes before the questions; "
                                  "answers are already recorded")
-            return replace(s, stress_task={"task": "serial subtraction", "start": task.start, "step": task.step,
-                                           "instructions": task.instructions, "planned_s": task.seconds,
-                                           "started_at": now(), "ended_at": "", "duration_s": None})
+            return replace(s, stress_task={**(s.stress_task or _task_record(task)), "started_at": now(),
+                                           "ended_at": "", "duration_s": None, "skipped": False})
         return self._update_session(participant, session, change)
 
-    def end_stress_task(self, participant: str, session: str) -> Session:
-        """Record the end of the stress task and its measured duration."""
+    def end_stress_task(self, participant: str, session: str, skipped: bool = False) -> Session:
+        """Record the end of the stress task and its measured duration (or that it was skipped)."""
         def change(s: Session) -> Session:
-            if not s.stress_task or not s.stress_task.get("started_at"):
-                raise InputError(f"session {s.key}: the stress task was not started")
+            if not s.stress_task:
+                raise InputError(f"session {s.key}: has no stress task")
             if s.stress_task.get("ended_at"):
                 return s
+            if skipped:
+                return replace(s, stress_task={**s.stress_task, "ended_at": now(), "skipped": True})
+            if not s.stress_task.get("started_at"):
+                raise InputError(f"session {s.key}: the stress task was not started")
             ended = now()
             seconds = (datetime.fromisoformat(ended) - datetime.fromisoformat(s.stress_task["started_at"]))
             return replace(s, stress_task={**s.stress_task, "ended_at": ended,
@@ -799,6 +811,13 @@ class Study:
         if unrated:
             notes.append(f"{unrated} sentence(s) from answers not rated yet: no activation/valence")
         return table, notes, skipped
+
+
+def _task_record(task: StressTask) -> dict:
+    """A session's stress-task entry before it starts: what was planned, no times yet."""
+    return {"task": "serial subtraction", "start": task.start, "step": task.step,
+            "instructions": task.instructions, "planned_s": task.seconds, "started_at": "", "ended_at": "",
+            "duration_s": None, "skipped": False}
 
 
 def _belongs_to(utterance_id: str, participant: str) -> bool:

@@ -10,33 +10,28 @@ from muser_core.predict import prepare_clip
 from ui.common import show_input_errors
 from ui.live import (
     baseline_ui,
-    cached_indicators,
     cached_profile,
     checkpoint_ui,
     clip_source_ui,
     gauge,
     history_ui,
+    indicators_for,
     load_predictor,
+    model_notes_ui,
     recogniser_ui,
 )
 
 st.set_page_config(page_title="Live prediction · MUSER stress lab", layout="wide")
 st.title("Live prediction")
 st.caption("Record or upload a short clip of speech (a sentence or two). The app trims silence, checks that "
-           "it is speech (Silero VAD), extracts eGeMAPS with openSMILE, transcribes offline and runs a MUSER model.")
+           "it is speech (Silero VAD), extracts eGeMAPS with openSMILE, transcribes offline and runs a MUSER model "
+           "(or your personal model, trained on a study you recorded).")
 
 checkpoint = checkpoint_ui()
 recogniser, asr_model = recogniser_ui()
 with show_input_errors():
     predictor = load_predictor(checkpoint, recogniser, asr_model)
-if predictor.synthetic:
-    st.warning("**This model was trained on synthetic data** (the espeak-ng demo corpus). It is not a "
-               "validated stress detector; its output on a real voice is a demonstration only.",
-               icon=":material/science:")
-card = predictor.checkpoint / "MODEL_CARD.md"
-if card.exists():
-    with st.sidebar.expander("Model card"):
-        st.markdown(card.read_text())
+model_notes_ui(predictor)
 
 with show_input_errors():
     choice = clip_source_ui()
@@ -86,7 +81,7 @@ with right:
             lo, hi = scales.get(task, (float("nan"), float("nan")))
             st.metric(task.capitalize(), f"{value:.2f}", help=f"on the training data's scale {lo:g}..{hi:g}")
     if result.calibrated:
-        st.caption("Calibrated against your baseline.")
+        st.caption(f"Calibrated against {predictor.reference(True)}.")
 for warning in result.warnings:   # "not calibrated", when it applies, is one of these
     st.warning(warning)
 
@@ -97,25 +92,26 @@ with st.form("transcript-form"):
         st.rerun()
 
 st.subheader("What moved")
-acoustic_ind, text_ind, corpus_profile = cached_indicators(predictor.config.data.corpus,
-                                                         predictor.config.data.split)
+acoustic_ind, text_ind, corpus_profile = indicators_for(predictor)
 cols = st.columns(2)
 with cols[0]:
-    st.markdown("**Voice** (z-score against " + ("your baseline" if result.calibrated else "the corpus") + ")")
+    st.markdown(f"**Voice** (z-score against {predictor.reference(result.calibrated)})")
     if predictor.uses_audio:
         st.dataframe(acoustic_movers(result.zscores, acoustic_ind), hide_index=True, width="stretch",
                      column_config={"z": st.column_config.NumberColumn(width="small"),
                                     "description": st.column_config.TextColumn(width="large")})
 with cols[1]:
     st.markdown("**Words** (share of words, percentage points against "
-                + ("your baseline" if baseline and baseline.transcripts else "the corpus") + ")")
+                + predictor.reference(bool(baseline and baseline.transcripts) or not predictor.takes_baseline) + ")")
     if result.text_absent:
         st.info("No words were recognised, so there are no word-level indicators to show.")
     else:
         reference = cached_profile(baseline.transcripts) if baseline and baseline.transcripts else corpus_profile
         st.dataframe(text_movers(result.transcript, reference, text_ind), hide_index=True, width="stretch")
-st.caption("Indicators: the top 20 stress coefficients of the paper's section 3 analysis on the model's "
-           "training corpus. 'toward' says which way this change pushes a linear stress model.")
+st.caption("Indicators: " + ("the personal model's own 20 largest coefficients per modality"
+                             if not predictor.takes_baseline else
+                             "the top 20 stress coefficients of the paper's section 3 analysis on the model's "
+                             "training corpus") + ". 'toward' says which way this change pushes a linear stress model.")
 
 cols = st.columns([1, 2])
 with cols[0]:

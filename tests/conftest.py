@@ -314,3 +314,66 @@ def browser_page(request):
         page.set_default_timeout(60_000)
         yield page
         browser.close()
+
+
+# --------------------------------------------------------------------------- studies (muser_core.study)
+
+
+def voiced_wav_bytes(seconds: float = 3.0, seed: int = 0, fmt: str = "WAV") -> bytes:
+    """A voiced test signal encoded in memory (WAV, FLAC or OGG), as a browser or an upload gives it."""
+    import io
+
+    buffer = io.BytesIO()
+    soundfile.write(buffer, voiced_signal(seconds, SR, seed=seed), SR, format=fmt)
+    return buffer.getvalue()
+
+
+class TwoSentences:
+    """A stand-in recogniser: two timed sentences per recording, whatever it hears (fast, deterministic)."""
+
+    name = "two-sentences"
+
+    def __init__(self, tag: str = "v1"):
+        self.tag = tag
+
+    def describe(self) -> dict:
+        return {"recogniser": self.name, "model": self.tag}
+
+    def recognise(self, signal, sample_rate=SR):
+        from muser_core.transcribe import Transcript, Word
+
+        words = (Word("I", 0.2, 0.4), Word("am", 0.45, 0.7), Word("worried.", 0.75, 1.2),
+                 Word("It", 1.6, 1.8), Word("is", 1.85, 2.0), Word("fine.", 2.05, 2.6))
+        return Transcript(" ".join(w.text for w in words), words)
+
+
+@pytest.fixture
+def studies(tmp_path, monkeypatch, runs_root) -> Path:
+    """An empty studies folder (MUSER_STUDIES_DIR), with its own feature cache and runs folder."""
+    root = tmp_path / "studies"
+    monkeypatch.setenv("MUSER_STUDIES_DIR", str(root))
+    monkeypatch.setenv("MUSER_CACHE_DIR", str(tmp_path / "cache"))
+    return root
+
+
+def record_session(study, participant: str, condition: str, ratings=(5, 5), seed: int = 0):
+    """A whole session through the library: every question answered (a voiced WAV) and rated."""
+    session = study.start_session(participant, condition, note=f"{condition} day")
+    for q in range(1, len(session.questions) + 1):
+        study.save_answer(participant, session.session, q, voiced_wav_bytes(seed=seed + q))
+        study.rate_answer(participant, session.session, q, *ratings)
+    return study.session(participant, session.session)
+
+
+def small_study(root: Path, people=("P01",), sessions_per_condition: int = 1, questions: int = 2):
+    """Study "exam": each person has sessions of both conditions (stressed rated 7/3, not stressed 3/7)."""
+    from muser_core.study import DEFAULT_QUESTIONS, Study, StudySettings
+
+    study = Study.create("exam", StudySettings(name="Exam week", questions=DEFAULT_QUESTIONS[:questions]),
+                         parent=root)
+    for p_i, pid in enumerate(people):
+        study.add_participant(pid, consent=True)
+        for n in range(sessions_per_condition):
+            record_session(study, pid, "stressed", (7, 3), seed=100 * p_i + 10 * n)
+            record_session(study, pid, "not stressed", (3, 7), seed=100 * p_i + 10 * n + 5)
+    return study

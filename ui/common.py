@@ -19,6 +19,7 @@ MAX_UPLOAD_MB = 50  # same cap as server.maxUploadSize in .streamlit/config.toml
 DEMO_LABEL = "Demo corpus (synthetic)"
 MUSE_LABEL = "MuSE copy on this machine"
 UPLOAD_LABEL = "Upload a CSV (manifest or canonical table)"
+STUDY_LABEL = "Study recorded in this app"
 # Served by the app itself: a ":material/...:" page icon makes the browser fetch it from
 # fonts.gstatic.com. Pages leave page_icon out and inherit it (scripts/make_favicon.py).
 FAVICON = str(Path(__file__).with_name("favicon.png"))
@@ -75,6 +76,14 @@ def cached_omg(root: str) -> Corpus:
     return load_omg(root)
 
 
+@st.cache_data(show_spinner="Reading the study…", max_entries=4)
+def cached_study(root: str, split: str, fingerprint: str) -> Corpus:
+    """A study's sentences; ``fingerprint`` (muser_core.study.study_fingerprint) renews the entry as it grows."""
+    from muser_core.study import load_study
+
+    return load_study(root, split=split)
+
+
 @st.cache_data(show_spinner="Reading the upload…", max_entries=4)
 def cached_manifest(data: bytes, name: str, split: str, roots: tuple[str, ...]) -> Corpus:
     """An uploaded manifest: audio only from ``roots``, messages naming the file as uploaded."""
@@ -114,13 +123,13 @@ def _forget_removed_upload(widget_key: str) -> None:
 
 
 def corpus_source_ui(key: str = "corpus", show_split: bool = True) -> Corpus | None:
-    """Sidebar picker: the demo corpus, a configured MuSE copy, or an uploaded CSV.
+    """Sidebar picker: the demo corpus, a configured MuSE copy, a study recorded in the app, or an uploaded CSV.
 
     Returns the loaded corpus, or None when the user still has to choose
     something (an upload not yet given). Errors are shown, never raised. The
     choice (and an upload) is kept for the session, so every page opens on it.
     """
-    choices = ([DEMO_LABEL] if demo_available() else []) + [MUSE_LABEL, UPLOAD_LABEL]
+    choices = ([DEMO_LABEL] if demo_available() else []) + [MUSE_LABEL, STUDY_LABEL, UPLOAD_LABEL]
     source = _keep("source", st.sidebar.radio("Data", choices, index=_index(choices, "source"),
                                               key=f"{key}-source"))
     # Pages that use every row (the indicator analysis) hide the split choice.
@@ -143,6 +152,8 @@ def corpus_source_ui(key: str = "corpus", show_split: bool = True) -> Corpus | N
                 st.info("Give the folder of your MuSE copy (or set MUSER_MUSE_ROOT before `make run`).")
                 return None
             return cached_muse(root, label, split)
+        if source == STUDY_LABEL:
+            return _study_source_ui(key, split)
         upload = st.sidebar.file_uploader("CSV", type=["csv"], key=f"{key}-upload",
                                           on_change=_forget_removed_upload, args=(f"{key}-upload",))
         if upload is not None:
@@ -156,6 +167,20 @@ def corpus_source_ui(key: str = "corpus", show_split: bool = True) -> Corpus | N
         if upload is None:
             st.sidebar.caption(f"Using `{kept[1]}`, uploaded earlier in this session.")
         return cached_manifest(*kept, split, tuple(map(str, data_roots())))
+
+
+def _study_source_ui(key: str, split: str) -> Corpus | None:
+    """A study from the studies folder (fewer than 3 participants: split by session, as its notes say)."""
+    from muser_core.study import list_studies, studies_dir, study_fingerprint
+
+    studies = list_studies()
+    if not studies:
+        st.info("No study yet: record one on the **Record a corpus** page.")
+        return None
+    study = _keep("study", st.sidebar.selectbox("Study", studies, index=_index(studies, "study"),
+                                                key=f"{key}-study"))
+    root = studies_dir() / study
+    return cached_study(str(root), split, study_fingerprint(root))
 
 
 def corpus_banner(corpus: Corpus) -> None:

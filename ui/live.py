@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -12,13 +13,20 @@ import streamlit as st
 
 from analysis.live_explain import stress_indicators, text_profile
 from muser_core import microphone
+from muser_core.personal_model import (
+    MODEL_FILE,
+    PersonalPredictor,
+    personal_models,
+    read_personal_model,
+)
 from muser_core.predict import (
     DEFAULT_CHECKPOINT,
-    LivePredictor,
+    Predictor,
     make_baseline,
     prepare_clip,
     usable_checkpoints,
 )
+from muser_core.predict import load_predictor as load_model
 from muser_core.speech_samples import SampleClip, sample_clips
 from muser_core.train.data import load_corpus
 from muser_core.transcribe import DEFAULT_RECOGNISER, RECOGNISERS, get_recogniser
@@ -29,11 +37,47 @@ SOURCE = "live-source"   # which input the user touched last: that one is scored
 NO_SAMPLE = "(none)"
 
 
+def load_predictor(checkpoint: str, recogniser: str = DEFAULT_RECOGNISER, asr_model: str = "") -> Predictor:
+    """The model of either kind (a run folder or a personal model's), loaded once per version of its file."""
+    personal = Path(checkpoint) / MODEL_FILE
+    version = personal.stat().st_mtime_ns if personal.is_file() else 0   # a retrained personal model is reloaded
+    return _cached_predictor(checkpoint, recogniser, asr_model, version)
+
+
 @st.cache_resource(show_spinner="Loading the model and the speech recogniser…")
-def load_predictor(checkpoint: str, recogniser: str = DEFAULT_RECOGNISER, asr_model: str = "") -> LivePredictor:
-    predictor = LivePredictor(checkpoint, get_recogniser(recogniser, asr_model or None))
+def _cached_predictor(checkpoint: str, recogniser: str, asr_model: str, version: int) -> Predictor:
+    predictor = load_model(checkpoint, get_recogniser(recogniser, asr_model or None))
     predictor.warm_up()
     return predictor
+
+
+def indicators_for(predictor: Predictor) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """The stress indicators "What moved" compares with: a personal model's own coefficients, else the
+    paper's section 3 analysis on the run's training corpus; and the reference word profile."""
+    if isinstance(predictor, PersonalPredictor):
+        return predictor.model.indicators()
+    return cached_indicators(predictor.config.data.corpus, predictor.config.data.split)
+
+
+def model_notes_ui(predictor: Predictor) -> None:
+    """What the chosen model is: synthetic data said, a personal model's measured accuracy shown first."""
+    if predictor.synthetic:
+        st.warning("**This model was trained on synthetic data** (the espeak-ng demo corpus). It is not a "
+                   "validated stress detector; its output on a real voice is a demonstration only.",
+                   icon=":material/science:")
+    if isinstance(predictor, PersonalPredictor):
+        model = predictor.model
+        st.info(f"**Personal model of {model.participant}** (study `{model.study}`), for {model.participant} only. "
+                f"Measured accuracy on held-out sessions (leave-one-session-out): **{model.cv.accuracy:.1%}** of "
+                f"{model.cv.sentences} sentences over {model.sessions} sessions; always answering the commoner "
+                f"class would score {model.cv.majority_share:.1%}. It predicts stress only.",
+                icon=":material/person:")
+        for notice in predictor.notices:
+            st.warning(notice)
+    card = predictor.card()
+    if card:
+        with st.sidebar.expander("Model card", expanded=isinstance(predictor, PersonalPredictor)):
+            st.markdown(card)
 
 
 @st.cache_data(show_spinner="Finding the corpus' stress indicators…")
@@ -56,12 +100,19 @@ def cached_samples() -> list[SampleClip]:
 
 
 def checkpoint_ui() -> str:
-    """Sidebar: which trained run to use; only runs whose checkpoint can score a clip are offered."""
+    """Sidebar: which model to use: a trained run (only those whose checkpoint can score a clip) or a
+    personal model trained on a study, labelled with its measured accuracy."""
     options = {f"demo checkpoint (synthetic data) — {DEFAULT_CHECKPOINT.name}": str(DEFAULT_CHECKPOINT)}
     options.update({f"run: {label}": str(path) for label, path in usable_checkpoints().items()})
+    for label, folder in personal_models().items():
+        model = read_personal_model(folder)
+        options[f"personal: {label} — {model.cv.accuracy:.0%} on held-out sessions ({model.sessions} sessions)"] \
+            = str(folder)
     label = st.sidebar.selectbox("Model", list(options), key="live-model",
                                  help="Runs without a usable checkpoint (no weights yet, or no normalisation "
-                                      "statistics) are not listed.")
+                                      "statistics) are not listed. Personal models are trained on the Record a "
+                                      "corpus page; their accuracy is measured by leave-one-session-out "
+                                      "cross-validation.")
     return options[label]
 
 
@@ -172,15 +223,18 @@ def server_microphone_ui() -> bytes | None:
     return st.session_state.get("live-server-clip")
 
 
-def _add_baseline(store: list, data: bytes, name: str, predictor: LivePredictor) -> None:
+def _add_baseline(store: list, data: bytes, name: str, predictor: Predictor) -> None:
     prepared = prepare_clip(data, name)
     make_baseline([prepared], names=[name])  # refuses a clip that is not speech, naming it
     transcript = predictor.recogniser.transcribe(prepared.signal) if predictor.uses_text else ""
     store.append((prepared, transcript, name))
 
 
-def baseline_ui(predictor: LivePredictor):
+def baseline_ui(predictor: Predictor):
     """Calibration: relaxed clips of the same speaker, recorded or uploaded; returns the Baseline or None."""
+    if not predictor.takes_baseline:
+        st.caption(f"No relaxed baseline needed: this model normalises with {predictor.reference(True)}.")
+        return None
     store = st.session_state.setdefault("live-baseline", [])
     with st.expander(f"Calibration: relaxed baseline ({len(store)} clip(s))"):
         st.write("The paper normalises voice features per speaker. Record or upload one or more clips of "

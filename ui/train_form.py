@@ -60,9 +60,9 @@ def _first_line(name: str) -> str:
 
 
 def corpus_choice_ui(key: str) -> tuple[str, str]:
-    """(kind, path) of the training corpus: demo, a MuSE copy or a manifest/canonical CSV."""
+    """(kind, path) of the training corpus: demo, a MuSE copy, a study recorded in the app or a manifest/canonical CSV."""
     kinds = {"Demo corpus (synthetic)": "demo", "MuSE copy on this machine": "muse",
-             "Manifest or canonical CSV on this machine": "manifest"}
+             "Study recorded in this app": "study", "Manifest or canonical CSV on this machine": "manifest"}
     kind = kinds[st.radio("Corpus", list(kinds), key=f"{key}-corpus", horizontal=True)]
     path = ""
     if kind == "muse":
@@ -72,6 +72,15 @@ def corpus_choice_ui(key: str) -> tuple[str, str]:
                              help="A manifest (text and/or audio_path, labels; audio paths relative to the "
                                   "CSV) or a table from `python -m muser_core.corpus`. A path, not an upload, "
                                   "because a manifest's audio files must be readable beside it.")
+    elif kind == "study":
+        from muser_core.study import list_studies, studies_dir
+
+        study = st.selectbox("Study", list_studies(), key=f"{key}-study",
+                             help="Studies recorded on the Record a corpus page (processed sentences only)")
+        path = str(studies_dir() / study) if study else ""
+        st.caption("Keep Split = table to use the study's own split: speaker-independent with 3 or more "
+                   "participants, by whole sessions with fewer (every split then needs a session of each "
+                   "condition: 3 of each in all).")
     return kind, path
 
 
@@ -260,7 +269,7 @@ def command_preview_ui(form: LaunchForm) -> None:
         if kind in ("", "demo"):
             sources[role] = kind
             continue
-        flag = "--manifest" if kind == "manifest" else flag
+        flag = {"manifest": "--manifest", "study": "--study"}.get(kind, flag)
         lines.append(f"python -m muser_core.corpus {flag} {path or 'PATH'} --out {role}.csv")
         sources[role] = f"{role}.csv"
     for seed in form.seeds:

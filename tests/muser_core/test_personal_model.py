@@ -7,8 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import CALM, FILLER, STRESSED, speak
-from test_study import TwoSentences, small_study
+from conftest import CALM, FILLER, STRESSED, TwoSentences, small_study, speak
 
 from muser_core.acoustic_features import EGEMAPS_FEATURES
 from muser_core.errors import InputError
@@ -108,8 +107,7 @@ def test_too_few_sessions_are_refused_with_the_counts():
     fit_personal_model(table, "P01")   # 2 + 2 is enough
 
 
-def test_a_saved_model_is_read_back_listed_and_described(tmp_path, monkeypatch):
-    monkeypatch.setenv("MUSER_STUDIES_DIR", str(tmp_path / "studies"))
+def test_a_saved_model_is_read_back_listed_and_described(studies):
     study = Study.create("exam", StudySettings(name="Exam week"))
     folder = study.root / "models" / "P01"
     model = fit_personal_model(person_table(), "P01", study.id, "Exam week")
@@ -130,11 +128,9 @@ def test_a_saved_model_is_read_back_listed_and_described(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_trained_on_a_study_and_used_live(tmp_path, monkeypatch):
+def test_trained_on_a_study_and_used_live(studies, tmp_path):
     """A study recorded through the library, a personal model, and a live clip scored by it."""
-    monkeypatch.setenv("MUSER_STUDIES_DIR", str(tmp_path / "studies"))
-    monkeypatch.setenv("MUSER_CACHE_DIR", str(tmp_path / "cache"))
-    study = small_study(tmp_path / "studies", sessions_per_condition=2)
+    study = small_study(studies, sessions_per_condition=2)
     study.process(TwoSentences())
     model, folder = train_personal_model(study, "P01")
     assert folder == study.root / "models" / "P01" and model.sessions == 4 and model.cv.sentences == 16

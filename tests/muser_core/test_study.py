@@ -5,15 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 import pytest
 import soundfile
-from conftest import SR, voiced_signal
+from conftest import SR, TwoSentences, small_study
+from conftest import voiced_wav_bytes as wav
 
 from muser_core import corpus as corpus_cli
 from muser_core.acoustic_features import EGEMAPS_FEATURES, FeatureCache, content_key
@@ -28,64 +28,6 @@ from muser_core.study import (
     load_study,
     session_split,
 )
-from muser_core.transcribe import Transcript, Word
-
-
-def wav(seconds: float = 3.0, seed: int = 0, fmt: str = "WAV") -> bytes:
-    buffer = io.BytesIO()
-    soundfile.write(buffer, voiced_signal(seconds, SR, seed=seed), SR, format=fmt)
-    return buffer.getvalue()
-
-
-@dataclass(frozen=True)
-class TwoSentences:
-    """A stand-in recogniser: two timed sentences per recording, whatever it hears (fast, deterministic)."""
-
-    tag: str = "v1"
-    name: ClassVar[str] = "two-sentences"
-
-    def describe(self) -> dict:
-        return {"recogniser": self.name, "model": self.tag}
-
-    def recognise(self, signal, sample_rate=SR) -> Transcript:
-        words = (Word("I", 0.2, 0.4), Word("am", 0.45, 0.7), Word("worried.", 0.75, 1.2),
-                 Word("It", 1.6, 1.8), Word("is", 1.85, 2.0), Word("fine.", 2.05, 2.6))
-        return Transcript(" ".join(w.text for w in words), words)
-
-
-@pytest.fixture
-def cache(tmp_path, monkeypatch) -> Path:
-    monkeypatch.setenv("MUSER_CACHE_DIR", str(tmp_path / "cache"))
-    return tmp_path / "cache"
-
-
-@pytest.fixture
-def studies(tmp_path, monkeypatch, cache) -> Path:
-    root = tmp_path / "studies"
-    monkeypatch.setenv("MUSER_STUDIES_DIR", str(root))
-    monkeypatch.setenv("MUSER_RUNS_DIR", str(tmp_path / "runs"))
-    return root
-
-
-def record_session(study: Study, participant: str, condition: str, ratings=(5, 5), seed: int = 0,
-                   questions: int | None = None):
-    session = study.start_session(participant, condition, note=f"{condition} day")
-    for q in range(1, (questions or len(session.questions)) + 1):
-        study.save_answer(participant, session.session, q, wav(seed=seed + q))
-        study.rate_answer(participant, session.session, q, *ratings)
-    return study.session(participant, session.session)
-
-
-def small_study(root: Path, people=("P01",), sessions_per_condition: int = 1, questions: int = 2) -> Study:
-    settings = StudySettings(name="Exam week", questions=DEFAULT_QUESTIONS[:questions])
-    study = Study.create("exam", settings, parent=root)
-    for p_i, pid in enumerate(people):
-        study.add_participant(pid, consent=True)
-        for n in range(sessions_per_condition):
-            record_session(study, pid, "stressed", (7, 3), seed=100 * p_i + 10 * n)
-            record_session(study, pid, "not stressed", (3, 7), seed=100 * p_i + 10 * n + 5)
-    return study
-
 
 # --------------------------------------------------------------------------- the folder format
 
@@ -152,9 +94,11 @@ def test_consent_before_recording(studies):
 def test_an_interrupted_session_is_continued_where_it_stopped(studies):
     study = Study.create("s", StudySettings(name="s", questions=("one", "two", "three")))
     study.add_participant("P01", consent=True)
-    session = study.start_session("P01", "not stressed", "after the exams")
+    session = study.start_session("P01", "not stressed", "after the exams", stress_task=True)
+    assert study.session("P01", "s01").stress_task_pending
     study.start_stress_task("P01", session.session)
     study.end_stress_task("P01", session.session)
+    assert not study.session("P01", "s01").stress_task_pending
     first = wav(seed=1)
     study.save_answer("P01", session.session, 1, first)
     study.rate_answer("P01", session.session, 1, 3, 8)
@@ -274,7 +218,7 @@ def test_hand_corrections_survive_reprocessing_and_never_move_to_another_sentenc
         study.correct_transcript("P99_s01_q1_001", "x")
 
 
-def test_deleting_a_participant_removes_their_files_and_rows_and_says_what(studies, cache, tmp_path):
+def test_deleting_a_participant_removes_their_files_and_rows_and_says_what(studies, tmp_path):
     study = small_study(studies, people=("P01", "P02"))
     study.process(TwoSentences())
     study.correct_transcript("P01_s01_q1_002", "It is fine, really.")

@@ -186,3 +186,30 @@ def test_record_in_a_real_browser(tmp_path_factory, streamlit_url):
         page.get_by_role("tab", name="Sample clips").click()
         page.get_by_text("Sample", exact=True).first.wait_for(state="visible")
         browser.close()
+
+
+def test_a_personal_model_is_in_the_picker_with_its_measured_accuracy(runs_root, studies):
+    """A personal model trained on a study: listed with its accuracy, its card shown before any clip, stress only."""
+    from conftest import TwoSentences, small_study
+
+    from muser_core.personal_model import train_personal_model
+
+    study = small_study(studies, sessions_per_condition=2)
+    study.process(TwoSentences())
+    model, _ = train_personal_model(study, "P01")
+    at = AppTest.from_file(PAGE, default_timeout=240).run()
+    picker = widget(at, "selectbox", "Model")
+    label = next(o for o in picker.options if o.startswith("personal: exam/P01"))
+    assert f"{model.cv.accuracy:.0%} on held-out sessions (4 sessions)" in label
+    picker.set_value(label).run()
+    assert not at.exception and not at.error
+    assert not any("synthetic" in w.value.lower() for w in at.warning)
+    shown = " ".join(texts(at))
+    assert f"{model.cv.accuracy:.1%}" in shown and "leave-one-session-out" in shown   # before any clip
+    assert "No relaxed baseline needed" in shown and not any("Calibration" in e.label for e in at.expander)
+    widget(at, "selectbox", "Sample").set_value(real_clips()[1].title).run()
+    assert not at.exception and not at.error
+    labels = {m.label: m.value for m in at.metric}
+    assert labels["Prediction"] in ("stressed", "not stressed") and "Activation" not in labels
+    assert not any("not calibrated" in t.lower() for t in texts(at))
+    assert any("P01's own recordings" in t for t in texts(at))

@@ -1,0 +1,141 @@
+"""The Record a corpus page (AppTest): a study set up, a session recorded and continued, processed, deleted; the
+study in the data pickers."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import REPO, TwoSentences, small_study, voiced_wav_bytes
+from streamlit.testing.v1 import AppTest
+
+from muser_core.study import Study, load_study
+from ui.common import STUDY_LABEL
+
+PAGE = str(REPO / "pages" / "8_Record_a_corpus.py")
+APP = str(REPO / "app.py")
+
+
+def wav(seed: int = 0) -> bytes:
+    return voiced_wav_bytes(seed=seed)
+
+
+@pytest.fixture(autouse=True)
+def stand_in_recogniser(monkeypatch):
+    """The page's Process button gets the fast stand-in (the browser test uses Whisper)."""
+    monkeypatch.setattr("ui.record.get_recogniser", lambda name=None: TwoSentences())
+
+
+def click(at: AppTest, label: str) -> AppTest:
+    next(b for b in at.button if b.label == label).click()
+    return at.run()
+
+
+def texts(at: AppTest) -> str:
+    return " ".join(str(e.value) for kind in ("success", "info", "warning", "error", "caption", "markdown")
+                    for e in getattr(at, kind))
+
+
+def section(at: AppTest, name: str) -> AppTest:
+    return at.radio(key="rec-section").set_value(name).run()
+
+
+def test_a_session_from_a_new_study_to_processed_sentences(studies):
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not at.exception
+    next(t for t in at.text_input if t.label == "Study ID").set_value("pilot")
+    next(t for t in at.text_input if t.label == "Study name").set_value("Pilot")
+    click(at, "Create the study")
+    assert "Study pilot created" in texts(at)
+    # Two questions only, and a stress task of 20 s.
+    section(at, "Set-up")
+    next(t for t in at.text_area if t.label.startswith("Questions")).set_value("First question?\nSecond question?")
+    next(n for n in at.number_input if n.label == "Seconds").set_value(20)
+    click(at, "Save the set-up")
+    assert "Set-up saved" in texts(at) and Study.open("pilot").settings.questions == ("First question?",
+                                                                                      "Second question?")
+    section(at, "Participants")
+    next(t for t in at.text_input if t.label == "Participant ID").set_value("Jane Doe")
+    click(at, "Add participant")
+    assert any("participant id 'Jane Doe'" in e.value for e in at.error)   # names are refused
+    next(t for t in at.text_input if t.label == "Participant ID").set_value("P01")
+    click(at, "Add participant")
+    assert "P01 added; consent is still needed" in texts(at)
+
+    section(at, "Session")
+    assert "P01 has not consented yet" in texts(at)
+    next(c for c in at.checkbox if c.label.startswith("P01 has read")).check().run()
+    click(at, "Record consent")
+    next(c for c in at.checkbox if c.label.startswith("Begin with the stress task")).check()   # in the form
+    click(at, "Start the session")
+    assert "Session s01 of P01 started (stressed)" in texts(at)
+    assert "Count down aloud from 1,022 in steps of 13" in texts(at)
+    click(at, "Start the stress task")
+    assert {m.label: m.value for m in at.metric}["Time left"] in ("0:20", "0:19")
+    click(at, "Finish the stress task")
+    assert "Stress task recorded" in texts(at)
+    assert "First question?" in texts(at)
+    at.get("audio_input")[0].set_value(("mic.wav", wav(1), "audio/wav")).run()
+    assert "Answer 1 saved" in texts(at)
+    assert (studies / "pilot/recordings/P01/s01/q1.wav").read_bytes() == wav(1)   # on disk before any rating
+    next(s for s in at.slider if s.label.startswith("Activation")).set_value(8)
+    next(s for s in at.slider if s.label.startswith("Valence")).set_value(2)
+    click(at, "Save the ratings and continue")
+    assert "Second question?" in texts(at)
+
+    # The browser closes: a new page load continues the session from disk.
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    section(at, "Session")
+    click(at, next(b.label for b in at.button if b.label.startswith("Continue session s01")))
+    assert "Question 2 of 2" in texts(at) and "Second question?" in texts(at)
+    at.get("file_uploader")[0].set_value(("answer.wav", wav(2), "audio/wav")).run()
+    assert "Answer 2 saved" in texts(at)
+    click(at, "Save the ratings and continue")
+    assert "Session s01 is complete" in texts(at)
+    session = Study.open("pilot").session("P01", "s01")
+    assert session.finished and session.stress_task["duration_s"] >= 0 and session.stress_task["planned_s"] == 20
+    assert (session.answers[1].activation, session.answers[1].valence) == (8, 2)
+
+    section(at, "Process and review")
+    click(at, "Process the study")
+    assert not at.exception
+    assert "2 answer(s) processed, 0 already up to date, 0 skipped; 4 sentences in all" in texts(at)
+    assert {m.label: m.value for m in at.metric}["Sentences"] == "4"
+    assert len(at.get("audio")) == 4                                    # a player per sentence
+    assert "only 1 participant(s)" in texts(at)
+
+
+def test_deleting_a_participant_on_the_page_says_what_was_removed(studies):
+    study = small_study(studies, people=("P01", "P02"))
+    study.process(TwoSentences())
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    section(at, "Participants")
+    at.selectbox(key="rec-delete-who").set_value("P01").run()
+    assert next(b for b in at.button if b.label == "Delete participant").disabled   # not before the tick
+    at.checkbox(key="rec-delete-sure").check().run()
+    click(at, "Delete participant")
+    assert "Removed participant P01: 2 session(s), 4 answer recording(s), 8 sentence clip(s)" in texts(at)
+    assert set(load_study(study.root).table["speaker"]) == {"P02"}
+
+
+def test_personal_model_is_trained_and_its_accuracy_shown(studies):
+    study = small_study(studies, sessions_per_condition=2)
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    section(at, "Personal model")
+    click(at, "Train the personal model")
+    assert any("P01: no processed sentences" in e.value for e in at.error)
+    study.process(TwoSentences())
+    click(at, "Train the personal model")
+    assert not at.exception and not at.error
+    shown = texts(at)
+    assert "Personal model of P01 trained" in shown and "leave-one-session-out" in shown
+    assert "Measured accuracy" in shown and "4 (2 stressed, 2 not stressed)" in shown
+
+
+def test_the_study_is_in_the_overview_data_picker(studies):
+    study = small_study(studies)
+    study.process(TwoSentences())
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.sidebar.radio(key="overview-source").set_value(STUDY_LABEL).run()
+    assert not at.exception and not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Utterances"] == "8" and metrics["Speakers"] == "1"
+    assert "by whole sessions" in texts(at)
