@@ -259,7 +259,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def streamlit_url(tmp_path_factory):
+def server_studies(tmp_path_factory) -> Path:
+    """The studies folder (MUSER_STUDIES_DIR) of the app that `streamlit_url` serves."""
+    return tmp_path_factory.mktemp("studies")
+
+
+@pytest.fixture(scope="session")
+def streamlit_url(tmp_path_factory, server_studies):
     """`streamlit run app.py` on a free localhost port, as `make run` starts it."""
     import os
     import time
@@ -267,7 +273,7 @@ def streamlit_url(tmp_path_factory):
 
     port = _free_port()
     env = dict(os.environ, HF_HUB_OFFLINE="1",
-               MUSER_RUNS_DIR=str(tmp_path_factory.mktemp("runs")),
+               MUSER_RUNS_DIR=str(tmp_path_factory.mktemp("runs")), MUSER_STUDIES_DIR=str(server_studies),
                MUSER_CACHE_DIR=os.environ.get("MUSER_CACHE_DIR", str(REPO / ".cache" / "muser")))
     import sys
     # The server's output goes to a file: an unread pipe fills up (64 KB) and blocks the server.
