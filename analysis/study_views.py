@@ -16,6 +16,17 @@ def session_status(session: Session) -> str:
     return f"question {session.next_question} of {len(session.questions)}"
 
 
+def _task_summary(task: dict | None) -> str:
+    """The stress task of a session in a few words: its measured seconds, skipped, running or none."""
+    if not task:
+        return ""
+    if task.get("skipped"):
+        return "skipped"
+    if task.get("duration_s") is not None:
+        return f"{task['duration_s']:.0f} s"
+    return "started" if task.get("started_at") else "not started"
+
+
 def sessions_overview(study: Study, sentences: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per session: who, condition, note, answers recorded and rated, sentences, stress task, status."""
     counts = sentences.groupby("session").size() if sentences is not None and len(sentences) else pd.Series(dtype=int)
@@ -25,11 +36,10 @@ def sessions_overview(study: Study, sentences: pd.DataFrame | None = None) -> pd
         rows.append({"participant": s.participant, "session": s.session, "condition": s.condition,
                      "stress": s.stress, "note": s.note, "recorded": f"{len(s.answers)}/{len(s.questions)}",
                      "rated": s.answered, "sentences": int(counts.get(s.key, 0)),
-                     "stress task (s)": ("skipped" if task.get("skipped") else task.get("duration_s"))
-                     if task else None,
+                     "stress task": _task_summary(task),
                      "status": session_status(s), "started": s.started_at[:16].replace("T", " ")})
     columns = ["participant", "session", "condition", "stress", "note", "recorded", "rated", "sentences",
-               "stress task (s)", "status", "started"]
+               "stress task", "status", "started"]
     return pd.DataFrame(rows, columns=columns)
 
 

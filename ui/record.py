@@ -279,8 +279,8 @@ def question_ui(study: Study, session: Session, question: int) -> None:
     """One question: record (microphone or upload), saved at once; re-record; then the two 1-9 ratings."""
     pid, sid = session.participant, session.session
     key = f"rec-{study.id}-{pid}-{sid}-q{question}"
-    st.markdown(f"#### Question {question} of {len(session.questions)}")
-    st.markdown(f"> {session.questions[question - 1]}")
+    st.caption(f"Question {question} of {len(session.questions)}")
+    st.markdown(f"### {session.questions[question - 1]}")
     answer = session.answers.get(question)
     again = st.session_state.get(f"{key}-again", False)
     if answer is None or again:
@@ -429,6 +429,10 @@ def personal_model_ui(study: Study, table: pd.DataFrame) -> None:
     if (folder / MODEL_FILE).is_file():
         with inline_errors():
             model = read_personal_model(folder)
+            now_sessions = set(mine["session"]) if len(mine) else set()
+            if now_sessions != {s["session"] for s in model.cv.per_session}:
+                st.info("This participant's processed sessions changed since the model was trained: train it "
+                        "again to use them (and to measure it on them).", icon=":material/update:")
             st.markdown(model.card())
             st.dataframe(pd.DataFrame(model.cv.per_session).drop(columns="session_right"), hide_index=True,
                          width="stretch", column_config={
