@@ -20,7 +20,7 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 PAGES = {"": "MUSER stress lab", "Text_indicators": "Text indicators",
          "Acoustic_indicators": "Acoustic indicators", "Train": "Train",
          "Sampling_dynamics": "Sampling dynamics", "Results": "Results",
-         "Live_prediction": "Live prediction"}
+         "Live_prediction": "Live prediction", "Record_a_corpus": "Record a corpus"}
 
 
 def _outside(url: str) -> bool:

@@ -139,3 +139,14 @@ def test_the_study_is_in_the_overview_data_picker(studies):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Utterances"] == "8" and metrics["Speakers"] == "1"
     assert "by whole sessions" in texts(at)
+
+
+def test_the_study_is_a_corpus_choice_on_the_train_page(studies):
+    small_study(studies)
+    at = AppTest.from_file(str(REPO / "pages" / "3_Train.py"), default_timeout=60).run()
+    at.radio(key="train-corpus").set_value("Study recorded in this app").run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="train-study").value == "exam"
+    assert "Keep Split = table" in texts(at)
+    command = "\n".join(c.value for c in at.code)
+    assert f"python -m muser_core.corpus --study {studies / 'exam'} --out corpus.csv" in command
