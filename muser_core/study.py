@@ -42,6 +42,7 @@ import json
 import os
 import re
 import shutil
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
@@ -723,6 +724,8 @@ class Study:
             if progress:
                 progress(n - 1, len(todo), label)
             out = self._answer_out(session, question)
+            # Unique per call: two browser tabs may process the same study at once (threads of one process).
+            tmp = out.with_name(f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
             record = _segment_record(out)
             if record and record.get("source_sha256") == answer.sha256 and record.get("recogniser") == described \
                     and (out / FEATURES_FILE).is_file():
@@ -736,8 +739,6 @@ class Study:
                 sentences = segment_signal(signal, recogniser)
                 if not sentences:
                     raise InputError(f"{label}: no words were recognised, so there is no sentence to cut")
-                tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-                shutil.rmtree(tmp, ignore_errors=True)
                 write_segments(signal, sentences, tmp, f"{session.participant}_{session.session}_q{question}",
                                recogniser=described,
                                record={"source": answer.audio, "source_sha256": answer.sha256,
@@ -754,7 +755,7 @@ class Study:
                 if out.exists():   # outputs of an older take would be read as this one's
                     shutil.rmtree(out, ignore_errors=True)
                     report.removed += 1
-                shutil.rmtree(out.with_name(f".{out.name}.{os.getpid()}.tmp"), ignore_errors=True)
+                shutil.rmtree(tmp, ignore_errors=True)
         if progress:
             progress(len(todo), len(todo), "done")
         return report
@@ -785,10 +786,15 @@ class Study:
                 manifest = pd.read_csv(out / "manifest.csv", dtype=str, keep_default_na=False)
                 features = _read_features(out)
                 for rec in manifest.to_dict("records"):
+                    clip = (out / rec["audio_path"]).resolve()
+                    if not clip.is_relative_to(out) or not clip.is_file():
+                        skipped.append(Skipped(rec["utterance_id"], f"{label}: sentence clip {rec['audio_path']} "
+                                                                     "missing or outside the study folder"))
+                        continue
                     rows.append({
                         "utterance_id": rec["utterance_id"], "speaker": session.participant,
                         "dataset": self.id, "split": "", "text": rec["text"], "asr_text": rec["text"],
-                        "audio_path": str(out / rec["audio_path"]), "stress": float(session.stress),
+                        "audio_path": str(clip), "stress": float(session.stress),
                         "activation": np.nan if answer.activation is None else float(answer.activation),
                         "valence": np.nan if answer.valence is None else float(answer.valence),
                         "session": session.key, "condition": session.condition, "note": session.note,
@@ -807,6 +813,11 @@ class Study:
         if stale:
             notes.append(f"{stale} hand correction(s) no longer match their sentence (the answer was re-recorded "
                          f"or cut differently); they are kept in {CORRECTIONS_FILE} but not applied")
+        current = {c.name: c.stress for c in self.settings.conditions}
+        changed = sorted({s.key for s in self.sessions() if current.get(s.condition, s.stress) != s.stress})
+        if changed:
+            notes.append(f"{len(changed)} session(s) keep the stress label their condition had when they were "
+                         f"recorded, which the study's conditions now give otherwise ({', '.join(changed[:5])})")
         unrated = int(table["activation"].isna().sum())
         if unrated:
             notes.append(f"{unrated} sentence(s) from answers not rated yet: no activation/valence")
@@ -1008,7 +1019,11 @@ def load_study(root: str | Path, split: str = "speaker", seed: int = 0) -> Corpu
         raise InputError(f"{study.root}: no processed sentences yet{first}")
     people = table["speaker"].nunique()
     if split == "paper":
-        table["split"] = paper_split(table, seed)
+        try:
+            table["split"] = paper_split(table, seed)
+        except ValueError as exc:   # too few sentences of a class for stratified shares
+            raise InputError(f"{study.root}: the paper split cannot be made from {len(table)} sentences "
+                             f"({exc}); use the speaker or session split") from None
         split_note = f"split: paper shares 1,853/200/273 scaled, stratified by stress (seed {seed}); a speaker " \
                      "and a session may be in several splits"
     elif split == "speaker" and people >= MIN_PARTICIPANTS_SPEAKER_SPLIT:
@@ -1020,11 +1035,11 @@ def load_study(root: str | Path, split: str = "speaker", seed: int = 0) -> Corpu
                f"{MIN_PARTICIPANTS_SPEAKER_SPLIT}: " if split == "speaker" else "")
         split_note = (f"split: {why}by whole sessions instead (seed {seed}); the test measures new "
                       "sessions of the same people, not new people")
-        lacking = [s for s in SPLITS
-                   if table.loc[table["split"] == s, "stress"].nunique() < 2]
-        if lacking:
-            split_note += (f"; the {', '.join(lacking)} split(s) lack a stressed or a not-stressed session "
-                           "(training needs 3 sessions of each condition)")
+    lacking = [s for s in SPLITS if table.loc[table["split"] == s, "stress"].nunique() < 2]
+    if lacking:
+        split_note += (f"; the {', '.join(lacking)} split(s) lack stressed or not-stressed sentences, which "
+                       "training needs in every split" + (" (by session: 3 sessions of each condition)"
+                                                          if split != "paper" else ""))
     conditions = ", ".join(f"{c.name} = {'stressed' if c.stress else 'not stressed'}"
                            for c in study.settings.conditions)
     notes = [split_note, f"stress from the session's condition ({conditions})",

@@ -302,3 +302,17 @@ def test_the_command_line_writes_the_study_table(studies, tmp_path, capsys):
     assert len(loaded.table) == 8 and loaded.name == "exam"
     assert loaded.table["stress"].value_counts().to_dict() == {1.0: 4, 0.0: 4}
     assert "by whole sessions" in capsys.readouterr().out
+
+
+def test_a_relabelled_condition_is_said_and_a_paper_split_too_small_refused(studies):
+    study = small_study(studies)
+    study.process(TwoSentences())
+    settings = study.settings
+    study.save_settings(replace(settings, conditions=(Condition("stressed", 0), Condition("not stressed", 1))))
+    corpus = load_study(study.root)
+    # The sessions keep the label they were recorded under, and the notes say which differ now.
+    assert corpus.table.groupby("session")["stress"].first().to_dict() == {"P01/s01": 1.0, "P01/s02": 0.0}
+    assert any("2 session(s) keep the stress label" in n for n in corpus.notes)
+    with pytest.raises(InputError, match="the paper split cannot be made from 8 sentences"):
+        load_study(study.root, split="paper")
+    assert any("split(s) lack stressed or not-stressed sentences" in n for n in corpus.notes)
