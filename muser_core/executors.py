@@ -279,6 +279,7 @@ def start_ray(address: str = "", num_cpus: int | None = None, dashboard: bool = 
     except ImportError:
         raise InputError("--executor ray needs the ray package (pip install -r requirements.txt)") from None
     if address:
+        _check_reachable(address)
         # The workers of a cluster get what they need from the job (a runtime_env per task would start
         # a fresh worker, and import torch, for every run); the code is at the same path on every node.
         env = {k: v for k, v in os.environ.items() if k.startswith("MUSER_") or k == "HF_HUB_OFFLINE"}
@@ -290,9 +291,25 @@ def start_ray(address: str = "", num_cpus: int | None = None, dashboard: bool = 
                   "object_store_memory": OBJECT_STORE_BYTES}
     try:
         ray.init(**kwargs, logging_level=logging.WARNING, log_to_driver=False)
-    except ConnectionError as exc:
+    except (ConnectionError, ValueError, RuntimeError) as exc:
         raise InputError(f"--ray-address {address}: {exc}".splitlines()[0]) from None
     return ray
+
+
+def _check_reachable(address: str, timeout_s: float = 10.0) -> None:
+    """Refuse at once an address where nothing listens (ray.init would retry for minutes)."""
+    import socket
+
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if address == "auto" or not sep:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except ValueError:
+        raise InputError(f"--ray-address {address}: write HOST:PORT, e.g. the head node's HOST:6379") from None
+    except OSError as exc:
+        raise InputError(f"--ray-address {address}: nothing answers there ({exc.strerror or exc}); "
+                         "is `ray start --head` running on that host?") from None
 
 
 EXECUTORS: dict[str, type[Executor]] = {"local": LocalExecutor, "ray": RayExecutor}

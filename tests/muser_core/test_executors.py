@@ -73,6 +73,23 @@ def test_sweep_cli_refuses_bad_executor_flags_in_one_line(tmp_path, capsys):
     assert not (tmp_path / "s").exists()
 
 
+def test_a_ray_address_where_nothing_listens_is_one_line_at_once(tmp_path, capsys):
+    import socket
+
+    pytest.importorskip("ray")
+    corpus = tmp_path / "c.csv"
+    synthetic_corpus(n_speakers=8, per_speaker=4).save(corpus)
+    started = time.perf_counter()
+    with socket.socket() as held:  # bound, never listening: refused, and no one else can take the port
+        held.bind(("127.0.0.1", 0))
+        port = held.getsockname()[1]
+        assert main(["--variant", "a=--strategy single", "--seeds", "0", "--corpus", str(corpus), "--executor",
+                     "ray", "--ray-address", f"127.0.0.1:{port}", "--out", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: --ray-address 127.0.0.1:{port}: nothing answers there") and "\n" not in err
+    assert time.perf_counter() - started < 60  # not Ray's minutes of retries
+
+
 def test_gpu_default_is_one_per_fine_tuning_run_when_the_cluster_has_gpus():
     from muser_core.executors import Job
 
