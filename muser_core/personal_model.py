@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -38,7 +37,7 @@ from muser_core.acoustic_features import EGEMAPS_FEATURES
 from muser_core.errors import InputError
 from muser_core.normalise import SpeakerZScore
 from muser_core.predict import Baseline, Predictor
-from muser_core.study import MODELS, Study, list_studies, now, studies_dir, write_json
+from muser_core.study import MODELS, Study, list_studies, now, read_json, studies_dir, write_json
 from muser_core.transcribe import Recogniser, get_recogniser
 
 MODEL_FILE = "personal_model.json"
@@ -271,13 +270,8 @@ def train_personal_model(study: Study, participant: str) -> tuple[PersonalModel,
 def read_personal_model(folder: str | Path) -> PersonalModel:
     """A saved personal model, or one line naming the file that is wrong."""
     path = Path(folder) / MODEL_FILE
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError(f"{path}: missing (not a personal model folder)") from None
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: not readable JSON ({exc})") from None
-    if not isinstance(data, dict) or data.get("kind") != "personal":
+    data = read_json(path)
+    if data.get("kind") != "personal":
         raise InputError(f"{path}: not a personal model file")
     if data.get("format") != FORMAT:
         raise InputError(f"{path}: format {data.get('format')!r}, this version reads {FORMAT}; retrain the model")

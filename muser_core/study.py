@@ -333,7 +333,7 @@ class DeletionReport:
 
 # --------------------------------------------------------------------------- the study folder
 
-def _read_json(path: Path) -> dict:
+def read_json(path: Path) -> dict:
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
@@ -439,13 +439,13 @@ class Study:
 
     @property
     def settings(self) -> StudySettings:
-        return StudySettings.from_dict(_read_json(self.root / STUDY_FILE), str(self.root / STUDY_FILE))
+        return StudySettings.from_dict(read_json(self.root / STUDY_FILE), str(self.root / STUDY_FILE))
 
     def save_settings(self, settings: StudySettings) -> StudySettings:
         """Replace the study's settings (sessions already recorded keep the questions they were asked)."""
         settings = settings.checked()
         with self._locked():
-            data = _read_json(self.root / STUDY_FILE)
+            data = read_json(self.root / STUDY_FILE)
             write_json(self.root / STUDY_FILE, {**data, **settings.to_dict(), "updated_at": now()})
         return settings
 
@@ -545,14 +545,14 @@ class Study:
                 continue
             for sdir in sorted(base.iterdir(), key=lambda p: p.name):
                 if SESSION_ID.fullmatch(sdir.name) and (sdir / SESSION_FILE).is_file():
-                    out.append(Session.from_dict(_read_json(sdir / SESSION_FILE), str(sdir / SESSION_FILE)))
+                    out.append(Session.from_dict(read_json(sdir / SESSION_FILE), str(sdir / SESSION_FILE)))
         return sorted(out, key=lambda s: (s.participant, int(s.session[1:])))
 
     def session(self, participant: str, session: str) -> Session:
         path = self._session_dir(participant, session) / SESSION_FILE
         if not path.is_file():
             raise InputError(f"session {participant}/{session}: not in this study")
-        return Session.from_dict(_read_json(path), str(path))
+        return Session.from_dict(read_json(path), str(path))
 
     def _save_session(self, session: Session) -> None:
         write_json(self._session_dir(session.participant, session.session) / SESSION_FILE, session.to_dict())

@@ -11,6 +11,7 @@ import math
 import shutil
 import subprocess
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -303,6 +304,23 @@ def streamlit_url(tmp_path_factory, server_studies):
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+@contextmanager
+def fake_microphone_page(clip: Path, height: int = 1000, timeout_ms: int = 120_000):
+    """A Playwright page in Debian's chromium whose microphone plays ``clip`` (permission granted)."""
+    from playwright.sync_api import sync_playwright
+
+    args = CHROMIUM_ARGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                            f"--use-file-for-fake-audio-capture={clip}"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        context = browser.new_context(viewport={"width": 1400, "height": height})
+        context.grant_permissions(["microphone"])
+        page = context.new_page()
+        page.set_default_timeout(timeout_ms)
+        yield page
+        browser.close()
 
 
 @pytest.fixture

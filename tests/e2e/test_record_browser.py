@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile
-from conftest import CHROMIUM, CHROMIUM_ARGS, REPO, speak
+from conftest import REPO, fake_microphone_page, speak
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -62,18 +62,9 @@ def _record(page, seconds: float) -> None:
 
 
 def test_a_session_in_the_browser_becomes_a_corpus_and_a_run(tmp_path_factory, streamlit_url, server_studies):
-    from playwright.sync_api import sync_playwright
-
     clips = tmp_path_factory.mktemp("voices")
     mic = padded(speak(clips / "mic.wav", WORRIED))
-    args = CHROMIUM_ARGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                            f"--use-file-for-fake-audio-capture={mic}"]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
-        context = browser.new_context(viewport={"width": 1400, "height": 1100})
-        context.grant_permissions(["microphone"])
-        page = context.new_page()
-        page.set_default_timeout(90_000)
+    with fake_microphone_page(mic, height=1100, timeout_ms=90_000) as page:
         page.goto(f"{streamlit_url}/Record_a_corpus")
         page.get_by_role("heading", name="Record a corpus").first.wait_for()
 
@@ -123,8 +114,6 @@ def test_a_session_in_the_browser_becomes_a_corpus_and_a_run(tmp_path_factory, s
         page.get_by_role("button", name="Process the study").click()
         page.get_by_text(re.compile(r"2 answer\(s\) processed, 0 already up to date, 0 skipped")).wait_for()
         assert "Traceback" not in page.content()
-        page.screenshot(path=str(tmp_path_factory.mktemp("shots") / "record.png"), full_page=True)
-        browser.close()
 
     from muser_core.study import Study
 

@@ -158,19 +158,11 @@ def test_model_picker_lists_only_usable_runs(runs_root):
 @pytest.mark.slow
 def test_record_in_a_real_browser(tmp_path_factory, streamlit_url):
     """Chromium's fake microphone plays an espeak-ng clip into st.audio_input; the other tabs stay."""
-    from conftest import CHROMIUM, CHROMIUM_ARGS
-    from playwright.sync_api import sync_playwright
+    from conftest import fake_microphone_page
 
     clip = speak(tmp_path_factory.mktemp("mic") / "clip.wav",
                  "I am so worried about the exam tomorrow, I could not sleep at all.")
-    args = CHROMIUM_ARGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                            f"--use-file-for-fake-audio-capture={clip}"]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        context.grant_permissions(["microphone"])
-        page = context.new_page()
-        page.set_default_timeout(120_000)
+    with fake_microphone_page(clip) as page:
         page.goto(f"{streamlit_url}/Live_prediction")
         page.get_by_text("Record, upload or pick a clip").wait_for()
         recorder = page.get_by_test_id("stAudioInput").filter(has_text="Record a clip")
@@ -185,7 +177,6 @@ def test_record_in_a_real_browser(tmp_path_factory, streamlit_url):
         page.get_by_test_id("stFileUploader").first.wait_for(state="visible")
         page.get_by_role("tab", name="Sample clips").click()
         page.get_by_text("Sample", exact=True).first.wait_for(state="visible")
-        browser.close()
 
 
 def test_a_personal_model_is_in_the_picker_with_its_measured_accuracy(runs_root, studies):
