@@ -63,6 +63,7 @@ from muser_core.corpus import (
 )
 from muser_core.errors import InputError
 from muser_core.paths import DATA_DIR
+from muser_core.text_encoder import forget_texts
 
 STUDIES_VAR = "MUSER_STUDIES_DIR"
 STUDY_FILE, PARTICIPANTS_FILE, CORRECTIONS_FILE, SESSION_FILE = (
@@ -314,6 +315,7 @@ class DeletionReport:
     corrections: int = 0
     personal_models: int = 0
     cached_features: int = 0
+    cached_text_vectors: int = 0  # sentence vectors of their transcripts in the frozen-embedding cache
     training_copies: list[str] = field(default_factory=list)
     runs_trained_on_it: list[str] = field(default_factory=list)
 
@@ -322,6 +324,7 @@ class DeletionReport:
                  f"{self.sentence_clips} sentence clip(s)", f"{self.feature_rows} eGeMAPS row(s)",
                  f"{self.corrections} transcript correction(s)", f"{self.personal_models} personal model(s)",
                  f"{self.cached_features} cached feature vector(s)",
+                 f"{self.cached_text_vectors} cached sentence vector(s)",
                  f"{len(self.training_copies)} training copy(ies) of the study table"]
         line = f"Removed participant {self.participant}: " + ", ".join(parts) + "."
         if self.runs_trained_on_it:
@@ -510,6 +513,11 @@ class Study:
                 report.feature_rows += len(pd.read_csv(features))
             report.cached_features = _forget_cached_features([*audio, *clips])
             corrections = self._corrections()
+            table, _, _ = self.sentences()
+            mine = table[table["speaker"] == pid] if len(table) else table
+            texts = {*mine.get("text", []), *mine.get("asr_text", []),
+                     *(c["text"] for c in corrections if _belongs_to(c["utterance_id"], pid))}
+            report.cached_text_vectors = forget_texts(sorted(texts))
             kept = [c for c in corrections if not _belongs_to(c["utterance_id"], pid)]
             report.corrections = len(corrections) - len(kept)
             models = self._inside(MODELS, pid)

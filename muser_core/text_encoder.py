@@ -154,6 +154,24 @@ class EmbeddingCache:
         os.replace(tmp, self.file)
 
 
+def forget_texts(texts: Sequence[str], root: Path | None = None) -> int:
+    """Remove these texts' vectors from every model's cache (a participant deleted); how many were removed."""
+    folder = root or cache_dir() / "text_embeddings"
+    gone = {text_key(t) for t in texts}
+    removed = 0
+    for file in sorted(folder.glob("*.npz")) if folder.is_dir() else []:
+        cache = EmbeddingCache(file.stem, folder)
+        stored = cache.load()
+        kept = {k: v for k, v in stored.items() if k not in gone}
+        if len(kept) < len(stored):
+            removed += len(stored) - len(kept)
+            if kept:
+                cache.save(kept)
+            else:
+                file.unlink(missing_ok=True)
+    return removed
+
+
 def cached_embeddings(texts: Sequence[str], path: str | Path = "", max_length: int = 128,
                       batch_size: int = 64, device: str = "cpu", use_cache: bool = True,
                       progress: bool = False) -> np.ndarray:

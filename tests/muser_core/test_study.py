@@ -238,6 +238,10 @@ def test_deleting_a_participant_removes_their_files_and_rows_and_says_what(studi
     cached = [FeatureCache()._file(content_key(p)) for p in clips]
     assert all(c.is_file() for c in cached) and len(recordings) == 4 and len(clips) == 8
 
+    from muser_core.text_encoder import cached_embeddings, text_key
+
+    texts = load_study(study.root).table.set_index("speaker")["text"]
+    cached_embeddings(list(texts))  # what a frozen training run on the study leaves in the cache
     report = study.delete_participant("P01")
     assert (report.sessions, report.recordings, report.sentence_clips, report.feature_rows,
             report.corrections, report.personal_models) == (2, 4, 8, 8, 1, 1)
@@ -247,6 +251,12 @@ def test_deleting_a_participant_removes_their_files_and_rows_and_says_what(studi
     assert "r1" in report.message()
     assert not [p for p in study.root.rglob("*") if "P01" in p.relative_to(study.root).parts]
     assert not any(c.exists() for c in cached) and not copy.exists() and other.exists()
+    # Their transcripts' sentence vectors are gone from the embedding cache; the other participant's stay.
+    vectors = {k for f in (tmp_path / "cache" / "text_embeddings").glob("*.npz") for k in np.load(f)["keys"]}
+    assert report.cached_text_vectors == len(set(texts.loc["P01"]))  # the corrected sentence among them
+    assert not {text_key(t) for t in texts.loc["P01"]} & vectors
+    # Only the other participant's own sentences stay (a sentence both said is recomputed when needed).
+    assert {text_key(t) for t in set(texts.loc["P02"]) - set(texts.loc["P01"])} <= vectors
     assert "P01" not in (study.root / "participants.csv").read_text()
     assert "P01" not in (study.root / "corrections.csv").read_text()
     table = load_study(study.root).table
