@@ -76,16 +76,16 @@ def run_job(job: Job) -> tuple[str, dict]:
     return ("finished" if test else "stopped"), test
 
 
-def lost(job: Job, why: str) -> str:
-    """The state of a run whose process ended without answering: read from its folder (lock and status)."""
+def lost(job: Job, why: str) -> tuple[str, dict]:
+    """(state, test) of a run whose process ended without answering, read from its folder (lock and status)."""
     from muser_core.train.process import run_state
 
     state = run_state(job.out)["state"] if job.out.is_dir() else "not started"
-    if state == "stopped":
-        return "stopped"
+    if state == "finished":  # it ended just after writing its results
+        return state, ((rf.read_json(job.out / rf.TEST) or {}).get("metrics") or {})
     if state in ("killed", "running", "preparing"):
-        return f"killed: {why}; run the sweep again to resume it"
-    return "stopped" if state in ("unknown", "not started") else state
+        return f"killed: {why}; run the sweep again to resume it", {}
+    return ("stopped" if state in ("stopped", "unknown", "not started") else state), {}
 
 
 class StopRequest:
@@ -111,9 +111,9 @@ class Executor(ABC):
 
     @abstractmethod
     def execute(self, jobs: Sequence[Job], stop: StopRequest) -> Iterator[Outcome | None]:
-        """Run every job; yield an :class:`Outcome` as each ends, and ``None`` at least every
-        :data:`TICK_S` meanwhile. Once ``stop`` is requested no new run starts and running runs stop
-        after their current batch (resumable); every job still gets its outcome."""
+        """Run every job; yield an :class:`Outcome` as each ends, and ``None`` every :data:`TICK_S` while
+        runs go in other processes (a tick for progress). Once ``stop`` is requested no new run starts
+        and running runs stop after their current batch (resumable); every job still gets its outcome."""
 
     def __post_init__(self):
         for f in fields(self):
@@ -162,7 +162,7 @@ class LocalExecutor(Executor):
                     try:
                         state, test = future.result()
                     except (CancelledError, BrokenProcessPool):
-                        state, test = lost(jobs[i], "its worker process died"), {}
+                        state, test = lost(jobs[i], "its worker process died")
                     yield Outcome(i, state, test)
                 if stop.count > signalled:
                     signalled = stop.count
@@ -232,9 +232,9 @@ class RayExecutor(Executor):
                 try:
                     state, test = ray.get(ref)
                 except TaskCancelledError:
-                    state, test = lost(jobs[i], "cancelled"), {}
+                    state, test = lost(jobs[i], "cancelled")
                 except RayError as exc:  # the worker died (killed, out of memory, node lost)
-                    state, test = lost(jobs[i], f"the Ray worker died ({type(exc).__name__})"), {}
+                    state, test = lost(jobs[i], f"the Ray worker died ({type(exc).__name__})")
                 yield Outcome(i, state, test)
             if stop.count > cancelled:
                 cancelled = stop.count
@@ -292,7 +292,8 @@ def start_ray(address: str = "", num_cpus: int | None = None, dashboard: bool = 
     try:
         ray.init(**kwargs, logging_level=logging.WARNING, log_to_driver=False)
     except (ConnectionError, ValueError, RuntimeError) as exc:
-        raise InputError(f"--ray-address {address}: {exc}".splitlines()[0]) from None
+        where = f"--ray-address {address}" if address else "could not start Ray on this machine"
+        raise InputError(f"{where}: {exc}".splitlines()[0]) from None
     return ray
 
 

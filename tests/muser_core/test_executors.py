@@ -135,6 +135,8 @@ def _ray_ports() -> list[str]:
 @pytest.mark.slow
 def test_a_ray_sweep_gives_the_local_sweeps_metrics_run_for_run(ray_instance, corpus, tmp_path):
     assert _ray_ports() and all(ip in ("127.0.0.1", "::ffff:127.0.0.1") for ip in _ray_ports())
+    no_gpu = ray_instance.remote(num_gpus=0)(lambda: os.environ.get("CUDA_VISIBLE_DEVICES"))
+    assert ray_instance.get(no_gpu.remote()) == ""  # a run that reserves no GPU sees none
     argv = ["--variant", "single=--strategy single", "--variant", "uniform=--strategy uniform",
             "--seeds", "0,1", "--corpus", str(corpus), "--max-epochs", "3"]
     assert main([*argv, "--out", str(tmp_path / "local"), "--workers", "2"]) == 0
