@@ -61,7 +61,8 @@ def list_sweeps() -> pd.DataFrame:
                                        "error", "started", "label"])
 
 
-_SEED = re.compile(r"^(?P<slug>.+)-seed(?P<seed>\d+)$")
+# <slug>-seed<S>, or <slug>--n<N>-seed<S> for a history candidate of --select-history (muser_core.sweep).
+_SEED = re.compile(r"^(?P<slug>.+?)(?:--n(?P<n>\d+))?-seed(?P<seed>\d+)$")
 
 
 def _label_lookup(folder: Path) -> dict[str, str]:
@@ -89,7 +90,7 @@ def _label_lookup(folder: Path) -> dict[str, str]:
 
 def sweep_runs(folder: str | Path) -> pd.DataFrame:
     """One row per run of a sweep folder, read from the run folders themselves (so a partial sweep shows)."""
-    from muser_core.sweep import METRICS
+    from muser_core.sweep import METRICS, validation_score
 
     folder = Path(folder)
     labels = _label_lookup(folder)
@@ -101,10 +102,13 @@ def sweep_runs(folder: str | Path) -> pd.DataFrame:
         state = status.get("state", "unknown")
         if state == "finished" and not stress:
             state = "incomplete"
-        rows.append({"label": label, "seed": int(_SEED.match(name)["seed"]), "state": state,
-                     **{m: as_float(stress.get(m)) for m in METRICS},
-                     "best_epoch": status.get("best_epoch"), "epochs": status.get("epochs_done"), "run": str(sub)})
-    table = pd.DataFrame(rows, columns=["label", "seed", "state", *METRICS, "best_epoch", "epochs", "run"])
+        m = _SEED.match(name)
+        rows.append({"label": label, "seed": int(m["seed"]), "state": state,
+                     **{metric: as_float(stress.get(metric)) for metric in METRICS},
+                     "best_epoch": status.get("best_epoch"), "epochs": status.get("epochs_done"), "run": str(sub),
+                     "history": float(m["n"]) if m["n"] else np.nan, "val_score": validation_score(sub)})
+    table = pd.DataFrame(rows, columns=["label", "seed", "state", *METRICS, "best_epoch", "epochs", "run",
+                                        "history", "val_score"])
     order = _variant_order(folder, list(dict.fromkeys(table["label"])))
     table["_o"] = table["label"].map({lab: i for i, lab in enumerate(order)})
     return table.sort_values(["_o", "seed"]).drop(columns="_o").reset_index(drop=True)

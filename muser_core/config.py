@@ -171,7 +171,8 @@ PAPER_DEVIATIONS: list[tuple[str, str, str]] = [
      "your copies (neither can be shipped)"),
     ("early stopping", "used, patience not given", "patience 30 epochs on validation stress accuracy"),
     ("AdamW weight decay", "not given", "0.01 (PyTorch's default)"),
-    ("history n of eq. 1", "chosen from {1, 5, 10} on validation", "one n per run (--history); compare n in a sweep"),
+    ("history n of eq. 1", "chosen from {1, 5, 10} on validation", "one n per run (--history); a sweep chooses "
+     "it on validation: python -m muser_core.sweep ... --select-history 1,5,10"),
     ("history of the first dynamic step", "not said", "includes the evaluation before training (epoch 0), as "
      "Figure 2 draws it"),
 ]

@@ -34,6 +34,7 @@ import shlex
 import signal
 import sys
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -103,8 +104,6 @@ def _train_parser() -> argparse.ArgumentParser:
 
 def variant_config(base: RunConfig, flags: str, seed: int) -> RunConfig:
     """``base`` with a variant's train flags and the seed applied, resolved (checks every choice)."""
-    from dataclasses import replace
-
     from muser_core.train.cli import config_from_args
 
     try:
@@ -116,17 +115,94 @@ def variant_config(base: RunConfig, flags: str, seed: int) -> RunConfig:
 
 
 PLAN = "plan.json"  # written before the first run: variants, seeds and the number of runs
+SELECTION = "selection.json"  # --select-history: the n chosen per variant and each candidate's validation mean
 
 
-def plan(variants: list[tuple[str, str]], seeds: list[int], base: RunConfig, out: Path) -> list[Job]:
-    """One job per variant and seed; every config is checked before anything runs."""
+def parse_history_list(text: str) -> list[int]:
+    """'1,5,10' -> [1, 5, 10]; one line for anything else."""
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if len(values) < 2 or min(values) < 1 or len(set(values)) != len(values):
+        raise InputError(f"--select-history '{text}': give two or more distinct whole numbers >= 1, e.g. 1,5,10")
+    return values
+
+
+def run_folder_name(label: str, seed: int, history: int | None = None) -> str:
+    """``<slug>-seed<S>``, or ``<slug>--n<N>-seed<S>`` for a history candidate (a slug never holds '--')."""
+    return f"{slug(label)}{f'--n{history}' if history is not None else ''}-seed{seed}"
+
+
+def plan(variants: list[tuple[str, str]], seeds: list[int], base: RunConfig, out: Path,
+         select_history: list[int] | None = None) -> list[Job]:
+    """One job per variant and seed (and per history n of a speed variant with ``select_history``).
+
+    Every config is checked before anything runs.
+    """
     if not variants:
         raise InputError("no variants: give --table or --variant LABEL=FLAGS")
     labels = [label for label, _ in variants]
     if len(set(labels)) != len(labels) or len({slug(x) for x in labels}) != len(labels):
         raise InputError(f"variant labels must be distinct: {', '.join(labels)}")
-    return [Job(label, seed, out / f"{slug(label)}-seed{seed}", variant_config(base, flags, seed).to_dict())
-            for label, flags in variants for seed in seeds]
+    jobs = []
+    for label, flags in variants:
+        for seed in seeds:
+            cfg = variant_config(base, flags, seed)
+            if select_history and cfg.strategy.name == "speed":
+                for n in select_history:
+                    candidate = replace(cfg, strategy=replace(cfg.strategy, history=n)).resolved()
+                    jobs.append(Job(label, seed, out / run_folder_name(label, seed, n), candidate.to_dict()))
+            else:
+                jobs.append(Job(label, seed, out / run_folder_name(label, seed), cfg.to_dict()))
+    if select_history and not any(j.out.name != run_folder_name(j.label, j.seed) for j in jobs):
+        raise InputError("--select-history: no variant uses the speed strategy")
+    return jobs
+
+
+def validation_score(run_dir: str | Path) -> float:
+    """The run's validation stop metric (stress accuracy or F1) at its best epoch; NaN before it has one."""
+    status = rf.read_json(Path(run_dir) / rf.STATUS) or {}
+    config = rf.read_json(Path(run_dir) / rf.CONFIG) or {}
+    metric = (config.get("train") or {}).get("stop_metric", "accuracy")
+    best = status.get("best_epoch")
+    for record in rf.read_metrics(run_dir):
+        if isinstance(record, dict) and record.get("epoch") == best:
+            value = ((record.get("val") or {}).get("stress") or {}).get(metric)
+            return float(value) if isinstance(value, (int, float)) else np.nan
+    return np.nan
+
+
+def select_history(per_run: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Paper 5.1: n chosen from the candidates by validation performance, per variant.
+
+    ``per_run`` has a ``history`` column (the candidate n, NaN for other
+    runs) and ``val_score`` (:func:`validation_score`). For each variant with
+    candidates, the n with the highest mean validation score over its finished
+    seeds is kept (the smaller n on a tie); the other candidates' rows are left
+    out. Returns the kept rows and, per variant, the choice and each n's mean.
+    """
+    if "history" not in per_run or per_run["history"].isna().all():
+        return per_run, {}
+    keep = per_run["history"].isna()
+    choices = {}
+    for label, rows in per_run[~keep].groupby("label", sort=False):
+        done = rows[rows["state"] == "finished"]
+        means = done.groupby("history")["val_score"].mean().dropna()
+        if means.empty:
+            continue
+        chosen = int(min(means[means == means.max()].index))
+        choices[label] = {"chosen": chosen, "validation_mean": {int(n): float(v) for n, v in means.items()},
+                          "seeds": sorted(int(s) for s in done["seed"].unique())}
+        keep |= (per_run["label"] == label) & (per_run["history"] == chosen)
+    return per_run[keep].reset_index(drop=True), choices
+
+
+def selection_text(choices: dict) -> str:
+    """One line per variant: the n chosen on validation, and every candidate's mean validation score."""
+    return "\n".join(f"{label}: history n = {c['chosen']} chosen on validation (mean validation stress score "
+                     + ", ".join(f"n={n} {v:.3f}" for n, v in sorted(c["validation_mean"].items()))
+                     + f" over seeds {', '.join(map(str, c['seeds']))})" for label, c in choices.items())
 
 
 def progress_counts(jobs: list[Job], ended: set[int]) -> tuple[int, int, int]:
@@ -158,9 +234,12 @@ def run_jobs(jobs: list[Job], executor: Executor | None = None, progress: bool =
                 job = jobs[outcome.index]
                 stress = outcome.test.get("stress", {})
                 status = rf.read_json(job.out / rf.STATUS) or {}
+                history = (job.config.get("strategy") or {}).get("history")
                 rows[outcome.index] = {"label": job.label, "seed": job.seed, "state": outcome.state,
                                        **{m: stress.get(m, np.nan) for m in METRICS},
-                                       "best_epoch": status.get("best_epoch"), "epochs": status.get("epochs_done")}
+                                       "best_epoch": status.get("best_epoch"), "epochs": status.get("epochs_done"),
+                                       "history": history if "--n" in job.out.name else np.nan,
+                                       "val_score": validation_score(job.out)}
             counts = progress_counts(jobs, set(rows))
             if progress and (outcome is not None or counts != shown):
                 line = f"[{counts[0]}/{len(jobs)} done, {counts[1]} running, {counts[2]} queued]"
@@ -254,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
     parser.add_argument("--reference", help="label the t-tests compare against (default: the table's)")
     parser.add_argument("--out", required=True, help="sweep folder, e.g. runs/table8")
+    parser.add_argument("--select-history", metavar="N,N,...",
+                        help="paper 5.1: train every speed variant with each history n listed (e.g. 1,5,10) and "
+                             "keep, per variant, the n with the best mean validation stress score")
     add_executor_flags(parser)
     try:
         from muser_core.train.cli import config_from_args, parse_seeds
@@ -275,7 +357,8 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(args.out)
         if out.exists() and not out.is_dir():
             raise InputError(f"{out}: is a file, not a sweep folder")
-        jobs = plan(variants, seeds, config_from_args(base), out)
+        candidates = parse_history_list(args.select_history) if args.select_history else None
+        jobs = plan(variants, seeds, config_from_args(base), out, candidates)
         warm_up(jobs)
     except (ValueError, argparse.ArgumentError) as exc:  # InputError, a bad --seeds number or flag
         print(f"error: {exc}".splitlines()[0], file=sys.stderr)
@@ -295,12 +378,18 @@ def _run_sweep(out: Path, jobs: list[Job], variants, seeds: list[int], reference
                                "seeds": seeds, "reference": reference, "executor": executor.name})
     per_run = run_jobs(jobs, executor)
     per_run["run"] = [str(j.out) for j in jobs]
-    per_run.to_csv(out / "runs.csv", index=False)
-    summary = summarise(per_run, reference)
+    per_run.to_csv(out / "runs.csv", index=False)  # every run, history candidates included
+    kept, choices = select_history(per_run)
+    if choices:
+        rf.write_json(out / SELECTION, choices)
+        print(selection_text(choices))
+    summary = summarise(kept, reference)
     summary.insert(1, "reference", reference)
     summary.to_csv(out / "results.csv", index=False)
     title = f"Table {table} layout" if table else "Sweep results"
     text = markdown(summary, reference, seeds, title)
+    if choices:
+        text += "\n" + "\n".join(f"- {line}" for line in selection_text(choices).splitlines()) + "\n"
     (out / "results.md").write_text(text)
     print(text)
     failed = per_run[per_run["state"] != "finished"]

@@ -15,6 +15,7 @@ from analysis import paper_results, sweep_figures
 from analysis import sweep_views as sv
 from muser_core.errors import InputError
 from muser_core.executors import EXECUTORS
+from muser_core.sweep import select_history, selection_text
 from muser_core.train import process
 from muser_core.train import run_folder as rf
 from muser_core.train.cli import parse_seeds
@@ -67,10 +68,11 @@ def _results(folder: str, state: dict, key: str) -> None:
             st.warning("Nothing of this sweep is running on this machine; nothing to stop.")
     if state["error"]:
         st.error(f"The sweep failed: {state['error']}", icon=":material/error:")
-    per_run = sv.sweep_runs(folder)
-    if per_run.empty:
+    all_runs = sv.sweep_runs(folder)
+    if all_runs.empty:
         st.info("No run of this sweep has started yet.")
         return
+    per_run, choices = select_history(all_runs)  # --select-history: each speed row keeps its chosen n
     labels = list(dict.fromkeys(per_run["label"]))
     table_id = sv.sweep_table_id(folder, per_run)
     from muser_core.sweep import PAPER_REFERENCES
@@ -90,6 +92,8 @@ def _results(folder: str, state: dict, key: str) -> None:
                "precision, recall and F-score of the stressed class; ★ best mean per column; "
                f"p: paired t-test against **{reference}** over the same seeds.")
     st.caption(caption)
+    for line in selection_text(choices).splitlines():
+        st.info(line + " (paper 5.1); the row shows that n's runs.", icon=":material/tune:")
     for line in sv.identical_rows(per_run):
         st.info(line, icon=":material/content_copy:")
     _downloads(f"{key}-ours", name, summary.assign(reference=reference), ours, caption.replace("**", ""))
@@ -112,7 +116,7 @@ def _results(folder: str, state: dict, key: str) -> None:
     st.caption("One dot per run: its test result on the stress task, coloured by seed; the bar is the row's mean. "
                "Dots of several rows at the same place on one seed are runs that trained alike.")
     with st.expander("Every run of the sweep"):
-        st.dataframe(per_run, hide_index=True, width="stretch")
+        st.dataframe(all_runs, hide_index=True, width="stretch")
 
 
 def _downloads(key: str, stem: str, numbers, display, caption: str) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -105,3 +107,51 @@ def test_stopping_a_sweep_stops_its_runs_and_a_rerun_resumes_them(tmp_path):
     assert main(["--out", str(out), *args]) == 0  # the same sweep again: resumes both runs to the end
     assert set(pd.read_csv(out / "runs.csv")["state"]) == {"finished"}
     assert sweep_state(out)["state"] == "finished"
+
+
+def test_select_history_plans_every_n_for_speed_variants_only(tmp_path):
+    from muser_core.sweep import parse_history_list
+
+    variants = [("speed", "--strategy speed"), ("uniform", "--strategy uniform")]
+    jobs = plan(variants, [0, 1], RunConfig(), tmp_path, select_history=[1, 5, 10])
+    names = sorted(j.out.name for j in jobs)
+    assert names == sorted([f"speed--n{n}-seed{s}" for n in (1, 5, 10) for s in (0, 1)]
+                           + ["uniform-seed0", "uniform-seed1"])
+    assert {j.config["strategy"]["history"] for j in jobs if j.label == "speed"} == {1, 5, 10}
+    with pytest.raises(InputError, match="no variant uses the speed strategy"):
+        plan([("uniform", "--strategy uniform")], [0], RunConfig(), tmp_path, select_history=[1, 5])
+    for bad in ("5", "1,x", "0,5", "5,5"):
+        with pytest.raises(InputError, match="--select-history"):
+            parse_history_list(bad)
+
+
+@pytest.mark.slow
+def test_select_history_keeps_the_n_with_the_best_validation_mean(tmp_path, capsys):
+    """Paper 5.1: n from {1, 5, 10} chosen on validation; checked against the runs' own metrics.jsonl."""
+    from muser_core.sweep import SELECTION
+
+    corpus = tmp_path / "c.csv"
+    synthetic_corpus().save(corpus)
+    out = tmp_path / "sweep"
+    assert main(["--variant", "speed=--strategy speed", "--variant", "uniform=--strategy uniform",
+                 "--select-history", "1,2", "--seeds", "0,1", "--workers", "2", "--corpus", str(corpus),
+                 "--max-epochs", "6", "--patience", "50", "--out", str(out)]) == 0
+    per_run = pd.read_csv(out / "runs.csv")
+    assert len(per_run) == 6 and set(per_run["state"]) == {"finished"}
+
+    def best_val(run: str) -> float:  # the validation stress accuracy at the run's best epoch, read by hand
+        status = json.loads((Path(run) / "status.json").read_text())
+        lines = [json.loads(x) for x in (Path(run) / "metrics.jsonl").read_text().splitlines()]
+        return next(r["val"]["stress"]["accuracy"] for r in lines if r["epoch"] == status["best_epoch"])
+
+    means = {n: np.mean([best_val(str(out / f"speed--n{n}-seed{s}")) for s in (0, 1)]) for n in (1, 2)}
+    chosen = max(means, key=lambda n: (means[n], -n))
+    selection = json.loads((out / SELECTION).read_text())["speed"]
+    assert selection["chosen"] == chosen
+    assert selection["validation_mean"] == {str(n): pytest.approx(v) for n, v in means.items()}
+    results = pd.read_csv(out / "results.csv").set_index("label")
+    test_acc = [json.loads((out / f"speed--n{chosen}-seed{s}" / "test.json").read_text())["metrics"]["stress"]
+                ["accuracy"] for s in (0, 1)]
+    assert results.loc["speed", "accuracy_mean"] == pytest.approx(np.mean(test_acc))
+    assert results.loc["speed", "n_seeds"] == 2
+    assert f"history n = {chosen} chosen on validation" in (out / "results.md").read_text()

@@ -416,3 +416,26 @@ def test_paper_settings_switch_sets_the_form_and_lists_what_still_differs(runs_r
     assert list(shown["what"]) == [what for what, _, _ in PAPER_DEVIATIONS]
     command = "\n".join(c.value for c in at.code)
     assert "--split paper" in command and "--text-mode finetune" in command
+
+
+def test_results_page_shows_the_history_chosen_on_validation(runs_root):
+    """--select-history sweeps: the speed row keeps the n with the best mean validation score (paper 5.1)."""
+    sweep = runs_root / "sel"
+    val = {}
+    for n in (1, 5):
+        for seed in (0, 1):
+            folder = make_run(sweep, f"speed--n{n}-seed{seed}", "speed", history=2, epochs=6, seed=seed + 10 * n,
+                              test_accuracy=0.6 + 0.1 * (n == 5))
+            status = runs.read_json(folder / runs.STATUS)
+            records = runs.read_metrics(folder)
+            val[(n, seed)] = next(r["val"]["stress"]["accuracy"] for r in records if r["epoch"] == status["best_epoch"])
+    means = {n: (val[(n, 0)] + val[(n, 1)]) / 2 for n in (1, 5)}
+    chosen = max(means, key=lambda n: (means[n], -n))
+    at = AppTest.from_file(RESULTS, default_timeout=60)
+    at.session_state["sweep-last"] = str(sweep)
+    at.run()
+    assert not at.exception
+    assert f"history n = {chosen} chosen on validation" in texts(at.info)
+    ours = at.dataframe[0].value.set_index("Strategy")
+    expected = 0.6 + 0.1 * (chosen == 5)
+    assert ours.iloc[0]["Accuracy"].startswith(f"{expected:.3f}")
