@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 import soundfile  # noqa: E402
 
 from muser_core.audio import load_audio  # noqa: E402
-from muser_core.predict import LivePredictor, prepare_clip  # noqa: E402
+from muser_core.predict import LivePredictor  # noqa: E402
 from muser_core.speech_samples import real_clips  # noqa: E402
 from muser_core.transcribe import DEFAULT_RECOGNISER, RECOGNISERS, get_recogniser  # noqa: E402
 
@@ -59,7 +59,7 @@ def main() -> None:
     for _ in range(args.runs):
         for name, predictor in predictors.items():
             t0 = time.perf_counter()
-            results[name] = predictor.predict(prepare_clip(data, "bench.wav"))
+            results[name] = predictor.predict(predictor.prepare(data, "bench.wav"))
             totals[name].append(time.perf_counter() - t0)
             steps[name].append(results[name].timings_ms)
     print(f"5.0 s real clip, {args.runs} runs each; load average {load_before:.2f} -> "

@@ -4,8 +4,9 @@ Two background runs on the demo corpus, started and stopped the way the Train
 page does it (``muser_core.train.process.launch_run`` / ``stop``):
 
 1. frozen text (MUSER, both modalities): stopped after 5 epochs;
-2. fine-tuned MiniLM (the paper's setting): stopped once it has trained a few
-   batches, so the stop lands inside an epoch.
+2. fine-tuned MiniLM (the paper's setting): stopped a few batches into its
+   second epoch, so the stop lands inside an epoch and the state holds the
+   best weights of epoch 1 too.
 
 For each: seconds from ``stop()`` to the folder reading ``stopped`` (the page
 polls every 1.5 s on top of this), the resume state's size, and the items/s the
@@ -69,8 +70,12 @@ def main() -> None:
                         train=base.train)
         process.launch_run(cfg, finetune)
         batches = 32 * args.finetune_batches
-        wait(lambda: ((rf.read_json(finetune / rf.STATUS) or {}).get("epoch_in_progress") or {})
-             .get("drawn", 0) >= batches, 1800, f"{args.finetune_batches} fine-tuning batches")
+
+        def into_epoch_2() -> bool:  # after epoch 1, so the best weights are part of the state
+            progress = (rf.read_json(finetune / rf.STATUS) or {}).get("epoch_in_progress") or {}
+            return progress.get("epoch", 0) >= 2 and progress.get("drawn", 0) >= batches
+
+        wait(into_epoch_2, 3600, f"epoch 1 and {args.finetune_batches} batches of epoch 2")
         t = stop_and_measure(finetune)
         print(f"finetune : stop took {t['stop_s']:.2f} s (inside epoch {t['epoch']['epoch']}, "
               f"{t['epoch']['drawn']}/{t['epoch']['goal']} items); resume state {t['resume_mb']:.1f} MB; "

@@ -6,7 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from analysis.live_explain import acoustic_movers, text_movers
-from muser_core.predict import prepare_clip
 from ui.common import show_input_errors
 from ui.live import (
     baseline_ui,
@@ -41,9 +40,9 @@ if choice is None:
     st.stop()
 
 with show_input_errors():
-    clip = prepare_clip(choice.data, choice.name)
-    st.audio(choice.data)
     corrected = st.session_state.get("live-corrected", {}).get(choice.name)
+    clip = predictor.prepare(choice.data, choice.name, transcribe=corrected is None)
+    st.audio(choice.data)
     result = predictor.predict(clip, corrected, baseline)
 
 history = st.session_state.setdefault("live-history", [])

@@ -105,6 +105,18 @@ def test_demo_checkpoint_predicts_on_speech(tmp_path, predictor):
 
 
 @needs_checkpoint
+def test_recognition_overlapped_with_feature_extraction_gives_the_same_result(predictor, real_paths):
+    """Predictor.prepare starts the recogniser while openSMILE works; nothing but the timing may change."""
+    overlapped = predictor.predict(predictor.prepare(real_paths[0]))
+    sequential = predictor.predict(prepare_clip(real_paths[0]))
+    assert overlapped.transcript == sequential.transcript and overlapped.transcript
+    assert overlapped.stress_probability == sequential.stress_probability
+    assert overlapped.timings_ms["total"] == pytest.approx(sum(v for k, v in overlapped.timings_ms.items()
+                                                               if k != "total"))
+    assert predictor.prepare(real_paths[0], transcribe=False).pending_transcript is None
+
+
+@needs_checkpoint
 def test_calibration_normalises_against_the_baseline(predictor, real_paths):
     base = prepare_clip(real_paths[1])
     clip = prepare_clip(real_paths[4])
