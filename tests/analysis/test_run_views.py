@@ -9,6 +9,7 @@ import pytest
 from conftest import make_run
 
 from analysis import run_views as rv
+from analysis import training_figures as figs
 from muser_core.errors import InputError
 from muser_core.train import run_folder as rf
 
@@ -170,3 +171,17 @@ def test_runs_with_the_same_folder_name_get_distinct_labels(runs_root):
     table = rv.combine(views, lambda v: rv.probabilities_frame(v.records))
     for _, group in table.groupby(["run", "task"]):
         assert group["epoch"].is_monotonic_increasing
+
+
+def test_ten_runs_stay_legible(runs_root):
+    """Small multiples wrap, grow with the number of runs, keep a fixed gap and short titles."""
+    views = [rv.read_run(make_run(runs_root / "a-very-long-sweep-folder-name", f"speed-based-sampling-history-5-seed{i}",
+                                  epochs=4, seed=i)) for i in range(10)]
+    fig = figs.probability_figure(rv.combine(views, lambda v: rv.probabilities_frame(v.records)))
+    rows = -(-10 // figs.WRAP)
+    assert fig.layout.height == 90 + figs.ROW_HEIGHT * rows
+    tops = sorted({round(fig.layout[a].domain[1], 6) for a in fig.layout if a.startswith("yaxis")}, reverse=True)
+    bottoms = sorted({round(fig.layout[a].domain[0], 6) for a in fig.layout if a.startswith("yaxis")}, reverse=True)
+    gaps_px = [(bottoms[i] - tops[i + 1]) * (fig.layout.height - 90) for i in range(rows - 1)]
+    assert all(abs(g - figs.GAP_PX) < 1 for g in gaps_px)
+    assert all(len(a.text) <= figs.TITLE_CHARS for a in fig.layout.annotations)

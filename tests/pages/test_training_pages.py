@@ -439,3 +439,15 @@ def test_results_page_shows_the_history_chosen_on_validation(runs_root):
     ours = at.dataframe[0].value.set_index("Strategy")
     expected = 0.6 + 0.1 * (chosen == 5)
     assert ours.iloc[0]["Accuracy"].startswith(f"{expected:.3f}")
+
+
+def test_sampling_dynamics_says_each_error_once(runs_root, tmp_path):
+    """The reported defect: each error was shown twice (once outside the live view, once inside)."""
+    speed = make_run(runs_root, "sp", "speed", epochs=6)
+    (tmp_path / "junk").mkdir()
+    at = AppTest.from_file(DYNAMICS, default_timeout=60).run()
+    at.multiselect(key="dyn-runs").set_value([str(speed)]).run()
+    at.text_input(key="dyn-runs-path").set_value(str(tmp_path / "junk")).run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "not a run folder" in errors[0]
