@@ -115,6 +115,9 @@ class Executor(ABC):
         runs go in other processes (a tick for progress). Once ``stop`` is requested no new run starts
         and running runs stop after their current batch (resumable); every job still gets its outcome."""
 
+    def check(self) -> None:  # noqa: B027 (optional hook: most executors have nothing to reach)
+        """Refuse in one line, before any data is prepared, what would only fail once the sweep starts."""
+
     def __post_init__(self):
         for f in fields(self):
             value, meta = getattr(self, f.name), f.metadata
@@ -198,6 +201,11 @@ class RayExecutor(Executor):
         finally:
             if started:  # our own instance: its raylet, GCS and workers end with it
                 ray.shutdown()
+
+    def check(self) -> None:
+        """An address where nothing listens is one line now, not after the data is prepared."""
+        if self.address:
+            _check_reachable(self.address)
 
     def gpus_for(self, job: Job, cluster_gpus: float) -> float:
         if self.run_gpus is not None:

@@ -342,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
 
         args, train_flags = parser.parse_known_args(argv)
         executor = executor_from_args(args)
+        executor.check()
         seeds = parse_seeds(args.seeds)
         variants = list(PAPER_TABLES.get(args.table, []))
         for item in args.variant:

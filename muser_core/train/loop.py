@@ -146,7 +146,6 @@ class Trainer:
             if self.stop_requested:
                 break  # mid-epoch: self.current holds where to go on
             self._finish_epoch(self.current)
-            self.current = None
         self.stopped = self.stop_requested and not self.done()
         if not self.stopped and self.best_state:
             self.model.load_state_dict(self.best_state, strict=False)
@@ -211,6 +210,8 @@ class Trainer:
                   "val": val, "best_epoch": self.best_epoch, "seconds": round(epoch.seconds, 4),
                   "eval_seconds": round(eval_seconds, 4), "elapsed": round(self.elapsed, 3)}
         self.records.append(record)
+        # Finished: no longer "in progress" when the callbacks save the state (a resume must not redo it).
+        self.current = None
         self._emit("on_epoch_end", record)
 
     # ------------------------------------------------------------------ evaluation

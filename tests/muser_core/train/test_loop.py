@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 
 import numpy as np
@@ -82,3 +83,37 @@ def test_a_stop_mid_epoch_continues_exactly_from_the_state_dict(tmp_path, stop_b
     assert not resumed.stopped and timeless(resumed.records) == timeless(straight.records)
     assert resumed.best_epoch == straight.best_epoch
     assert resumed.evaluate("test") == straight.evaluate("test")
+
+
+class StateAtEpochEnd(Callback):
+    """The resume state as the run folder writer saves it at the end of an epoch (a kill may follow at once)."""
+
+    def __init__(self, epoch: int):
+        self.epoch, self.state = epoch, None
+
+    def on_epoch_end(self, trainer, record):
+        if record["epoch"] == self.epoch:  # through bytes, as it goes to disk: the tensors train on afterwards
+            buffer = io.BytesIO()
+            torch.save(trainer.state_dict(), buffer)
+            buffer.seek(0)
+            self.state = torch.load(buffer, weights_only=True)
+
+
+def test_a_state_saved_at_an_epochs_end_continues_exactly(tmp_path):
+    """Found by the Ray kill test: that state still carried the finished epoch as 'in progress', and a resume
+    evaluated it again as a second epoch 3."""
+    synthetic_corpus().save(tmp_path / "c.csv")
+    cfg = config(str(tmp_path / "c.csv"))
+
+    def trainer(*callbacks):
+        built, data, model, device = build(cfg)
+        return Trainer(model, data, make_strategy(built.strategy), built, list(callbacks), device)
+
+    straight, saver = trainer(), StateAtEpochEnd(3)
+    straight.callbacks.append(saver)
+    straight.fit()
+    resumed = trainer()
+    resumed.load_state_dict(saver.state)
+    resumed.fit()
+    assert [r["epoch"] for r in resumed.records] == list(range(7))
+    assert timeless(resumed.records) == timeless(straight.records)
