@@ -75,6 +75,8 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=32, help="batches of 32 per epoch")
     parser.add_argument("--rounds", type=int, default=2, help="timed epochs per precision, after one warm-up")
     args = parser.parse_args()
+    if args.batches < 1 or args.rounds < 1:
+        parser.error("--batches and --rounds must be at least 1")
     if args.device == "auto" and not torch.cuda.is_available():
         print("no GPU here: the GPU path is not measured (--device cpu runs the same benchmark on the CPU, slowly)")
         return
