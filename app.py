@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from muser_core.corpus import SPLITS
+from muser_core.data.corpus import SPLITS
 from ui.common import FAVICON, corpus_banner, corpus_source_ui, demo_available
 
 st.set_page_config(page_title="MUSER stress lab", page_icon=FAVICON, layout="wide")

@@ -37,9 +37,9 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 from analysis import egemaps_groups
-from muser_core.corpus import STRESS_WORDS
-from muser_core.errors import InputError, where
-from muser_core.normalise import global_zscore, speaker_zscore
+from muser_core.base.errors import InputError, where
+from muser_core.data.corpus import STRESS_WORDS
+from muser_core.features.normalise import global_zscore, speaker_zscore
 
 TASKS = ("stress", "activation", "valence")
 CLASSIFICATION_TASKS = ("stress",)      # logistic regression; the others use least squares
@@ -583,7 +583,9 @@ def egemaps_annotation(feature: str) -> dict[str, str]:
 def lexicon_annotation(lexicon=None, n: int = 3) -> Annotator:
     """An annotator giving a text category's example words from the lexicon (paper Table 1's 'Examples')."""
     if lexicon is None:
-        from muser_core.lexicon import default_lexicon  # optional until the lexicon is installed
+        from muser_core.features.lexicon import (
+            default_lexicon,  # optional until the lexicon is installed
+        )
         lexicon = default_lexicon()
     categories = set(lexicon.categories)
 

@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from muser_core.config import MAIN_TASK, RunConfig
-from muser_core.errors import InputError
+from muser_core.base.errors import InputError
+from muser_core.base.tasks import MAIN_TASK
+from muser_core.config import RunConfig
 from muser_core.train import process
 from muser_core.train import run_folder as rf
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from muser_core.study import Session, Study
+from muser_core.study.store import Session, Study
 
 
 def session_status(session: Session) -> str:

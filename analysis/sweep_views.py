@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.run_views import as_float
-from muser_core.config import EXTERNAL_TASKS, MAIN_TASK
-from muser_core.errors import InputError
+from muser_core.base.errors import InputError
+from muser_core.base.tasks import EXTERNAL_TASKS, MAIN_TASK
 from muser_core.train import process
 from muser_core.train import run_folder as rf
 
@@ -29,7 +29,7 @@ from muser_core.train import run_folder as rf
 
 
 def sweep_variants(table: str | None, variants: Sequence[tuple[str, str]] = ()) -> list[tuple[str, str]]:
-    from muser_core.sweep import PAPER_TABLES
+    from muser_core.sweep.grid import PAPER_TABLES
 
     return list(PAPER_TABLES.get(table, [])) + list(variants) if table else list(variants)
 
@@ -67,7 +67,7 @@ _SEED = re.compile(r"^(?P<slug>.+?)(?:--n(?P<n>\d+))?-seed(?P<seed>\d+)$")
 
 def _label_lookup(folder: Path) -> dict[str, str]:
     """Sub-folder name -> variant label, from runs.csv when written, else the paper tables' labels."""
-    from muser_core.sweep import PAPER_TABLES, slug
+    from muser_core.sweep.grid import PAPER_TABLES, slug
 
     by_slug = {slug(label): label for rows in PAPER_TABLES.values() for label, _ in rows}
     for item in (rf.read_json(folder / rf.LAUNCH) or {}).get("argv", []):
@@ -90,7 +90,7 @@ def _label_lookup(folder: Path) -> dict[str, str]:
 
 def sweep_runs(folder: str | Path) -> pd.DataFrame:
     """One row per run of a sweep folder, read from the run folders themselves (so a partial sweep shows)."""
-    from muser_core.sweep import METRICS, validation_score
+    from muser_core.sweep.grid import METRICS, validation_score
 
     folder = Path(folder)
     labels = _label_lookup(folder)
@@ -136,7 +136,7 @@ def sweep_state(folder: str | Path) -> dict:
     worker on another node too, on a shared filesystem). While the sweep goes, a run that a
     previous call left stopped or killed is queued: the sweep resumes it.
     """
-    from muser_core.sweep import PLAN
+    from muser_core.sweep.grid import PLAN
 
     folder = Path(folder)
     launch = rf.read_json(folder / rf.LAUNCH) or {}
@@ -184,7 +184,7 @@ def progress_line(state: dict) -> str:
 
 def summary_table(per_run: pd.DataFrame, reference: str | None) -> pd.DataFrame:
     """Mean, sd and paired t-test p-values per variant (muser_core.sweep.summarise, same code as the CLI)."""
-    from muser_core.sweep import summarise
+    from muser_core.sweep.grid import summarise
 
     if per_run.empty:
         return pd.DataFrame()
@@ -303,7 +303,7 @@ def identical_rows(per_run: pd.DataFrame) -> list[str]:
 
     Rows identical on every seed they share come first; then, per seed, rows that coincide on that seed only.
     """
-    from muser_core.sweep import METRICS
+    from muser_core.sweep.grid import METRICS
 
     done = per_run[(per_run["state"] == "finished") & per_run["best_epoch"].notna()].copy()
     done["key"] = [tuple(r) for r in done[[*METRICS, "best_epoch"]].to_numpy().tolist()]
@@ -334,7 +334,7 @@ def identical_rows(per_run: pd.DataFrame) -> list[str]:
 
 def detect_table(labels: Sequence[str]) -> str | None:
     """Which paper table (6-9) a sweep's variant labels come from, if all of them come from one."""
-    from muser_core.sweep import PAPER_TABLES, TABLE_DEFAULTS
+    from muser_core.sweep.grid import PAPER_TABLES, TABLE_DEFAULTS
 
     labels = set(labels)
     if not labels:
@@ -364,8 +364,8 @@ def sweep_arguments(table: str | None, seeds: Sequence[int], flags: Sequence[str
                     executor: str = "local", ray_address: str = "") -> list[str]:
     """The ``muser_core.sweep`` arguments for a sweep, every variant's config and the executor's options
     checked first (one-line InputError)."""
-    from muser_core.executors import make_executor
-    from muser_core.sweep import TABLE_DEFAULTS, variant_config
+    from muser_core.sweep.executors import make_executor
+    from muser_core.sweep.grid import TABLE_DEFAULTS, variant_config
     from muser_core.train.cli import add_config_flags, config_from_args
 
     rows = sweep_variants(table, variants)

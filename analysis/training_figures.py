@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from muser_core.config import ALL_TASKS
+from muser_core.base.tasks import ALL_TASKS
 
 WRAP = 3            # panels per row
 ROW_HEIGHT = 230    # pixels per row of panels, the gap included

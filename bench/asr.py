@@ -24,9 +24,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from muser_core.audio import load_audio  # noqa: E402
-from muser_core.speech_samples import real_clips  # noqa: E402
-from muser_core.transcribe import DEFAULT_RECOGNISER, RECOGNISERS, get_recogniser, word_error_rate  # noqa: E402
+from muser_core.audio.decode import load_audio  # noqa: E402
+from muser_core.audio.transcribe import (  # noqa: E402
+    DEFAULT_RECOGNISER,
+    RECOGNISERS,
+    get_recogniser,
+    word_error_rate,
+)
+from muser_core.data.samples import real_clips  # noqa: E402
 
 TARGET_WER = 0.10
 

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import soundfile  # noqa: E402
 
-from muser_core.acoustic_features import FeatureCache, extract_egemaps  # noqa: E402
+from muser_core.features.acoustic import FeatureCache, extract_egemaps  # noqa: E402
 
 SENTENCES = [
     "I have been studying for the final exam all week and I barely slept.",

@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 
 from muser_core.config import DataConfig, ModelConfig, RunConfig, StrategyConfig, TrainConfig  # noqa: E402
+from muser_core.features.text_encoder import default_model_path  # noqa: E402
 from muser_core.strategies import make_strategy  # noqa: E402
-from muser_core.text_encoder import default_model_path  # noqa: E402
 from muser_core.train import Trainer, build  # noqa: E402
 from muser_core.train.loop import EpochInProgress  # noqa: E402
 

@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import soundfile  # noqa: E402
 
-from muser_core.audio import load_audio  # noqa: E402
-from muser_core.predict import LivePredictor  # noqa: E402
-from muser_core.speech_samples import real_clips  # noqa: E402
-from muser_core.transcribe import DEFAULT_RECOGNISER, RECOGNISERS, get_recogniser  # noqa: E402
+from muser_core.audio.decode import load_audio  # noqa: E402
+from muser_core.audio.transcribe import DEFAULT_RECOGNISER, RECOGNISERS, get_recogniser  # noqa: E402
+from muser_core.data.samples import real_clips  # noqa: E402
+from muser_core.predict.run_model import LivePredictor  # noqa: E402
 
 TARGET_S = 0.6
 

@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 
 import pandas as pd  # noqa: E402
 
-from muser_core.sweep import PAPER_TABLES  # noqa: E402
+from muser_core.sweep.grid import PAPER_TABLES  # noqa: E402
 
 ROWS = PAPER_TABLES["8"][:4]
 SEEDS = "0,1"

@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from muser_core.lexicon import Lexicon, default_lexicon  # noqa: E402
-from muser_core.text_features import extract_features  # noqa: E402
+from muser_core.features.lexicon import Lexicon, default_lexicon  # noqa: E402
+from muser_core.features.text import extract_features  # noqa: E402
 
 TARGET_SECONDS = 60.0
 TARGET_SENTENCES = 100_000

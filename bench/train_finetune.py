@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from muser_core.base.errors import InputError  # noqa: E402
 from muser_core.config import DataConfig, ModelConfig, RunConfig, StrategyConfig, TrainConfig  # noqa: E402
-from muser_core.errors import InputError  # noqa: E402
 from muser_core.strategies import make_strategy  # noqa: E402
 from muser_core.train import Callback, Trainer, build, load_corpus  # noqa: E402
 from muser_core.train.loop import EpochInProgress  # noqa: E402
@@ -38,7 +38,7 @@ def corpus_csv(folder: Path, n_train: int) -> tuple[str, str]:
     """A canonical CSV whose training split has exactly ``n_train`` stress items (one epoch = the batches)."""
     from train_frozen import synthetic_csv
 
-    from muser_core.corpus import Corpus
+    from muser_core.data.corpus import Corpus
 
     try:
         corpus, name = load_corpus("demo"), "demo (subset)"

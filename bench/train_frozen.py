@@ -24,16 +24,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from muser_core.base.errors import InputError  # noqa: E402
 from muser_core.config import DataConfig, RunConfig, StrategyConfig, TrainConfig  # noqa: E402
-from muser_core.errors import InputError  # noqa: E402
 from muser_core.train import load_corpus, prepare_data, train_run  # noqa: E402
 from muser_core.train import run_folder as runs  # noqa: E402
 
 
 def synthetic_csv(folder: Path, n: int = 2300, seed: int = 0) -> str:
     """A canonical corpus CSV with weak stress/emotion signal in text and features."""
-    from muser_core.acoustic_features import EGEMAPS_FEATURES
-    from muser_core.corpus import Corpus, canonical
+    from muser_core.data.corpus import Corpus, canonical
+    from muser_core.features.acoustic import EGEMAPS_FEATURES
 
     rng = np.random.default_rng(seed)
     words = ["deadline", "exam", "worried", "garden", "holiday", "calm", "i", "think", "the", "was",

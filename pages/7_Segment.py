@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from muser_core.segment import MIN_CLIP_S, PAD_S
-from muser_core.transcribe import RECOGNISERS
+from muser_core.audio.segment import MIN_CLIP_S, PAD_S
+from muser_core.audio.transcribe import RECOGNISERS
 from ui.common import check_upload, show_input_errors
 from ui.live import AUDIO_TYPES
 from ui.segment import cached_segments, sentences_ui

@@ -31,8 +31,8 @@ import lemminflect
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from muser_core.lexicon import Lexicon  # noqa: E402
-from muser_core.paths import LEXICON_DIR  # noqa: E402
+from muser_core.base.paths import LEXICON_DIR  # noqa: E402
+from muser_core.features.lexicon import Lexicon  # noqa: E402
 
 SOURCES = Path(__file__).resolve().parent / "lexicon_sources"
 DIC_NAME = "muser-open.dic"

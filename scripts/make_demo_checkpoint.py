@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from muser_core.config import DataConfig, ModelConfig, RunConfig, StrategyConfig, TrainConfig  # noqa: E402
-from muser_core.predict import DEFAULT_CHECKPOINT  # noqa: E402
+from muser_core.predict.run_model import DEFAULT_CHECKPOINT  # noqa: E402
 from muser_core.train import run_folder as runs  # noqa: E402
 from muser_core.train import train_run  # noqa: E402
 

@@ -50,16 +50,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import demo_corpus_text as bank  # noqa: E402
 
-from muser_core import demo  # noqa: E402
-from muser_core.acoustic_features import EGEMAPS_FEATURES, extract_egemaps  # noqa: E402
-from muser_core.audio import TARGET_SR  # noqa: E402
-from muser_core.corpus import (  # noqa: E402
+from muser_core.audio.decode import TARGET_SR  # noqa: E402
+from muser_core.base.paths import DEMO_DIR  # noqa: E402
+from muser_core.data import demo  # noqa: E402
+from muser_core.data.corpus import (  # noqa: E402
     PAPER_SPLIT_SIZES,
     canonical,
     paper_split,
     speaker_independent_split,
 )
-from muser_core.paths import DEMO_DIR  # noqa: E402
+from muser_core.features.acoustic import EGEMAPS_FEATURES, extract_egemaps  # noqa: E402
 
 GENERATOR_VERSION = 1
 LEVEL_DBFS = -30.0  # average speech level; speakers and sentences vary around it
@@ -489,8 +489,8 @@ def _partial_r(x: pd.Series, y: pd.Series, control: pd.Series) -> float:
 
 def measure(corpus: pd.DataFrame, external: pd.DataFrame) -> dict:
     """Separability and effect figures written into data/demo/README.md."""
-    from muser_core.normalise import speaker_zscore
-    from muser_core.text_features import extract_features
+    from muser_core.features.normalise import speaker_zscore
+    from muser_core.features.text import extract_features
 
     t = corpus.reset_index(drop=True)
     y = t["stress"].astype(int)

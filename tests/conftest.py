@@ -20,9 +20,9 @@ import pandas as pd
 import pytest
 import soundfile
 
-from muser_core.acoustic_features import EGEMAPS_FEATURES
 from muser_core.config import RunConfig, StrategyConfig
-from muser_core.corpus import Corpus, canonical
+from muser_core.data.corpus import Corpus, canonical
+from muser_core.features.acoustic import EGEMAPS_FEATURES
 from muser_core.strategies import TrainingState, make_strategy
 from muser_core.train import Callback
 from muser_core.train import run_folder as runs
@@ -364,7 +364,7 @@ class TwoSentences:
         return {"recogniser": self.name, "model": self.tag}
 
     def recognise(self, signal, sample_rate=SR):
-        from muser_core.transcribe import Transcript, Word
+        from muser_core.audio.transcribe import Transcript, Word
 
         words = (Word("I", 0.2, 0.4), Word("am", 0.45, 0.7), Word("worried.", 0.75, 1.2),
                  Word("It", 1.6, 1.8), Word("is", 1.85, 2.0), Word("fine.", 2.05, 2.6))
@@ -391,7 +391,7 @@ def record_session(study, participant: str, condition: str, ratings=(5, 5), seed
 
 def small_study(root: Path, people=("P01",), sessions_per_condition: int = 1, questions: int = 2):
     """Study "exam": each person has sessions of both conditions (stressed rated 7/3, not stressed 3/7)."""
-    from muser_core.study import DEFAULT_QUESTIONS, Study, StudySettings
+    from muser_core.study.store import DEFAULT_QUESTIONS, Study, StudySettings
 
     study = Study.create("exam", StudySettings(name="Exam week", questions=DEFAULT_QUESTIONS[:questions]),
                          parent=root)

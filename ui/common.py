@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from muser_core.corpus import Corpus, NoUsableRows, load_manifest, load_muse, load_omg
-from muser_core.errors import InputError
-from muser_core.paths import DATA_DIR
+from muser_core.base.errors import InputError
+from muser_core.base.paths import DATA_DIR
+from muser_core.data.corpus import Corpus, NoUsableRows, load_manifest, load_muse, load_omg
 
 MAX_UPLOAD_MB = 50  # same cap as server.maxUploadSize in .streamlit/config.toml
 DEMO_LABEL = "Demo corpus (synthetic)"
@@ -61,7 +61,7 @@ def check_upload(upload) -> bytes:
 
 @st.cache_data(show_spinner="Loading the demo corpus…")
 def cached_demo(split: str = "speaker") -> Corpus:
-    from muser_core.demo import load_demo
+    from muser_core.data.demo import load_demo
 
     return load_demo(split=split)
 
@@ -79,7 +79,7 @@ def cached_omg(root: str) -> Corpus:
 @st.cache_data(show_spinner="Reading the study…", max_entries=4)
 def cached_study(root: str, split: str, fingerprint: str) -> Corpus:
     """A study's sentences; ``fingerprint`` (muser_core.study.study_fingerprint) renews the entry as it grows."""
-    from muser_core.study import load_study
+    from muser_core.study.store import load_study
 
     return load_study(root, split=split)
 
@@ -97,7 +97,7 @@ def cached_manifest(data: bytes, name: str, split: str, roots: tuple[str, ...]) 
 def demo_available() -> bool:
     """True once the embedded demo corpus is in the repo."""
     try:
-        from muser_core import demo  # noqa: F401
+        from muser_core.data import demo  # noqa: F401
     except ImportError:
         return False
     return True
@@ -171,7 +171,7 @@ def corpus_source_ui(key: str = "corpus", show_split: bool = True) -> Corpus | N
 
 def _study_source_ui(key: str, split: str) -> Corpus | None:
     """A study from the studies folder (fewer than 3 participants: split by session, as its notes say)."""
-    from muser_core.study import list_studies, studies_dir, study_fingerprint
+    from muser_core.study.store import list_studies, studies_dir, study_fingerprint
 
     studies = list_studies()
     if not studies:

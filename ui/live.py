@@ -12,24 +12,24 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analysis.live_explain import stress_indicators, text_profile
-from muser_core import microphone
-from muser_core.personal_model import (
-    MODEL_FILE,
-    PersonalPredictor,
-    personal_models,
-    read_personal_model,
-)
-from muser_core.predict import (
+from muser_core.audio import microphone
+from muser_core.audio.transcribe import DEFAULT_RECOGNISER, RECOGNISERS, get_recogniser
+from muser_core.data.samples import SampleClip, sample_clips
+from muser_core.predict.run_model import (
     DEFAULT_CHECKPOINT,
     Predictor,
     make_baseline,
     prepare_clip,
     usable_checkpoints,
 )
-from muser_core.predict import load_predictor as load_model
-from muser_core.speech_samples import SampleClip, sample_clips
+from muser_core.predict.run_model import load_predictor as load_model
+from muser_core.study.personal_model import (
+    MODEL_FILE,
+    PersonalPredictor,
+    personal_models,
+    read_personal_model,
+)
 from muser_core.train.data import load_corpus
-from muser_core.transcribe import DEFAULT_RECOGNISER, RECOGNISERS, get_recogniser
 from ui.common import check_upload
 
 AUDIO_TYPES = ["wav", "flac", "ogg", "mp3", "m4a", "webm"]

@@ -16,9 +16,10 @@ import pandas as pd
 import streamlit as st
 
 from analysis.study_views import sentence_balance, sessions_overview
-from muser_core.errors import InputError
-from muser_core.personal_model import MODEL_FILE, read_personal_model, train_personal_model
-from muser_core.study import (
+from muser_core.audio.transcribe import DEFAULT_RECOGNISER, RECOGNISERS, get_recogniser
+from muser_core.base.errors import InputError
+from muser_core.study.personal_model import MODEL_FILE, read_personal_model, train_personal_model
+from muser_core.study.store import (
     MODELS,
     RATING,
     Condition,
@@ -30,7 +31,6 @@ from muser_core.study import (
     load_study,
     studies_dir,
 )
-from muser_core.transcribe import DEFAULT_RECOGNISER, RECOGNISERS, get_recogniser
 from ui.common import check_upload
 from ui.live import AUDIO_TYPES
 

@@ -13,9 +13,9 @@ import streamlit as st
 
 from analysis import paper_results, sweep_figures
 from analysis import sweep_views as sv
-from muser_core.errors import InputError
-from muser_core.executors import EXECUTORS
-from muser_core.sweep import select_history, selection_text
+from muser_core.base.errors import InputError
+from muser_core.sweep.executors import EXECUTORS
+from muser_core.sweep.grid import select_history, selection_text
 from muser_core.train import process
 from muser_core.train import run_folder as rf
 from muser_core.train.cli import parse_seeds
@@ -75,7 +75,7 @@ def _results(folder: str, state: dict, key: str) -> None:
     per_run, choices = select_history(all_runs)  # --select-history: each speed row keeps its chosen n
     labels = list(dict.fromkeys(per_run["label"]))
     table_id = sv.sweep_table_id(folder, per_run)
-    from muser_core.sweep import PAPER_REFERENCES
+    from muser_core.sweep.grid import PAPER_REFERENCES
 
     default_ref = PAPER_REFERENCES.get(table_id or "", labels[0])
     reference = st.selectbox("Reference for the p-values", labels,

@@ -16,7 +16,7 @@ import streamlit as st
 
 from analysis import run_views as rv
 from analysis import training_figures as figs
-from muser_core.errors import InputError
+from muser_core.base.errors import InputError
 from muser_core.train import process
 from muser_core.train.cli import command_line
 

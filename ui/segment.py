@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from muser_core.segment import segment_file
-from muser_core.transcribe import get_recogniser
+from muser_core.audio.segment import segment_file
+from muser_core.audio.transcribe import get_recogniser
 
 
 @st.cache_data(show_spinner="Transcribing and cutting into sentences…", max_entries=4)

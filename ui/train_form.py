@@ -15,9 +15,9 @@ from dataclasses import dataclass, field, replace
 import streamlit as st
 
 from analysis import run_views as rv
+from muser_core.base.errors import InputError
+from muser_core.base.tasks import EXTERNAL_TASKS, INTERNAL_TASKS
 from muser_core.config import (
-    EXTERNAL_TASKS,
-    INTERNAL_TASKS,
     MODALITIES,
     PAPER_DEVIATIONS,
     PAPER_SETTINGS,
@@ -28,11 +28,10 @@ from muser_core.config import (
     paper_preset,
     setting_help,
 )
-from muser_core.errors import InputError
+from muser_core.sources import corpus_file
 from muser_core.strategies import STRATEGIES, make_strategy
 from muser_core.train import process
 from muser_core.train.cli import command_line, parse_seeds
-from muser_core.train.data import corpus_file
 from muser_core.train.run_folder import run_path
 from ui.runs import error_line_ui
 
@@ -73,7 +72,7 @@ def corpus_choice_ui(key: str) -> tuple[str, str]:
                                   "CSV) or a table from `python -m muser_core.corpus`. A path, not an upload, "
                                   "because a manifest's audio files must be readable beside it.")
     elif kind == "study":
-        from muser_core.study import list_studies, studies_dir
+        from muser_core.study.store import list_studies, studies_dir
 
         study = st.selectbox("Study", list_studies(), key=f"{key}-study",
                              help="Studies recorded on the Record a corpus page (processed sentences only)")

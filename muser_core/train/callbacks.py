@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from muser_core.config import MAIN_TASK
+from muser_core.base.tasks import MAIN_TASK
 from muser_core.train import run_folder
 from muser_core.train.checkpoints import remove_resume_state, save_checkpoint, save_resume_state
 from muser_core.train.loop import Callback, Trainer

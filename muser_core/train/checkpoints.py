@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from muser_core.errors import InputError
+from muser_core.base.errors import InputError
 from muser_core.train.run_folder import CHECKPOINT, RESUME, temporary_path
 
 

@@ -19,15 +19,15 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from muser_core.base.errors import InputError
+from muser_core.base.tasks import MAIN_TASK
 from muser_core.config import (
-    MAIN_TASK,
     PAPER_DEVIATIONS,
     RunConfig,
     Setting,
     paper_preset,
     settings,
 )
-from muser_core.errors import InputError
 
 
 def cli_settings() -> list[Setting]:

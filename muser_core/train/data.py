@@ -10,20 +10,17 @@ refused here, with the counts.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from muser_core.config import EXTERNAL_TASKS, MAIN_TASK, RunConfig
-from muser_core.corpus import SPLITS, Corpus
-from muser_core.errors import InputError
-from muser_core.model import is_classification
-from muser_core.paths import runs_dir
+from muser_core.base.errors import InputError
+from muser_core.base.tasks import EXTERNAL_TASKS, MAIN_TASK, is_classification
+from muser_core.config import RunConfig
+from muser_core.data.corpus import SPLITS, Corpus
 
 
 @dataclass
@@ -121,11 +118,11 @@ def load_corpus(spec: str, split: str = "speaker", external: bool = False, split
     emotion corpus always keeps its own split (its validation set drives the
     dynamic sampling, paper 4.1).
     """
-    from muser_core.corpus import assign_split
+    from muser_core.data.corpus import assign_split
 
     if spec == "demo":
         try:
-            from muser_core.demo import load_demo, load_demo_external
+            from muser_core.data.demo import load_demo, load_demo_external
         except ImportError:
             raise InputError("the demo corpus is not available in this checkout (muser_core.demo)") from None
         if external:
@@ -144,11 +141,11 @@ def load_corpus(spec: str, split: str = "speaker", external: bool = False, split
 
 def _acoustic_table(table: pd.DataFrame, workers: int) -> pd.DataFrame:
     """The 88 eGeMAPS functionals of each row: from the table's columns, else extracted from audio."""
-    from muser_core.acoustic_features import EGEMAPS_FEATURES
+    from muser_core.features.acoustic import EGEMAPS_FEATURES
 
     if all(c in table.columns for c in EGEMAPS_FEATURES):
         return table[EGEMAPS_FEATURES].apply(pd.to_numeric, errors="coerce")
-    from muser_core.acoustic_features import extract_egemaps
+    from muser_core.features.acoustic import extract_egemaps
 
     paths = [p for p in table["audio_path"] if p]
     feats, _ = extract_egemaps(sorted(set(paths)), workers=workers) if paths else (pd.DataFrame(), [])
@@ -239,7 +236,7 @@ def prepare_data(cfg: RunConfig, progress: bool = False, device: str = "cpu") ->
     features: dict[str, torch.Tensor] = {}
     normaliser, text_dim, encoder = None, 0, None
     if m.uses_audio:
-        from muser_core.normalise import SpeakerZScore
+        from muser_core.features.normalise import SpeakerZScore
 
         values = acoustic[used].reset_index(drop=True)
         # Paper 4.2: speaker-level z-normalisation; speaker ids are per data set.
@@ -253,14 +250,14 @@ def prepare_data(cfg: RunConfig, progress: bool = False, device: str = "cpu") ->
     if m.uses_text:
         texts = table["text"].fillna("").astype(str).tolist()
         if m.text_mode == "frozen":
-            from muser_core.text_encoder import cached_embeddings
+            from muser_core.features.text_encoder import cached_embeddings
 
             vectors = cached_embeddings(texts, m.text_model, m.max_length, cfg.train.embed_batch_size,
                                         device=device, progress=progress)
             features["text_embedding"] = torch.from_numpy(vectors)
             text_dim = vectors.shape[1]
         else:
-            from muser_core.text_encoder import TextEncoder
+            from muser_core.features.text_encoder import TextEncoder
 
             encoder = TextEncoder(m.text_model, m.max_length)
             tokens = encoder.tokenize(texts)  # padded once to the longest; batches are cut per batch
@@ -271,41 +268,3 @@ def prepare_data(cfg: RunConfig, progress: bool = False, device: str = "cpu") ->
     pad_id = int(encoder.tokenizer.pad_token_id or 0) if encoder is not None else 0
     synthetic = any(c.synthetic for c in sources.values())
     return PreparedData(features, tasks, text_dim, normaliser, notes, encoder, pad_id, synthetic)
-
-
-CORPORA = ".corpora"  # canonical CSVs made from MuSE/manifest/OMG sources, inside the runs folder
-CORPUS_FORMAT = "2"   # raise when a loader's output changes (2: OMG-Emotion split as in the paper, 4.1)
-
-
-def corpus_file(kind: str, path: str, split: str = "speaker") -> str:
-    """A source as ``--corpus``/``--external`` take it: ``demo`` or a canonical CSV.
-
-    ``kind``: ``demo``, ``muse`` (a MuSE root), ``manifest`` (any CSV the
-    corpus loader reads), ``omg`` (an OMG-Emotion root) or ``study`` (a study
-    folder, :mod:`muser_core.study`). A copy is written once to
-    ``<runs>/.corpora/`` and named by the source path (a study's also by its
-    content, since it grows), so runs repeat from their config.json.
-    """
-    from muser_core.corpus import load_manifest, load_muse, load_omg
-    from muser_core.study import load_study, study_fingerprint
-
-    if kind == "demo":
-        return "demo"
-    if not path:
-        raise InputError(f"give the path of the {kind} data")
-    source = Path(path).expanduser()
-    if not source.exists():
-        raise InputError(f"{source}: not found")
-    loader = {"muse": lambda: load_muse(source, split=split), "omg": lambda: load_omg(source),
-              "manifest": lambda: load_manifest(source, split=split),
-              "study": lambda: load_study(source, split=split)}[kind]
-    content = f"|{study_fingerprint(source)}" if kind == "study" else ""
-    # The loaders' version is part of the name: a copy made by an older loader (e.g. OMG's official splits
-    # before the paper's 300-video hold-out became the default) must not be reused.
-    digest = hashlib.sha1(f"{kind}|{source.resolve()}|{split}|{CORPUS_FORMAT}{content}".encode()).hexdigest()[:10]
-    target = runs_dir() / CORPORA / f"{kind}-{source.stem or 'data'}-{digest}.csv"
-    if not target.is_file():
-        loader().save(target)
-    return str(target)
-
-

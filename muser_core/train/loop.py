@@ -38,11 +38,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from muser_core.config import MAIN_TASK, RunConfig
-from muser_core.metrics import classification_metrics, regression_metrics
-from muser_core.model import MultiTaskModel, check_shapes, is_classification, trainable_state
+from muser_core.base.tasks import MAIN_TASK, is_classification
+from muser_core.config import RunConfig
+from muser_core.model import MultiTaskModel, check_shapes, trainable_state
 from muser_core.strategies import Strategy, TrainingState
 from muser_core.train.data import PreparedData
+from muser_core.train.metrics import classification_metrics, regression_metrics
 
 TIMING_KEYS = ("seconds", "eval_seconds", "elapsed")  # the fields of a record that differ between runs
 

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from muser_core.base.errors import InputError
+from muser_core.base.paths import REPO_ROOT, runs_dir
 from muser_core.config import RunConfig
-from muser_core.errors import InputError
-from muser_core.paths import REPO_ROOT, runs_dir
 from muser_core.train import run_folder as rf
 
 ACTIVE = ("starting", "preparing", "running", "stopping")

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import torch
 
+from muser_core.base.errors import InputError
+from muser_core.base.tasks import is_classification
 from muser_core.config import RunConfig
-from muser_core.errors import InputError
-from muser_core.model import MultiTaskModel, is_classification, load_weights
+from muser_core.model import MultiTaskModel, load_weights
 from muser_core.strategies import make_strategy
 from muser_core.train import run_folder as rf
 from muser_core.train.callbacks import ProgressBar, RunWriter

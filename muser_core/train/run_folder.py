@@ -39,9 +39,9 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from muser_core.base.errors import InputError
+from muser_core.base.paths import REPO_ROOT, runs_dir
 from muser_core.config import RunConfig
-from muser_core.errors import InputError
-from muser_core.paths import REPO_ROOT, runs_dir
 
 CONFIG, METRICS, CHECKPOINT, TEST = "config.json", "metrics.jsonl", "checkpoint.safetensors", "test.json"
 STATUS, ENV, NORMALISER, DATA, RESUME = "status.json", "env.json", "normaliser.json", "data.json", "resume.pt"

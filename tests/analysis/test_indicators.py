@@ -34,8 +34,8 @@ from analysis.indicators import (
     unique_indicators,
     unique_table,
 )
-from muser_core.acoustic_features import EGEMAPS_FEATURES
-from muser_core.errors import InputError
+from muser_core.base.errors import InputError
+from muser_core.features.acoustic import EGEMAPS_FEATURES
 
 REPO = Path(__file__).resolve().parents[2]
 N_FEATURES = 12

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from analysis.live_explain import acoustic_movers, text_movers, text_profile
-from muser_core.acoustic_features import EGEMAPS_FEATURES
+from muser_core.features.acoustic import EGEMAPS_FEATURES
 
 
 def test_text_movers_in_percentage_points_with_direction():

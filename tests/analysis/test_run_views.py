@@ -10,7 +10,7 @@ from conftest import make_run
 
 from analysis import run_views as rv
 from analysis import training_figures as figs
-from muser_core.errors import InputError
+from muser_core.base.errors import InputError
 from muser_core.train import run_folder as rf
 
 # --------------------------------------------------------------------------- reading runs

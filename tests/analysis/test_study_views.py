@@ -5,7 +5,7 @@ from __future__ import annotations
 from conftest import TwoSentences, small_study, voiced_wav_bytes
 
 from analysis.study_views import sentence_balance, sessions_overview
-from muser_core.study import load_study
+from muser_core.study.store import load_study
 
 
 def test_sessions_and_balance_match_a_hand_count(studies):

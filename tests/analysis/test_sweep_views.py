@@ -18,7 +18,7 @@ from muser_core.train import process
 
 
 def make_sweep(root: Path, table: str = "8", seeds=(0, 1, 2)) -> Path:
-    from muser_core.sweep import PAPER_TABLES, slug
+    from muser_core.sweep.grid import PAPER_TABLES, slug
 
     folder = root / "sw"
     rows = PAPER_TABLES[table][:3]
@@ -36,7 +36,7 @@ def test_sweep_table_marks_best_and_reference_and_matches_scipy(runs_root):
     per_run = sv.sweep_runs(folder)
     assert len(per_run) == 9 and (per_run["state"] == "finished").all()
     labels = list(dict.fromkeys(per_run["label"]))
-    assert labels == [label for label, _ in __import__("muser_core.sweep").sweep.PAPER_TABLES["8"][:3]]
+    assert labels == [label for label, _ in __import__("muser_core.sweep.grid").sweep.grid.PAPER_TABLES["8"][:3]]
     assert sv.sweep_table_id(folder, per_run) == "8"
     reference = labels[0]
     shown = sv.results_display(sv.summary_table(per_run, reference), reference).set_index("Strategy")
@@ -69,7 +69,7 @@ def test_paper_tables_are_the_papers_numbers():
 
 
 def test_every_sweep_label_has_a_paper_row():
-    from muser_core.sweep import PAPER_TABLES
+    from muser_core.sweep.grid import PAPER_TABLES
 
     for table, rows in PAPER_TABLES.items():
         assert {label for label, _ in rows} <= set(paper_results.labels(table))
@@ -109,7 +109,7 @@ def test_latex_table_escapes_text_and_bolds_the_best_values():
 
 def test_identical_rows_on_one_seed_are_named_with_that_seed(runs_root):
     """Two rows coincide on seed 1 only (same accuracy there, uniform draws throughout): one line for seed 1."""
-    from muser_core.sweep import PAPER_TABLES, slug
+    from muser_core.sweep.grid import PAPER_TABLES, slug
 
     folder = runs_root / "sw"
     for i, label in ((0, PAPER_TABLES["8"][0][0]), (1, PAPER_TABLES["8"][1][0])):
@@ -123,7 +123,7 @@ def test_identical_rows_on_one_seed_are_named_with_that_seed(runs_root):
 
 
 def test_identical_metrics_with_different_draws_are_flagged_not_explained(runs_root):
-    from muser_core.sweep import PAPER_TABLES, slug
+    from muser_core.sweep.grid import PAPER_TABLES, slug
 
     folder = runs_root / "sw"
     for label, strategy in ((PAPER_TABLES["8"][2][0], "uniform"), (PAPER_TABLES["8"][4][0], "speed")):

@@ -115,7 +115,7 @@ def test_a_session_in_the_browser_becomes_a_corpus_and_a_run(tmp_path_factory, s
         page.get_by_text(re.compile(r"2 answer\(s\) processed, 0 already up to date, 0 skipped")).wait_for()
         assert "Traceback" not in page.content()
 
-    from muser_core.study import Study
+    from muser_core.study.store import Study
 
     study = Study(server_studies / STUDY)
     session = study.session("P01", "s01")
@@ -135,7 +135,7 @@ def test_a_session_in_the_browser_becomes_a_corpus_and_a_run(tmp_path_factory, s
         for q in (1, 2):
             study.save_answer("P01", s.session, q, clip)
             study.rate_answer("P01", s.session, q, *ratings)
-    from muser_core.transcribe import get_recogniser
+    from muser_core.audio.transcribe import get_recogniser
 
     report = study.process(get_recogniser())
     assert (report.processed, report.up_to_date, report.skipped) == (10, 2, [])

@@ -7,8 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from muser_core.config import DEFAULT_TEXT_MODEL, RunConfig, StrategyConfig, TrainConfig, settings
-from muser_core.errors import InputError
+from muser_core.base.errors import InputError
+from muser_core.config import RunConfig, StrategyConfig, TrainConfig, settings
+from muser_core.features.text_encoder import DEFAULT_TEXT_MODEL
 
 
 def test_every_setting_has_help_and_a_unique_flag():

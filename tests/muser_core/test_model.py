@@ -6,10 +6,10 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from muser_core.base.errors import InputError
 from muser_core.config import ModelConfig
-from muser_core.errors import InputError
+from muser_core.features.text_encoder import TextEncoder, mean_pool
 from muser_core.model import MultiTaskModel, load_weights, trainable_state
-from muser_core.text_encoder import TextEncoder, mean_pool
 
 TASKS = ("stress", "activation", "valence")
 

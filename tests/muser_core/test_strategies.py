@@ -6,8 +6,8 @@ import math
 
 import pytest
 
+from muser_core.base.errors import InputError
 from muser_core.config import StrategyConfig
-from muser_core.errors import InputError
 from muser_core.strategies import (
     STRATEGIES,
     DynamicWeightAverage,

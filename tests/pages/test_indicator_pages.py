@@ -12,7 +12,7 @@ import pytest
 from conftest import REPO
 from streamlit.testing.v1 import AppTest
 
-from muser_core.acoustic_features import EGEMAPS_FEATURES
+from muser_core.features.acoustic import EGEMAPS_FEATURES
 from ui.indicators import DIC_PATH, PATH_SOURCE
 
 TEXT_PAGE = str(REPO / "pages" / "1_Text_indicators.py")
@@ -123,16 +123,16 @@ def _has(module: str) -> bool:
 
 
 def _demo_built() -> bool:
-    if not _has("muser_core.demo"):
+    if not _has("muser_core.data.demo"):
         return False
-    from muser_core.demo import CORPUS_FILE
+    from muser_core.data.demo import CORPUS_FILE
     return CORPUS_FILE.is_file()
 
 
 @pytest.mark.skipif(not _demo_built(), reason="demo corpus not in this copy yet")
 @pytest.mark.parametrize("page", [TEXT_PAGE, ACOUSTIC_PAGE])
 def test_pages_render_on_the_demo_corpus(page):
-    if page == TEXT_PAGE and not _has("muser_core.text_features"):
+    if page == TEXT_PAGE and not _has("muser_core.features.text"):
         pytest.skip("lexicon features not in this copy yet")
     at = AppTest.from_file(page, default_timeout=180).run()
     assert not at.exception and not at.error
@@ -171,8 +171,8 @@ def _all_features(at: AppTest) -> pd.DataFrame:
 def _direct_fit(muse_root: Path, score: str) -> pd.Series:
     """Stress coefficients fitted here, outside the page, on the transcripts scored with ``score``."""
     from analysis.indicators import IndicatorAnalysis
-    from muser_core.corpus import load_muse
-    from muser_core.text_features import extract_features
+    from muser_core.data.corpus import load_muse
+    from muser_core.features.text import extract_features
 
     table = load_muse(muse_root).table
     features = extract_features(table["text"], score=score).drop(columns="WC")

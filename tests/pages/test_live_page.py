@@ -12,9 +12,9 @@ import soundfile
 from conftest import REPO, speak
 from streamlit.testing.v1 import AppTest
 
-from muser_core.predict import DEFAULT_CHECKPOINT
-from muser_core.speech_samples import real_clips
-from muser_core.transcribe import RECOGNISERS
+from muser_core.audio.transcribe import RECOGNISERS
+from muser_core.data.samples import real_clips
+from muser_core.predict.run_model import DEFAULT_CHECKPOINT
 
 PAGE = str(REPO / "pages" / "6_Live_prediction.py")
 
@@ -183,7 +183,7 @@ def test_a_personal_model_is_in_the_picker_with_its_measured_accuracy(runs_root,
     """A personal model trained on a study: listed with its accuracy, its card shown before any clip, stress only."""
     from conftest import TwoSentences, small_study
 
-    from muser_core.personal_model import train_personal_model
+    from muser_core.study.personal_model import train_personal_model
 
     study = small_study(studies, sessions_per_condition=2)
     study.process(TwoSentences())

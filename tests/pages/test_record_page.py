@@ -7,7 +7,7 @@ import pytest
 from conftest import REPO, TwoSentences, small_study, voiced_wav_bytes
 from streamlit.testing.v1 import AppTest
 
-from muser_core.study import Study, load_study
+from muser_core.study.store import Study, load_study
 from ui.common import STUDY_LABEL
 
 PAGE = str(REPO / "pages" / "8_Record_a_corpus.py")

@@ -146,7 +146,7 @@ def test_sampling_dynamics_compares_runs_and_explains_eq1(runs_root):
 
 
 def test_results_page_shows_sweep_beside_the_papers_labelled_numbers(runs_root):
-    from muser_core.sweep import PAPER_TABLES, slug
+    from muser_core.sweep.grid import PAPER_TABLES, slug
 
     sweep = runs_root / "t8"
     for i, (label, _) in enumerate(PAPER_TABLES["8"][:2]):
@@ -197,7 +197,7 @@ def test_results_page_launches_a_sweep_and_shows_its_table(runs_root):
     """Table 6 (text vs audio), two seeds, three epochs: the sweep runs in its own process."""
     from analysis import sweep_views as sv
 
-    pytest.importorskip("muser_core.demo")
+    pytest.importorskip("muser_core.data.demo")
     at = page(RESULTS)
     at.selectbox(key="sweep-table").set_value("6").run()
     at.text_input(key="sweep-seeds").set_value("0,1")
@@ -243,7 +243,7 @@ def test_train_page_trains_on_a_muse_copy(runs_root, muse_root):
 @pytest.mark.slow
 def test_stop_from_the_page_says_stopping_then_stopped(runs_root):
     """Stop gives feedback at once and the run ends after its batch, resumable."""
-    pytest.importorskip("muser_core.demo")
+    pytest.importorskip("muser_core.data.demo")
     at = page(TRAIN)
     at.selectbox(key="train-strategy").set_value("uniform").run()
     at.number_input(key="train-max-epochs").set_value(5000)
@@ -269,7 +269,7 @@ def test_stop_from_the_page_says_stopping_then_stopped(runs_root):
 
 def _table8_sweep(root: Path, rows: dict[int, tuple[str, int, float]], seeds=(0, 1, 2), epochs: int = 8) -> Path:
     """Rows of Table 8 by index -> (strategy, history, test accuracy); best epoch epochs - 2 on every seed."""
-    from muser_core.sweep import PAPER_TABLES, slug
+    from muser_core.sweep.grid import PAPER_TABLES, slug
 
     sweep = root / "t8"
     for i, (strategy, history, accuracy) in rows.items():
@@ -341,7 +341,7 @@ def test_results_page_draws_every_seed_as_a_strip(runs_root):
 
 
 def test_results_launcher_offers_the_executors_from_the_registry(runs_root):
-    from muser_core.executors import EXECUTORS
+    from muser_core.sweep.executors import EXECUTORS
 
     at = page(RESULTS)
     assert list(at.selectbox(key="sweep-executor").options) == [f"{n}: {c.summary}" for n, c in EXECUTORS.items()]
@@ -374,7 +374,7 @@ def test_a_ray_sweep_from_the_page_shows_progress_and_its_stop_leaves_no_ray_pro
     from analysis import sweep_views as sv
 
     pytest.importorskip("ray")
-    pytest.importorskip("muser_core.demo")
+    pytest.importorskip("muser_core.data.demo")
     at = page(RESULTS)
     at.selectbox(key="sweep-table").set_value("6").run()
     at.selectbox(key="sweep-executor").set_value("ray").run()

@@ -7,8 +7,8 @@ import shlex
 
 import pytest
 
+from muser_core.base.errors import InputError
 from muser_core.config import RunConfig, settings
-from muser_core.errors import InputError
 from muser_core.train.cli import add_config_flags, command_line, config_from_args, main, parse_seeds
 
 
@@ -120,8 +120,8 @@ def test_paper_preset_says_what_still_differs(tmp_path, capsys):
 
 
 def test_the_readme_lists_every_paper_setting_and_deviation():
+    from muser_core.base.paths import REPO_ROOT
     from muser_core.config import PAPER_DEVIATIONS, PAPER_SETTINGS
-    from muser_core.paths import REPO_ROOT
 
     readme = (REPO_ROOT / "README.md").read_text()
     table = readme[readme.index("### Paper settings"):]

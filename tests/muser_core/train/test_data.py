@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from conftest import TwoSentences, record_session, small_study
 
-from muser_core.corpus import Corpus
-from muser_core.errors import InputError
-from muser_core.train.data import corpus_file, load_corpus
+from muser_core.base.errors import InputError
+from muser_core.data.corpus import Corpus
+from muser_core.sources import corpus_file
+from muser_core.train.data import load_corpus
 
 
 def test_a_study_copy_is_renewed_when_the_study_grows(studies, runs_root):

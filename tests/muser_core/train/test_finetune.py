@@ -11,11 +11,11 @@ import torch
 from conftest import StopAtBatch, synthetic_corpus, timeless
 from safetensors.torch import load_file
 
-from muser_core.acoustic_features import EGEMAPS_FEATURES
 from muser_core.config import DataConfig, ModelConfig, RunConfig, StrategyConfig, TrainConfig
-from muser_core.corpus import Corpus
+from muser_core.data.corpus import Corpus
+from muser_core.features.acoustic import EGEMAPS_FEATURES
+from muser_core.features.text_encoder import default_model_path
 from muser_core.model import load_trained_model, predict
-from muser_core.text_encoder import default_model_path
 from muser_core.train import run_folder as runs
 from muser_core.train import train_run
 

@@ -9,8 +9,8 @@ import time
 import pytest
 from conftest import synthetic_corpus
 
+from muser_core.base.errors import InputError
 from muser_core.config import DataConfig, RunConfig, StrategyConfig, TrainConfig
-from muser_core.errors import InputError
 from muser_core.train import process
 from muser_core.train import run_folder as rf
 

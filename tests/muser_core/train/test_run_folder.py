@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
+from muser_core.base.errors import InputError
 from muser_core.config import RunConfig
-from muser_core.errors import InputError
 from muser_core.train import run_folder as rf
 
 

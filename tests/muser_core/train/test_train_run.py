@@ -15,12 +15,12 @@ import torch
 from conftest import StopAtBatch, synthetic_corpus, timeless
 from safetensors.torch import load_file
 
-from muser_core.acoustic_features import EGEMAPS_FEATURES
+from muser_core.base.errors import InputError
+from muser_core.base.paths import REPO_ROOT
 from muser_core.config import DataConfig, ModelConfig, RunConfig, StrategyConfig, TrainConfig
-from muser_core.corpus import Corpus
-from muser_core.errors import InputError
+from muser_core.data.corpus import Corpus
+from muser_core.features.acoustic import EGEMAPS_FEATURES
 from muser_core.model import load_trained_model, predict
-from muser_core.paths import REPO_ROOT
 from muser_core.train import Callback, build, train_run
 from muser_core.train import run_folder as runs
 from muser_core.train.cli import main
@@ -291,7 +291,7 @@ def test_missing_labels_leave_items_out_of_that_task_only(tmp_path):
 @pytest.mark.parametrize("split", ["paper", "speaker", "table"])
 def test_split_is_honoured_for_a_corpus_csv(tmp_path, corpus_csv, split):
     """The reported defect: --split paper was ignored for a CSV (a 2,326-sentence CSV tested on 260 sentences)."""
-    from muser_core.corpus import PAPER_SPLIT_SIZES
+    from muser_core.data.corpus import PAPER_SPLIT_SIZES
 
     table = Corpus.load(corpus_csv).table
     cfg = RunConfig(data=DataConfig(corpus=corpus_csv, split=split), strategy=StrategyConfig(name="single"),

@@ -1,0 +1,215 @@
+"""LIWC-style text features: the words of each dictionary category, counted or as a percentage.
+
+Conventions follow LIWC: text is lower-cased, apostrophes inside words are kept
+(``don't`` is one word), numbers count as words. A category's score is either
+the **count** of its words in the text (``score="count"``: the MUSER paper's
+feature, section 3.2, "a value equal to the count of words observed in that
+category in the sentence") or LIWC's **percent**, ``100 * count / WC``
+(``score="percent"``, the default). ``WC`` is the word count and ``WPS`` words
+per sentence. A phrase entry (``you know``) counts once when its words appear in
+a row, and its words are then not counted again one by one.
+
+Command line::
+
+    python -m muser_core.text_features --in IN.csv --text-column text --out OUT.csv \
+        [--score count|percent] [--dic PATH]
+
+The output keeps the input's ``utterance_id``, ``speaker``, ``split`` and label
+columns (those it has), so ``python -m analysis.indicators --features OUT.csv``
+finds its labels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from muser_core.base.errors import InputError, where
+from muser_core.features.lexicon import APOSTROPHES, Lexicon, default_lexicon
+
+# Numbers with separators (3.5, 1,000, 10:30) first, then words: letters or digits,
+# joined by inner apostrophes or hyphens (don't, uh-huh, 3rd).
+_TOKEN = re.compile(r"\d+(?:[.,:]\d+)+|[^\W_]+(?:['-][^\W_]+)*")
+# A sentence ends at ., ! or ? (runs such as "?!" or "..." count once).
+_SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)")
+# How a category is scored: the paper's word count (3.2) or LIWC's percent of words.
+SCORES = ("count", "percent")
+
+
+def tokenize(text: str) -> list[str]:
+    """Split ``text`` into LIWC-style words: lower-case, inner apostrophes kept."""
+    if not isinstance(text, str):
+        return []
+    return _TOKEN.findall(text.translate(APOSTROPHES).lower())
+
+
+def count_sentences(text: str) -> int:
+    """Sentences in ``text``: runs of ., ! or ?, and a last one without them."""
+    if not isinstance(text, str) or not tokenize(text):
+        return 0
+    ends = _SENTENCE_END.split(text.strip())
+    return sum(1 for part in ends if tokenize(part))
+
+
+def check_score(score: str) -> str:
+    """``score`` if it is one of :data:`SCORES`, else one InputError naming the choices."""
+    if score not in SCORES:
+        raise InputError(f"unknown score '{score}' (choose {' or '.join(SCORES)})")
+    return score
+
+
+class TextFeatureExtractor:
+    """Turns texts into one row of category scores each (plus ``WC`` and ``WPS``)."""
+
+    def __init__(self, lexicon: Lexicon | None = None, *, wps: bool = False, score: str = "percent"):
+        """``lexicon`` defaults to the open MUSER dictionary; ``wps`` adds words per sentence;
+        ``score`` is ``percent`` (LIWC's) or ``count`` (the paper's, 3.2)."""
+        self.lexicon = lexicon if lexicon is not None else default_lexicon()
+        self.wps = wps
+        self.score = check_score(score)
+        self._index = {name: i for i, name in enumerate(self.lexicon.categories)}
+        self._token_cats: dict[str, tuple[int, ...]] = {}
+
+    @property
+    def columns(self) -> list[str]:
+        """Output columns: ``WC``, ``WPS`` when asked, then the categories in dictionary order."""
+        return ["WC"] + (["WPS"] if self.wps else []) + list(self.lexicon.categories)
+
+    def _cats(self, token: str) -> tuple[int, ...]:
+        cats = self._token_cats.get(token)
+        if cats is None:
+            cats = tuple(self._index[c] for c in self.lexicon.categories_of(token))
+            self._token_cats[token] = cats
+        return cats
+
+    def count(self, tokens: Sequence[str]) -> list[int]:
+        """Category indices hit by ``tokens``, one per matching word or phrase."""
+        hits: list[int] = []
+        lex = self.lexicon
+        i, n = 0, len(tokens)
+        while i < n:
+            token = tokens[i]
+            if lex.has_phrases:
+                matched = False
+                for words, cats in lex.phrases_starting(token):
+                    width = len(words)
+                    if tuple(tokens[i:i + width]) == words:
+                        hits.extend(self._index[c] for c in cats)
+                        i += width
+                        matched = True
+                        break
+                if matched:
+                    continue
+            hits.extend(self._cats(token))
+            i += 1
+        return hits
+
+    def transform(self, texts: Iterable[str]) -> pd.DataFrame:
+        """One row per text, in order; an empty or missing text gives zeros and WC 0."""
+        texts = list(texts)
+        n_cat = len(self.lexicon.categories)
+        counts = np.zeros((len(texts), n_cat), dtype=np.int64)
+        wc = np.zeros(len(texts), dtype=np.int64)
+        for row, text in enumerate(texts):
+            tokens = tokenize(text)
+            if not tokens:
+                continue
+            wc[row] = len(tokens)
+            hits = self.count(tokens)
+            if hits:
+                counts[row] = np.bincount(hits, minlength=n_cat)
+        if self.score == "percent":
+            counts = 100.0 * counts / np.maximum(wc, 1)[:, None]  # an empty text: all counts are 0
+        frame = pd.DataFrame(counts, columns=self.lexicon.categories)
+        frame.insert(0, "WC", wc)
+        if self.wps:
+            sentences = np.array([count_sentences(t) for t in texts], dtype=np.float64)
+            wps = np.where(sentences > 0, wc / np.maximum(sentences, 1), 0.0)
+            frame.insert(1, "WPS", wps)
+        return frame
+
+
+def extract_features(texts: Iterable[str], lexicon: Lexicon | None = None, *,
+                     wps: bool = False, score: str = "percent") -> pd.DataFrame:
+    """Category scores (``percent`` of words, or ``count`` as in the paper, 3.2), ``WC``
+    (and ``WPS`` if asked) for each text, in order."""
+    return TextFeatureExtractor(lexicon, wps=wps, score=score).transform(texts)
+
+
+# Columns of the input that the command line copies to its output, so the feature
+# table can be analysed on its own (python -m analysis.indicators --features OUT.csv).
+CARRIED_COLUMNS = ("utterance_id", "speaker", "split", "stress", "activation", "valence")
+
+
+def read_texts(path: str | Path, text_column: str) -> list[str]:
+    """The ``text_column`` of a CSV file as strings (missing cells become ``""``)."""
+    return read_table(path, text_column)[text_column].tolist()
+
+
+def read_table(path: str | Path, text_column: str) -> pd.DataFrame:
+    """A CSV file as strings (missing cells ``""``), checked to have ``text_column``."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{where(path)}: file not found")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{where(path)}: the file is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"{where(path)}: not a readable CSV ({str(exc).splitlines()[0]})") from None
+    if text_column not in frame.columns:
+        found = ", ".join(map(str, frame.columns)) or "none"
+        raise InputError(f"{where(path, field=text_column)}: no such column (columns: {found})")
+    return frame.fillna("")
+
+
+def with_carried_columns(table: pd.DataFrame, features: pd.DataFrame, text_column: str,
+                         source: str = "input") -> pd.DataFrame:
+    """``features`` behind the input's id, speaker, split and label columns (those it has)."""
+    carried = [c for c in CARRIED_COLUMNS if c in table.columns and c != text_column]
+    clash = [c for c in carried if c in features.columns]
+    if clash:
+        raise InputError(f"{where(source, field=clash[0])}: a dictionary category has the same name; "
+                         "rename the column or the category")
+    return pd.concat([table[carried].reset_index(drop=True), features.reset_index(drop=True)], axis=1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: texts in a CSV column -> one CSV row of features per text."""
+    parser = argparse.ArgumentParser(
+        prog="python -m muser_core.text_features",
+        description="LIWC-style word-category scores for each text of a CSV column.")
+    parser.add_argument("--in", dest="input", required=True, help="input CSV file")
+    parser.add_argument("--text-column", default="text", help="column holding the texts")
+    parser.add_argument("--out", required=True, help="output CSV file")
+    parser.add_argument("--dic", help="a LIWC-format .dic dictionary (default: the open MUSER one)")
+    parser.add_argument("--score", choices=SCORES, default="percent",
+                        help="percent: 100 x words in the category / WC, LIWC's (default); count: "
+                             "the number of words in the category, the paper's (3.2; its Tables 1, 2, 4)")
+    parser.add_argument("--wps", action="store_true",
+                        help="add WPS, words per sentence (sentences end at . ! or ?)")
+    args = parser.parse_args(argv)
+    try:
+        lexicon = Lexicon.read_dic(args.dic) if args.dic else default_lexicon()
+        table = read_table(args.input, args.text_column)
+        features = extract_features(table[args.text_column], lexicon, wps=args.wps, score=args.score)
+        features = with_carried_columns(table, features, args.text_column, args.input)
+        out = Path(args.out)
+        try:
+            features.to_csv(out, index=False, float_format="%.4g")
+        except OSError as exc:
+            raise InputError(f"{where(out)}: cannot write ({exc.strerror})") from None
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

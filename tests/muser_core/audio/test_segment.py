@@ -1,0 +1,109 @@
+"""Sentence segmentation of a long recording (paper 4.2): by hand on timed words, then on a real reading."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile
+
+from muser_core.audio.segment import MIN_CLIP_S, split_sentences, write_segments
+from muser_core.audio.transcribe import Word, get_recogniser, word_error_rate
+from muser_core.base.errors import InputError
+from muser_core.data.corpus import load_manifest
+from muser_core.data.samples import long_reading
+
+
+def words(*spec):
+    return [Word(text, start, end) for text, start, end in spec]
+
+
+def test_sentences_end_at_full_stops_not_at_titles():
+    timed = words(("And", 0.2, 0.4), ("Mr.", 0.4, 0.6), ("Smith", 0.6, 1.0), ("left.", 1.0, 1.5),
+                  ("He", 2.5, 2.7), ("was", 2.7, 2.9), ("glad!", 2.9, 3.6))
+    sentences = split_sentences(timed, duration_s=4.0, pad_s=0.15)
+    assert [s.text for s in sentences] == ["And Mr. Smith left.", "He was glad!"]
+    # padding 0.15 s each side where there is room (independent arithmetic)
+    assert (sentences[0].start_s, sentences[0].end_s) == (0.05, 1.65)
+    assert (sentences[1].start_s, sentences[1].end_s) == (2.35, 3.75)
+
+
+def test_padding_stops_halfway_to_the_neighbour_and_at_the_edges():
+    timed = words(("One.", 0.0, 0.8), ("Two.", 0.9, 1.7))
+    first, second = split_sentences(timed, duration_s=1.75, pad_s=0.15)
+    assert first.start_s == 0.0 and first.end_s == pytest.approx(0.85)    # middle of the 0.1 s gap
+    assert second.start_s == pytest.approx(0.85) and second.end_s == 1.75  # the recording ends there
+
+
+def test_short_sentences_merge_into_the_nearer_neighbour():
+    timed = words(("Well.", 0.0, 0.2), ("I", 0.3, 0.5), ("went", 0.5, 0.9), ("home.", 0.9, 1.4),
+                  ("Then", 3.0, 3.3), ("slept.", 3.3, 3.9))
+    sentences = split_sentences(timed, duration_s=4.0, pad_s=0.0)
+    assert [s.text for s in sentences] == ["Well. I went home.", "Then slept."]
+    assert all(s.duration_s >= MIN_CLIP_S for s in sentences)
+
+
+def test_without_punctuation_pauses_end_sentences():
+    timed = words(("i", 0.0, 0.3), ("went", 0.3, 0.8), ("home", 2.0, 2.5), ("then", 2.6, 3.0))
+    assert [s.text for s in split_sentences(timed, 3.5, pause_s=0.8)] == ["i went", "home then"]
+    assert split_sentences([], 3.0) == []
+    assert split_sentences(words(("Hi.", 0.1, 0.3)), 0.4, pad_s=0.0) == []   # no clip under 0.5 s, ever
+
+
+@pytest.fixture(scope="module")
+def reading():
+    """Five real sentences read by one LibriVox volunteer, joined into one 24.7 s monologue."""
+    return long_reading()
+
+
+def test_a_real_reading_is_cut_at_its_sentence_ends(tmp_path, reading):
+    signal, spans = reading
+    path = tmp_path / "reading.wav"
+    soundfile.write(path, signal, 16000)
+    out = tmp_path / "cut"
+    proc = subprocess.run([sys.executable, "-m", "muser_core.segment", "--audio", str(path), "--speaker", "ss01",
+                           "--out", str(out), "--stress", "0", "--activation", "3"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    corpus = load_manifest(out / "manifest.csv")                  # the corpus loader reads it as it is
+    table = corpus.table
+    assert not corpus.skipped and len(table) >= 4, table["text"].tolist()
+    assert set(table["stress"]) == {0.0} and set(table["activation"]) == {3.0}
+    assert set(table["recogniser"]) == {"whisper"} and set(table["asr_model"]) == {"tiny.en"}
+    starts, ends = table["start_s"].astype(float).to_numpy(), table["end_s"].astype(float).to_numpy()
+    assert (ends - starts >= MIN_CLIP_S).all() and (starts[1:] >= ends[:-1] - 1e-6).all()
+    # Every cut lies near a true sentence end of the reading (the reader's own sentence joins).
+    joins = np.array([end for _, end, _ in spans[:-1]])
+    for cut in (starts[1:] + ends[:-1]) / 2:
+        assert np.abs(joins - cut).min() < 0.4, (cut, joins)
+    # Each clip holds what its start and end say, and together they hold the reading's words.
+    for row in table.itertuples():
+        info = soundfile.info(row.audio_path)
+        assert info.samplerate == 16000 and info.channels == 1
+        assert info.duration == pytest.approx(float(row.end_s) - float(row.start_s), abs=0.002)
+    assert word_error_rate([" ".join(t for *_, t in spans)], [" ".join(table["text"])]) <= 0.10
+
+
+def test_pauses_cut_for_a_recogniser_without_punctuation(reading):
+    signal, spans = long_reading(gap_s=1.0)
+    transcript = get_recogniser("pocketsphinx").recognise(signal)
+    sentences = split_sentences(transcript.words, len(signal) / 16000)
+    assert len(sentences) == len(spans), [s.text for s in sentences]
+
+
+def test_bad_output_folder_and_speaker(tmp_path, reading):
+    signal, _ = reading
+    sentences = split_sentences(words(("Hello there.", 0.0, 1.0)), 1.2)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InputError, match="is a file, not a folder"):
+        write_segments(signal, sentences, tmp_path / "file", "s1")
+    write_segments(signal, sentences, tmp_path / "cut", "s1")
+    with pytest.raises(InputError, match="already holds a manifest.csv"):
+        write_segments(signal, sentences, tmp_path / "cut", "s1")
+    with pytest.raises(InputError, match="--speaker '///'"):
+        write_segments(signal, sentences, tmp_path / "cut2", "///")
+    proc = subprocess.run([sys.executable, "-m", "muser_core.segment", "--audio", str(tmp_path / "missing.wav"),
+                           "--speaker", "s1", "--out", str(tmp_path / "cut3")], capture_output=True, text=True)
+    assert proc.returncode == 2 and "file not found" in proc.stderr and "Traceback" not in proc.stderr

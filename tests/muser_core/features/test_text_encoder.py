@@ -1,0 +1,77 @@
+"""The text encoder reads safetensors weights only: a pickled checkpoint can run code when loaded."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+import torch
+
+from muser_core.base.errors import InputError
+from muser_core.features.text_encoder import TextEncoder, default_model_path, resolve_model_path
+
+
+class Payload:
+    """Unpickling this runs code: what a hostile pytorch_model.bin can do."""
+
+    def __reduce__(self):
+        return (exec, ("open('PWNED', 'w').write('x')",))
+
+
+@pytest.fixture
+def pickled_model(tmp_path, monkeypatch):
+    """A model folder as older tools save it: config, tokenizer and a pickled pytorch_model.bin."""
+    folder = tmp_path / "bert"
+    folder.mkdir()
+    for name in ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt",
+                 "special_tokens_map.json"):
+        shutil.copy(default_model_path() / name, folder / name)
+    torch.save({"payload": Payload()}, folder / "pytorch_model.bin")
+    monkeypatch.chdir(tmp_path)
+    return folder
+
+
+def test_pickled_weights_are_refused_with_one_line(pickled_model, tmp_path):
+    message = (f"{pickled_model}: holds pickled weights only (pytorch_model.bin), which can run code "
+               "when loaded; only safetensors weights are read")
+    with pytest.raises(InputError, match=f"^{re.escape(message)}"):
+        resolve_model_path(pickled_model)
+    with pytest.raises(InputError, match=f"^{re.escape(message)}"):
+        TextEncoder(pickled_model)
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_a_folder_without_weights_is_one_line(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(InputError, match=r"no model weights \(\*\.safetensors\)"):
+        resolve_model_path(tmp_path)
+
+
+def test_the_default_model_has_safetensors():
+    assert resolve_model_path("") == default_model_path()
+    assert any(default_model_path().glob("*.safetensors"))
+
+
+def test_a_sentences_vector_does_not_depend_on_its_batch_or_the_cache_history(tmp_path, monkeypatch):
+    """Frozen runs train on cached vectors: the same text must always get the same bits."""
+    import numpy as np
+
+    from muser_core.features.text_encoder import TextEncoder, cached_embeddings
+
+    texts = [f"I am {'really ' * (i % 5)}worried about exam {i}" for i in range(40)] + ["calm", "a day off"]
+    encoder = TextEncoder()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as cached_embeddings computes them
+    try:
+        alone = np.stack([encoder.embed([t])[0] for t in texts])
+        assert np.array_equal(encoder.embed(texts, batch_size=8), alone)
+        assert np.array_equal(encoder.embed(texts[::-1], batch_size=64)[::-1], alone)
+    finally:
+        torch.set_num_threads(threads)
+    # Filling the cache in two steps gives the same vectors as one fresh fill.
+    monkeypatch.setenv("MUSER_CACHE_DIR", str(tmp_path / "a"))
+    fresh = cached_embeddings(texts)
+    monkeypatch.setenv("MUSER_CACHE_DIR", str(tmp_path / "b"))
+    cached_embeddings(texts[::3])
+    assert np.array_equal(cached_embeddings(texts), fresh)
