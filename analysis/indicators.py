@@ -38,10 +38,12 @@ from threadpoolctl import threadpool_limits
 
 from analysis import egemaps_groups
 from muser_core.base.errors import InputError, where
-from muser_core.data.corpus import STRESS_WORDS
+from muser_core.base.tasks import INTERNAL_TASKS
+from muser_core.data.manifest import STRESS_WORDS
+from muser_core.features.lexicon import default_lexicon
 from muser_core.features.normalise import global_zscore, speaker_zscore
 
-TASKS = ("stress", "activation", "valence")
+TASKS = INTERNAL_TASKS
 CLASSIFICATION_TASKS = ("stress",)      # logistic regression; the others use least squares
 NORMALISATIONS = ("global", "speaker")  # paper: global for text (3.2), per speaker for audio (3.3)
 MIN_ROWS = 20                           # below this a top-20 ranking is noise, not a finding
@@ -583,9 +585,6 @@ def egemaps_annotation(feature: str) -> dict[str, str]:
 def lexicon_annotation(lexicon=None, n: int = 3) -> Annotator:
     """An annotator giving a text category's example words from the lexicon (paper Table 1's 'Examples')."""
     if lexicon is None:
-        from muser_core.features.lexicon import (
-            default_lexicon,  # optional until the lexicon is installed
-        )
         lexicon = default_lexicon()
     categories = set(lexicon.categories)
 

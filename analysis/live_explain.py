@@ -18,6 +18,8 @@ import pandas as pd
 from analysis.indicators import IndicatorAnalysis, egemaps_annotation
 from muser_core.data.corpus import Corpus
 from muser_core.features.acoustic import EGEMAPS_FEATURES
+from muser_core.features.lexicon import default_lexicon
+from muser_core.features.text import extract_features
 
 
 def stress_indicators(corpus: Corpus, modality: str, k: int = 20) -> pd.DataFrame:
@@ -30,8 +32,6 @@ def stress_indicators(corpus: Corpus, modality: str, k: int = 20) -> pd.DataFram
     if modality == "acoustic":
         features, normalise = table[EGEMAPS_FEATURES], "speaker"
     else:
-        from muser_core.features.text import extract_features
-
         features = extract_features(table["text"].tolist()).drop(columns=["WC"])
         features.index = table.index
         normalise = "global"
@@ -60,8 +60,6 @@ def acoustic_movers(zscores: pd.Series, indicators: pd.DataFrame, n: int = 5) ->
 
 def text_profile(texts: Sequence[str]) -> pd.Series:
     """Mean share of words (percent) per lexicon category over some texts: the reference for :func:`text_movers`."""
-    from muser_core.features.text import extract_features
-
     return extract_features(list(texts)).drop(columns=["WC"]).mean()
 
 
@@ -72,9 +70,6 @@ def text_movers(transcript: str, reference: pd.Series, indicators: pd.DataFrame,
     of the training corpus; ``change`` is in percentage points of words. An
     empty transcript gives no rows.
     """
-    from muser_core.features.lexicon import default_lexicon
-    from muser_core.features.text import extract_features
-
     columns = ["feature", "examples", "change", "toward", "rank"]
     if not transcript.strip():
         # No words: every category would "fall" to 0 % and look like a finding.

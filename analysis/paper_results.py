@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from muser_core.sweep.grid import METRICS
+
 SOURCE = "Reported by the MUSER paper on MuSE (not measured by this app)"
-METRICS = ("accuracy", "precision", "recall", "f1")
 
 TITLES = {
     "6": "Table 6: stress detection with a single modality",

@@ -27,6 +27,8 @@ import pandas as pd
 from muser_core.base.errors import InputError
 from muser_core.base.tasks import MAIN_TASK
 from muser_core.config import RunConfig
+from muser_core.sources import DEMO
+from muser_core.strategies import ShowsRatios, Strategy, TrainingState, make_strategy, softmax
 from muser_core.train import process
 from muser_core.train import run_folder as rf
 
@@ -84,7 +86,7 @@ class RunView:
         """Trained on the synthetic demo corpus (data.json says so; older runs: the corpus setting)."""
         if self.data and "synthetic" in self.data:
             return bool(self.data["synthetic"])
-        return self.config is not None and "demo" in (self.config.data.corpus, self.config.data.external)
+        return self.config is not None and DEMO in (self.config.data.corpus, self.config.data.external)
 
     @property
     def tasks(self) -> list[str]:
@@ -93,12 +95,26 @@ class RunView:
         seen = dict.fromkeys(t for r in self.records for t in r["val"])
         return list(seen) or [MAIN_TASK]
 
+    def strategy(self) -> Strategy | None:
+        """The run's strategy, rebuilt from its config (None: no config, or one this version cannot build)."""
+        if not self.config:
+            return None
+        try:
+            return make_strategy(self.config.strategy)
+        except InputError:
+            return None
+
     def strategy_label(self) -> str:
+        """The strategy's name and the settings that tell two of its runs apart: 'speed n=5'."""
         if not self.config:
             return "?"
-        s = self.config.strategy
-        extra = {"speed": f" n={s.history}", "pretrain": f" {s.phases}"}.get(s.name, "")
-        return s.name + extra
+        strategy = self.strategy()
+        return f"{self.config.strategy.name} {strategy.summary() if strategy else ''}".strip()
+
+    @property
+    def shows_ratios(self) -> bool:
+        """Whether the run's strategy samples by ratios it can show (eq. 1: the speed sampler)."""
+        return isinstance(self.strategy(), ShowsRatios)
 
 
 def _is_record(r) -> bool:
@@ -243,15 +259,11 @@ class Progress:
 
 def progress(view: RunView) -> Progress:
     """Epoch and time so far; the bound is where early stopping ends the run if nothing improves."""
-    from muser_core.strategies import make_strategy
-
     cfg = view.config or RunConfig()
     t = cfg.train
     done = view.last_epoch or 0
-    try:
-        first = make_strategy(cfg.strategy).first_stop_epoch
-    except InputError:
-        first = 1
+    strategy = view.strategy() if view.config else make_strategy(cfg.strategy)
+    first = strategy.first_stop_epoch if strategy else 1
     best = view.best_epoch
     bound = max(min(t.max_epochs, (best if best is not None else first) + t.patience), done)
     if not view.active:
@@ -353,14 +365,12 @@ def speed_ratios(view: RunView) -> pd.DataFrame:
     ratios. ``recorded`` is the probability the run actually used, so a
     reader sees that the recomputation matches.
     """
-    from muser_core.strategies import TrainingState, make_strategy, softmax
-
     columns = ["epoch", "from_epoch", "task", "metric", "current", "past_mean", "ratio",
                "ratio_over_rho", "probability", "recorded"]
-    if view.config is None or view.config.strategy.name != "speed":
+    strategy = view.strategy()
+    if not isinstance(strategy, ShowsRatios):
         return pd.DataFrame(columns=columns)
-    strategy = make_strategy(view.config.strategy)
-    n, rho = strategy.history, strategy.rho
+    n, rho = strategy.uniform_epochs(), strategy.rho   # the warm-up has no ratios
     val = {r["epoch"]: r["val"] for r in view.records}
     used = {r["epoch"]: r.get("probabilities") if isinstance(r.get("probabilities"), dict) else {}
             for r in view.records}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from muser_core.study.store import Session, Study
+from muser_core.study.protocol import Session
+from muser_core.study.store import Study
 
 
 def session_status(session: Session) -> str:

@@ -19,18 +19,30 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.paper_results import labels, paper_table
 from analysis.run_views import as_float
 from muser_core.base.errors import InputError
 from muser_core.base.tasks import EXTERNAL_TASKS, MAIN_TASK
+from muser_core.strategies import make_strategy
+from muser_core.sweep.executors import DEFAULT_EXECUTOR, make_executor
+from muser_core.sweep.grid import (
+    METRICS,
+    PAPER_TABLES,
+    PLAN,
+    TABLE_DEFAULTS,
+    slug,
+    summarise,
+    validation_score,
+    variant_config,
+)
 from muser_core.train import process
 from muser_core.train import run_folder as rf
+from muser_core.train.cli import add_config_flags, config_from_args
 
 # --------------------------------------------------------------------------- sweeps
 
 
 def sweep_variants(table: str | None, variants: Sequence[tuple[str, str]] = ()) -> list[tuple[str, str]]:
-    from muser_core.sweep.grid import PAPER_TABLES
-
     return list(PAPER_TABLES.get(table, [])) + list(variants) if table else list(variants)
 
 
@@ -67,8 +79,6 @@ _SEED = re.compile(r"^(?P<slug>.+?)(?:--n(?P<n>\d+))?-seed(?P<seed>\d+)$")
 
 def _label_lookup(folder: Path) -> dict[str, str]:
     """Sub-folder name -> variant label, from runs.csv when written, else the paper tables' labels."""
-    from muser_core.sweep.grid import PAPER_TABLES, slug
-
     by_slug = {slug(label): label for rows in PAPER_TABLES.values() for label, _ in rows}
     for item in (rf.read_json(folder / rf.LAUNCH) or {}).get("argv", []):
         if item.startswith("--variant="):
@@ -90,8 +100,6 @@ def _label_lookup(folder: Path) -> dict[str, str]:
 
 def sweep_runs(folder: str | Path) -> pd.DataFrame:
     """One row per run of a sweep folder, read from the run folders themselves (so a partial sweep shows)."""
-    from muser_core.sweep.grid import METRICS, validation_score
-
     folder = Path(folder)
     labels = _label_lookup(folder)
     rows = []
@@ -118,8 +126,6 @@ def _variant_order(folder: Path, found: list[str]) -> list[str]:
     """Rows in the paper table's order when the sweep is one, else as written in results.csv."""
     table = detect_table(found)
     if table:
-        from analysis.paper_results import labels
-
         return [lab for lab in labels(table) if lab in found] + [lab for lab in found if lab not in labels(table)]
     try:
         written = list(pd.read_csv(folder / "results.csv")["label"])
@@ -136,8 +142,6 @@ def sweep_state(folder: str | Path) -> dict:
     worker on another node too, on a shared filesystem). While the sweep goes, a run that a
     previous call left stopped or killed is queued: the sweep resumes it.
     """
-    from muser_core.sweep.grid import PLAN
-
     folder = Path(folder)
     launch = rf.read_json(folder / rf.LAUNCH) or {}
     plan = rf.read_json(folder / PLAN) or {}
@@ -170,7 +174,7 @@ def sweep_state(folder: str | Path) -> dict:
     else:
         state = "incomplete"
     return {"state": state, "done": done, "total": total, "running": running, "queued": queued, "error": error,
-            "started": launch.get("started"), "executor": plan.get("executor") or launch.get("executor") or "local"}
+            "started": launch.get("started"), "executor": plan.get("executor") or launch.get("executor") or DEFAULT_EXECUTOR}
 
 
 def progress_line(state: dict) -> str:
@@ -184,8 +188,6 @@ def progress_line(state: dict) -> str:
 
 def summary_table(per_run: pd.DataFrame, reference: str | None) -> pd.DataFrame:
     """Mean, sd and paired t-test p-values per variant (muser_core.sweep.summarise, same code as the CLI)."""
-    from muser_core.sweep.grid import summarise
-
     if per_run.empty:
         return pd.DataFrame()
     return summarise(per_run, reference)
@@ -219,8 +221,6 @@ def results_display(summary: pd.DataFrame, reference: str | None) -> pd.DataFram
 
 def paper_display(table: str) -> pd.DataFrame:
     """A paper table with ★ on the best value of each column (the rows MUSER reports, as printed)."""
-    from analysis.paper_results import METRICS, paper_table
-
     frame = paper_table(table)
     out = pd.DataFrame({"Strategy": frame["label"]})
     for m in METRICS:
@@ -266,8 +266,10 @@ def _draws(runs: Sequence[str], until: int, key: str) -> bool:
 
 def _uniform_until(run: str) -> float:
     """The epochs a run's strategy samples tasks uniformly: all (uniform), the warm-up n (speed), else 0."""
-    strategy = (rf.read_json(Path(run) / rf.CONFIG) or {}).get("strategy") or {}
-    return {"uniform": math.inf, "speed": float(strategy.get("history") or 0)}.get(strategy.get("name"), 0.0)
+    try:
+        return float(make_strategy(rf.read_config(run).strategy).uniform_epochs())
+    except InputError:
+        return 0.0
 
 
 def _quoted(labels: Sequence[str]) -> str:
@@ -303,8 +305,6 @@ def identical_rows(per_run: pd.DataFrame) -> list[str]:
 
     Rows identical on every seed they share come first; then, per seed, rows that coincide on that seed only.
     """
-    from muser_core.sweep.grid import METRICS
-
     done = per_run[(per_run["state"] == "finished") & per_run["best_epoch"].notna()].copy()
     done["key"] = [tuple(r) for r in done[[*METRICS, "best_epoch"]].to_numpy().tolist()]
     groups = {seed: [list(g["label"]) for _, g in group.groupby("key", sort=False) if len(g) > 1]
@@ -334,8 +334,6 @@ def identical_rows(per_run: pd.DataFrame) -> list[str]:
 
 def detect_table(labels: Sequence[str]) -> str | None:
     """Which paper table (6-9) a sweep's variant labels come from, if all of them come from one."""
-    from muser_core.sweep.grid import PAPER_TABLES, TABLE_DEFAULTS
-
     labels = set(labels)
     if not labels:
         return None
@@ -361,13 +359,9 @@ def sweep_table_id(folder: str | Path, per_run: pd.DataFrame) -> str | None:
 
 def sweep_arguments(table: str | None, seeds: Sequence[int], flags: Sequence[str] = (), workers: int = 1,
                     variants: Sequence[tuple[str, str]] = (), reference: str | None = None,
-                    executor: str = "local", ray_address: str = "") -> list[str]:
+                    executor: str = DEFAULT_EXECUTOR, ray_address: str = "") -> list[str]:
     """The ``muser_core.sweep`` arguments for a sweep, every variant's config and the executor's options
     checked first (one-line InputError)."""
-    from muser_core.sweep.executors import make_executor
-    from muser_core.sweep.grid import TABLE_DEFAULTS, variant_config
-    from muser_core.train.cli import add_config_flags, config_from_args
-
     rows = sweep_variants(table, variants)
     if not rows:
         raise InputError("choose a paper table or give variants")

@@ -27,7 +27,7 @@ import pandas as pd  # noqa: E402
 from muser_core.base.errors import InputError  # noqa: E402
 from muser_core.config import DataConfig, RunConfig, StrategyConfig, TrainConfig  # noqa: E402
 from muser_core.train import load_corpus, prepare_data, train_run  # noqa: E402
-from muser_core.train import run_folder as runs  # noqa: E402
+from muser_core.train import run_folder as rf  # noqa: E402
 
 
 def synthetic_csv(folder: Path, n: int = 2300, seed: int = 0) -> str:
@@ -78,7 +78,7 @@ def main() -> None:
         started, cpu_started = time.perf_counter(), time.process_time()
         test = train_run(cfg, out)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-        records = runs.read_metrics(out)
+        records = rf.read_metrics(out)
         loop = sum(r["seconds"] for r in records)
         epochs = records[-1]["epoch"]
         print(f"speed-based run (history {args.history}, patience {args.patience}): {epochs} epochs "

@@ -14,15 +14,16 @@ knowing the defaults of the day.
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, make_dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from muser_core.base.errors import InputError
+from muser_core.base.settings import Setting, check_value, copy_setting, describe, setting
 from muser_core.base.tasks import ALL_TASKS, EXTERNAL_TASKS, MAIN_TASK
 from muser_core.features.text_encoder import DEFAULT_TEXT_MODEL
+from muser_core.sources import DEMO, is_built_in
+from muser_core.strategies import DEFAULT_STRATEGY, STRATEGIES, make_strategy
 
 MODALITIES = ("text", "audio", "both")
 TEXT_MODES = ("frozen", "finetune")
@@ -44,35 +45,11 @@ def default_learning_rate(modality: str, text_mode: str) -> float:
     return PAPER_LEARNING_RATES[modality]
 
 
-def setting(default: Any = None, help: str = "", *, flag: str | None = None, cli: bool = True,
-            choices: Sequence[str] | Callable[[], Sequence[str]] | None = None,
-            min: float | None = None, above: float | None = None, max: float | None = None,
-            factory: Callable[[], Any] | None = None):
-    """A dataclass field with its help text and checks.
-
-    ``flag`` names the command-line flag (default ``--field-name``); ``cli=False``
-    for values the run fills in itself. ``min``/``max`` are inclusive bounds,
-    ``above`` an exclusive lower bound; ``choices`` a list or a function that
-    returns one (for registries that import this module).
-    """
-    meta = {"help": help, "flag": flag, "cli": cli, "choices": choices, "min": min, "above": above,
-            "max": max}
-    if factory is not None:
-        return field(default_factory=factory, metadata=meta)
-    return field(default=default, metadata=meta)
-
-
-def _strategy_names() -> list[str]:
-    from muser_core.strategies import STRATEGIES
-
-    return list(STRATEGIES)
-
-
 @dataclass
 class DataConfig:
     """Which utterances and labels a run trains on."""
 
-    corpus: str = setting("demo", "'demo' (the synthetic demo corpus) or a canonical corpus CSV "
+    corpus: str = setting(DEMO, "'demo' (the synthetic demo corpus) or a canonical corpus CSV "
                                   "(python -m muser_core.corpus --out)")
     external: str = setting("", "external emotion corpus for the ext_* tasks: '' (none), 'demo' or a CSV")
     split: str = setting("table", "how the main corpus is split: 'table' (its own split column; the demo's "
@@ -111,16 +88,31 @@ class ModelConfig:
         return self.modality in ("audio", "both")
 
 
-@dataclass
-class StrategyConfig:
-    """Which task-sampling strategy, and its settings (see muser_core.strategies)."""
+def _strategy_config() -> type:
+    """The ``strategy`` section: the strategy's name, then every strategy's own settings, read from the registry.
 
-    name: str = setting("speed", "task sampling strategy", flag="--strategy", choices=_strategy_names)
-    phases: str = setting("activation:100,stress", "pretrain: task:epochs,...,stress (paper Table 7)")
-    history: int = setting(5, "speed: history length n of eq. 1 (paper: 1, 5 or 10)", min=1)
-    rho: float = setting(0.1, "speed: temperature rho of eq. 1 (paper 0.1)", above=0.0)
-    temperature: float = setting(2.0, "dwa: temperature T of the loss-ratio softmax (Liu et al. 2019: 2)",
-                                 above=0.0)
+    A strategy declares its settings once, as its dataclass fields
+    (:mod:`muser_core.strategies`); this section gathers them, so a new
+    strategy's settings reach the command line, the Train page and
+    ``config.json`` without being written here. Two strategies may not declare
+    the same setting name (one flag each).
+    """
+    specs = [("name", "str", setting(DEFAULT_STRATEGY, "task sampling strategy", flag="--strategy",
+                                     choices=tuple(STRATEGIES)))]
+    owner: dict[str, str] = {}
+    for key, strategy in STRATEGIES.items():
+        for f in strategy.own_settings():
+            if f.name in owner or f.name == "name":
+                raise TypeError(f"strategy setting '{f.name}' is declared by both '{owner.get(f.name)}' and '{key}'")
+            owner[f.name] = key
+            specs.append((f.name, f.type, copy_setting(f, help=f"{key}: {f.metadata.get('help', '')}")))
+    cls = make_dataclass("StrategyConfig", specs)
+    cls.__module__ = __name__
+    cls.__doc__ = "Which task-sampling strategy, and the settings of every strategy (see muser_core.strategies)."
+    return cls
+
+
+StrategyConfig = _strategy_config()
 
 
 @dataclass
@@ -179,40 +171,9 @@ SECTIONS: dict[str, type] = {"data": DataConfig, "model": ModelConfig, "strategy
                              "train": TrainConfig}
 
 
-@dataclass(frozen=True)
-class Setting:
-    """One field of one section, as the command line and the pages see it."""
-
-    section: str
-    name: str
-    default: Any
-    help: str
-    flag: str
-    cli: bool
-    kind: str      # "int", "float", "optional float", "str" or "list"
-    meta: dict
-
-    @property
-    def choices(self) -> list[str] | None:
-        choices = self.meta.get("choices")
-        return list(choices() if callable(choices) else choices) if choices is not None else None
-
-
-def _kind(annotation: str) -> str:
-    return {"int": "int", "float": "float", "float | None": "optional float", "str": "str",
-            "list[str]": "list"}[annotation]
-
-
 def settings() -> list[Setting]:
     """Every setting of every section, in declaration order."""
-    out = []
-    for section, cls in SECTIONS.items():
-        instance = cls()
-        for f in fields(cls):
-            flag = f.metadata.get("flag") or "--" + f.name.replace("_", "-")
-            out.append(Setting(section, f.name, getattr(instance, f.name), f.metadata.get("help", ""), flag,
-                               f.metadata.get("cli", True), _kind(f.type), dict(f.metadata)))
-    return out
+    return [describe(section, f, getattr(cls(), f.name)) for section, cls in SECTIONS.items() for f in fields(cls)]
 
 
 def paper_preset(cfg: RunConfig | None = None) -> RunConfig:
@@ -226,47 +187,6 @@ def paper_preset(cfg: RunConfig | None = None) -> RunConfig:
 def setting_help(section: str, name: str) -> str:
     """The help text of one setting (for a page widget)."""
     return next(s.help for s in settings() if (s.section, s.name) == (section, name))
-
-
-def _check(s: Setting, value: Any) -> Any:
-    """The value, converted where lossless (an int for a float); InputError naming the setting otherwise."""
-    where = f"setting {s.section}.{s.name} ({s.flag})"
-    kind = s.kind
-    if kind == "optional float" and value is None:
-        return None
-    if kind in ("float", "optional float"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise InputError(f"{where}: must be a number (got {value!r})")
-        value = float(value)
-        if not math.isfinite(value):
-            raise InputError(f"{where}: must be a finite number (got {value})")
-    elif kind == "int":
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InputError(f"{where}: must be a whole number (got {value!r})")
-    elif kind == "str":
-        if not isinstance(value, str):
-            raise InputError(f"{where}: must be text (got {value!r})")
-    elif kind == "list":
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise InputError(f"{where}: must be a list of names (got {value!r})")
-    m = s.meta
-    if m.get("min") is not None and value < m["min"]:
-        raise InputError(f"{where}: must be at least {m['min']} (got {value})")
-    if m.get("above") is not None and value <= m["above"]:
-        raise InputError(f"{where}: must be above {m['above']} (got {value})")
-    if m.get("max") is not None and value > m["max"]:
-        raise InputError(f"{where}: must be at most {m['max']} (got {value})")
-    choices = s.choices
-    if choices is not None:
-        for item in value if kind == "list" else [value]:
-            if item not in choices:
-                what = "task" if kind == "list" else s.name.replace("_", " ")
-                if s.section == "strategy" and s.name == "name":
-                    what = "strategy"
-                raise InputError(f"unknown {what} '{item}' (choose {', '.join(choices)})")
-    return value
 
 
 @dataclass
@@ -284,14 +204,12 @@ class RunConfig:
         for section in SECTIONS:
             values = {}
             for s in (s for s in settings() if s.section == section):
-                values[s.name] = _check(s, getattr(getattr(self, section), s.name))
+                values[s.name] = check_value(s, getattr(getattr(self, section), s.name))
             parts[section] = replace(getattr(self, section), **values)
         return replace(self, **parts)
 
     def resolved(self) -> RunConfig:
         """A checked copy with the task list, learning rate and corpus paths filled in."""
-        from muser_core.strategies import make_strategy
-
         cfg = self.checked()
         m, s, t, d = cfg.model, cfg.strategy, cfg.train, cfg.data
         strategy = make_strategy(s)
@@ -309,7 +227,7 @@ class RunConfig:
         lr = t.lr if t.lr is not None else default_learning_rate(m.modality, m.text_mode)
         # A corpus path is stored absolute, so config.json repeats the run from any folder.
         paths = {k: str(Path(v).expanduser().resolve()) for k, v in (("corpus", d.corpus), ("external", d.external))
-                 if v and v != "demo"}
+                 if v and not is_built_in(v)}
         text_model = m.text_model or DEFAULT_TEXT_MODEL
         if text_model != DEFAULT_TEXT_MODEL:
             text_model = str(Path(text_model).expanduser().resolve())
@@ -371,9 +289,13 @@ class RunConfig:
 def _upgrade(section: str, values: dict) -> dict:
     """Carry settings of older config.json files over to today's names (null meant 'the default')."""
     if section == "strategy" and "temperature" in values and "rho" not in values:
+        # Before rho had its own name, the speed sampler's rho was stored as "temperature".
         old = values.pop("temperature")
+        name = values.get("name")
+        strategy = STRATEGIES.get(name) if isinstance(name, str) else None
         if old is not None:
-            values["rho" if values.get("name") == "speed" else "temperature"] = old
+            values["rho" if strategy is not None and not strategy.declares("temperature") and strategy.declares("rho")
+                   else "temperature"] = old
     if section == "model" and values.get("text_model") == "":
         values["text_model"] = DEFAULT_TEXT_MODEL
     return values

@@ -1,8 +1,11 @@
-"""``python -m muser_core.corpus``: the corpus loaders (see that module), a thin entry kept so the command keeps its name; see :mod:`muser_core.data.corpus`."""
+"""``python -m muser_core.corpus``: build a canonical corpus table; a thin entry kept so the command keeps its name.
+
+The flags come from the source registry, :mod:`muser_core.sources`.
+"""
 
 import sys
 
-from muser_core.data.corpus import main
+from muser_core.sources import main
 
 if __name__ == "__main__":
     sys.exit(main())

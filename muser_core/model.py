@@ -1,8 +1,9 @@
 """MUSER: text and acoustic encoders, concatenation fusion, one head per task (paper 4.3, Figure 1).
 
 All weights are shared across tasks except the heads (hard sharing, paper
-4.4.1). :func:`load_trained_model` rebuilds a run's model from its folder for
-prediction on new utterances (:func:`predict`).
+4.4.1). This module holds the network and its weight files only; training is
+:mod:`muser_core.train`, and rebuilding a run's model for new utterances is
+:func:`muser_core.predict.run_model.load_trained_model`.
 """
 
 from __future__ import annotations
@@ -10,14 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import torch
 from torch import nn
 
 from muser_core.base.errors import InputError
 from muser_core.base.tasks import is_classification
-from muser_core.config import ModelConfig, RunConfig
+from muser_core.config import ModelConfig
 
 
 class MultiTaskModel(nn.Module):
@@ -111,72 +110,3 @@ def load_weights(model: MultiTaskModel, path: str | Path, text_mode: str, allow_
         raise InputError(f"{path}: not a readable safetensors checkpoint ({exc})") from None
     check_shapes(state, model, str(path), text_mode, allow_missing)
     model.load_state_dict(state, strict=False)
-
-
-def load_trained_model(run_dir: str | Path, device: str = "cpu") -> tuple[MultiTaskModel, RunConfig, dict]:
-    """A run's best model in eval mode, its config and its normalisation statistics.
-
-    The statistics are the run's ``normaliser.json``: ``acoustic`` (a
-    :class:`~muser_core.normalise.SpeakerZScore` dict, or None for a text-only
-    run) and ``targets`` (mean/std each emotion head was trained on). When the
-    model uses text, the Transformer is attached (loaded from the config's
-    model folder when frozen), so :func:`predict` can take raw sentences.
-    """
-    from muser_core.features.text_encoder import TextEncoder
-    from muser_core.train import run_folder as runs
-
-    run_dir = Path(run_dir)
-    cfg = runs.read_config(run_dir)
-    ckpt = run_dir / runs.CHECKPOINT
-    if not ckpt.is_file():
-        raise InputError(f"{run_dir}: no checkpoint yet (the run has not finished an epoch)")
-    stats = runs.read_json(run_dir / runs.NORMALISER) or {}
-    encoder = TextEncoder(cfg.model.text_model, cfg.model.max_length) if cfg.model.uses_text else None
-    if encoder is not None and encoder.hidden_size != cfg.model.text_dim:
-        raise InputError(f"{cfg.model.text_model or 'default MiniLM'}: hidden size {encoder.hidden_size}, "
-                         f"the run was trained with {cfg.model.text_dim}")
-    model = MultiTaskModel(cfg.model, cfg.data.tasks, encoder)
-    load_weights(model, ckpt, cfg.model.text_mode)
-    return model.to(device).eval(), cfg, stats
-
-
-@torch.no_grad()
-def predict(model: MultiTaskModel, stats: dict, texts: Sequence[str] | None = None,
-            features: pd.DataFrame | np.ndarray | None = None,
-            speakers: Sequence[str] | None = None) -> pd.DataFrame:
-    """Predictions for new utterances: ``stress_probability`` and each emotion on its label scale.
-
-    ``features`` are raw (not normalised) eGeMAPS functionals, one row per
-    utterance, columns in ``EGEMAPS_FEATURES`` order; they are normalised with
-    the run's statistics. Training speakers are keyed ``"<dataset>:<speaker>"``
-    (e.g. ``"demo:07"``); any other name, or none, gets the pooled statistics.
-    """
-    model.eval()
-    device = next(model.parameters()).device
-    batch: dict[str, torch.Tensor] = {}
-    n = len(texts) if texts is not None else len(features)
-    if model.cfg.uses_text:
-        if texts is None:
-            raise InputError("this model uses text: give the transcripts")
-        tokens = model.text_encoder.tokenize(texts)
-        batch.update({k: v.to(device) for k, v in tokens.items()})
-    if model.cfg.uses_audio:
-        if features is None:
-            raise InputError("this model uses audio: give the 88 eGeMAPS features")
-        from muser_core.features.normalise import SpeakerZScore
-
-        scaler = SpeakerZScore.from_dict(stats["acoustic"])
-        table = features if isinstance(features, pd.DataFrame) else pd.DataFrame(
-            np.asarray(features, dtype=np.float64).reshape(n, -1), columns=scaler.means_.columns)
-        spk = list(speakers) if speakers is not None else ["<new speaker>"] * n
-        values = np.nan_to_num(scaler.transform(table, spk).to_numpy(np.float32))
-        batch["acoustic"] = torch.from_numpy(values).to(device)
-    out = model(batch)
-    result = {}
-    for task, value in out.items():
-        if is_classification(task):
-            result[f"{task}_probability"] = torch.softmax(value, -1)[:, 1].cpu().numpy()
-        else:
-            target = stats.get("targets", {}).get(task, {"mean": 0.0, "std": 1.0})
-            result[task] = value.cpu().numpy() * target["std"] + target["mean"]
-    return pd.DataFrame(result)

@@ -1,56 +1,218 @@
-"""Every data source the app reads, by kind: the one place the CLI, the data pickers and the Train page look.
+"""Every data source the app reads, listed once in :data:`SOURCES`.
 
-A run's ``--corpus``/``--external`` take ``demo`` or a canonical CSV;
-:func:`corpus_file` turns any other source (a MuSE or OMG-Emotion root, a
-manifest, a recorded study) into such a CSV, copied once into
-``<runs>/.corpora/`` so that ``config.json`` repeats the run.
+The corpus command line (``python -m muser_core.corpus``, its flags made
+here from the registry), the data picker of every page and the Train page's
+corpus and external-set choices all read it. A :class:`Source` says how it
+is located (built in, a folder, a file, or one of a listed set such as the
+studies recorded in the app), what the pickers call it, whether it may be the
+training corpus or an external emotion set (paper 4.1, Table 9), and its
+loader. Adding a data set is one loader file under :mod:`muser_core.data` and
+one entry in :data:`SOURCES`.
+
+A run's ``--corpus``/``--external`` take a built-in source's name or a
+canonical CSV; :func:`corpus_file` turns any other source into such a CSV,
+copied once into ``<runs>/.corpora/`` so that ``config.json`` repeats the run.
+
+Command line::
+
+    python -m muser_core.corpus --muse ROOT | --omg ROOT [--omg-split paper|official] | --manifest CSV | --demo \\
+        | --study DIR  --out corpus.csv [--split speaker|paper] [--seed N]
+
+writes ``corpus.csv`` and its metadata (label scales, notes, skipped items) as
+``corpus.csv.meta.json``; it never overwrites a file it did not write.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from muser_core.base.errors import InputError
 from muser_core.base.paths import runs_dir
-from muser_core.data.corpus import load_manifest, load_muse, load_omg
-from muser_core.study.store import load_study, study_fingerprint
+from muser_core.data.corpus import Corpus, check_table_path, sidecar_path
+from muser_core.data.demo import CORPUS_FILE, load_demo, load_demo_external
+from muser_core.data.manifest import load_manifest, load_uploaded_manifest
+from muser_core.data.muse import MUSE_EMOTION_LABELS, load_muse
+from muser_core.data.omg import OMG_SPLITS, load_omg
+from muser_core.data.splits import SPLIT_METHODS
+from muser_core.study.store import list_studies, studies_dir
+from muser_core.study.table import load_study, study_fingerprint
 
 CORPORA = ".corpora"  # canonical CSVs made from MuSE/manifest/OMG sources, inside the runs folder
 CORPUS_FORMAT = "2"   # raise when a loader's output changes (2: OMG-Emotion split as in the paper, 4.1)
 
+# How a source is located.
+BUILT_IN = "built in"  # shipped with the app: named, no path (``--corpus demo``)
+FOLDER = "folder"      # a folder on this machine (a MuSE or OMG-Emotion copy, a study)
+FILE = "file"          # a file on this machine (a manifest CSV)
 
-def corpus_file(kind: str, path: str, split: str = "speaker") -> str:
-    """A source as ``--corpus``/``--external`` take it: ``demo`` or a canonical CSV.
 
-    ``kind``: ``demo``, ``muse`` (a MuSE root), ``manifest`` (any CSV the
-    corpus loader reads), ``omg`` (an OMG-Emotion root) or ``study`` (a study
-    folder, :mod:`muser_core.study`). A copy is written once to
-    ``<runs>/.corpora/`` and named by the source path (a study's also by its
-    content, since it grows), so runs repeat from their config.json.
+@dataclass(frozen=True)
+class Option:
+    """A setting one source's loader takes besides the split: a ``--flag`` and a select box on the pages."""
+
+    name: str                  # the loader's keyword; the flag is --name with dashes
+    choices: tuple[str, ...]   # the first is the default
+    help: str
+    label: str                 # the select box's label
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def default(self) -> str:
+        return self.choices[0]
+
+
+def _always() -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Source:
+    """One data set the app can read, and everything the CLI and the pickers need to offer it."""
+
+    name: str                 # --name on the command line; the kind in the Train page's (kind, path)
+    title: str                # what the pickers call it
+    load: Callable[..., Corpus]  # load(path, split, seed, **options) -> Corpus; path is "" when built in
+    location: str = BUILT_IN  # BUILT_IN, FOLDER or FILE
+    help: str = ""            # the flag's help, and the location widget's
+    metavar: str = ""         # the flag's placeholder for the location (ROOT, CSV, DIR)
+    path_label: str = ""      # the location widget's label ("MuSE root folder")
+    env: str = ""             # an environment variable holding a default location (MUSER_MUSE_ROOT)
+    hint: str = ""            # what to give ("the folder of your MuSE copy"); a listed source: how to make one
+    options: tuple[Option, ...] = ()
+    present: Callable[[], bool] = _always  # False when a built-in source's files are missing from this copy
+    train: bool = True        # may be the training corpus (it has stress labels)
+    external: Callable[[str], Corpus] | None = None  # loads it as the external emotion set (path -> Corpus)
+    external_title: str = ""  # the external-set picker's name for it (default: title)
+    listing: Callable[[], list[Path]] | None = None  # the folders to choose from, instead of a path
+    fingerprint: Callable[[Path], str] | None = None  # a growing source's content: renews copies and caches
+    upload: Callable[..., Corpus] | None = None  # (bytes, name, split, seed, audio_roots=) -> Corpus: pages may upload
+    note: str = ""            # a line the Train page shows under the choice
+
+    @property
+    def built_in(self) -> bool:
+        return self.location == BUILT_IN
+
+
+DEMO, MUSE, OMG, MANIFEST, STUDY = "demo", "muse", "omg", "manifest", "study"
+
+SOURCES: dict[str, Source] = {
+    DEMO: Source(
+        DEMO, "Demo corpus (synthetic)", lambda path, split, seed: load_demo(split),
+        help="the embedded synthetic demo corpus", present=CORPUS_FILE.is_file,
+        external=lambda path: load_demo_external(), external_title="Demo external set (synthetic, OMG-shaped)"),
+    MUSE: Source(
+        MUSE, "MuSE copy", lambda path, split, seed, emotion_label: load_muse(path, emotion_label, split, seed),
+        FOLDER, help="a MuSE copy in its distributed layout", metavar="ROOT", path_label="MuSE root folder",
+        env="MUSER_MUSE_ROOT", hint="the folder of your MuSE copy",
+        options=(Option("emotion_label", tuple(MUSE_EMOTION_LABELS), "MuSE only: which activation/valence "
+                                                                     "ratings to use", "Emotion labels"),)),
+    OMG: Source(
+        OMG, "OMG-Emotion copy", lambda path, split, seed, omg_split: load_omg(path, split=omg_split, seed=seed),
+        FOLDER, help="an OMG-Emotion copy (CSVs and clip folders)", metavar="ROOT",
+        path_label="OMG-Emotion root folder", env="MUSER_OMG_ROOT",
+        hint="the folder of your OMG-Emotion copy",
+        options=(Option("omg_split", OMG_SPLITS, "OMG-Emotion only: paper (default; Train and Validation "
+                                                 "pooled, 300 of 1,484 videos held out for validation, the same "
+                                                 "share of a smaller copy, paper 4.1) or official (the data "
+                                                 "set's Train/Validation/Test files)", "OMG-Emotion split"),),
+        train=False, external=lambda path: load_omg(path)),
+    MANIFEST: Source(
+        MANIFEST, "Manifest or canonical CSV",
+        lambda path, split, seed: load_manifest(path, split, seed), FILE,
+        help="a CSV with text and/or audio_path and labels (audio paths relative to the CSV), or a table "
+             "from python -m muser_core.corpus", metavar="CSV", path_label="CSV path",
+        hint="a CSV with a `text` and/or `audio_path` column and any of `stress`, `activation`, `valence`",
+        upload=load_uploaded_manifest),
+    STUDY: Source(
+        STUDY, "Study recorded in this app", lambda path, split, seed: load_study(path, split, seed), FOLDER,
+        help="a study recorded in the app (muser_core.study); with fewer than 3 participants --split speaker "
+             "splits by session", metavar="DIR", path_label="Study",
+        hint="record one on the **Record a corpus** page",
+        listing=lambda: [studies_dir() / name for name in list_studies()], fingerprint=study_fingerprint,
+        note="Keep Split = table to use the study's own split: speaker-independent with 3 or more "
+             "participants, by whole sessions with fewer (every split then needs a session of each "
+             "condition: 3 of each in all)."),
+}
+
+
+def available(*, training: bool = False, external: bool = False) -> list[Source]:
+    """The sources this copy of the app can offer, in registry order.
+
+    ``training``: only those that may be the training corpus; ``external``:
+    only those that may be the external emotion set.
     """
-    if kind == "demo":
-        return "demo"
+    return [s for s in SOURCES.values() if s.present()
+            and (not training or s.train) and (not external or s.external is not None)]
+
+
+def is_built_in(spec: str) -> bool:
+    """True when a ``--corpus``/``--external`` value names a built-in source rather than a CSV."""
+    source = SOURCES.get(spec)
+    return source is not None and source.built_in
+
+
+def source(name: str) -> Source:
+    """The registered source ``name``, or one line listing the known ones."""
+    if name not in SOURCES:
+        raise InputError(f"unknown data source '{name}' (choose {', '.join(SOURCES)})")
+    return SOURCES[name]
+
+
+def load(name: str, path: str | Path = "", *, split: str = "speaker", seed: int = 0, external: bool = False,
+         **options: str) -> Corpus:
+    """Load source ``name`` (from ``path`` unless it is built in) as the main corpus or the external set.
+
+    ``options`` are the source's own :class:`Option` values; missing ones take
+    their defaults. The loader says what is wrong with the path.
+    """
+    s = source(name)
+    if not s.built_in and not str(path):
+        raise InputError(f"give the path of the {name} data")
+    if external:
+        if s.external is None:
+            offered = ", ".join(x.name for x in available(external=True))
+            raise InputError(f"{s.title} is not an external emotion set (choose {offered})")
+        return s.external(str(path))
+    unknown = set(options) - {o.name for o in s.options}
+    if unknown:
+        raise InputError(f"{s.title} takes no option {', '.join(sorted(unknown))}")
+    chosen = {o.name: options.get(o.name, o.default) for o in s.options}
+    return s.load(str(path), split, seed, **chosen)
+
+
+def corpus_file(kind: str, path: str, split: str = "speaker", *, external: bool = False) -> str:
+    """A source as ``--corpus``/``--external`` take it: a built-in source's name or a canonical CSV.
+
+    ``kind`` names a source in :data:`SOURCES`. A copy is written once to
+    ``<runs>/.corpora/`` and named by the source path (a growing source's
+    also by its content), so runs repeat from their config.json.
+    """
+    s = source(kind)
+    if s.built_in:
+        return kind
     if not path:
         raise InputError(f"give the path of the {kind} data")
-    source = Path(path).expanduser()
-    if not source.exists():
-        raise InputError(f"{source}: not found")
-    loader = {"muse": lambda: load_muse(source, split=split), "omg": lambda: load_omg(source),
-              "manifest": lambda: load_manifest(source, split=split),
-              "study": lambda: load_study(source, split=split)}[kind]
-    content = f"|{study_fingerprint(source)}" if kind == "study" else ""
+    origin = Path(path).expanduser()
+    if not origin.exists():
+        raise InputError(f"{origin}: not found")
+    content = f"|{s.fingerprint(origin)}" if s.fingerprint else ""
     # The loaders' version is part of the name: a copy made by an older loader (e.g. OMG's official splits
     # before the paper's 300-video hold-out became the default) must not be reused.
-    digest = hashlib.sha1(f"{kind}|{source.resolve()}|{split}|{CORPUS_FORMAT}{content}".encode()).hexdigest()[:10]
-    target = runs_dir() / CORPORA / f"{kind}-{source.stem or 'data'}-{digest}.csv"
+    digest = hashlib.sha1(f"{kind}|{origin.resolve()}|{split}|{CORPUS_FORMAT}{content}".encode()).hexdigest()[:10]
+    target = runs_dir() / CORPORA / f"{kind}-{origin.stem or 'data'}-{digest}.csv"
     if not target.is_file():
-        loader().save(target)
+        load(kind, origin, split=split, external=external).save(target)
     return str(target)
-
-
 
 
 def corpus_copies(kind: str, name: str) -> list[Path]:
@@ -73,3 +235,45 @@ def runs_reading(tables: list[Path]) -> list[str]:
             if corpus in wanted:
                 runs.append(config.parent.name)
     return sorted(runs)
+
+
+# --------------------------------------------------------------------------- command line
+
+def cli_parser() -> argparse.ArgumentParser:
+    """``python -m muser_core.corpus``'s flags: one per registered source and per source option."""
+    parser = argparse.ArgumentParser(
+        prog="python -m muser_core.corpus",
+        description="Write one canonical utterance table, and its metadata, from a data set.")
+    group = parser.add_mutually_exclusive_group(required=True)
+    for s in SOURCES.values():
+        if s.built_in:
+            group.add_argument(f"--{s.name}", dest=s.name, action="store_true", help=s.help)
+        else:
+            group.add_argument(f"--{s.name}", dest=s.name, metavar=s.metavar or s.location.upper(), help=s.help)
+    parser.add_argument("--out", required=True,
+                        help="the canonical table to write (.csv or .csv.gz; its metadata goes to <out>.meta.json)")
+    parser.add_argument("--split", choices=SPLIT_METHODS, default=SPLIT_METHODS[0],
+                        help="speaker-independent (default) or the paper's sentence counts")
+    for s in SOURCES.values():
+        for o in s.options:
+            parser.add_argument(o.flag, dest=o.name, choices=o.choices, default=o.default, help=o.help)
+    parser.add_argument("--seed", type=int, default=0, help="seeds the split (and the OMG hold-out)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the canonical table of the source given on the command line; 2 and one line on bad input."""
+    args = cli_parser().parse_args(argv)
+    name = next(n for n in SOURCES if getattr(args, n) not in (None, False))
+    s = SOURCES[name]
+    try:
+        check_table_path(args.out)  # before a long load, not after it
+        corpus = load(name, "" if s.built_in else getattr(args, name), split=args.split, seed=args.seed,
+                      **{o.name: getattr(args, o.name) for o in s.options})
+        corpus.save(args.out)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(corpus.summary())
+    print(f"wrote {args.out} and {sidecar_path(args.out).name}")
+    return 0

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis.live_explain import acoustic_movers, text_movers
+from muser_core.base.tasks import EMOTION_TASKS
 from ui.common import show_input_errors
 from ui.live import (
     baseline_ui,
@@ -74,7 +75,7 @@ with left:
 with right:
     scales = predictor.label_scales
     st.metric("Prediction", "stressed" if result.stressed else "not stressed")
-    for task in ("activation", "valence"):
+    for task in EMOTION_TASKS:
         value = getattr(result, task)
         if value is not None:
             lo, hi = scales.get(task, (float("nan"), float("nan")))

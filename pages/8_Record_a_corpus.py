@@ -38,4 +38,4 @@ elif section == "Session":
 elif section == "Process and review":
     process_ui(study)
 else:
-    personal_model_ui(study, study.sentences()[0])
+    personal_model_ui(study)

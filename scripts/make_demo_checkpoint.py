@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from muser_core.config import DataConfig, ModelConfig, RunConfig, StrategyConfig, TrainConfig  # noqa: E402
 from muser_core.predict.run_model import DEFAULT_CHECKPOINT  # noqa: E402
-from muser_core.train import run_folder as runs  # noqa: E402
+from muser_core.train import run_folder as rf  # noqa: E402
 from muser_core.train import train_run  # noqa: E402
 
-KEEP = [runs.CONFIG, runs.CHECKPOINT, runs.NORMALISER, runs.TEST, runs.DATA, runs.ENV]
+KEEP = [rf.CONFIG, rf.CHECKPOINT, rf.NORMALISER, rf.TEST, rf.DATA, rf.ENV]
 
 CARD = """# Model card: demo-muser (SYNTHETIC demo checkpoint)
 
@@ -71,8 +71,8 @@ def main() -> None:
         args.out.mkdir(parents=True)
         for name in KEEP:
             shutil.copy2(run / name, args.out / name)
-    config = runs.read_config(args.out)
-    test = json.loads((args.out / runs.TEST).read_text())
+    config = rf.read_config(args.out)
+    test = json.loads((args.out / rf.TEST).read_text())
     lines = []
     for task, values in test["metrics"].items():
         lines.append(f"  - {task}: " + ", ".join(f"{k} {v:.3f}" for k, v in values.items()))

@@ -51,20 +51,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import demo_corpus_text as bank  # noqa: E402
 
 from muser_core.audio.decode import TARGET_SR  # noqa: E402
-from muser_core.base.paths import DEMO_DIR  # noqa: E402
 from muser_core.data import demo  # noqa: E402
-from muser_core.data.corpus import (  # noqa: E402
-    PAPER_SPLIT_SIZES,
-    canonical,
-    paper_split,
-    speaker_independent_split,
-)
+from muser_core.data.corpus import canonical  # noqa: E402
+from muser_core.data.demo import DEMO_DIR  # noqa: E402
+from muser_core.data.splits import PAPER_SPLIT_SIZES, paper_split, speaker_independent_split  # noqa: E402
 from muser_core.features.acoustic import EGEMAPS_FEATURES, extract_egemaps  # noqa: E402
 
 GENERATOR_VERSION = 1
 LEVEL_DBFS = -30.0  # average speech level; speakers and sentences vary around it
 
-# File names under --out: the ones muser_core/demo.py reads.
+# File names under --out: the ones muser_core/data/demo.py reads.
 CORPUS_FILE, EXTERNAL_FILE = demo.CORPUS_FILE.name, demo.EXTERNAL_FILE.name
 META_FILE, CLIPS_DIR = demo.META_FILE.name, demo.DEMO_CLIPS_DIR.name
 

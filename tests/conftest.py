@@ -25,7 +25,7 @@ from muser_core.data.corpus import Corpus, canonical
 from muser_core.features.acoustic import EGEMAPS_FEATURES
 from muser_core.strategies import TrainingState, make_strategy
 from muser_core.train import Callback
-from muser_core.train import run_folder as runs
+from muser_core.train import run_folder as rf
 
 SR = 16_000
 
@@ -204,7 +204,7 @@ def make_run(root: Path, name: str, strategy: str = "speed", epochs: int = 12, h
                   train=replace(cfg.train, seed=seed, patience=5)).resolved()
     folder = root / name
     folder.mkdir(parents=True)
-    runs.write_json(folder / runs.CONFIG, cfg.to_dict())
+    rf.write_json(folder / rf.CONFIG, cfg.to_dict())
     strat = make_strategy(cfg.strategy)
     records = []
     for epoch in range(epochs + 1):
@@ -222,12 +222,12 @@ def make_run(root: Path, name: str, strategy: str = "speed", epochs: int = 12, h
                         "best_epoch": max(1, min(epoch, epochs - 2)) if epoch else None, "seconds": 0.1,
                         "elapsed": 0.1 * epoch})
     for r in records:
-        runs.append_metrics(folder, r)
-    runs.write_json(folder / runs.STATUS, {"state": state, "pid": 999_999_999, "host": "elsewhere",
+        rf.append_metrics(folder, r)
+    rf.write_json(folder / rf.STATUS, {"state": state, "pid": 999_999_999, "host": "elsewhere",
                                            "epochs_done": epochs, "best_epoch": max(1, epochs - 2),
                                            "updated": time.time()})
     if test_accuracy is not None and state == "finished":
-        runs.write_json(folder / runs.TEST, {"best_epoch": epochs - 2, "metrics": {
+        rf.write_json(folder / rf.TEST, {"best_epoch": epochs - 2, "metrics": {
             "stress": {"accuracy": test_accuracy, "precision": 0.8, "recall": 0.7, "f1": 0.75},
             "activation": {"rmse": 1.0, "ccc": 0.3}}})
     return folder
@@ -391,7 +391,8 @@ def record_session(study, participant: str, condition: str, ratings=(5, 5), seed
 
 def small_study(root: Path, people=("P01",), sessions_per_condition: int = 1, questions: int = 2):
     """Study "exam": each person has sessions of both conditions (stressed rated 7/3, not stressed 3/7)."""
-    from muser_core.study.store import DEFAULT_QUESTIONS, Study, StudySettings
+    from muser_core.study.protocol import DEFAULT_QUESTIONS, StudySettings
+    from muser_core.study.store import Study
 
     study = Study.create("exam", StudySettings(name="Exam week", questions=DEFAULT_QUESTIONS[:questions]),
                          parent=root)

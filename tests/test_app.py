@@ -1,4 +1,4 @@
-"""The overview page: AppTest for its logic, and a real browser against `streamlit run`."""
+"""The overview page (pages/0_Overview.py, where app.py lands): AppTest for its logic, a real browser against `streamlit run`."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def test_overview_in_a_real_browser(streamlit_url, browser_page):
 
 def _upload(at: AppTest, name: str, text: str) -> AppTest:
     at.sidebar.radio(key="overview-source").set_value(UPLOAD_LABEL).run()
-    return at.sidebar.file_uploader(key="overview-upload").set_value((name, text.encode(), "text/csv")).run()
+    return at.sidebar.file_uploader(key="overview-manifest").set_value((name, text.encode(), "text/csv")).run()
 
 
 @pytest.fixture
@@ -113,12 +113,12 @@ def test_an_upload_reads_audio_only_from_the_data_folders(tmp_path, monkeypatch)
 def test_the_data_choice_carries_to_the_next_page(muse_root):
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.sidebar.radio(key="overview-source").set_value(MUSE_LABEL).run()
-    at.sidebar.text_input(key="overview-muse-root").set_value(str(muse_root)).run()
+    at.sidebar.text_input(key="overview-muse").set_value(str(muse_root)).run()
     at.switch_page("pages/1_Text_indicators.py").run()
     assert not at.exception and not at.error
     assert at.title[0].value == "Text indicators"
     assert at.sidebar.radio(key="text-ind-source").value == MUSE_LABEL
-    assert at.sidebar.text_input(key="text-ind-muse-root").value == str(muse_root)
+    assert at.sidebar.text_input(key="text-ind-muse").value == str(muse_root)
     assert {m.label: m.value for m in at.metric}["Labelled rows"] == "23, 22, 23"
     at.switch_page("app.py").run()  # and back: the overview still shows the MuSE copy
     assert {m.label: m.value for m in at.metric}["Utterances"] == "23"

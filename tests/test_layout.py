@@ -47,7 +47,7 @@ def _modules(root: Path, prefix: str) -> dict[str, Path]:
 MODULES = _modules(PACKAGE, "muser_core")
 
 
-def _imported(name: str, path: Path, node: ast.AST) -> list[str]:
+def _imported(name: str, path: Path, node: ast.AST, modules: dict[str, Path]) -> list[str]:
     """The project modules one import statement names (``from a import b`` may name module ``a.b``)."""
     if isinstance(node, ast.Import):
         return [a.name for a in node.names]
@@ -59,7 +59,8 @@ def _imported(name: str, path: Path, node: ast.AST) -> list[str]:
         module = ".".join([*package, node.module] if node.module else package)
     else:
         module = node.module or ""
-    return [module, *(f"{module}.{a.name}" for a in node.names)]
+    # ``from a import b`` names module ``a.b`` when b is one, else a name in ``a``.
+    return [f"{module}.{a.name}" if f"{module}.{a.name}" in modules else module for a in node.names]
 
 
 def import_graph(modules: dict[str, Path] = MODULES) -> tuple[dict[str, set[str]], list[str]]:
@@ -71,9 +72,10 @@ def import_graph(modules: dict[str, Path] = MODULES) -> tuple[dict[str, set[str]
         in_function = {id(n) for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
                        for n in ast.walk(f)}
         for node in ast.walk(tree):
-            targets = {t for t in _imported(name, path, node) if t in modules and t != name}
+            targets = {t for t in _imported(name, path, node, modules) if t in modules and t != name}
             if targets and id(node) in in_function:
-                hidden.append(f"{path.relative_to(REPO)}:{node.lineno} imports {', '.join(sorted(targets))}")
+                where = path.relative_to(REPO) if path.is_relative_to(REPO) else path
+                hidden.append(f"{where}:{node.lineno} imports {', '.join(sorted(targets))}")
             edges[name] |= targets
     return edges, hidden
 
@@ -166,6 +168,57 @@ def test_a_hidden_and_an_upward_import_are_found(tmp_path):
     edges, hidden = import_graph(_modules(pkg, "muser_core"))
     assert "muser_core.train.loop" in edges["muser_core.base.errors"]
     assert [h.split(" imports ")[1] for h in hidden] == ["muser_core.base.errors"]
+
+
+# --------------------------------------------------------------------------- the app above the library
+
+# Bottom up: pages/ -> ui/ -> analysis/ -> muser_core/ (app.py, the navigation, sits on top).
+APP_LAYERS = ["muser_core", "analysis", "ui", "pages", "app"]
+
+
+def app_imports(files: list[Path], root: Path = REPO) -> tuple[list[str], list[str]]:
+    """Imports against the flow (a lower layer importing a higher one), and project imports inside functions."""
+    upward, hidden = [], []
+    for path in files:
+        rel = path.relative_to(root)
+        layer = APP_LAYERS.index(rel.parts[0] if len(rel.parts) > 1 else rel.stem)
+        tree = ast.parse(path.read_text(), str(path))
+        in_function = {id(n) for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+                       for n in ast.walk(f)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and not node.level:
+                targets = [node.module or ""]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                continue
+            for target in targets:
+                top = target.split(".")[0]
+                if top not in APP_LAYERS:
+                    continue
+                if APP_LAYERS.index(top) > layer:
+                    upward.append(f"{rel}:{node.lineno} imports {target}")
+                if id(node) in in_function:
+                    hidden.append(f"{rel}:{node.lineno} imports {target}")
+    return upward, hidden
+
+
+APP_FILES = [p for d in ("analysis", "ui", "pages") for p in sorted((REPO / d).rglob("*.py"))] + [REPO / "app.py"]
+
+
+def test_the_app_imports_flow_from_pages_to_the_library_at_the_top_of_each_file():
+    upward, hidden = app_imports(APP_FILES)
+    assert upward == []
+    assert hidden == []
+
+
+def test_the_app_check_can_fail(tmp_path):
+    (tmp_path / "analysis").mkdir()
+    bad = tmp_path / "analysis" / "views.py"
+    bad.write_text("from ui import common\n\ndef f():\n    from muser_core.base import errors\n")
+    upward, hidden = app_imports([bad], tmp_path)
+    assert [u.split(" imports ")[1] for u in upward] == ["ui"]
+    assert [h.split(" imports ")[1] for h in hidden] == ["muser_core.base"]
 
 
 # --------------------------------------------------------------------------- named choices, written once

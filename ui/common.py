@@ -1,11 +1,16 @@
-"""Small Streamlit helpers every page uses: data-source picker, error display, labels."""
+"""Small Streamlit helpers every page uses: the data picker, error display, labels.
+
+The data picker lists the sources of :mod:`muser_core.sources`: the pages'
+sidebar picker (:func:`corpus_source_ui`) and the Train page's corpus and
+external-set choices build their widgets with the same :func:`source_ui`.
+"""
 
 from __future__ import annotations
 
 import os
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -13,13 +18,12 @@ import streamlit as st
 
 from muser_core.base.errors import InputError
 from muser_core.base.paths import DATA_DIR
-from muser_core.data.corpus import Corpus, NoUsableRows, load_manifest, load_muse, load_omg
+from muser_core.data.corpus import SPLITS, Corpus
+from muser_core.data.manifest import NoUsableRows
+from muser_core.data.splits import SPLIT_METHODS
+from muser_core.sources import MANIFEST, MUSE, SOURCES, STUDY, Source, available, load
 
 MAX_UPLOAD_MB = 50  # same cap as server.maxUploadSize in .streamlit/config.toml
-DEMO_LABEL = "Demo corpus (synthetic)"
-MUSE_LABEL = "MuSE copy on this machine"
-UPLOAD_LABEL = "Upload a CSV (manifest or canonical table)"
-STUDY_LABEL = "Study recorded in this app"
 # Served by the app itself: a ":material/...:" page icon makes the browser fetch it from
 # fonts.gstatic.com. Pages leave page_icon out and inherit it (scripts/make_favicon.py).
 FAVICON = str(Path(__file__).with_name("favicon.png"))
@@ -47,8 +51,8 @@ def show_input_errors() -> Iterator[None]:
 
 def data_roots() -> list[Path]:
     """Folders an uploaded manifest's audio may come from: shipped data, configured copies, MUSER_DATA_DIRS."""
-    named = [os.environ.get("MUSER_MUSE_ROOT", ""), os.environ.get("MUSER_OMG_ROOT", ""),
-             *os.environ.get(DATA_DIRS_VAR, "").split(os.pathsep)]
+    named = [os.environ.get(s.env, "") for s in SOURCES.values() if s.env]
+    named += os.environ.get(DATA_DIRS_VAR, "").split(os.pathsep)
     return [DATA_DIR, *(Path(p) for p in named if p.strip())]
 
 
@@ -59,48 +63,37 @@ def check_upload(upload) -> bytes:
     return upload.getvalue()
 
 
-@st.cache_data(show_spinner="Loading the demo corpus…")
-def cached_demo(split: str = "speaker") -> Corpus:
-    from muser_core.data.demo import load_demo
+# --------------------------------------------------------------------------- the data picker
 
-    return load_demo(split=split)
-
-
-@st.cache_data(show_spinner="Reading the MuSE copy…")
-def cached_muse(root: str, emotion_label: str, split: str) -> Corpus:
-    return load_muse(root, emotion_label=emotion_label, split=split)
-
-
-@st.cache_data(show_spinner="Reading the OMG-Emotion copy…")
-def cached_omg(root: str) -> Corpus:
-    return load_omg(root)
+def source_label(source: Source, *, upload: bool = False, external: bool = False) -> str:
+    """How a picker lists a source: its title; a path's says 'on this machine', an upload's 'Upload a ...'."""
+    title = (source.external_title or source.title) if external else source.title
+    if source.built_in or source.listing is not None:
+        return title
+    if upload and source.upload is not None:
+        return f"Upload a {title[0].lower()}{title[1:]}"
+    return f"{title} on this machine"
 
 
-@st.cache_data(show_spinner="Reading the study…", max_entries=4)
-def cached_study(root: str, split: str, fingerprint: str) -> Corpus:
-    """A study's sentences; ``fingerprint`` (muser_core.study.study_fingerprint) renews the entry as it grows."""
-    from muser_core.study.store import load_study
-
-    return load_study(root, split=split)
+# What the tests and pages pick by name.
+MUSE_LABEL = source_label(SOURCES[MUSE])
+UPLOAD_LABEL = source_label(SOURCES[MANIFEST], upload=True)
+STUDY_LABEL = source_label(SOURCES[STUDY])
 
 
-@st.cache_data(show_spinner="Reading the upload…", max_entries=4)
-def cached_manifest(data: bytes, name: str, split: str, roots: tuple[str, ...]) -> Corpus:
-    """An uploaded manifest: audio only from ``roots``, messages naming the file as uploaded."""
-    name = Path(name).name or "upload.csv"  # the name only: an upload can't choose where it lands
-    with tempfile.TemporaryDirectory(prefix="muser-upload-") as folder:  # removed once read
-        path = Path(folder) / name
-        path.write_bytes(data)
-        return load_manifest(path, split, name=name, audio_roots=roots, relative_audio=False)
+@dataclass(frozen=True)
+class SourceChoice:
+    """A data picker's answer: the source and where it is (a path, or an upload's bytes and name)."""
 
+    source: Source | None = None             # None: no source (an optional set left out)
+    path: str = ""                           # a folder or file; "" for a built-in source or while not given
+    upload: tuple[bytes, str] | None = None  # an uploaded file's bytes and name
+    options: tuple[tuple[str, str], ...] = ()  # the source's own options (name, value); hashable for the cache
 
-def demo_available() -> bool:
-    """True once the embedded demo corpus is in the repo."""
-    try:
-        from muser_core.data import demo  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    @property
+    def ready(self) -> bool:
+        """A source is chosen and located: there is something to load."""
+        return self.source is not None and (self.source.built_in or bool(self.path) or self.upload is not None)
 
 
 def _kept(name: str, default):
@@ -112,75 +105,127 @@ def _keep(name: str, value):
     return value
 
 
-def _index(options: list[str], name: str) -> int:
-    kept = _kept(name, options[0])
+def _index(options: list[str], name: str, keep: bool) -> int:
+    kept = _kept(name, options[0]) if keep else options[0]
     return options.index(kept) if kept in options else 0
 
 
-def _forget_removed_upload(widget_key: str) -> None:
+def _forget_removed_upload(widget_key: str, name: str) -> None:
     if st.session_state.get(widget_key) is None:  # the user removed the file
-        st.session_state.pop(f"{KEPT}-upload", None)
+        st.session_state.pop(f"{KEPT}-{name}", None)
+
+
+def source_ui(label: str, key: str, prefix: str, choices: Sequence[Source], *, sidebar: bool = False,
+              upload: bool = False, options: bool = False, keep: bool = False, none: str | None = None,
+              external: bool = False, help: str | None = None) -> SourceChoice:
+    """A radio of ``choices`` (key ``key``) and the widgets locating the chosen one (keys ``<prefix>-<name>``).
+
+    A built-in source needs nothing, a listed one (a study) a select box, a
+    folder or file a path (default: the source's environment variable), or,
+    with ``upload``, a file upload where the source reads one. ``options``
+    adds a select box per source option; ``keep`` keeps the choice for the
+    session, so every page with the picker opens on it; ``none`` labels a
+    "no source" choice, listed first; ``external`` uses the external set's titles.
+    """
+    area = st.sidebar if sidebar else st
+    labels: dict[str, Source | None] = {none: None} if none else {}
+    labels |= {source_label(s, upload=upload, external=external): s for s in choices}
+    names = list(labels)
+    chosen = area.radio(label, names, index=_index(names, "source", keep), key=key, horizontal=not sidebar,
+                        help=help)
+    source = labels[_keep("source", chosen) if keep else chosen]
+    if source is None:
+        return SourceChoice()
+    widget, path, uploaded = f"{prefix}-{source.name}", "", None
+    if source.listing is not None:
+        folders = {p.name: p for p in source.listing()}
+        if folders:
+            listed = list(folders)
+            picked = area.selectbox(source.path_label, listed, index=_index(listed, source.name, keep),
+                                    key=widget, help=source.help)
+            path = str(folders[_keep(source.name, picked) if keep else picked])
+    elif upload and source.upload is not None:
+        uploaded = _upload_ui(area, source, widget, keep)
+    elif not source.built_in:
+        default = os.environ.get(source.env, "") if source.env else ""
+        path = area.text_input(source.path_label, _kept(source.name, default) if keep else default, key=widget,
+                               help=source.help).strip()
+        if keep:
+            _keep(source.name, path)
+    values = []
+    for o in source.options if options else ():
+        name = f"{source.name}-{o.name}"
+        value = area.selectbox(o.label, o.choices, index=_index(list(o.choices), name, keep),
+                               key=f"{widget}-{o.name}", help=o.help)
+        values.append((o.name, _keep(name, value) if keep else value))
+    return SourceChoice(source, path, uploaded, tuple(values))
+
+
+def _upload_ui(area, source: Source, widget: str, keep: bool) -> tuple[bytes, str] | None:
+    """An upload's bytes and name; with ``keep``, an upload given earlier in the session until it is removed."""
+    name = f"{source.name}-upload"
+    upload = area.file_uploader("CSV", type=["csv"], key=widget, on_change=_forget_removed_upload,
+                                args=(widget, name))
+    if upload is not None:
+        given = (check_upload(upload), upload.name)
+        return _keep(name, given) if keep else given
+    given = _kept(name, None) if keep else None
+    if given is not None:
+        area.caption(f"Using `{given[1]}`, uploaded earlier in this session.")
+    return given
+
+
+@st.cache_data(show_spinner="Reading the data…", max_entries=8)
+def cached_source(name: str, path: str, split: str, options: tuple[tuple[str, str], ...] = (),
+                  fingerprint: str = "") -> Corpus:
+    """A source loaded through the registry; ``fingerprint`` renews the entry as a growing source (a study) grows."""
+    return load(name, path, split=split, **dict(options))
+
+
+@st.cache_data(show_spinner="Reading the upload…", max_entries=4)
+def cached_upload(name: str, data: bytes, filename: str, split: str, roots: tuple[str, ...]) -> Corpus:
+    """An uploaded copy of source ``name``: audio only from ``roots``, messages naming the file as uploaded."""
+    return SOURCES[name].upload(data, filename, split, audio_roots=roots)
+
+
+def load_choice_ui(choice: SourceChoice, split: str, *, upload: bool = False) -> Corpus | None:
+    """The chosen source loaded (cached), or None with a line saying what to give first."""
+    s = choice.source
+    if s is None:
+        return None
+    if not choice.ready:
+        if s.listing is not None:
+            st.info(f"No {s.title[0].lower()}{s.title[1:]} yet: {s.hint}.")
+        elif upload and s.upload is not None:
+            envs = ", ".join(src.env for src in SOURCES.values() if src.env)
+            st.info(f"Upload {s.hint}. Audio paths must be absolute and inside the shipped `data/` folder, "
+                    f"{envs} or {DATA_DIRS_VAR}.")
+        else:
+            st.info(f"Give {s.hint}" + (f" (or set {s.env} before `make run`)." if s.env else "."))
+        return None
+    if choice.upload is not None:
+        return cached_upload(s.name, *choice.upload, split, tuple(map(str, data_roots())))
+    fingerprint = s.fingerprint(Path(choice.path)) if s.fingerprint is not None else ""
+    return cached_source(s.name, choice.path, split, choice.options, fingerprint)
 
 
 def corpus_source_ui(key: str = "corpus", show_split: bool = True) -> Corpus | None:
-    """Sidebar picker: the demo corpus, a configured MuSE copy, a study recorded in the app, or an uploaded CSV.
+    """Sidebar picker over every available source (built in, a copy on this machine, a study, an upload).
 
     Returns the loaded corpus, or None when the user still has to choose
     something (an upload not yet given). Errors are shown, never raised. The
     choice (and an upload) is kept for the session, so every page opens on it.
     """
-    choices = ([DEMO_LABEL] if demo_available() else []) + [MUSE_LABEL, STUDY_LABEL, UPLOAD_LABEL]
-    source = _keep("source", st.sidebar.radio("Data", choices, index=_index(choices, "source"),
-                                              key=f"{key}-source"))
-    # Pages that use every row (the indicator analysis) hide the split choice.
-    splits = ["speaker", "paper"]
-    split = _keep("split", st.sidebar.selectbox(
-        "Split", splits, index=_index(splits, "split"), key=f"{key}-split",
-        help="speaker: no speaker in two splits; paper: 1,853 / 200 / 273 sentences")) if show_split else "speaker"
     with show_input_errors():
-        if source == DEMO_LABEL:
-            return cached_demo(split)
-        if source == MUSE_LABEL:
-            root = _keep("muse-root", st.sidebar.text_input(
-                "MuSE root folder", _kept("muse-root", os.environ.get("MUSER_MUSE_ROOT", "")),
-                key=f"{key}-muse-root"))
-            labels = ["self", "crowd", "crowd_context"]
-            label = _keep("muse-label", st.sidebar.selectbox("Emotion labels", labels,
-                                                             index=_index(labels, "muse-label"),
-                                                             key=f"{key}-muse-label"))
-            if not root:
-                st.info("Give the folder of your MuSE copy (or set MUSER_MUSE_ROOT before `make run`).")
-                return None
-            return cached_muse(root, label, split)
-        if source == STUDY_LABEL:
-            return _study_source_ui(key, split)
-        upload = st.sidebar.file_uploader("CSV", type=["csv"], key=f"{key}-upload",
-                                          on_change=_forget_removed_upload, args=(f"{key}-upload",))
-        if upload is not None:
-            _keep("upload", (check_upload(upload), upload.name))
-        kept = _kept("upload", None)
-        if kept is None:
-            st.info("Upload a CSV with a `text` and/or `audio_path` column and any of "
-                    "`stress`, `activation`, `valence`. Audio paths must be absolute and inside the "
-                    f"shipped `data/` folder, MUSER_MUSE_ROOT, MUSER_OMG_ROOT or {DATA_DIRS_VAR}.")
-            return None
-        if upload is None:
-            st.sidebar.caption(f"Using `{kept[1]}`, uploaded earlier in this session.")
-        return cached_manifest(*kept, split, tuple(map(str, data_roots())))
-
-
-def _study_source_ui(key: str, split: str) -> Corpus | None:
-    """A study from the studies folder (fewer than 3 participants: split by session, as its notes say)."""
-    from muser_core.study.store import list_studies, studies_dir, study_fingerprint
-
-    studies = list_studies()
-    if not studies:
-        st.info("No study yet: record one on the **Record a corpus** page.")
-        return None
-    study = _keep("study", st.sidebar.selectbox("Study", studies, index=_index(studies, "study"),
-                                                key=f"{key}-study"))
-    root = studies_dir() / study
-    return cached_study(str(root), split, study_fingerprint(root))
+        choice = source_ui("Data", f"{key}-source", key, available(), sidebar=True, upload=True, options=True,
+                           keep=True)
+        # Pages that use every row (the indicator analysis) hide the split choice.
+        splits = list(SPLIT_METHODS)
+        split = _keep("split", st.sidebar.selectbox(
+            "Split", splits, index=_index(splits, "split", True), key=f"{key}-split",
+            help="speaker: no speaker in two splits; paper: 1,853 / 200 / 273 sentences")) if show_split \
+            else SPLIT_METHODS[0]
+        return load_choice_ui(choice, split, upload=True)
 
 
 def corpus_banner(corpus: Corpus) -> None:
@@ -195,3 +240,29 @@ def corpus_banner(corpus: Corpus) -> None:
         st.caption(" · ".join(notes))
     if corpus.skipped:
         st.caption(f"{len(corpus.skipped)} items were skipped while loading (see the overview page).")
+
+
+def corpus_overview_ui(corpus: Corpus) -> None:
+    """What a loaded corpus holds: counts, rows per split, label scales, its first rows and skipped items."""
+    table = corpus.table
+    st.subheader(f"Loaded: {corpus.name}")
+    cols = st.columns(4)
+    cols[0].metric("Utterances", f"{len(table):,}")
+    cols[1].metric("Speakers", table["speaker"].nunique())
+    stress = table["stress"].dropna()
+    cols[2].metric("Stressed share", f"{stress.mean():.0%}" if len(stress) else "n/a")
+    cols[3].metric("With audio", f"{(table['audio_path'] != '').mean():.0%}")
+    per_split = (table.groupby("split")
+                 .agg(utterances=("utterance_id", "size"), speakers=("speaker", "nunique"),
+                      stressed=("stress", lambda s: int((s == 1).sum())),
+                      activation_mean=("activation", "mean"), valence_mean=("valence", "mean"))
+                 .reindex(list(SPLITS)))
+    st.dataframe(per_split, width="stretch")
+    scales = ", ".join(f"{k} {lo:g}..{hi:g}" for k, (lo, hi) in corpus.label_scales.items())
+    if scales:
+        st.caption(f"Label scales (the data set's own): {scales}.")
+    with st.expander("First rows of the canonical table"):
+        st.dataframe(table.head(20), width="stretch")
+    if corpus.skipped:
+        with st.expander(f"{len(corpus.skipped)} skipped items"):
+            st.dataframe(pd.DataFrame([vars(s) for s in corpus.skipped]), width="stretch")

@@ -38,6 +38,8 @@ from analysis.indicators import (
 from muser_core.base.errors import InputError
 from muser_core.data.corpus import Corpus
 from muser_core.features.acoustic import EGEMAPS_FEATURES, extract_egemaps
+from muser_core.features.lexicon import Lexicon, default_lexicon
+from muser_core.features.text import extract_features
 from ui.common import check_upload, corpus_banner, corpus_source_ui
 
 MAX_K = 40        # the slider's top; the analysis is fitted once and read at any k up to this
@@ -109,8 +111,6 @@ def cached_csv(data: bytes, name: str) -> pd.DataFrame:
 @st.cache_resource(show_spinner="Reading the dictionary…", max_entries=4)
 def cached_lexicon(dic: bytes | None, name: str):
     """The shipped open dictionary (``dic`` None) or a user's .dic file given as bytes."""
-    from muser_core.features.lexicon import Lexicon, default_lexicon
-
     if dic is None:
         return default_lexicon()
     with tempfile.TemporaryDirectory(prefix="muser-dic-") as folder:
@@ -125,8 +125,6 @@ def cached_lexicon(dic: bytes | None, name: str):
 @st.cache_data(show_spinner="Scoring the transcripts with the dictionary…", max_entries=4)
 def cached_text_features(texts: pd.Series, dic: bytes | None, name: str, score: str) -> pd.DataFrame:
     """Per-category word counts or percentages; WC is left out: the paper ranks word categories only (3.2)."""
-    from muser_core.features.text import extract_features
-
     features = extract_features(texts.tolist(), cached_lexicon(dic, name), score=score)
     return features.drop(columns=["WC"]).set_axis(texts.index)
 

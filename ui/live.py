@@ -13,22 +13,18 @@ import streamlit as st
 
 from analysis.live_explain import stress_indicators, text_profile
 from muser_core.audio import microphone
-from muser_core.audio.transcribe import DEFAULT_RECOGNISER, RECOGNISERS, get_recogniser
+from muser_core.audio.transcribe import (
+    DEFAULT_RECOGNISER,
+    RECOGNISERS,
+    get_recogniser,
+    takes_model_folder,
+)
 from muser_core.data.samples import SampleClip, sample_clips
-from muser_core.predict.run_model import (
-    DEFAULT_CHECKPOINT,
-    Predictor,
-    make_baseline,
-    prepare_clip,
-    usable_checkpoints,
-)
-from muser_core.predict.run_model import load_predictor as load_model
-from muser_core.study.personal_model import (
-    MODEL_FILE,
-    PersonalPredictor,
-    personal_models,
-    read_personal_model,
-)
+from muser_core.predict.base import Predictor
+from muser_core.predict.clip import make_baseline, prepare_clip
+from muser_core.predict.load import load_predictor as load_model
+from muser_core.predict.run_model import DEFAULT_CHECKPOINT, usable_checkpoints
+from muser_core.study.personal_model import MODEL_FILE, personal_models, read_personal_model
 from muser_core.train.data import load_corpus
 from ui.common import check_upload
 
@@ -54,9 +50,10 @@ def _cached_predictor(checkpoint: str, recogniser: str, asr_model: str, version:
 def indicators_for(predictor: Predictor) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
     """The stress indicators "What moved" compares with: a personal model's own coefficients, else the
     paper's section 3 analysis on the run's training corpus; and the reference word profile."""
-    if isinstance(predictor, PersonalPredictor):
-        return predictor.model.indicators()
-    return cached_indicators(predictor.config.data.corpus, predictor.config.data.split)
+    own = predictor.own_indicators()
+    if own is not None:
+        return own
+    return cached_indicators(*predictor.training_corpus)
 
 
 def model_notes_ui(predictor: Predictor) -> None:
@@ -65,18 +62,14 @@ def model_notes_ui(predictor: Predictor) -> None:
         st.warning("**This model was trained on synthetic data** (the espeak-ng demo corpus). It is not a "
                    "validated stress detector; its output on a real voice is a demonstration only.",
                    icon=":material/science:")
-    if isinstance(predictor, PersonalPredictor):
-        model = predictor.model
-        st.info(f"**Personal model of {model.participant}** (study `{model.study}`), for {model.participant} only. "
-                f"Measured accuracy on held-out sessions (leave-one-session-out): **{model.cv.accuracy:.1%}** of "
-                f"{model.cv.sentences} sentences over {model.sessions} sessions; always answering the commoner "
-                f"class would score {model.cv.majority_share:.1%}. It predicts stress only.",
-                icon=":material/person:")
-        for notice in predictor.notices:
-            st.warning(notice)
+    headline = predictor.headline()
+    if headline:
+        st.info(headline, icon=":material/person:")
+    for notice in predictor.notices:
+        st.warning(notice)
     card = predictor.card()
     if card:
-        with st.sidebar.expander("Model card", expanded=isinstance(predictor, PersonalPredictor)):
+        with st.sidebar.expander("Model card", expanded=predictor.card_first):
             st.markdown(card)
 
 
@@ -122,7 +115,7 @@ def recogniser_ui() -> tuple[str, str]:
                                 help="whisper: Whisper tiny.en (faster-whisper, offline), the default; "
                                      "pocketsphinx: CMU PocketSphinx, lighter and less accurate.")
     folder = ""
-    if name == "whisper":
+    if takes_model_folder(name):
         folder = st.sidebar.text_input("Local Whisper model folder (optional)", key="live-asr-model",
                                        help="A CTranslate2 Whisper folder (base, small...) on this server; "
                                             "empty: the bundled tiny.en.").strip()

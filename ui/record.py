@@ -18,19 +18,12 @@ import streamlit as st
 from analysis.study_views import sentence_balance, sessions_overview
 from muser_core.audio.transcribe import DEFAULT_RECOGNISER, RECOGNISERS, get_recogniser
 from muser_core.base.errors import InputError
+from muser_core.privacy import delete_participant
 from muser_core.study.personal_model import MODEL_FILE, read_personal_model, train_personal_model
-from muser_core.study.store import (
-    MODELS,
-    RATING,
-    Condition,
-    Session,
-    StressTask,
-    Study,
-    StudySettings,
-    list_studies,
-    load_study,
-    studies_dir,
-)
+from muser_core.study.process import process_study
+from muser_core.study.protocol import RATING, Condition, Session, StressTask, StudySettings
+from muser_core.study.store import Study, list_studies, studies_dir
+from muser_core.study.table import correct_transcript, load_study, sentences
 from ui.common import check_upload
 from ui.live import AUDIO_TYPES
 
@@ -152,7 +145,7 @@ def participants_ui(study: Study) -> None:
                            f"model of {victim} is removed for good", key="rec-delete-sure")
         if st.button("Delete participant", disabled=not sure, key="rec-delete"):
             with inline_errors():
-                report = study.delete_participant(victim)
+                report = delete_participant(study, victim)
                 _forget_active(study.id, victim)
                 _done(report.message())
 
@@ -337,7 +330,7 @@ def process_ui(study: Study) -> pd.DataFrame:
     if st.button("Process the study", type="primary", key="rec-process"):
         bar = st.progress(0.0, text="Processing…")
         with inline_errors():
-            report = study.process(get_recogniser(recogniser),
+            report = process_study(study, get_recogniser(recogniser),
                                    progress=lambda done, total, item: bar.progress(
                                        done / max(total, 1), text=f"{item} ({done}/{total})"))
             st.session_state["rec-report"] = (study.id, report)
@@ -348,7 +341,7 @@ def process_ui(study: Study) -> pd.DataFrame:
         (st.warning if report.skipped else st.success)(report.message())
         if report.skipped:
             st.dataframe(pd.DataFrame([vars(s) for s in report.skipped]), hide_index=True, width="stretch")
-    table, notes, skipped = study.sentences()
+    table, notes, skipped = sentences(study)
     if len(table):   # as the corpus loaders see it: with its split and the notes on how it was made
         corpus = load_study(study.root)
         table, notes = corpus.table, corpus.notes
@@ -390,7 +383,7 @@ def transcripts_ui(study: Study, table: pd.DataFrame) -> None:
     if st.button(f"Save {len(changed)} correction(s)", disabled=changed.empty, key="rec-save-corrections"):
         with inline_errors():
             for row in changed.itertuples():
-                study.correct_transcript(row.utterance_id, row.text or "")
+                correct_transcript(study, row.utterance_id, row.text or "")
             _done(f"{len(changed)} correction(s) saved.")
 
 
@@ -406,8 +399,9 @@ def players_ui(table: pd.DataFrame) -> None:
 
 # --------------------------------------------------------------------------- personal model
 
-def personal_model_ui(study: Study, table: pd.DataFrame) -> None:
+def personal_model_ui(study: Study) -> None:
     """Train a participant's personal model and show its measured accuracy before anyone uses it."""
+    table, _, _ = sentences(study)
     people = [p.participant for p in study.participants()]
     if not people:
         st.info("Add participants and record sessions first.")
@@ -421,7 +415,7 @@ def personal_model_ui(study: Study, table: pd.DataFrame) -> None:
     if len(mine):
         st.dataframe(mine.groupby(["condition"]).agg(sessions=("session", "nunique"),
                                                      sentences=("utterance_id", "size")), width="stretch")
-    folder = study.root / MODELS / participant
+    folder = study.model_dir(participant)
     if st.button("Train the personal model", type="primary", key="rec-pm-train"):
         with st.spinner("Cross-validating (one fold per session) and fitting…"), inline_errors():
             train_personal_model(study, participant)

@@ -14,8 +14,9 @@ import streamlit as st
 from analysis import paper_results, sweep_figures
 from analysis import sweep_views as sv
 from muser_core.base.errors import InputError
+from muser_core.sources import DEMO
 from muser_core.sweep.executors import EXECUTORS
-from muser_core.sweep.grid import select_history, selection_text
+from muser_core.sweep.grid import PAPER_REFERENCES, select_history, selection_text
 from muser_core.train import process
 from muser_core.train import run_folder as rf
 from muser_core.train.cli import parse_seeds
@@ -75,8 +76,6 @@ def _results(folder: str, state: dict, key: str) -> None:
     per_run, choices = select_history(all_runs)  # --select-history: each speed row keeps its chosen n
     labels = list(dict.fromkeys(per_run["label"]))
     table_id = sv.sweep_table_id(folder, per_run)
-    from muser_core.sweep.grid import PAPER_REFERENCES
-
     default_ref = PAPER_REFERENCES.get(table_id or "", labels[0])
     reference = st.selectbox("Reference for the p-values", labels,
                              index=labels.index(default_ref) if default_ref in labels else 0,
@@ -98,7 +97,7 @@ def _results(folder: str, state: dict, key: str) -> None:
         st.info(line, icon=":material/content_copy:")
     _downloads(f"{key}-ours", name, summary.assign(reference=reference), ours, caption.replace("**", ""))
     cfg = rf.read_json(Path(per_run["run"].iloc[0]) / rf.CONFIG) or {}
-    if (cfg.get("data") or {}).get("corpus") == "demo":
+    if (cfg.get("data") or {}).get("corpus") == DEMO:
         st.caption(SYNTHETIC_SWEEP)
     if table_id:
         st.markdown(f"**The paper's numbers** — {paper_results.TITLES[table_id]}")
@@ -140,7 +139,7 @@ def sweep_form_ui(key: str = "sweep") -> dict:
     executor = e1.selectbox("Executor", list(EXECUTORS), key=f"{key}-executor",
                             format_func=lambda n: f"{n}: {EXECUTORS[n].summary}")
     address = ""
-    if executor == "ray":
+    if EXECUTORS[executor].declares("address"):
         address = e2.text_input("Ray cluster address", "", key=f"{key}-ray-address", placeholder="HEAD:6379",
                                 help="empty: a Ray instance on this machine, bound to 127.0.0.1, no dashboard; "
                                      "a cluster needs the runs folder on a shared filesystem (see the README)")
@@ -158,7 +157,7 @@ def launch_sweep_ui(options: dict) -> str | None:
     """Start the sweep in its own process; returns its folder (a problem: one red line)."""
     try:
         seeds = parse_seeds(options["seeds"])
-        flags = ["--corpus", "demo", "--text-mode", "frozen", "--max-epochs", str(options["max_epochs"]),
+        flags = ["--corpus", DEMO, "--text-mode", "frozen", "--max-epochs", str(options["max_epochs"]),
                  "--patience", str(options["patience"])]
         args = sv.sweep_arguments(options["table"], seeds, flags, options["workers"],
                                   executor=options["executor"], ray_address=options["ray_address"])

@@ -295,8 +295,7 @@ def _dynamics(views: list[rv.RunView], stacked: bool, key: str) -> None:
 
 def speed_ratios_ui(views: list[rv.RunView], labels: list[str], key: str) -> None:
     """Eq. 1 step by step for the speed runs: the ratios r, and one epoch's computation in a table."""
-    speed = [(v, label) for v, label in zip(views, labels, strict=True)
-             if v.config and v.config.strategy.name == "speed"]
+    speed = [(v, label) for v, label in zip(views, labels, strict=True) if v.shows_ratios]
     ratios = rv.combine([v for v, _ in speed], rv.speed_ratios, [label for _, label in speed])
     st.subheader("Why the speed sampler moved (equation 1)")
     if ratios.empty:

@@ -8,15 +8,15 @@ keeps the rest of the page; the Launch button waits until the form is valid.
 
 from __future__ import annotations
 
-import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import Field, dataclass, field, replace
 
 import streamlit as st
 
 from analysis import run_views as rv
 from muser_core.base.errors import InputError
-from muser_core.base.tasks import EXTERNAL_TASKS, INTERNAL_TASKS
+from muser_core.base.settings import kind_of
+from muser_core.base.tasks import EXTERNAL_TASKS, INTERNAL_TASKS, MAIN_TASK
 from muser_core.config import (
     MODALITIES,
     PAPER_DEVIATIONS,
@@ -28,11 +28,13 @@ from muser_core.config import (
     paper_preset,
     setting_help,
 )
-from muser_core.sources import corpus_file
+from muser_core.sources import DEMO, SOURCES, available, corpus_file
 from muser_core.strategies import STRATEGIES, make_strategy
 from muser_core.train import process
 from muser_core.train.cli import command_line, parse_seeds
+from muser_core.train.run import time_batches
 from muser_core.train.run_folder import run_path
+from ui.common import cached_source, source_ui
 from ui.runs import error_line_ui
 
 DEFAULT = RunConfig()
@@ -43,8 +45,8 @@ class LaunchForm:
     """What the form holds: a checked config (corpus still a source), seeds, a name, and the mistakes."""
 
     config: RunConfig | None
-    corpus: tuple[str, str]            # (kind, path): demo, muse, manifest
-    external: tuple[str, str]          # (kind, path): "", demo, omg
+    corpus: tuple[str, str]            # (kind, path): a source name (muser_core.sources) and its location
+    external: tuple[str, str]          # (kind, path): the same, or ("", "") for no external set
     seeds: list[int]
     name: str
     errors: dict[str, str] = field(default_factory=dict)  # field -> one line
@@ -55,45 +57,42 @@ class LaunchForm:
 
 
 def _first_line(name: str) -> str:
-    return f"{name}: {(STRATEGIES[name].__doc__ or '').strip().splitlines()[0]}"
+    strategy = STRATEGIES[name]
+    return f"{name} ({strategy.title}): {(strategy.__doc__ or '').strip().splitlines()[0]}"
 
 
 def corpus_choice_ui(key: str) -> tuple[str, str]:
-    """(kind, path) of the training corpus: demo, a MuSE copy, a study recorded in the app or a manifest/canonical CSV."""
-    kinds = {"Demo corpus (synthetic)": "demo", "MuSE copy on this machine": "muse",
-             "Study recorded in this app": "study", "Manifest or canonical CSV on this machine": "manifest"}
-    kind = kinds[st.radio("Corpus", list(kinds), key=f"{key}-corpus", horizontal=True)]
-    path = ""
-    if kind == "muse":
-        path = st.text_input("MuSE root folder", os.environ.get("MUSER_MUSE_ROOT", ""), key=f"{key}-muse")
-    elif kind == "manifest":
-        path = st.text_input("CSV path", key=f"{key}-manifest",
-                             help="A manifest (text and/or audio_path, labels; audio paths relative to the "
-                                  "CSV) or a table from `python -m muser_core.corpus`. A path, not an upload, "
-                                  "because a manifest's audio files must be readable beside it.")
-    elif kind == "study":
-        from muser_core.study.store import list_studies, studies_dir
-
-        study = st.selectbox("Study", list_studies(), key=f"{key}-study",
-                             help="Studies recorded on the Record a corpus page (processed sentences only)")
-        path = str(studies_dir() / study) if study else ""
-        st.caption("Keep Split = table to use the study's own split: speaker-independent with 3 or more "
-                   "participants, by whole sessions with fewer (every split then needs a session of each "
-                   "condition: 3 of each in all).")
-    return kind, path
+    """(kind, path) of the training corpus: any source of :mod:`muser_core.sources` with stress labels."""
+    choice = source_ui("Corpus", f"{key}-corpus", key, available(training=True))
+    if choice.source.note:
+        st.caption(choice.source.note)
+    return choice.source.name, choice.path
 
 
 def external_choice_ui(key: str) -> tuple[str, str]:
-    """(kind, path) of the external emotion set: none, the demo external set or OMG-Emotion."""
-    kinds = {"None": "", "Demo external set (synthetic, OMG-shaped)": "demo",
-             "OMG-Emotion copy on this machine": "omg"}
-    kind = kinds[st.radio("External auxiliary set", list(kinds), key=f"{key}-external", horizontal=True,
-                          help="Emotion labels from another data set, as the tasks ext_activation and "
-                               "ext_valence (paper 5.3.3, Table 9)")]
-    path = ""
-    if kind == "omg":
-        path = st.text_input("OMG-Emotion root folder", os.environ.get("MUSER_OMG_ROOT", ""), key=f"{key}-omg")
-    return kind, path
+    """(kind, path) of the external emotion set: none, or a source that may be one; ("", "") for none."""
+    choice = source_ui("External auxiliary set", f"{key}-external", f"{key}-external", available(external=True),
+                       none="None", external=True,
+                       help="Emotion labels from another data set, as the tasks ext_activation and "
+                            "ext_valence (paper 5.3.3, Table 9)")
+    return (choice.source.name, choice.path) if choice.source is not None else ("", "")
+
+
+def _setting_widget(column, f: Field, default, key: str):
+    """A widget for one strategy setting: a whole number, a number or a text, with its help and bounds."""
+    meta = f.metadata
+    label = meta.get("label") or f.name.replace("_", " ").capitalize()
+    kind = kind_of(f.type)
+    if kind == "int":
+        return int(column.number_input(label, meta.get("min"), meta.get("max"), int(default), key=key,
+                                       help=meta.get("help")))
+    if kind == "float":
+        # An exclusive lower bound becomes the widget's smallest value at its three decimals.
+        low = meta.get("min") if meta.get("min") is not None else (
+            meta["above"] + 0.001 if meta.get("above") is not None else None)
+        return float(column.number_input(label, low, meta.get("max"), float(default), format="%.3f", key=key,
+                                         help=meta.get("help")))
+    return column.text_input(label, default, key=key, help=meta.get("help"))
 
 
 def _strategy_ui(key: str) -> StrategyConfig:
@@ -101,19 +100,11 @@ def _strategy_ui(key: str) -> StrategyConfig:
     strategy = st.selectbox("Strategy", list(STRATEGIES), index=list(STRATEGIES).index(s.name),
                             key=f"{key}-strategy", help="\n\n".join(_first_line(n) for n in STRATEGIES))
     st.caption(_first_line(strategy))
-    history, rho, temperature, phases = s.history, s.rho, s.temperature, s.phases
-    o1, o2, _ = st.columns(3)
-    if strategy == "speed":
-        history = int(o1.number_input("History n", 1, 100, s.history, key=f"{key}-history",
-                                      help=setting_help("strategy", "history")))
-        rho = float(o2.number_input("Rho", 0.001, 100.0, s.rho, format="%.3f", key=f"{key}-rho",
-                                    help=setting_help("strategy", "rho")))
-    elif strategy == "dwa":
-        temperature = float(o2.number_input("Temperature", 0.001, 100.0, s.temperature, format="%.3f",
-                                            key=f"{key}-temperature", help=setting_help("strategy", "temperature")))
-    elif strategy == "pretrain":
-        phases = o1.text_input("Phases", s.phases, key=f"{key}-phases", help=setting_help("strategy", "phases"))
-    return StrategyConfig(name=strategy, phases=phases, history=history, rho=rho, temperature=temperature)
+    values = {}
+    # One widget per setting the chosen strategy declares, read from its dataclass (muser_core.strategies).
+    for column, f in zip(st.columns(3), STRATEGIES[strategy].own_settings(), strict=False):
+        values[f.name] = _setting_widget(column, f, getattr(s, f.name), f"{key}-{f.name.replace('_', '-')}")
+    return StrategyConfig(name=strategy, **values)
 
 
 # The Paper settings switch sets these widgets (the other paper values are not widgets; they equal the defaults
@@ -158,10 +149,10 @@ def train_form_ui(key: str = "train") -> LaunchForm:
     except InputError as exc:
         errors["strategy"] = str(exc)
         error_line_ui(str(exc))
-        default_tasks = ("stress",)
+        default_tasks = (MAIN_TASK,)
     available = list(INTERNAL_TASKS) + (list(EXTERNAL_TASKS) if external[0] else [])
-    if external[0] and strategy.name in ("uniform", "dwa", "speed"):
-        default_tasks = ("stress", *EXTERNAL_TASKS)
+    if external[0] and STRATEGIES[strategy.name].mixes_tasks:
+        default_tasks = (MAIN_TASK, *EXTERNAL_TASKS)
     tasks = st.multiselect("Tasks", available, default=[t for t in default_tasks if t in available],
                            key=f"{key}-tasks-{strategy.name}-{external[0] or 'none'}",
                            help="stress is the main task; the others are auxiliary")
@@ -182,7 +173,7 @@ def train_form_ui(key: str = "train") -> LaunchForm:
     base = paper_preset() if paper else RunConfig()
     config = replace(
         base, strategy=strategy,
-        data=replace(base.data, corpus="demo", external="demo" if external[0] else "", tasks=list(tasks), split=split),
+        data=replace(base.data, corpus=DEMO, external=DEMO if external[0] else "", tasks=list(tasks), split=split),
         model=replace(base.model, modality=modality, text_mode=text_mode),
         train=replace(base.train, max_epochs=max_epochs, patience=patience))
     if "strategy" not in errors:
@@ -220,11 +211,9 @@ def estimate_ui(form: LaunchForm, key: str) -> None:
         st.warning("Fine-tuning the Transformer on a CPU is slow (minutes per epoch). Time a few batches "
                    "on this machine before launching, or launch and watch the run measure itself.",
                    icon=":material/hourglass_top:")
-    if cfg.model.text_mode == "finetune" and form.corpus[0] == "demo" and not timed:
+    if cfg.model.text_mode == "finetune" and SOURCES[form.corpus[0]].built_in and not timed:
         if st.button("Time a few batches on this machine", key=f"{key}-time",
                      help="Loads the model and trains 3 batches (plus one warm-up); about half a minute on 2 cores"):
-            from muser_core.train.run import time_batches
-
             with st.spinner("Timing 3 training batches…"):
                 try:
                     result = time_batches(cfg)
@@ -240,13 +229,11 @@ def _speed_key(cfg: RunConfig) -> str:
 
 
 def _train_items(corpus_kind: str) -> int | None:
-    """Items per epoch (the stress training split) of the demo corpus; unknown for other sources until loaded."""
-    if corpus_kind != "demo":
+    """Items per epoch (the stress training split) of a built-in corpus; unknown for other sources until loaded."""
+    if not SOURCES[corpus_kind].built_in:
         return None
-    from ui.common import cached_demo
-
     try:
-        table = cached_demo("speaker").table
+        table = cached_source(corpus_kind, "", "speaker").table
     except InputError:
         return None
     return int(((table["split"] == "train") & table["stress"].notna()).sum())
@@ -264,12 +251,11 @@ def command_preview_ui(form: LaunchForm) -> None:
         st.caption("Fix the fields marked in red to see the command.")
         return
     lines, sources = [], {}
-    for role, flag, (kind, path) in (("corpus", "--muse", form.corpus), ("external", "--omg", form.external)):
-        if kind in ("", "demo"):
+    for role, (kind, path) in (("corpus", form.corpus), ("external", form.external)):
+        if not kind or SOURCES[kind].built_in:
             sources[role] = kind
             continue
-        flag = {"manifest": "--manifest", "study": "--study"}.get(kind, flag)
-        lines.append(f"python -m muser_core.corpus {flag} {path or 'PATH'} --out {role}.csv")
+        lines.append(f"python -m muser_core.corpus --{kind} {path or 'PATH'} --out {role}.csv")
         sources[role] = f"{role}.csv"
     for seed in form.seeds:
         name = (form.name or "NAME") + (f"-seed{seed}" if len(form.seeds) > 1 else "")
@@ -281,7 +267,7 @@ def launch_ui(form: LaunchForm) -> list[str]:
     """Start one run per seed in the background; returns the new run folders (a problem: one red line)."""
     try:
         corpus = corpus_file(*form.corpus)
-        external = corpus_file(*form.external) if form.external[0] else ""
+        external = corpus_file(*form.external, external=True) if form.external[0] else ""
         base = form.name or f"{form.config.strategy.name}-{form.config.model.modality}-{time.strftime('%Y%m%d-%H%M%S')}"
         started = []
         for seed in form.seeds:

@@ -44,13 +44,14 @@ from muser_core.audio.transcribe import (
     get_recogniser,
 )
 from muser_core.base.errors import InputError
+from muser_core.base.tasks import INTERNAL_TASKS
 
 PAD_S = 0.15        # keeps the first and last phones whole: word timestamps are a few frames off
 MIN_CLIP_S = 0.5    # as the live pipeline: shorter clips carry too few voiced frames for eGeMAPS
 PAUSE_S = 0.8       # without punctuation, a pause this long ends a sentence
 MAX_SENTENCE_S = 30.0  # a run-on "sentence" longer than this is cut at its longest pause
 MANIFEST_COLUMNS = ["utterance_id", "speaker", "text", "audio_path", "start_s", "end_s"]
-LABELS = ("stress", "activation", "valence", "split")
+LABELS = (*INTERNAL_TASKS, "split")
 _SENTENCE_END = re.compile(r"[.?!][\"')\]]*$")
 # A full stop after these ends no sentence ("Mr. John Dashwood").
 _ABBREVIATIONS = {"mr.", "mrs.", "ms.", "dr.", "st.", "prof.", "sr.", "jr.", "vs.", "etc.", "e.g.", "i.e."}

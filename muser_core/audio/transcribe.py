@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar, Protocol
@@ -274,13 +274,19 @@ RECOGNISERS: dict[str, type] = {"whisper": WhisperRecogniser, "pocketsphinx": Po
 DEFAULT_RECOGNISER = "whisper"
 
 
+def takes_model_folder(name: str) -> bool:
+    """Whether the named recogniser can load a local model folder (``model_path``) instead of its bundled one."""
+    return any(f.name == "model_path" for f in fields(RECOGNISERS[name]))
+
+
 def get_recogniser(name: str = DEFAULT_RECOGNISER, model: str | None = None, **options) -> Recogniser:
     """Build a registered recogniser by name; ``model`` is a local model folder (Whisper only)."""
     if name not in RECOGNISERS:
         raise InputError(f"unknown recogniser '{name}' (available: {', '.join(RECOGNISERS)})")
     if model:
-        if name != "whisper":
-            raise InputError(f"--asr-model is for the whisper recogniser, not '{name}'")
+        if not takes_model_folder(name):
+            raise InputError(f"--asr-model is for a recogniser that reads a model folder "
+                             f"({', '.join(n for n in RECOGNISERS if takes_model_folder(n))}), not '{name}'")
         options["model_path"] = model
     return _cached_recogniser(name, tuple(sorted(options.items())))
 

@@ -6,8 +6,7 @@ import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]  # muser_core/base/paths.py -> the repository
-DATA_DIR = REPO_ROOT / "data"            # shipped with the repo (lexicon, demo corpus)
-DEMO_DIR = DATA_DIR / "demo"
+DATA_DIR = REPO_ROOT / "data"            # shipped with the repo (lexicon, demo corpus: muser_core.data.demo)
 LEXICON_DIR = DATA_DIR / "lexicon"
 
 

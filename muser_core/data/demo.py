@@ -18,9 +18,10 @@ from pathlib import Path
 import pandas as pd
 
 from muser_core.base.errors import InputError
-from muser_core.base.paths import DEMO_DIR
+from muser_core.base.paths import DATA_DIR
 from muser_core.data.corpus import Corpus, canonical
 
+DEMO_DIR = DATA_DIR / "demo"                  # the shipped synthetic data set
 CORPUS_FILE = DEMO_DIR / "corpus.csv.gz"      # MuSE-shaped sentences, labels, eGeMAPS
 EXTERNAL_FILE = DEMO_DIR / "external.csv.gz"  # OMG-Emotion-shaped clips, labels, eGeMAPS
 META_FILE = DEMO_DIR / "meta.json"            # seed, prompts, planted effects, voices

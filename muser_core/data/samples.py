@@ -16,7 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from muser_core.audio.decode import TARGET_SR, load_audio
 from muser_core.base.paths import DATA_DIR
+from muser_core.base.tasks import INTERNAL_TASKS
+from muser_core.data.demo import demo_clips, load_demo
 
 SPEECH_DIR = DATA_DIR / "speech"
 LIBRIVOX_DIR = SPEECH_DIR / "librivox"
@@ -57,8 +60,6 @@ def long_reading(gap_s: float = 0.0) -> tuple[np.ndarray, list[tuple[float, floa
     Joined as CMU's own ``make_single_track.py`` joins them for their tests;
     ``gap_s`` of silence can be put between sentences.
     """
-    from muser_core.audio.decode import TARGET_SR, load_audio
-
     pieces, spans, position = [], [], 0.0
     gap = np.zeros(int(gap_s * TARGET_SR), np.float32)
     for i, clip in enumerate(real_clips()):
@@ -77,8 +78,6 @@ _DEMO_NAME = re.compile(r"(?P<speaker>\d+)_(?P<session>NS|S)_Q(?P<question>\d+)_
 
 def demo_sample_clips() -> list[SampleClip]:
     """The synthetic demo corpus' WAV clips with their sentence text and true labels."""
-    from muser_core.data.demo import demo_clips, load_demo
-
     clips = demo_clips()
     if not clips:
         return []
@@ -96,7 +95,7 @@ def demo_sample_clips() -> list[SampleClip]:
             path, str(row.get("text", "")), str(row.get("speaker", "")), title,
             "synthetic demo corpus (espeak-ng)", False,
             *(None if row.get(k) is None or np.isnan(row.get(k)) else float(row[k])
-              for k in ("stress", "activation", "valence"))))
+              for k in INTERNAL_TASKS)))
     return samples
 
 

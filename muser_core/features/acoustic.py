@@ -17,7 +17,7 @@ import argparse
 import hashlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +28,7 @@ import pandas as pd
 
 from muser_core.audio.decode import TARGET_SR, load_audio
 from muser_core.base.errors import InputError, Skipped
+from muser_core.base.files import atomic_write
 from muser_core.base.paths import cache_dir
 
 
@@ -96,10 +97,27 @@ class FeatureCache:
         """Store atomically, so a killed extraction never leaves a half-written entry."""
         target = self._file(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as handle:
-            np.save(handle, values)
-        os.replace(tmp, target)
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as handle:
+                np.save(handle, values)
+
+        atomic_write(target, write)
+
+    def forget(self, paths: Iterable[str | Path]) -> int:
+        """Remove the entries of these files' contents; how many were removed.
+
+        The cache is keyed by content, so the files must still exist: forget
+        them before deleting them (a participant's audio, when deleting the participant).
+        """
+        removed = 0
+        for path in paths:
+            if not os.path.isfile(path):
+                continue
+            entry = self._file(content_key(path))
+            if entry.is_file():
+                entry.unlink()
+                removed += 1
+        return removed
 
 
 def _extract_one(path: str) -> tuple[str, np.ndarray | None, str]:

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from muser_core.base.errors import InputError, where
+from muser_core.base.tasks import INTERNAL_TASKS
 from muser_core.features.lexicon import APOSTROPHES, Lexicon, default_lexicon
 
 # Numbers with separators (3.5, 1,000, 10:30) first, then words: letters or digits,
@@ -144,7 +145,7 @@ def extract_features(texts: Iterable[str], lexicon: Lexicon | None = None, *,
 
 # Columns of the input that the command line copies to its output, so the feature
 # table can be analysed on its own (python -m analysis.indicators --features OUT.csv).
-CARRIED_COLUMNS = ("utterance_id", "speaker", "split", "stress", "activation", "valence")
+CARRIED_COLUMNS = ("utterance_id", "speaker", "split", *INTERNAL_TASKS)
 
 
 def read_texts(path: str | Path, text_column: str) -> list[str]:

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from muser_core.base.errors import InputError
+from muser_core.base.files import atomic_write
 from muser_core.base.paths import cache_dir
 
 # Part of the cache key: a change in pooling or batching must not reuse old vectors (v2: unpadded, one thread).
@@ -148,9 +149,11 @@ class EmbeddingCache:
 
     def save(self, vectors: dict[str, np.ndarray]) -> None:
         self.file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.file.with_name(f".{self.file.name}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, keys=np.array(list(vectors)), vectors=np.stack(list(vectors.values())))
-        os.replace(tmp, self.file)
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as handle:  # a handle: np.savez would add ".npz" to a name
+                np.savez(handle, keys=np.array(list(vectors)), vectors=np.stack(list(vectors.values())))
+
+        atomic_write(self.file, write)
 
 
 def forget_texts(texts: Sequence[str], root: Path | None = None) -> int:

@@ -1,7 +1,7 @@
-"""``python -m muser_core.predict``: see :mod:`muser_core.predict.run_model`."""
+"""``python -m muser_core.predict``: see :mod:`muser_core.predict.cli`."""
 
 import sys
 
-from muser_core.predict.run_model import main
+from muser_core.predict.cli import main
 
 sys.exit(main())

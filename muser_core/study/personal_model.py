@@ -14,8 +14,9 @@ which would make the measured accuracy optimistic.
 
 The model is a JSON file (no pickled code): ``<study>/models/<participant>/personal_model.json``
 holds the statistics, the coefficients, the cross-validation results and
-who and what it was trained on. :class:`PersonalPredictor` scores live clips
-with it through the same pipeline as a MUSER run (:class:`muser_core.predict.Predictor`).
+who and what it was trained on.
+:class:`~muser_core.predict.personal.PersonalPredictor` scores live clips with
+it through the same pipeline as a MUSER run.
 
 Command line::
 
@@ -33,20 +34,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from muser_core.audio.transcribe import Recogniser, get_recogniser
 from muser_core.base.errors import InputError
+from muser_core.base.files import read_json, write_json
 from muser_core.features.acoustic import EGEMAPS_FEATURES
+from muser_core.features.lexicon import DEFAULT_DIC_PATH
 from muser_core.features.normalise import SpeakerZScore
-from muser_core.predict.run_model import Baseline, Predictor
-from muser_core.study.store import (
-    MODELS,
-    Study,
-    list_studies,
-    now,
-    read_json,
-    studies_dir,
-    write_json,
-)
+from muser_core.features.text import extract_features
+from muser_core.study.protocol import now
+from muser_core.study.store import MODELS, Study, list_studies, studies_dir
+from muser_core.study.table import sentences
 
 MODEL_FILE = "personal_model.json"
 FORMAT = 1
@@ -57,16 +53,13 @@ TEXT_SCORE = "percent"       # length-free category scores: sentences differ a l
 TOP_INDICATORS = 20
 
 
-def _lexicon_sha256() -> str:
-    from muser_core.features.lexicon import DEFAULT_DIC_PATH
-
+def lexicon_sha256() -> str:
+    """The shipped lexicon's hash: a model trained on other word lists says so when loaded."""
     return hashlib.sha256(DEFAULT_DIC_PATH.read_bytes()).hexdigest()
 
 
 def text_scores(texts: list[str]) -> pd.DataFrame:
     """The lexicon's category scores (percent of words) and the word count of each text."""
-    from muser_core.features.text import extract_features
-
     return extract_features(list(texts), score=TEXT_SCORE)
 
 
@@ -120,11 +113,16 @@ class Fitted:
 
     def probability(self, acoustic: pd.DataFrame, text: pd.DataFrame, speaker: str) -> np.ndarray:
         """P(stressed) of each row, features normalised with the person's statistics."""
-        z = np.hstack([_normalise(self.acoustic_stats, acoustic, speaker), _normalise(self.text_stats, text, speaker)])
+        return self.probability_of_zscores(speaker_zscore(self.acoustic_stats, acoustic, speaker), text, speaker)
+
+    def probability_of_zscores(self, acoustic_z: np.ndarray, text: pd.DataFrame, speaker: str) -> np.ndarray:
+        """P(stressed) of rows whose eGeMAPS are already z-scored with :attr:`acoustic_stats`."""
+        z = np.hstack([np.asarray(acoustic_z, dtype=np.float64), speaker_zscore(self.text_stats, text, speaker)])
         return 1.0 / (1.0 + np.exp(-(z @ np.asarray(self.coef) + self.intercept)))
 
 
-def _normalise(stats: dict, features: pd.DataFrame, speaker: str) -> np.ndarray:
+def speaker_zscore(stats: dict, features: pd.DataFrame, speaker: str) -> np.ndarray:
+    """Features z-scored with one speaker's statistics (a :class:`SpeakerZScore` dict), in its feature order."""
     scaler = SpeakerZScore.from_dict(stats)
     return scaler.transform(features.reindex(columns=stats["features"]), [speaker] * len(features)).to_numpy()
 
@@ -262,13 +260,13 @@ def fit_personal_model(table: pd.DataFrame, participant: str, study: str = "", s
     rows = table[table["speaker"] == participant]
     recognisers = sorted(set(rows.get("recogniser", pd.Series(dtype=str)).dropna().astype(str)) - {""})
     return PersonalModel(participant, study, study_name, now(), fitted, cv, list(data.acoustic.columns),
-                         list(data.text.columns), _lexicon_sha256(), recognisers, data.left_out)
+                         list(data.text.columns), lexicon_sha256(), recognisers, data.left_out)
 
 
 def train_personal_model(study: Study, participant: str) -> tuple[PersonalModel, Path]:
     """Fit a participant's model on their processed sentences and save it in the study."""
     person = study.participant(participant).participant
-    table, _, _ = study.sentences()
+    table, _, _ = sentences(study)
     model = fit_personal_model(table, person, study.id, study.settings.name)
     folder = study.root / MODELS / person
     write_json(folder / MODEL_FILE, model.to_dict())
@@ -304,46 +302,6 @@ def personal_models(root: str | Path | None = None) -> dict[str, Path]:
                 continue
             found[f"{study}/{folder.name}"] = folder
     return found
-
-
-class PersonalPredictor(Predictor):
-    """A personal model plus a recogniser, scoring live clips like a MUSER run (stress only)."""
-
-    kind = "personal"
-    takes_baseline = False   # the person's own statistics are the calibration
-
-    def __init__(self, folder: str | Path, recogniser: Recogniser | None = None):
-        self.folder = Path(folder)
-        self.model = read_personal_model(self.folder)
-        columns = list(text_scores([""]).columns)
-        if columns != self.model.text_features:
-            raise InputError(f"{self.folder / MODEL_FILE}: the lexicon's categories changed since this model was "
-                             "trained; retrain it on the Record a corpus page")
-        self.notices = [] if self.model.lexicon_sha256 == _lexicon_sha256() else [
-            "The lexicon's word lists changed since this personal model was trained (same categories); "
-            "retrain it so that its text scores mean what they meant in training."]
-        self.recogniser = recogniser or get_recogniser()
-
-    def card(self) -> str:
-        return self.model.card()
-
-    def reference(self, calibrated: bool) -> str:
-        return f"{self.model.participant}'s own recordings"
-
-    def _calibrated(self, baseline: Baseline | None) -> bool:
-        return True
-
-    def _acoustic_stats(self, baseline: Baseline | None) -> dict:
-        return self.model.fitted.acoustic_stats
-
-    def zscores(self, features: pd.Series, baseline: Baseline | None = None, acoustic_stats=None) -> pd.Series:
-        values = _normalise(self.model.fitted.acoustic_stats, features.to_frame().T, self.model.participant)
-        return pd.Series(values[0], index=self.model.acoustic_features)
-
-    def _model_outputs(self, transcript: str, features: pd.Series, baseline: Baseline | None,
-                       acoustic_stats=None) -> pd.Series:
-        p = self.model.fitted.probability(features.to_frame().T, text_scores([transcript]), self.model.participant)
-        return pd.Series({"stress_probability": float(p[0])})
 
 
 def main(argv: list[str] | None = None) -> int:

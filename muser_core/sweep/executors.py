@@ -1,7 +1,7 @@
 """Executors: where a sweep's runs train. ``local``: parallel processes here; ``ray``: Ray tasks, here or on a cluster.
 
 An executor is a small frozen dataclass holding its own settings (declared with
-:func:`~muser_core.config.setting`, so the command line's flags come from them)
+:func:`~muser_core.base.settings.setting`, so the command line's flags come from them)
 and one method, :meth:`Executor.execute`, that runs a sweep's jobs and yields
 each one's outcome as it ends. :data:`EXECUTORS` is the one registry the
 command line, the Results page and the tests read.
@@ -33,8 +33,11 @@ from typing import ClassVar, NamedTuple
 
 from muser_core.base.errors import InputError
 from muser_core.base.paths import REPO_ROOT
-from muser_core.config import RunConfig, setting
+from muser_core.base.settings import number_argument, setting
+from muser_core.config import RunConfig
 from muser_core.train import run_folder as rf
+from muser_core.train import train_run
+from muser_core.train.process import run_state
 
 TICK_S = 0.5  # how often an executor looks at a stop request and lets the sweep report progress
 # A run that reserves no GPU must not see one (Ray leaves CUDA_VISIBLE_DEVICES alone for those).
@@ -66,8 +69,6 @@ class Outcome(NamedTuple):
 
 def run_job(job: Job) -> tuple[str, dict]:
     """Train one run folder, or resume it (its config.json exists), or reuse it (finished): (state, test)."""
-    from muser_core.train import train_run
-
     resume = (job.out / rf.CONFIG).is_file()
     try:
         test = train_run(None if resume else RunConfig.from_dict(job.config), job.out, resume=resume)
@@ -78,8 +79,6 @@ def run_job(job: Job) -> tuple[str, dict]:
 
 def lost(job: Job, why: str) -> tuple[str, dict]:
     """(state, test) of a run whose process ended without answering, read from its folder (lock and status)."""
-    from muser_core.train.process import run_state
-
     state = run_state(job.out)["state"] if job.out.is_dir() else "not started"
     if state == "finished":  # it ended just after writing its results
         return state, ((rf.read_json(job.out / rf.TEST) or {}).get("metrics") or {})
@@ -114,6 +113,11 @@ class Executor(ABC):
         """Run every job; yield an :class:`Outcome` as each ends, and ``None`` every :data:`TICK_S` while
         runs go in other processes (a tick for progress). Once ``stop`` is requested no new run starts
         and running runs stop after their current batch (resumable); every job still gets its outcome."""
+
+    @classmethod
+    def declares(cls, setting_name: str) -> bool:
+        """Whether this executor has the setting (a page shows its widget only then)."""
+        return any(f.name == setting_name for f in fields(cls))
 
     def check(self) -> None:  # noqa: B027 (optional hook: most executors have nothing to reach)
         """Refuse in one line, before any data is prepared, what would only fail once the sweep starts."""
@@ -322,6 +326,7 @@ def _check_reachable(address: str, timeout_s: float = 10.0) -> None:
 
 
 EXECUTORS: dict[str, type[Executor]] = {"local": LocalExecutor, "ray": RayExecutor}
+DEFAULT_EXECUTOR = "local"
 
 
 def executor_settings() -> dict[str, tuple[str, object, str, type]]:
@@ -348,15 +353,13 @@ def make_executor(name: str, **options) -> Executor:
     return cls(**{k: v for k, v in options.items() if k in own and v is not None})
 
 
-
 def add_executor_flags(parser) -> None:
     """``--executor`` and one flag per executor setting (each written once, in its executor's dataclass)."""
-    from muser_core.train.cli import _number
-
-    types = {"int": _number(int), "float": _number(float), "float | None": _number(float), "str": str}
-    parser.add_argument("--executor", choices=list(EXECUTORS), default="local",
+    types = {"int": number_argument(int), "float": number_argument(float), "float | None": number_argument(float),
+             "str": str}
+    parser.add_argument("--executor", choices=list(EXECUTORS), default=DEFAULT_EXECUTOR,
                         help="where the runs train: " + "; ".join(f"{n}: {c.summary}" for n, c in EXECUTORS.items())
-                        + " (default: local)")
+                        + f" (default: {DEFAULT_EXECUTOR})")
     for name, (flag, default, help_text, cls) in executor_settings().items():
         kind = next(f.type for f in fields(cls) if f.name == name)
         if kind == "bool":

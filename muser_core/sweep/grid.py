@@ -42,6 +42,7 @@ import pandas as pd
 
 from muser_core.base.errors import InputError
 from muser_core.config import RunConfig
+from muser_core.strategies import STRATEGIES
 from muser_core.sweep.executors import (
     Executor,
     Job,
@@ -50,7 +51,9 @@ from muser_core.sweep.executors import (
     add_executor_flags,
     executor_from_args,
 )
+from muser_core.train import prepare_data
 from muser_core.train import run_folder as rf
+from muser_core.train.cli import add_config_flags, config_from_args, parse_seeds
 
 METRICS = ("accuracy", "precision", "recall", "f1")
 METRIC_TITLES = {"accuracy": "Accuracy", "precision": "Precision", "recall": "Recall", "f1": "F-score"}
@@ -95,8 +98,6 @@ class _FlagParser(argparse.ArgumentParser):
 
 
 def _train_parser() -> argparse.ArgumentParser:
-    from muser_core.train.cli import add_config_flags
-
     parser = _FlagParser(prog="variant flags", add_help=False, exit_on_error=False)
     add_config_flags(parser)
     return parser
@@ -104,8 +105,6 @@ def _train_parser() -> argparse.ArgumentParser:
 
 def variant_config(base: RunConfig, flags: str, seed: int) -> RunConfig:
     """``base`` with a variant's train flags and the seed applied, resolved (checks every choice)."""
-    from muser_core.train.cli import config_from_args
-
     try:
         args = _train_parser().parse_args(shlex.split(flags))
     except (InputError, argparse.ArgumentError) as exc:
@@ -149,7 +148,7 @@ def plan(variants: list[tuple[str, str]], seeds: list[int], base: RunConfig, out
     for label, flags in variants:
         for seed in seeds:
             cfg = variant_config(base, flags, seed)
-            if select_history and cfg.strategy.name == "speed":
+            if select_history and STRATEGIES[cfg.strategy.name].declares("history"):
                 for n in select_history:
                     candidate = replace(cfg, strategy=replace(cfg.strategy, history=n)).resolved()
                     jobs.append(Job(label, seed, out / run_folder_name(label, seed, n), candidate.to_dict()))
@@ -306,8 +305,6 @@ def markdown(summary: pd.DataFrame, reference: str | None, seeds: list[int], tit
 
 def warm_up(jobs: list[Job]) -> None:
     """Prepare each distinct data set once here: fills the embedding cache, surfaces input errors early."""
-    from muser_core.train import prepare_data
-
     seen = set()
     for job in jobs:
         cfg = RunConfig.from_dict(job.config)
@@ -338,8 +335,6 @@ def main(argv: list[str] | None = None) -> int:
                              "keep, per variant, the n with the best mean validation stress score")
     add_executor_flags(parser)
     try:
-        from muser_core.train.cli import config_from_args, parse_seeds
-
         args, train_flags = parser.parse_known_args(argv)
         executor = executor_from_args(args)
         executor.check()

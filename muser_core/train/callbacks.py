@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from muser_core.base.tasks import MAIN_TASK
-from muser_core.train import run_folder
+from muser_core.train import run_folder as rf
 from muser_core.train.checkpoints import remove_resume_state, save_checkpoint, save_resume_state
 from muser_core.train.loop import Callback, Trainer
 
@@ -28,10 +28,10 @@ class RunWriter(Callback):
         self._resume: dict = {}
 
     def on_fit_start(self, trainer: Trainer) -> None:
-        run_folder.rewrite_metrics(self.run_dir, trainer.records)  # on resume: drop epochs after the saved state
+        rf.rewrite_metrics(self.run_dir, trainer.records)  # on resume: drop epochs after the saved state
         if trainer.best_state:  # the checkpoint must be the best of the state we go on from
             save_checkpoint(self.run_dir, trainer.best_state, trainer.best_epoch)
-        old = run_folder.read_json(self.run_dir / run_folder.STATUS) or {}
+        old = rf.read_json(self.run_dir / rf.STATUS) or {}
         self.write_status(trainer, "evaluating" if not trainer.records else "training",
                           started=old.get("started") or time.time())
         self._saved_at = time.perf_counter()
@@ -47,7 +47,7 @@ class RunWriter(Callback):
         self.write_status(trainer, "evaluating")
 
     def on_epoch_end(self, trainer: Trainer, record: dict) -> None:
-        run_folder.append_metrics(self.run_dir, record)
+        rf.append_metrics(self.run_dir, record)
         if trainer.best_epoch == record["epoch"]:
             save_checkpoint(self.run_dir, trainer.best_state, trainer.best_epoch)
         if time.perf_counter() - self._saved_at >= self.save_every_s:
@@ -70,7 +70,7 @@ class RunWriter(Callback):
         current = trainer.current
         progress = ({"epoch": current.epoch, "drawn": current.drawn, "goal": trainer.epoch_size}
                     if current is not None and current.epoch > trainer.epochs_done else None)
-        run_folder.write_status(self.run_dir, state, phase=phase, epochs_done=trainer.epochs_done,
+        rf.write_status(self.run_dir, state, phase=phase, epochs_done=trainer.epochs_done,
                                 best_epoch=trainer.best_epoch, epoch_in_progress=progress,
                                 samples_per_s=trainer.samples_per_second, **self._resume, **extra)
         self._status_at = time.perf_counter()

@@ -5,7 +5,7 @@
     python -m muser_core.train --out runs/NAME --resume
 
 Every field of :class:`~muser_core.config.RunConfig` declared with
-:func:`~muser_core.config.setting` becomes a flag with its help text; the
+:func:`~muser_core.base.settings.setting` becomes a flag with its help text; the
 Train page's "show command" and the sweep's variants go through the same
 table, so a run started anywhere can be repeated from a terminal.
 """
@@ -20,14 +20,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from muser_core.base.errors import InputError
+from muser_core.base.settings import Setting, number_argument
 from muser_core.base.tasks import MAIN_TASK
-from muser_core.config import (
-    PAPER_DEVIATIONS,
-    RunConfig,
-    Setting,
-    paper_preset,
-    settings,
-)
+from muser_core.config import PAPER_DEVIATIONS, RunConfig, paper_preset, settings
+from muser_core.train.run import train_run
+from muser_core.train.run_folder import run_path
 
 
 def cli_settings() -> list[Setting]:
@@ -39,19 +36,8 @@ def _parse_list(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
-def _number(kind):
-    """argparse type that turns a bad number into one line (argparse then names the flag)."""
-    def parse(text: str):
-        try:
-            return kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a {'whole ' if kind is int else ''}number: '{text}'") from None
-    parse.__name__ = kind.__name__
-    return parse
-
-
-_TYPES = {"int": _number(int), "float": _number(float), "optional float": _number(float), "str": str,
-          "list": _parse_list}
+_TYPES = {"int": number_argument(int), "float": number_argument(float), "optional float": number_argument(float),
+          "str": str, "list": _parse_list}
 
 
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
@@ -140,9 +126,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from muser_core.train.run import train_run
-    from muser_core.train.run_folder import run_path
-
     parser = _Parser(prog="python -m muser_core.train", description=__doc__.split("\n")[0])
     add_config_flags(parser)
     parser.add_argument("--out", help="run folder, e.g. runs/NAME")

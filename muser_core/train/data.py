@@ -21,6 +21,12 @@ from muser_core.base.errors import InputError
 from muser_core.base.tasks import EXTERNAL_TASKS, MAIN_TASK, is_classification
 from muser_core.config import RunConfig
 from muser_core.data.corpus import SPLITS, Corpus
+from muser_core.data.splits import SPLIT_METHODS, assign_split
+from muser_core.features.acoustic import EGEMAPS_FEATURES, extract_egemaps
+from muser_core.features.normalise import SpeakerZScore
+from muser_core.features.text_encoder import TextEncoder, cached_embeddings
+from muser_core.sources import is_built_in
+from muser_core.sources import load as load_source
 
 
 @dataclass
@@ -110,24 +116,20 @@ def check_classes(task: TaskData, corpus: str) -> None:
 
 
 def load_corpus(spec: str, split: str = "speaker", external: bool = False, split_seed: int = 0) -> Corpus:
-    """``demo`` (the embedded corpus, or its external emotion set) or a canonical CSV, split as asked.
+    """A built-in source by name (the demo corpus, or its external emotion set) or a canonical CSV, split as asked.
 
     ``split``: ``table`` keeps the corpus's own split column (the demo's is
     speaker-independent); ``speaker`` (speaker-independent) or ``paper``
     (1,853/200/273, stratified by stress) re-split it with ``split_seed``. The corpus notes say which. An external
     emotion corpus always keeps its own split (its validation set drives the
-    dynamic sampling, paper 4.1).
+    dynamic sampling, paper 4.1). Any other source is first made a CSV
+    (:func:`muser_core.sources.corpus_file`).
     """
-    from muser_core.data.corpus import assign_split
-
-    if spec == "demo":
-        try:
-            from muser_core.data.demo import load_demo, load_demo_external
-        except ImportError:
-            raise InputError("the demo corpus is not available in this checkout (muser_core.demo)") from None
+    if is_built_in(spec):
         if external:
-            return load_demo_external()
-        return load_demo(split="speaker" if split == "table" else split)  # its own split: speaker-independent
+            return load_source(spec, external=True)
+        # A built-in source's own split is speaker-independent.
+        return load_source(spec, split=SPLIT_METHODS[0] if split == "table" else split)
     corpus = Corpus.load(spec)
     if external or split == "table":
         note = "split: the table's own split column" + (" (external corpus)" if external else "")
@@ -141,12 +143,8 @@ def load_corpus(spec: str, split: str = "speaker", external: bool = False, split
 
 def _acoustic_table(table: pd.DataFrame, workers: int) -> pd.DataFrame:
     """The 88 eGeMAPS functionals of each row: from the table's columns, else extracted from audio."""
-    from muser_core.features.acoustic import EGEMAPS_FEATURES
-
     if all(c in table.columns for c in EGEMAPS_FEATURES):
         return table[EGEMAPS_FEATURES].apply(pd.to_numeric, errors="coerce")
-    from muser_core.features.acoustic import extract_egemaps
-
     paths = [p for p in table["audio_path"] if p]
     feats, _ = extract_egemaps(sorted(set(paths)), workers=workers) if paths else (pd.DataFrame(), [])
     return feats.reindex(table["audio_path"].astype(str)).set_axis(table.index)[EGEMAPS_FEATURES] \
@@ -236,8 +234,6 @@ def prepare_data(cfg: RunConfig, progress: bool = False, device: str = "cpu") ->
     features: dict[str, torch.Tensor] = {}
     normaliser, text_dim, encoder = None, 0, None
     if m.uses_audio:
-        from muser_core.features.normalise import SpeakerZScore
-
         values = acoustic[used].reset_index(drop=True)
         # Paper 4.2: speaker-level z-normalisation; speaker ids are per data set.
         speakers = (table["dataset"].astype(str) + ":" + table["speaker"].astype(str)).to_numpy()
@@ -250,15 +246,11 @@ def prepare_data(cfg: RunConfig, progress: bool = False, device: str = "cpu") ->
     if m.uses_text:
         texts = table["text"].fillna("").astype(str).tolist()
         if m.text_mode == "frozen":
-            from muser_core.features.text_encoder import cached_embeddings
-
             vectors = cached_embeddings(texts, m.text_model, m.max_length, cfg.train.embed_batch_size,
                                         device=device, progress=progress)
             features["text_embedding"] = torch.from_numpy(vectors)
             text_dim = vectors.shape[1]
         else:
-            from muser_core.features.text_encoder import TextEncoder
-
             encoder = TextEncoder(m.text_model, m.max_length)
             tokens = encoder.tokenize(texts)  # padded once to the longest; batches are cut per batch
             features["input_ids"] = tokens["input_ids"]

@@ -30,6 +30,7 @@ drawn), ``train_loss`` {task: mean loss on the training scale}, ``val``
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from muser_core.base.files import json_safe
 from muser_core.base.tasks import MAIN_TASK, is_classification
 from muser_core.config import RunConfig
 from muser_core.model import MultiTaskModel, check_shapes, trainable_state
@@ -249,10 +251,6 @@ class Trainer:
 
     def state_dict(self) -> dict:
         """Everything needed to continue exactly from here (tensors and plain types only)."""
-        import json
-
-        from muser_core.train.run_folder import _clean
-
         current = None
         if self.current is not None:
             c = self.current
@@ -267,7 +265,7 @@ class Trainer:
                 "streams": {t: {"order": s.order.cpu(), "pos": s.pos} for t, s in self.streams.items()},
                 "current_losses": ({t: torch.stack(v).cpu() for t, v in self.current.losses.items()}
                                    if self.current else {}),
-                "meta": json.dumps(_clean(meta))}
+                "meta": json.dumps(json_safe(meta))}
 
     def load_state_dict(self, state: dict, source: str = "resume state") -> None:
         import json

@@ -29,6 +29,7 @@ import pandas as pd
 
 from muser_core.base.errors import InputError
 from muser_core.base.paths import REPO_ROOT, runs_dir
+from muser_core.base.tasks import MAIN_TASK
 from muser_core.config import RunConfig
 from muser_core.train import run_folder as rf
 
@@ -236,7 +237,7 @@ def list_runs(roots: Sequence[tuple[Path, bool]] | None = None) -> pd.DataFrame:
             launch_record = rf.read_json(folder / rf.LAUNCH) or {}
             status = run_state(folder, launch_record)
             test = rf.read_json(folder / rf.TEST) or {}
-            stress = (test.get("metrics") or {}).get("stress") or {}
+            stress = (test.get("metrics") or {}).get(MAIN_TASK) or {}
             section = _sections(config)
             rows.append({
                 "name": str(folder.relative_to(root)), "path": str(folder), "shipped": shipped or is_shipped(folder),

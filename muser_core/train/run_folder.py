@@ -26,7 +26,6 @@ half-written last line is ignored).
 from __future__ import annotations
 
 import json
-import math
 import os
 import platform
 import re
@@ -34,12 +33,16 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from muser_core.base import files
 from muser_core.base.errors import InputError
+from muser_core.base.files import atomic_write_bytes, json_safe
+from muser_core.base.files import (
+    temporary_path as temporary_path,  # train/checkpoints.py writes with it
+)
 from muser_core.base.paths import REPO_ROOT, runs_dir
 from muser_core.config import RunConfig
 
@@ -62,47 +65,32 @@ def run_path(name: str, root: str | Path | None = None) -> Path:
 
 # --------------------------------------------------------------------------- files
 
-def _clean(value):
-    """NaN and infinity become null, so the files are strict JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
-
-
-def temporary_path(path: str | Path) -> Path:
-    """A unique hidden name beside ``path`` to write to before renaming (threads and processes never share one)."""
-    path = Path(path)
-    return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write to a temporary file beside ``path``, then rename: readers never see half a file."""
-    tmp = temporary_path(path)
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+# One atomic write and one JSON reader for the whole project (muser_core.base.files); the names below
+# are the run folder's, kept because the trainer, the sweeps and the pages call them.
+_clean = json_safe  # train/loop.py imports this name
 
 
 def write_json(path: str | Path, obj) -> None:
-    atomic_write_bytes(path, json.dumps(_clean(obj), indent=2).encode())
+    """Strict JSON, atomically; the run folder must exist (one deleted meanwhile is not made again)."""
+    files.write_json(path, obj, make_folder=False)
 
 
 def read_json(path: str | Path) -> dict | None:
-    """The parsed file when it holds a JSON object; None when it is missing, unreadable or not an object."""
+    """The parsed file when it holds a JSON object; None when it is missing, unreadable or not an object.
+
+    Pages poll run folders that a run is writing or that were just removed, so
+    an absent file is an answer here, not an error.
+    """
     try:
-        value = json.loads(Path(path).read_text())
-    except (OSError, ValueError):
+        return files.read_json(path)
+    except InputError:
         return None
-    return value if isinstance(value, dict) else None
 
 
 def append_metrics(run_dir: str | Path, record: dict) -> None:
     """Add one epoch's line to metrics.jsonl."""
     with open(Path(run_dir) / METRICS, "a") as handle:
-        handle.write(json.dumps(_clean(record)) + "\n")
+        handle.write(json.dumps(json_safe(record)) + "\n")
 
 
 def read_metrics(run_dir: str | Path) -> list[dict]:
@@ -122,7 +110,7 @@ def read_metrics(run_dir: str | Path) -> list[dict]:
 
 def rewrite_metrics(run_dir: str | Path, records: list[dict]) -> None:
     """Replace metrics.jsonl atomically (a resumed run drops epochs after its saved state)."""
-    text = "".join(json.dumps(_clean(r)) + "\n" for r in records)
+    text = "".join(json.dumps(json_safe(r)) + "\n" for r in records)
     atomic_write_bytes(Path(run_dir) / METRICS, text.encode())
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from conftest import TwoSentences, small_study, voiced_wav_bytes
 
 from analysis.study_views import sentence_balance, sessions_overview
-from muser_core.study.store import load_study
+from muser_core.study.process import process_study
+from muser_core.study.table import load_study
 
 
 def test_sessions_and_balance_match_a_hand_count(studies):
     study = small_study(studies, people=("P01", "P02"))
-    study.process(TwoSentences())
+    process_study(study, TwoSentences())
     late = study.start_session("P02", "stressed", "exam morning", stress_task=True)
     study.end_stress_task("P02", late.session, skipped=True)
     study.save_answer("P02", late.session, 1, voiced_wav_bytes(seed=9))

@@ -115,14 +115,16 @@ def test_a_session_in_the_browser_becomes_a_corpus_and_a_run(tmp_path_factory, s
         page.get_by_text(re.compile(r"2 answer\(s\) processed, 0 already up to date, 0 skipped")).wait_for()
         assert "Traceback" not in page.content()
 
+    from muser_core.study.process import process_study
     from muser_core.study.store import Study
+    from muser_core.study.table import sentences
 
     study = Study(server_studies / STUDY)
     session = study.session("P01", "s01")
     assert session.finished and session.condition == "stressed" and session.stress_task["duration_s"] >= 10
     assert [(a.activation, a.valence) for a in session.answers.values()] == [(8, 2), (7, 3)]
     assert all(4.0 < a.duration_s < 10.0 for a in session.answers.values())
-    table, _, skipped = study.sentences()
+    table, _, skipped = sentences(study)
     assert not skipped and len(table) == 4, table["text"].tolist()   # two sentences per recorded answer
     assert "worried" in " ".join(table["text"]).lower()
 
@@ -137,7 +139,7 @@ def test_a_session_in_the_browser_becomes_a_corpus_and_a_run(tmp_path_factory, s
             study.rate_answer("P01", s.session, q, *ratings)
     from muser_core.audio.transcribe import get_recogniser
 
-    report = study.process(get_recogniser())
+    report = process_study(study, get_recogniser())
     assert (report.processed, report.up_to_date, report.skipped) == (10, 2, [])
 
     out = tmp_path_factory.mktemp("corpus") / "study.csv"

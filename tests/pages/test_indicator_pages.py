@@ -112,7 +112,7 @@ def test_acoustic_page_on_a_tiny_muse_copy_says_what_is_missing(muse_root, tmp_p
     monkeypatch.setenv("MUSER_CACHE_DIR", str(tmp_path / "cache"))
     at = AppTest.from_file(ACOUSTIC_PAGE, default_timeout=180).run()
     at.sidebar.radio(key="ac-ind-source").set_value("MuSE copy on this machine").run()
-    at.sidebar.text_input(key="ac-ind-muse-root").set_value(str(muse_root)).run()
+    at.sidebar.text_input(key="ac-ind-muse").set_value(str(muse_root)).run()
     assert not at.exception
     # 23 sentences cannot support least squares on 88 features: one clear line, no traceback.
     assert len(at.error) == 1 and "labelled rows; at least" in at.error[0].value
@@ -154,7 +154,7 @@ def test_both_pages_show_table4_for_both_modalities_on_the_demo():
 def test_text_page_scores_a_muse_copy_with_the_lexicon(muse_root):
     at = AppTest.from_file(TEXT_PAGE, default_timeout=120).run()
     at.sidebar.radio(key="text-ind-source").set_value("MuSE copy on this machine").run()
-    at.sidebar.text_input(key="text-ind-muse-root").set_value(str(muse_root)).run()
+    at.sidebar.text_input(key="text-ind-muse").set_value(str(muse_root)).run()
     assert not at.exception and not at.error
     # Two scripted sentences use few categories: the rest are constant, dropped and listed.
     assert any("constant features dropped" in e.label for e in at.expander)
@@ -171,7 +171,7 @@ def _all_features(at: AppTest) -> pd.DataFrame:
 def _direct_fit(muse_root: Path, score: str) -> pd.Series:
     """Stress coefficients fitted here, outside the page, on the transcripts scored with ``score``."""
     from analysis.indicators import IndicatorAnalysis
-    from muser_core.data.corpus import load_muse
+    from muser_core.data.muse import load_muse
     from muser_core.features.text import extract_features
 
     table = load_muse(muse_root).table
@@ -183,7 +183,7 @@ def _direct_fit(muse_root: Path, score: str) -> pd.Series:
 def test_text_page_scores_word_counts_by_default_and_percentages_on_request(muse_root):
     at = AppTest.from_file(TEXT_PAGE, default_timeout=120).run()
     at.sidebar.radio(key="text-ind-source").set_value("MuSE copy on this machine").run()
-    at.sidebar.text_input(key="text-ind-muse-root").set_value(str(muse_root)).run()
+    at.sidebar.text_input(key="text-ind-muse").set_value(str(muse_root)).run()
     assert not at.exception and not at.error
     score = at.sidebar.radio(key="text-ind-score")
     assert score.value == "count"  # the paper's feature (3.2): its Tables 1, 2, 4 are made with counts
@@ -210,7 +210,7 @@ def test_csv_features_give_a_one_row_table4(tmp_path):
 def test_text_page_on_a_muse_copy_says_why_egemaps_are_not_in_table4(muse_root):
     at = AppTest.from_file(TEXT_PAGE, default_timeout=120).run()
     at.sidebar.radio(key="text-ind-source").set_value("MuSE copy on this machine").run()
-    at.sidebar.text_input(key="text-ind-muse-root").set_value(str(muse_root)).run()
+    at.sidebar.text_input(key="text-ind-muse").set_value(str(muse_root)).run()
     assert not at.exception
     assert table4(at)["feature set"].tolist() == ["text categories"]
     assert any("extract them on the Acoustic indicators page" in c.value for c in at.caption)
@@ -219,7 +219,7 @@ def test_text_page_on_a_muse_copy_says_why_egemaps_are_not_in_table4(muse_root):
 def _muse_with_dic(muse_root: Path, dic: Path) -> AppTest:
     at = AppTest.from_file(TEXT_PAGE, default_timeout=120).run()
     at.sidebar.radio(key="text-ind-source").set_value("MuSE copy on this machine").run()
-    at.sidebar.text_input(key="text-ind-muse-root").set_value(str(muse_root)).run()
+    at.sidebar.text_input(key="text-ind-muse").set_value(str(muse_root)).run()
     at.sidebar.radio(key="text-ind-dic").set_value(DIC_PATH).run()
     return at.sidebar.text_input(key="text-ind-dic-path").set_value(str(dic)).run()
 

@@ -184,9 +184,10 @@ def test_a_personal_model_is_in_the_picker_with_its_measured_accuracy(runs_root,
     from conftest import TwoSentences, small_study
 
     from muser_core.study.personal_model import train_personal_model
+    from muser_core.study.process import process_study
 
     study = small_study(studies, sessions_per_condition=2)
-    study.process(TwoSentences())
+    process_study(study, TwoSentences())
     model, _ = train_personal_model(study, "P01")
     at = AppTest.from_file(PAGE, default_timeout=240).run()
     picker = widget(at, "selectbox", "Model")

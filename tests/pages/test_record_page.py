@@ -7,7 +7,9 @@ import pytest
 from conftest import REPO, TwoSentences, small_study, voiced_wav_bytes
 from streamlit.testing.v1 import AppTest
 
-from muser_core.study.store import Study, load_study
+from muser_core.study.process import process_study
+from muser_core.study.store import Study
+from muser_core.study.table import load_study
 from ui.common import STUDY_LABEL
 
 PAGE = str(REPO / "pages" / "8_Record_a_corpus.py")
@@ -105,7 +107,7 @@ def test_a_session_from_a_new_study_to_processed_sentences(studies):
 
 def test_deleting_a_participant_on_the_page_says_what_was_removed(studies):
     study = small_study(studies, people=("P01", "P02"))
-    study.process(TwoSentences())
+    process_study(study, TwoSentences())
     at = AppTest.from_file(PAGE, default_timeout=120).run()
     section(at, "Participants")
     at.selectbox(key="rec-delete-who").set_value("P01").run()
@@ -122,7 +124,7 @@ def test_personal_model_is_trained_and_its_accuracy_shown(studies):
     section(at, "Personal model")
     click(at, "Train the personal model")
     assert any("P01: no processed sentences" in e.value for e in at.error)
-    study.process(TwoSentences())
+    process_study(study, TwoSentences())
     click(at, "Train the personal model")
     assert not at.exception and not at.error
     shown = texts(at)
@@ -132,7 +134,7 @@ def test_personal_model_is_trained_and_its_accuracy_shown(studies):
 
 def test_the_study_is_in_the_overview_data_picker(studies):
     study = small_study(studies)
-    study.process(TwoSentences())
+    process_study(study, TwoSentences())
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.sidebar.radio(key="overview-source").set_value(STUDY_LABEL).run()
     assert not at.exception and not at.error

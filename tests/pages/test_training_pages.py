@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from muser_core.config import RunConfig
 from muser_core.strategies import STRATEGIES
 from muser_core.train import process
-from muser_core.train import run_folder as runs
+from muser_core.train import run_folder as rf
 
 TRAIN = str(REPO / "pages" / "3_Train.py")
 DYNAMICS = str(REPO / "pages" / "4_Sampling_dynamics.py")
@@ -46,7 +46,7 @@ def test_train_page_shows_a_run_with_progress_curves_and_test_metrics(runs_root)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Epoch"] == "10" and metrics["Strategy"] == "speed n=2"
     # The headline is the best epoch's validation accuracy (the checkpoint's), not the last epoch's.
-    records = runs.read_metrics(folder)
+    records = rf.read_metrics(folder)
     best = records[-1]["best_epoch"]
     assert metrics["Val. stress accuracy (best epoch)"] == f"{records[best]['val']['stress']['accuracy']:.3f}"
     assert metrics["Best epoch"] == str(best)
@@ -70,10 +70,10 @@ def test_finetune_time_estimate_is_measured_on_this_machine(runs_root):
     assert "per epoch" not in texts(at.info)
     # ... and with a run of this kind measured here, it says the time per epoch from that run's speed.
     folder = make_run(runs_root, "measured", epochs=2)
-    cfg = RunConfig.from_json(folder / runs.CONFIG)
+    cfg = RunConfig.from_json(folder / rf.CONFIG)
     cfg.model.text_mode = "finetune"
-    runs.write_json(folder / runs.CONFIG, cfg.resolved().to_dict())
-    runs.write_json(folder / runs.STATUS, {**runs.read_json(folder / runs.STATUS), **runs.process_identity(),
+    rf.write_json(folder / rf.CONFIG, cfg.resolved().to_dict())
+    rf.write_json(folder / rf.STATUS, {**rf.read_json(folder / rf.STATUS), **rf.process_identity(),
                                            "samples_per_s": 5.0})
     at.run()
     estimate = texts(at.info)
@@ -117,9 +117,9 @@ def test_a_folder_that_is_not_a_run_is_one_line(runs_root, tmp_path):
 
 def test_crashed_and_half_written_runs_say_so(runs_root):
     folder = make_run(runs_root, "crashed", state="failed", epochs=4)
-    status = json.loads((folder / runs.STATUS).read_text())
-    runs.write_json(folder / runs.STATUS, {**status, "error": "RuntimeError: boom", "best_epoch": 3})
-    with open(folder / runs.METRICS, "a") as handle:
+    status = json.loads((folder / rf.STATUS).read_text())
+    rf.write_json(folder / rf.STATUS, {**status, "error": "RuntimeError: boom", "best_epoch": 3})
+    with open(folder / rf.METRICS, "a") as handle:
         handle.write('{"epoch": 5, "val')
     at = page(TRAIN, **{"train-last": str(folder)})
     assert not at.exception
@@ -173,8 +173,8 @@ def test_results_page_without_sweeps_offers_the_launcher(runs_root):
 
 def test_a_running_run_polls_and_offers_stop(runs_root):
     folder = make_run(runs_root, "live", state="running", epochs=3)
-    with runs.RunLock(folder):  # alive = its lock is held
-        runs.write_status(folder, "running", epochs_done=3, best_epoch=3)
+    with rf.RunLock(folder):  # alive = its lock is held
+        rf.write_status(folder, "running", epochs_done=3, best_epoch=3)
         at = page(TRAIN, **{"train-last": str(folder)})
         assert not at.exception
         assert [b for b in at.button if b.label == "Stop this run"]
@@ -231,7 +231,7 @@ def test_train_page_trains_on_a_muse_copy(runs_root, muse_root):
     at.button(key="train-launch").click().run()
     assert not at.exception and not at.error
     folder = runs_root / "on-muse"
-    assert (folder / runs.LAUNCH).is_file()
+    assert (folder / rf.LAUNCH).is_file()
     csv = list((runs_root / ".corpora").glob("muse-*.csv"))
     assert len(csv) == 1
     _wait_for(lambda: rv.read_run(folder).state not in process.ACTIVE)
@@ -252,7 +252,7 @@ def test_stop_from_the_page_says_stopping_then_stopped(runs_root):
     at.button(key="train-launch").click().run()
     assert not at.exception and not at.error
     folder = runs_root / "stop-me"
-    _wait_for(lambda: len(runs.read_metrics(folder)) >= 3)
+    _wait_for(lambda: len(rf.read_metrics(folder)) >= 3)
     at.run()
     [stop] = [b for b in at.button if b.label == "Stop this run"]
     stop.click().run()
@@ -355,9 +355,9 @@ def test_results_progress_counts_done_running_queued_and_names_the_executor(runs
     from analysis import sweep_views as sv
 
     sweep = _table8_sweep(runs_root, {2: ("uniform", 2, 0.75)}, seeds=(0,))
-    runs.write_json(sweep / "plan.json", {"total": 4, "executor": "ray"})
+    rf.write_json(sweep / "plan.json", {"total": 4, "executor": "ray"})
     running = make_run(sweep, "speed-based-sampling-history-5-seed0", "speed", state="running", epochs=2)
-    with runs.RunLock(sweep), runs.RunLock(running):
+    with rf.RunLock(sweep), rf.RunLock(running):
         state = sv.sweep_state(sweep)
         assert (state["done"], state["running"], state["queued"], state["executor"]) == (1, 1, 2, "ray")
         at = _results_page(sweep)
@@ -386,9 +386,9 @@ def test_a_ray_sweep_from_the_page_shows_progress_and_its_stop_leaves_no_ray_pro
     at.button(key="sweep-launch").click().run()
     assert not at.exception and not at.error
     folder = runs_root / "on-ray"
-    sweep = psutil.Process(runs.read_json(folder / runs.LAUNCH)["pid"])
+    sweep = psutil.Process(rf.read_json(folder / rf.LAUNCH)["pid"])
     subs = [folder / "muser-textual-encoder-seed0", folder / "muser-acoustic-encoder-seed0"]
-    _wait_for(lambda: all(len(runs.read_metrics(sub)) >= 2 for sub in subs), timeout=180)
+    _wait_for(lambda: all(len(rf.read_metrics(sub)) >= 2 for sub in subs), timeout=180)
     started = sweep.children(recursive=True)
     assert any("raylet" in " ".join(p.cmdline()) for p in started)
     at.run()
@@ -399,7 +399,7 @@ def test_a_ray_sweep_from_the_page_shows_progress_and_its_stop_leaves_no_ray_pro
     _wait_for(lambda: sv.sweep_state(folder)["state"] not in process.ACTIVE, timeout=120)
     assert sv.sweep_state(folder)["state"] == "stopped"
     for sub in subs:
-        assert process.run_state(sub)["state"] == "stopped" and (sub / runs.RESUME).is_file()
+        assert process.run_state(sub)["state"] == "stopped" and (sub / rf.RESUME).is_file()
     _, alive = psutil.wait_procs([sweep, *started], timeout=30)
     assert not alive, [" ".join(p.cmdline())[:80] for p in alive]
 
@@ -426,8 +426,8 @@ def test_results_page_shows_the_history_chosen_on_validation(runs_root):
         for seed in (0, 1):
             folder = make_run(sweep, f"speed--n{n}-seed{seed}", "speed", history=2, epochs=6, seed=seed + 10 * n,
                               test_accuracy=0.6 + 0.1 * (n == 5))
-            status = runs.read_json(folder / runs.STATUS)
-            records = runs.read_metrics(folder)
+            status = rf.read_json(folder / rf.STATUS)
+            records = rf.read_metrics(folder)
             val[(n, seed)] = next(r["val"]["stress"]["accuracy"] for r in records if r["epoch"] == status["best_epoch"])
     means = {n: (val[(n, 0)] + val[(n, 1)]) / 2 for n in (1, 5)}
     chosen = max(means, key=lambda n: (means[n], -n))

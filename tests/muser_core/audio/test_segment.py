@@ -12,7 +12,7 @@ import soundfile
 from muser_core.audio.segment import MIN_CLIP_S, split_sentences, write_segments
 from muser_core.audio.transcribe import Word, get_recogniser, word_error_rate
 from muser_core.base.errors import InputError
-from muser_core.data.corpus import load_manifest
+from muser_core.data.manifest import load_manifest
 from muser_core.data.samples import long_reading
 
 

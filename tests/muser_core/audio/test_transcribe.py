@@ -50,7 +50,7 @@ def test_registry_default_and_unknown_name():
     assert DEFAULT_RECOGNISER == "whisper" and set(RECOGNISERS) == {"whisper", "pocketsphinx"}
     with pytest.raises(InputError, match="unknown recogniser 'vosk'"):
         get_recogniser("vosk")
-    with pytest.raises(InputError, match="--asr-model is for the whisper recogniser"):
+    with pytest.raises(InputError, match=r"--asr-model is for a recogniser that reads a model folder \(whisper\)"):
         get_recogniser("pocketsphinx", model="/somewhere")
 
 

@@ -14,7 +14,7 @@ import soundfile
 
 from muser_core.audio.decode import TARGET_SR, load_audio
 from muser_core.base.errors import InputError
-from muser_core.data.corpus import CANONICAL_COLUMNS, PAPER_SPLIT_SIZES, SPLITS
+from muser_core.data.corpus import CANONICAL_COLUMNS, SPLITS
 from muser_core.data.demo import (
     DEMO_CLIPS_DIR,
     demo_clips,
@@ -22,6 +22,7 @@ from muser_core.data.demo import (
     load_demo,
     load_demo_external,
 )
+from muser_core.data.splits import PAPER_SPLIT_SIZES
 from muser_core.features.acoustic import EGEMAPS_FEATURES, egemaps_from_file
 
 SCRIPTS = Path(__file__).resolve().parents[3] / "scripts"

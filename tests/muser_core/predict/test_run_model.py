@@ -16,13 +16,11 @@ from muser_core.audio.transcribe import get_recogniser
 from muser_core.base.errors import InputError
 from muser_core.data.samples import real_clips
 from muser_core.features.acoustic import EGEMAPS_FEATURES, egemaps_from_signal
+from muser_core.predict.clip import MAX_SECONDS, make_baseline, prepare_clip
 from muser_core.predict.run_model import (
     DEFAULT_CHECKPOINT,
-    MAX_SECONDS,
     LivePredictor,
     check_run_folder,
-    make_baseline,
-    prepare_clip,
     trained_on_synthetic,
     usable_checkpoints,
 )
@@ -255,7 +253,7 @@ def test_emotions_outside_the_label_scale_are_clipped_and_said(tmp_path, real_pa
     narrow = LivePredictor(folder, get_recogniser("pocketsphinx"))
     clip = prepare_clip(real_paths[0])
     result = narrow.predict(clip, "hello there")
-    raw = narrow._model_outputs("hello there", clip.features, None)["activation"]   # the head's own output
+    raw = narrow.model_outputs("hello there", narrow.zscores(clip.features, None))["activation"]   # the head's own output
     assert raw > 2.0
     assert result.activation == 2.0
     assert any(w.startswith(f"activation came out at {raw:.2f}, outside the model's label scale 1..2")

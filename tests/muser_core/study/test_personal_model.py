@@ -7,22 +7,20 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import CALM, FILLER, STRESSED, TwoSentences, small_study, speak
+from conftest import CALM, FILLER, STRESSED
 
 from muser_core.base.errors import InputError
 from muser_core.features.acoustic import EGEMAPS_FEATURES
-from muser_core.predict.run_model import load_predictor, prepare_clip
 from muser_core.study.personal_model import (
     MODEL_FILE,
     C,
-    PersonalPredictor,
     fit_personal_model,
     personal_models,
     read_personal_model,
     text_scores,
-    train_personal_model,
 )
-from muser_core.study.store import Study, StudySettings
+from muser_core.study.protocol import StudySettings
+from muser_core.study.store import Study
 
 
 def person_table(sessions_per_class: int = 3, per_session: int = 12, seed: int = 0, signal: float = 0.8,
@@ -125,26 +123,3 @@ def test_a_saved_model_is_read_back_listed_and_described(studies):
     with pytest.raises(InputError, match="P02/personal_model.json: incomplete"):
         read_personal_model(study.root / "models" / "P02")
     assert list(personal_models()) == ["exam/P01"]
-
-
-@pytest.mark.slow
-def test_trained_on_a_study_and_used_live(studies, tmp_path):
-    """A study recorded through the library, a personal model, and a live clip scored by it."""
-    study = small_study(studies, sessions_per_condition=2)
-    study.process(TwoSentences())
-    model, folder = train_personal_model(study, "P01")
-    assert folder == study.root / "models" / "P01" and model.sessions == 4 and model.cv.sentences == 16
-    predictor = load_predictor(folder)
-    assert isinstance(predictor, PersonalPredictor) and not predictor.takes_baseline
-    clip = prepare_clip(speak(tmp_path / "live.wav", "I am worried about the exam."))
-    result = predictor.predict(clip, "I am worried about the exam.")
-    expected = model.fitted.probability(clip.features.to_frame().T, text_scores(["I am worried about the exam."]),
-                                        "P01")[0]
-    assert result.stress_probability == pytest.approx(expected)
-    assert result.activation is None and result.valence is None and result.calibrated
-    assert not any("not calibrated" in w for w in result.warnings)
-    assert predictor.reference(True) == "P01's own recordings"
-    acoustic, text, profile = model.indicators()
-    assert len(acoustic) == 20 and acoustic["rank"].tolist() == list(range(1, 21))
-    assert acoustic["coefficient"].abs().is_monotonic_decreasing and "WC" not in set(text["feature"])
-    assert set(text["feature"]) <= set(profile.index)

@@ -23,7 +23,7 @@ from muser_core.sweep.grid import (
     plan,
     summarise,
 )
-from muser_core.train import run_folder as runs
+from muser_core.train import run_folder as rf
 from muser_core.train.cli import config_from_args
 
 
@@ -92,7 +92,7 @@ def test_stopping_a_sweep_stops_its_runs_and_a_rerun_resumes_them(tmp_path):
             "--workers", "2", "--corpus", str(corpus), "--max-epochs", "60", "--patience", "5000"]
     process.launch_sweep(out, args, total=2)
     deadline = time.time() + 120
-    while not all(len(runs.read_metrics(out / f"{v}-seed0")) >= 3 for v in ("single", "uniform")):
+    while not all(len(rf.read_metrics(out / f"{v}-seed0")) >= 3 for v in ("single", "uniform")):
         assert time.time() < deadline, (out / process.SWEEP_LOG).read_text()
         time.sleep(0.1)
     assert sweep_state(out)["state"] == "running"
@@ -103,7 +103,7 @@ def test_stopping_a_sweep_stops_its_runs_and_a_rerun_resumes_them(tmp_path):
     assert sweep_state(out)["state"] == "stopped"
     for v in ("single", "uniform"):
         assert process.run_state(out / f"{v}-seed0")["state"] == "stopped"
-        assert (out / f"{v}-seed0" / runs.RESUME).is_file()
+        assert (out / f"{v}-seed0" / rf.RESUME).is_file()
     assert main(["--out", str(out), *args]) == 0  # the same sweep again: resumes both runs to the end
     assert set(pd.read_csv(out / "runs.csv")["state"]) == {"finished"}
     assert sweep_state(out)["state"] == "finished"

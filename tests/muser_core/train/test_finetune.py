@@ -15,8 +15,8 @@ from muser_core.config import DataConfig, ModelConfig, RunConfig, StrategyConfig
 from muser_core.data.corpus import Corpus
 from muser_core.features.acoustic import EGEMAPS_FEATURES
 from muser_core.features.text_encoder import default_model_path
-from muser_core.model import load_trained_model, predict
-from muser_core.train import run_folder as runs
+from muser_core.predict.run_model import load_trained_model, predict
+from muser_core.train import run_folder as rf
 from muser_core.train import train_run
 
 TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
@@ -60,16 +60,16 @@ def test_finetune_run_stop_resume_and_reload(tmp_path, tiny_bert, corpus_csv):
     cfg = finetune_config(corpus_csv, str(tiny_bert))
     stopped = tmp_path / "stopped"
     assert train_run(cfg, stopped, callbacks=[StopAtBatch(5)]) == {}  # inside epoch 2 (3 batches an epoch)
-    status = runs.read_status(stopped)
+    status = rf.read_status(stopped)
     assert status["state"] == "stopped" and status["epoch_in_progress"]["epoch"] == 2
-    assert status["resume_bytes"] == (stopped / runs.RESUME).stat().st_size > 0
+    assert status["resume_bytes"] == (stopped / rf.RESUME).stat().st_size > 0
     test = train_run(None, stopped, resume=True)
     straight = tmp_path / "straight"
     assert train_run(cfg, straight) == test
-    assert timeless(runs.read_metrics(stopped)) == timeless(runs.read_metrics(straight))
+    assert timeless(rf.read_metrics(stopped)) == timeless(rf.read_metrics(straight))
 
     # The Transformer was trained: its weights are in the checkpoint and differ from the initial ones.
-    weights = load_file(str(straight / runs.CHECKPOINT))
+    weights = load_file(str(straight / rf.CHECKPOINT))
     encoder = [k for k in weights if k.startswith("text_encoder.")]
     assert encoder
     initial = load_file(str(tiny_bert / "model.safetensors"))
@@ -85,7 +85,7 @@ def test_finetune_run_stop_resume_and_reload(tmp_path, tiny_bert, corpus_csv):
                    speakers=(rows["dataset"] + ":" + rows["speaker"]).tolist())
     accuracy = np.mean((pred["stress_probability"].to_numpy() > 0.5) == rows["stress"].to_numpy())
     assert accuracy == pytest.approx(test["stress"]["accuracy"])
-    assert json.loads((straight / runs.TEST).read_text())["best_epoch"] == runs.read_status(straight)["best_epoch"]
+    assert json.loads((straight / rf.TEST).read_text())["best_epoch"] == rf.read_status(straight)["best_epoch"]
 
 
 def test_time_batches_measures_this_machine(tiny_bert, corpus_csv):

@@ -20,9 +20,9 @@ from muser_core.base.paths import REPO_ROOT
 from muser_core.config import DataConfig, ModelConfig, RunConfig, StrategyConfig, TrainConfig
 from muser_core.data.corpus import Corpus
 from muser_core.features.acoustic import EGEMAPS_FEATURES
-from muser_core.model import load_trained_model, predict
+from muser_core.predict.run_model import load_trained_model, predict
 from muser_core.train import Callback, build, train_run
-from muser_core.train import run_folder as runs
+from muser_core.train import run_folder as rf
 from muser_core.train.cli import main
 from muser_core.train.loop import TIMING_KEYS
 
@@ -48,11 +48,11 @@ def test_short_frozen_run_writes_the_documented_files(tmp_path, corpus_csv):
     out = tmp_path / "run"
     test = train_run(config(corpus_csv), out)
     names = {p.name for p in out.iterdir()}
-    assert {runs.CONFIG, runs.METRICS, runs.CHECKPOINT, runs.TEST, runs.STATUS, runs.ENV,
-            runs.NORMALISER, runs.DATA} <= names
-    assert runs.RESUME not in names  # a finished run cannot continue: no resume state left behind
+    assert {rf.CONFIG, rf.METRICS, rf.CHECKPOINT, rf.TEST, rf.STATUS, rf.ENV,
+            rf.NORMALISER, rf.DATA} <= names
+    assert rf.RESUME not in names  # a finished run cannot continue: no resume state left behind
 
-    records = runs.read_metrics(out)
+    records = rf.read_metrics(out)
     assert [r["epoch"] for r in records] == [0, 1, 2, 3, 4]
     for r in records:
         assert {"epoch", "probabilities", "batches", "samples", "train_loss", "val", *TIMING_KEYS} <= set(r)
@@ -72,21 +72,21 @@ def test_short_frozen_run_writes_the_documented_files(tmp_path, corpus_csv):
     z = [math.exp(r / 0.1) for r in ratios]
     assert list(records[2]["probabilities"].values()) == pytest.approx([x / sum(z) for x in z])
 
-    cfg = runs.read_config(out)
+    cfg = rf.read_config(out)
     assert cfg.data.tasks == ["stress", "activation", "valence"] and cfg.train.lr == 3e-4
     assert cfg.model.text_dim == 384
-    status = runs.read_status(out)
+    status = rf.read_status(out)
     assert status["state"] == "finished" and status["epochs_done"] == 4 and status["samples_per_s"] > 0
     train = Corpus.load(corpus_csv).table.query("split == 'train'")["stress"]
-    assert json.loads((out / runs.DATA).read_text())["tasks"]["stress"]["classes"]["train"] == \
+    assert json.loads((out / rf.DATA).read_text())["tasks"]["stress"]["classes"]["train"] == \
         {"not stressed": int((train == 0).sum()), "stressed": int((train == 1).sum())}
-    weights = load_file(str(out / runs.CHECKPOINT))
+    weights = load_file(str(out / rf.CHECKPOINT))
     assert "heads.stress.weight" in weights and not any(k.startswith("text_encoder") for k in weights)
-    saved = json.loads((out / runs.TEST).read_text())
+    saved = json.loads((out / rf.TEST).read_text())
     assert flat(saved["metrics"]) == pytest.approx(flat(test)) and saved["best_epoch"] == status["best_epoch"]
-    env = json.loads((out / runs.ENV).read_text())
+    env = json.loads((out / rf.ENV).read_text())
     assert {"packages", "git_commit", "device", "python"} <= set(env)
-    normaliser = json.loads((out / runs.NORMALISER).read_text())
+    normaliser = json.loads((out / rf.NORMALISER).read_text())
     assert len(normaliser["acoustic"]["features"]) == 88 and set(normaliser["targets"]) == {"activation", "valence"}
 
     # The saved model reproduces the test accuracy from raw text and raw eGeMAPS features.
@@ -104,7 +104,7 @@ def test_training_on_stress_beats_chance(tmp_path, corpus_csv):
     cfg = RunConfig(data=DataConfig(corpus=corpus_csv), strategy=StrategyConfig(name="single"),
                     train=TrainConfig(max_epochs=15, patience=5))
     test = train_run(cfg, tmp_path / "run")
-    records = runs.read_metrics(tmp_path / "run")
+    records = rf.read_metrics(tmp_path / "run")
     assert test["stress"]["accuracy"] >= 0.7  # chance is about 0.5
     assert max(r["val"]["stress"]["accuracy"] for r in records[1:]) > records[0]["val"]["stress"]["accuracy"]
 
@@ -124,7 +124,7 @@ def test_training_on_the_demo_corpus_beats_chance(tmp_path):
     cfg = RunConfig(data=DataConfig(corpus="demo"), strategy=StrategyConfig(name="single"),
                     train=TrainConfig(max_epochs=30, patience=10))
     test = train_run(cfg, tmp_path / "run")
-    data = json.loads((tmp_path / "run" / runs.DATA).read_text())
+    data = json.loads((tmp_path / "run" / rf.DATA).read_text())
     from muser_core.train import load_corpus
     table = load_corpus("demo").table
     majority = table.loc[table["split"] == "test", "stress"].value_counts(normalize=True).max()
@@ -154,22 +154,22 @@ def test_resume_after_a_stop_or_a_kill_equals_an_uninterrupted_run(tmp_path, cor
     proc = subprocess.Popen([sys.executable, "-m", "muser_core.train", "--corpus", corpus_csv, *KILL_FLAGS,
                              "--out", str(out)], cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 120
-    while len(runs.read_metrics(out)) < 8 and proc.poll() is None and time.time() < deadline:
+    while len(rf.read_metrics(out)) < 8 and proc.poll() is None and time.time() < deadline:
         time.sleep(0.01)
     proc.send_signal(sig)
     assert proc.wait(timeout=60) in (0, -signal.SIGKILL), proc.stderr.read()
-    done_before = len(runs.read_metrics(out))
+    done_before = len(rf.read_metrics(out))
     assert 8 <= done_before < 61, "the run finished before it could be interrupted"
-    assert runs.read_status(out)["state"] == ("stopped" if sig == signal.SIGTERM else "killed")
-    assert (out / runs.RESUME).is_file()
+    assert rf.read_status(out)["state"] == ("stopped" if sig == signal.SIGTERM else "killed")
+    assert (out / rf.RESUME).is_file()
 
     assert main(["--out", str(out), "--resume", "--no-progress"]) == 0
-    assert runs.read_status(out)["state"] == "finished"
-    assert timeless(runs.read_metrics(out)) == timeless(runs.read_metrics(straight_run))
-    assert json.loads((out / runs.TEST).read_text()) == json.loads((straight_run / runs.TEST).read_text())
-    assert load_file(str(out / runs.CHECKPOINT)).keys() == load_file(str(straight_run / runs.CHECKPOINT)).keys()
-    for name, tensor in load_file(str(out / runs.CHECKPOINT)).items():
-        assert torch.equal(tensor, load_file(str(straight_run / runs.CHECKPOINT))[name])
+    assert rf.read_status(out)["state"] == "finished"
+    assert timeless(rf.read_metrics(out)) == timeless(rf.read_metrics(straight_run))
+    assert json.loads((out / rf.TEST).read_text()) == json.loads((straight_run / rf.TEST).read_text())
+    assert load_file(str(out / rf.CHECKPOINT)).keys() == load_file(str(straight_run / rf.CHECKPOINT)).keys()
+    for name, tensor in load_file(str(out / rf.CHECKPOINT)).items():
+        assert torch.equal(tensor, load_file(str(straight_run / rf.CHECKPOINT))[name])
 
 
 
@@ -179,14 +179,14 @@ def test_stop_then_resume_equals_an_uninterrupted_run(tmp_path, corpus_csv):
     cfg = config(corpus_csv, max_epochs=12)
     out = tmp_path / "stopped"
     assert train_run(cfg, out, callbacks=[StopAtBatch(40)]) == {}  # in epoch 6, after the best epoch
-    status = runs.read_status(out)
+    status = rf.read_status(out)
     assert status["state"] == "stopped" and status["epoch_in_progress"]["epoch"] == 6
-    assert status["resume_bytes"] == (out / runs.RESUME).stat().st_size
+    assert status["resume_bytes"] == (out / rf.RESUME).stat().st_size
     assert train_run(None, out, resume=True)
     straight = tmp_path / "straight"
     train_run(cfg, straight)
-    assert timeless(runs.read_metrics(out)) == timeless(runs.read_metrics(straight))
-    assert json.loads((out / runs.TEST).read_text()) == json.loads((straight / runs.TEST).read_text())
+    assert timeless(rf.read_metrics(out)) == timeless(rf.read_metrics(straight))
+    assert json.loads((out / rf.TEST).read_text()) == json.loads((straight / rf.TEST).read_text())
 
 
 def test_the_resume_state_is_written_at_most_every_n_seconds_and_at_a_stop(tmp_path, corpus_csv):
@@ -194,15 +194,15 @@ def test_the_resume_state_is_written_at_most_every_n_seconds_and_at_a_stop(tmp_p
 
     class Watch(Callback):
         def on_epoch_end(self, trainer, record):
-            seen.append((tmp_path / "run" / runs.RESUME).exists())
+            seen.append((tmp_path / "run" / rf.RESUME).exists())
             if record["epoch"] == 3:
                 trainer.stop_requested = True
 
     train_run(config(corpus_csv, save_every_s=3600), tmp_path / "run", callbacks=[Watch()])
     assert seen == [False] * 4  # never during the run (the hour has not passed) ...
-    assert (tmp_path / "run" / runs.RESUME).is_file()  # ... then once, at the stop
+    assert (tmp_path / "run" / rf.RESUME).is_file()  # ... then once, at the stop
     train_run(None, tmp_path / "run", resume=True)
-    assert not (tmp_path / "run" / runs.RESUME).exists()  # finished: nothing to resume
+    assert not (tmp_path / "run" / rf.RESUME).exists()  # finished: nothing to resume
 
 
 def test_a_second_trainer_on_a_locked_folder_is_refused(tmp_path, corpus_csv):
@@ -212,7 +212,7 @@ def test_a_second_trainer_on_a_locked_folder_is_refused(tmp_path, corpus_csv):
                             cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 120
-        while len(runs.read_metrics(out)) < 2 and time.time() < deadline:
+        while len(rf.read_metrics(out)) < 2 and time.time() < deadline:
             assert proc.poll() is None
             time.sleep(0.05)
         with pytest.raises(InputError, match=f"another process is working in this folder \\(pid {proc.pid}"):
@@ -222,7 +222,7 @@ def test_a_second_trainer_on_a_locked_folder_is_refused(tmp_path, corpus_csv):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
-    records = runs.read_metrics(out)
+    records = rf.read_metrics(out)
     assert [r["epoch"] for r in records] == list(range(len(records)))  # one writer: no interleaved epochs
 
 
@@ -246,7 +246,7 @@ def _bad(tmp_path, capsys, *argv) -> str:
     assert main([*argv, "--out", str(out), "--no-progress", "--max-epochs", "2"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err
-    assert not (out / runs.METRICS).exists()  # nothing trained
+    assert not (out / rf.METRICS).exists()  # nothing trained
     return err
 
 
@@ -291,13 +291,13 @@ def test_missing_labels_leave_items_out_of_that_task_only(tmp_path):
 @pytest.mark.parametrize("split", ["paper", "speaker", "table"])
 def test_split_is_honoured_for_a_corpus_csv(tmp_path, corpus_csv, split):
     """The reported defect: --split paper was ignored for a CSV (a 2,326-sentence CSV tested on 260 sentences)."""
-    from muser_core.data.corpus import PAPER_SPLIT_SIZES
+    from muser_core.data.splits import PAPER_SPLIT_SIZES
 
     table = Corpus.load(corpus_csv).table
     cfg = RunConfig(data=DataConfig(corpus=corpus_csv, split=split), strategy=StrategyConfig(name="single"),
                     train=TrainConfig(max_epochs=1))
     train_run(cfg, tmp_path / "run")
-    data = json.loads((tmp_path / "run" / runs.DATA).read_text())
+    data = json.loads((tmp_path / "run" / rf.DATA).read_text())
     items = data["tasks"]["stress"]["items"]
     assert sum(items.values()) == len(table)
     if split == "paper":
@@ -309,12 +309,12 @@ def test_split_is_honoured_for_a_corpus_csv(tmp_path, corpus_csv, split):
         assert any("the table's own split column" in note for note in data["notes"])
     else:
         assert any("speaker-independent, made here with seed 0" in note for note in data["notes"])
-    assert runs.read_config(tmp_path / "run").data.split == split
+    assert rf.read_config(tmp_path / "run").data.split == split
 
 
 def test_the_effective_precision_and_device_are_recorded(tmp_path, corpus_csv):
     cfg = RunConfig(data=DataConfig(corpus=corpus_csv), strategy=StrategyConfig(name="single"),
                     train=TrainConfig(max_epochs=1))
     train_run(cfg, tmp_path / "run")
-    saved = runs.read_config(tmp_path / "run").train
+    saved = rf.read_config(tmp_path / "run").train
     assert (saved.device, saved.precision, saved.threads) == ("cpu", "fp32", 1)  # no GPU here: fp32

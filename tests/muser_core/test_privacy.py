@@ -1,0 +1,87 @@
+"""Deleting a participant everywhere: the study folder, both caches, the training copies; through the stores' own methods."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import TwoSentences, small_study
+
+from muser_core.base.errors import InputError
+from muser_core.features.acoustic import FeatureCache, content_key
+from muser_core.features.text_encoder import cached_embeddings, text_key
+from muser_core.privacy import delete_participant
+from muser_core.study.process import process_study, sentence_clips
+from muser_core.study.table import correct_transcript, load_study
+
+
+def test_deleting_a_participant_removes_their_files_and_rows_and_says_what(studies, tmp_path):
+    study = small_study(studies, people=("P01", "P02"))
+    process_study(study, TwoSentences())
+    correct_transcript(study, "P01_s01_q1_002", "It is fine, really.")
+    correct_transcript(study, "P02_s01_q1_001", "Kept.")
+    (study.root / "models/P01").mkdir(parents=True)
+    (study.root / "models/P01/personal_model.json").write_text("{}")
+    copy = tmp_path / "runs" / ".corpora" / "study-exam-0123456789.csv"
+    load_study(study.root).save(copy)   # what the Train page writes
+    other = tmp_path / "runs" / ".corpora" / "study-exam-2-0123456789.csv"   # another study's copy
+    other.write_text("x")
+    run = tmp_path / "runs" / "r1"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"data": {"corpus": str(copy)}}))
+    p01 = [p for p in study.root.rglob("*") if p.is_file() and "P01" in p.relative_to(study.root).parts]
+    clips = [p for p in p01 if p.parent.name == "clips"]
+    recordings = [p for p in p01 if p.parent.parent.name == "P01" and p.suffix == ".wav"]
+    cached = [FeatureCache()._file(content_key(p)) for p in clips]
+    assert all(c.is_file() for c in cached) and len(recordings) == 4 and len(clips) == 8
+
+    texts = load_study(study.root).table.set_index("speaker")["text"]
+    cached_embeddings(list(texts))  # what a frozen training run on the study leaves in the cache
+    report = delete_participant(study, "P01")
+    assert (report.sessions, report.recordings, report.sentence_clips, report.feature_rows,
+            report.corrections, report.personal_models) == (2, 4, 8, 8, 1, 1)
+    assert report.cached_features == len({c for c in cached})
+    assert report.training_copies == [str(copy)] and report.runs_trained_on_it == ["r1"]
+    assert "Removed participant P01: 2 session(s), 4 answer recording(s), 8 sentence clip(s)" in report.message()
+    assert "r1" in report.message()
+    assert not [p for p in study.root.rglob("*") if "P01" in p.relative_to(study.root).parts]
+    assert not any(c.exists() for c in cached) and not copy.exists() and other.exists()
+    # Their transcripts' sentence vectors are gone from the embedding cache; the other participant's stay.
+    vectors = {k for f in (tmp_path / "cache" / "text_embeddings").glob("*.npz") for k in np.load(f)["keys"]}
+    assert report.cached_text_vectors == len(set(texts.loc["P01"]))  # the corrected sentence among them
+    assert not {text_key(t) for t in texts.loc["P01"]} & vectors
+    # Only the other participant's own sentences stay (a sentence both said is recomputed when needed).
+    assert {text_key(t) for t in set(texts.loc["P02"]) - set(texts.loc["P01"])} <= vectors
+    assert "P01" not in (study.root / "participants.csv").read_text()
+    assert "P01" not in (study.root / "corrections.csv").read_text()
+    table = load_study(study.root).table
+    assert set(table["speaker"]) == {"P02"} and len(table) == 8 and table["corrected"].sum() == 1
+    with pytest.raises(InputError, match="not in this study"):
+        delete_participant(study, "P01")
+
+
+def test_deletion_forgets_cached_features_through_the_cache_and_keeps_the_others(studies, monkeypatch):
+    """FeatureCache.forget is what removes the entries: the deleted clips' go, the other participant's stay."""
+    study = small_study(studies, people=("P01", "P02"))
+    process_study(study, TwoSentences())
+    cache = FeatureCache()
+    clips = sentence_clips(study, "P01")
+    gone = [content_key(p) for p in clips]
+    kept = [content_key(p) for p in sentence_clips(study, "P02")]
+    assert all(cache.get(k) is not None for k in gone + kept) and not set(gone) & set(kept)
+    asked = []
+    forget = FeatureCache.forget
+
+    def spy(self, paths):
+        asked.append(list(paths))
+        return forget(self, asked[-1])
+
+    monkeypatch.setattr(FeatureCache, "forget", spy)
+    report = delete_participant(study, "P01")
+    [paths] = asked   # one call, with every recording and sentence clip of P01
+    assert len(paths) == report.recordings + report.sentence_clips
+    assert {p for p in paths if p.parent.name == "clips"} == set(clips)
+    assert report.cached_features == len(set(gone))   # the whole answers were never extracted, only their clips
+    assert all(cache.get(k) is None for k in gone)
+    assert all(cache.get(k) is not None for k in kept)
