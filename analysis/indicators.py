@@ -126,13 +126,18 @@ def split_columns(table: pd.DataFrame, stress_col: str | None = "stress",
         elif col not in table.columns:
             skipped[task] = f"no column '{col}' in {source}"
         else:
-            labels[task] = (_stress_numbers(table[col], source, col) if task == "stress"
-                            else _numeric(table[col], source, col))
-            if labels[task].isna().all():
-                raise InputError(f"{where(source, field=col)}: no values (every row is missing)")
+            values = (_stress_numbers(table[col], source, col) if task == "stress"
+                      else _numeric(table[col], source, col))
+            if values.isna().all():
+                # A table without this task's labels (EmoBank has no stress): the other tasks still count.
+                skipped[task] = f"no {task} labels in {source} (column '{col}' is empty)"
+            else:
+                labels[task] = values
     if not labels:
+        empty = [f"'{c}'" for t, c in label_cols.items() if c and c in table.columns]
         raise InputError(f"{source}: none of the label columns "
-                         f"({', '.join(str(c) for c in label_cols.values() if c)}) is present")
+                         f"({', '.join(str(c) for c in label_cols.values() if c)}) is present"
+                         + (f" with values ({', '.join(empty)} empty)" if empty else ""))
     if "stress" in labels:
         labels["stress"] = _binary(labels["stress"], source, stress_col)
 
@@ -267,11 +272,18 @@ class IndicatorAnalysis:
         self.features_ = list(X.columns)
         self.tasks_ = [t for t in TASKS if t in labels.columns]
         coefs, self.n_rows_, self.boot_coef_, self.boot_rank_ = {}, {}, {}, {}
+        too_few = {}
         for task in self.tasks_:
             y = labels[task].to_numpy(dtype=float)
             rows = np.isfinite(y)
             Xt, yt = X.to_numpy()[rows], y[rows]
-            self._check_rows(task, yt, Xt.shape[1])
+            try:
+                self._check_rows(task, yt, Xt.shape[1])
+            except InputError as exc:
+                # A small table (a 28-sentence study) may rank stress but not fit least squares on 88
+                # features: show what can be computed and say per task why the rest is not.
+                too_few[task] = str(exc).removeprefix(f"{task}: ")
+                continue
             self.n_rows_[task] = int(rows.sum())
             if task in CLASSIFICATION_TASKS:
                 full = self._fit_logistic(Xt, yt)
@@ -285,6 +297,11 @@ class IndicatorAnalysis:
             start = full[0] if task in CLASSIFICATION_TASKS else None
             self.boot_coef_[task] = self._bootstrap(task, Xt, yt, rng, start)
             self.boot_rank_[task] = _ranks(self.boot_coef_[task])
+        if too_few and len(too_few) == len(self.tasks_):
+            task, why = next(iter(too_few.items()))
+            raise InputError(f"{task}: {why}")
+        self.skipped_.update(too_few)
+        self.tasks_ = [t for t in self.tasks_ if t not in too_few]
         self.coef_ = pd.DataFrame(coefs, index=self.features_)
         self.rank_ = self.coef_.apply(lambda c: pd.Series(_ranks(c.to_numpy()[None])[0], index=c.index))
         return self

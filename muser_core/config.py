@@ -22,7 +22,7 @@ from muser_core.base.errors import InputError
 from muser_core.base.settings import Setting, check_value, copy_setting, describe, setting
 from muser_core.base.tasks import ALL_TASKS, EXTERNAL_TASKS, MAIN_TASK
 from muser_core.features.text_encoder import DEFAULT_TEXT_MODEL
-from muser_core.sources import DEMO, is_built_in
+from muser_core.sources import DEMO, available, resolved_spec
 from muser_core.strategies import DEFAULT_STRATEGY, STRATEGIES, make_strategy
 
 MODALITIES = ("text", "audio", "both")
@@ -49,9 +49,11 @@ def default_learning_rate(modality: str, text_mode: str) -> float:
 class DataConfig:
     """Which utterances and labels a run trains on."""
 
-    corpus: str = setting(DEMO, "'demo' (the synthetic demo corpus) or a canonical corpus CSV "
-                                  "(python -m muser_core.corpus --out)")
-    external: str = setting("", "external emotion corpus for the ext_* tasks: '' (none), 'demo' or a CSV")
+    corpus: str = setting(DEMO, "a data source by name ('demo', the synthetic demo corpus; 'NAME:PATH' for a "
+                                "copy on disk, e.g. dreaddit:/data/dreaddit, or NAME alone when its MUSER_*_ROOT "
+                                "is set) or a table's path (python -m muser_core.corpus --out)")
+    external: str = setting("", "external emotion set for the ext_* tasks: '' (none), a source by name "
+                                "('emobank', 'demo', 'omg:PATH') or a table's path with activation/valence")
     split: str = setting("table", "how the main corpus is split: 'table' (its own split column; the demo's "
                                   "is speaker-independent), or re-split here: 'speaker' (no speaker in two "
                                   "splits) or 'paper' (1,853/200/273 sentences stratified by stress, paper 3.1)",
@@ -219,15 +221,15 @@ class RunConfig:
         if len(set(tasks)) != len(tasks):
             raise InputError(f"a task is listed twice: {','.join(tasks)}")
         if any(task in EXTERNAL_TASKS for task in tasks) and not d.external:
-            raise InputError("ext_activation/ext_valence need an external corpus (--external demo|PATH)")
+            raise InputError("ext_activation/ext_valence need an external emotion set (--external NAME or a "
+                             f"table's path; named: {', '.join(s.name for s in available(external=True))})")
         strategy.check(tasks)
         if strategy.first_stop_epoch > t.max_epochs:
             raise InputError(f"max epochs {t.max_epochs} ends before the stress phase starts "
                              f"(epoch {strategy.first_stop_epoch}): raise --max-epochs or shorten --phases")
         lr = t.lr if t.lr is not None else default_learning_rate(m.modality, m.text_mode)
         # A corpus path is stored absolute, so config.json repeats the run from any folder.
-        paths = {k: str(Path(v).expanduser().resolve()) for k, v in (("corpus", d.corpus), ("external", d.external))
-                 if v and not is_built_in(v)}
+        paths = {k: resolved_spec(v) for k, v in (("corpus", d.corpus), ("external", d.external)) if v}
         text_model = m.text_model or DEFAULT_TEXT_MODEL
         if text_model != DEFAULT_TEXT_MODEL:
             text_model = str(Path(text_model).expanduser().resolve())

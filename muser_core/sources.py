@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -35,8 +36,11 @@ from pathlib import Path
 
 from muser_core.base.errors import InputError
 from muser_core.base.paths import runs_dir
+from muser_core.base.tasks import EMOTION_TASKS, INTERNAL_TASKS, MAIN_TASK
 from muser_core.data.corpus import Corpus, check_table_path, sidecar_path
 from muser_core.data.demo import CORPUS_FILE, load_demo, load_demo_external
+from muser_core.data.dreaddit import load_dreaddit
+from muser_core.data.emobank import EMOBANK_FILE, load_emobank
 from muser_core.data.manifest import load_manifest, load_uploaded_manifest
 from muser_core.data.muse import MUSE_EMOTION_LABELS, load_muse
 from muser_core.data.omg import OMG_SPLITS, load_omg
@@ -97,6 +101,9 @@ class Source:
     fingerprint: Callable[[Path], str] | None = None  # a growing source's content: renews copies and caches
     upload: Callable[..., Corpus] | None = None  # (bytes, name, split, seed, audio_roots=) -> Corpus: pages may upload
     note: str = ""            # a line the Train page shows under the choice
+    tasks: tuple[str, ...] = INTERNAL_TASKS  # the labels the data set has (a manifest: whichever columns it fills)
+    other_copy: bool = False  # a built-in source that also reads another copy in the same layout (--emobank DIR)
+    licence: str = ""         # the data's licence, for the run's data record and the README
 
     @property
     def built_in(self) -> bool:
@@ -104,12 +111,28 @@ class Source:
 
 
 DEMO, MUSE, OMG, MANIFEST, STUDY = "demo", "muse", "omg", "manifest", "study"
+EMOBANK, DREADDIT = "emobank", "dreaddit"
 
 SOURCES: dict[str, Source] = {
     DEMO: Source(
         DEMO, "Demo corpus (synthetic)", lambda path, split, seed: load_demo(split),
         help="the embedded synthetic demo corpus", present=CORPUS_FILE.is_file,
         external=lambda path: load_demo_external(), external_title="Demo external set (synthetic, OMG-shaped)"),
+    EMOBANK: Source(
+        EMOBANK, "EmoBank (real emotion ratings, shipped)", lambda path, split, seed: load_emobank(path),
+        help="EmoBank (Buechel and Hahn 2017): 10,062 sentences with real valence/arousal ratings on 1..5, "
+             "shipped in data/emobank (CC BY-SA 4.0); give DIR to read another copy in the same layout",
+        metavar="DIR", present=EMOBANK_FILE.is_file, train=False, external=load_emobank,
+        external_title="EmoBank (real emotion ratings, text)", tasks=EMOTION_TASKS, other_copy=True,
+        licence="CC BY-SA 4.0", note="Text only: train with Modality = text."),
+    DREADDIT: Source(
+        DREADDIT, "Dreaddit copy", lambda path, split, seed: load_dreaddit(path, seed=seed), FOLDER,
+        help="a Dreaddit copy (dreaddit-train.csv and dreaddit-test.csv, as distributed): real stress labels on "
+             "Reddit posts; its own test file, a seeded hold-out of whole posts for validation",
+        metavar="DIR", path_label="Dreaddit folder", env="MUSER_DREADDIT_ROOT",
+        hint="the folder holding dreaddit-train.csv and dreaddit-test.csv", tasks=(MAIN_TASK,),
+        licence="research use (Turcan and McKeown 2019); not redistributable, so not shipped",
+        note="Text only (Reddit posts): train with Modality = text; the split is Dreaddit's own (Split = table)."),
     MUSE: Source(
         MUSE, "MuSE copy", lambda path, split, seed, emotion_label: load_muse(path, emotion_label, split, seed),
         FOLDER, help="a MuSE copy in its distributed layout", metavar="ROOT", path_label="MuSE root folder",
@@ -125,7 +148,7 @@ SOURCES: dict[str, Source] = {
                                                  "pooled, 300 of 1,484 videos held out for validation, the same "
                                                  "share of a smaller copy, paper 4.1) or official (the data "
                                                  "set's Train/Validation/Test files)", "OMG-Emotion split"),),
-        train=False, external=lambda path: load_omg(path)),
+        train=False, external=lambda path: load_omg(path), tasks=EMOTION_TASKS),
     MANIFEST: Source(
         MANIFEST, "Manifest or canonical CSV",
         lambda path, split, seed: load_manifest(path, split, seed), FILE,
@@ -161,6 +184,50 @@ def is_built_in(spec: str) -> bool:
     return source is not None and source.built_in
 
 
+def named_source(spec: str) -> tuple[Source, str] | None:
+    """The source a ``--corpus``/``--external`` value names, with its location; None for a table's path.
+
+    ``emobank`` (built in), ``omg:/data/OMG-Emotion`` (a source and its
+    location), or ``dreaddit`` alone when its environment variable
+    (``MUSER_DREADDIT_ROOT``) holds the location. Anything else is a path to a
+    canonical or manifest table.
+    """
+    name, sep, path = str(spec).partition(":")
+    s = SOURCES.get(name)
+    if s is None:
+        return None
+    if s.built_in:
+        if sep and not s.other_copy:
+            raise InputError(f"'{spec}': {name} is built in; give it without a path")
+        return s, path
+    path = path or (os.environ.get(s.env, "") if s.env else "")
+    if not path:
+        how = f" (or set {s.env})" if s.env else ""
+        raise InputError(f"'{spec}': give the location of the {name} data as {name}:{s.metavar or 'PATH'}{how}")
+    return s, path
+
+
+def resolved_spec(spec: str) -> str:
+    """A ``--corpus``/``--external`` value with its location made absolute, so config.json repeats the run."""
+    named = named_source(spec)
+    if named is None:
+        return str(Path(spec).expanduser().resolve())
+    s, path = named
+    return f"{s.name}:{Path(path).expanduser().resolve()}" if path else s.name
+
+
+def table_spec(spec: str, *, external: bool = False) -> str:
+    """A ``--corpus``/``--external`` value as training reads it: a built-in name or a table's path.
+
+    A named source that is not built in is first copied into a canonical
+    table (:func:`corpus_file`).
+    """
+    named = named_source(spec)
+    if named is None or (named[0].built_in and not named[1]):
+        return spec
+    return corpus_file(named[0].name, named[1], external=external)
+
+
 def source(name: str) -> Source:
     """The registered source ``name``, or one line listing the known ones."""
     if name not in SOURCES:
@@ -178,6 +245,8 @@ def load(name: str, path: str | Path = "", *, split: str = "speaker", seed: int 
     s = source(name)
     if not s.built_in and not str(path):
         raise InputError(f"give the path of the {name} data")
+    if s.built_in and str(path) and not s.other_copy:
+        raise InputError(f"{name} is built in; it takes no path (got {path})")
     if external:
         if s.external is None:
             offered = ", ".join(x.name for x in available(external=True))
@@ -198,7 +267,7 @@ def corpus_file(kind: str, path: str, split: str = "speaker", *, external: bool 
     also by its content), so runs repeat from their config.json.
     """
     s = source(kind)
-    if s.built_in:
+    if s.built_in and not path:
         return kind
     if not path:
         raise InputError(f"give the path of the {kind} data")
@@ -246,7 +315,9 @@ def cli_parser() -> argparse.ArgumentParser:
         description="Write one canonical utterance table, and its metadata, from a data set.")
     group = parser.add_mutually_exclusive_group(required=True)
     for s in SOURCES.values():
-        if s.built_in:
+        if s.built_in and s.other_copy:   # the shipped copy, or another one: --emobank [DIR]
+            group.add_argument(f"--{s.name}", dest=s.name, nargs="?", const="", metavar=s.metavar, help=s.help)
+        elif s.built_in:
             group.add_argument(f"--{s.name}", dest=s.name, action="store_true", help=s.help)
         else:
             group.add_argument(f"--{s.name}", dest=s.name, metavar=s.metavar or s.location.upper(), help=s.help)
@@ -268,7 +339,8 @@ def main(argv: list[str] | None = None) -> int:
     s = SOURCES[name]
     try:
         check_table_path(args.out)  # before a long load, not after it
-        corpus = load(name, "" if s.built_in else getattr(args, name), split=args.split, seed=args.seed,
+        location = getattr(args, name)
+        corpus = load(name, "" if location is True else location, split=args.split, seed=args.seed,
                       **{o.name: getattr(args, o.name) for o in s.options})
         corpus.save(args.out)
     except InputError as exc:

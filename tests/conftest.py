@@ -7,6 +7,7 @@ where a test needs real speech.
 
 from __future__ import annotations
 
+import csv
 import math
 import shutil
 import subprocess
@@ -169,6 +170,39 @@ def synthetic_corpus(n_speakers: int = 20, per_speaker: int = 15, seed: int = 0,
                          "valence": float(np.clip(6 - 1.5 * stress + rng.normal(0, 1), 1, 9)),
                          **dict(zip(EGEMAPS_FEATURES, feats, strict=True))})
     return Corpus(canonical(pd.DataFrame(rows)), name, {"activation": (1.0, 9.0), "valence": (1.0, 9.0)})
+
+
+DREADDIT_HEADER = ["subreddit", "post_id", "sentence_range", "text", "id", "label", "confidence",
+                   "social_timestamp", "social_karma", "syntax_ari", "lex_liwc_WC", "lex_liwc_Tone", "sentiment"]
+
+
+def write_dreaddit(root: Path, train_posts: int = 40, test_posts: int = 12, seed: int = 0) -> Path:
+    """A Dreaddit copy in the distributed layout (both files; 1-2 rows per post); stressed posts use stress words."""
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    next_id = 1
+    for name, posts in (("dreaddit-train.csv", train_posts), ("dreaddit-test.csv", test_posts)):
+        with open(root / name, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow(DREADDIT_HEADER)
+            for p in range(posts):
+                label = p % 2
+                for s in range(1 + p % 2):
+                    pool = STRESSED if (rng.random() < 0.8) == bool(label) else CALM
+                    words = " ".join([*rng.choice(FILLER, 8), *rng.choice(pool, 3)])
+                    writer.writerow(["stress", f"{name[9:11]}{p}", f"({5 * s}, {5 * s + 5})", f"{words}.\n{words}.",
+                                     next_id, label, 0.8, 1521614353, 3, 1.8, 40, 50.0, 0.1])
+                    next_id += 1
+    return root
+
+
+def write_emobank(root: Path, per_split: int = 40) -> Path:
+    """A small EmoBank copy in the distributed layout: the first rows of each split of the shipped copy (real)."""
+    table = pd.read_csv(REPO / "data" / "emobank" / "emobank.csv", dtype=str, keep_default_na=False)
+    small = pd.concat([table[table["split"] == s].head(per_split) for s in ("train", "dev", "test")])
+    root.mkdir(parents=True, exist_ok=True)
+    small.to_csv(root / "emobank.csv", index=False)
+    return root
 
 
 class StopAtBatch(Callback):

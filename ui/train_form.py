@@ -150,7 +150,9 @@ def train_form_ui(key: str = "train") -> LaunchForm:
         errors["strategy"] = str(exc)
         error_line_ui(str(exc))
         default_tasks = (MAIN_TASK,)
-    available = list(INTERNAL_TASKS) + (list(EXTERNAL_TASKS) if external[0] else [])
+    # Only the tasks the chosen data have labels for (EmoBank has no stress, Dreaddit no emotion).
+    available = [t for t in INTERNAL_TASKS if t in SOURCES[corpus[0]].tasks] + (
+        list(EXTERNAL_TASKS) if external[0] else [])
     if external[0] and STRATEGIES[strategy.name].mixes_tasks:
         default_tasks = (MAIN_TASK, *EXTERNAL_TASKS)
     tasks = st.multiselect("Tasks", available, default=[t for t in default_tasks if t in available],
@@ -252,11 +254,8 @@ def command_preview_ui(form: LaunchForm) -> None:
         return
     lines, sources = [], {}
     for role, (kind, path) in (("corpus", form.corpus), ("external", form.external)):
-        if not kind or SOURCES[kind].built_in:
-            sources[role] = kind
-            continue
-        lines.append(f"python -m muser_core.corpus --{kind} {path or 'PATH'} --out {role}.csv")
-        sources[role] = f"{role}.csv"
+        # A source by name; one on disk with its location (the run copies it into a table itself).
+        sources[role] = kind if not kind or SOURCES[kind].built_in else f"{kind}:{path or 'PATH'}"
     for seed in form.seeds:
         name = (form.name or "NAME") + (f"-seed{seed}" if len(form.seeds) > 1 else "")
         lines.append(command_line(_with_sources(form, sources["corpus"], sources["external"], seed), f"runs/{name}"))

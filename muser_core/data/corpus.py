@@ -51,6 +51,11 @@ class Corpus:
     skipped: list[Skipped] = field(default_factory=list)
     synthetic: bool = False  # True for the generated demo data: pages must say so
 
+    @property
+    def tasks(self) -> list[str]:
+        """The tasks the table has labels for, in task order (EmoBank: activation, valence; Dreaddit: stress)."""
+        return [t for t in LABEL_COLUMNS if t in self.table and self.table[t].notna().any()]
+
     def summary(self) -> str:
         """A few lines a person reads after loading: rows, splits, labels, skipped items."""
         t = self.table
@@ -58,6 +63,8 @@ class Corpus:
                  + (" (SYNTHETIC demo data)" if self.synthetic else "")]
         counts = t["split"].value_counts()
         lines.append("rows per split: " + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in SPLITS))
+        absent = [task for task in LABEL_COLUMNS if task not in self.tasks]
+        lines.append(f"tasks: {', '.join(self.tasks) or 'none'}" + (f" (no {' or '.join(absent)} labels)" if absent else ""))
         stress = t["stress"].dropna()
         if len(stress):
             lines.append(f"stress: {int((stress == 1).sum())} stressed, "
@@ -101,8 +108,11 @@ class Corpus:
     def load(cls, path: str | Path) -> Corpus:
         """Read a table written by :meth:`save` (the sidecar beside it is optional)."""
         path = Path(path)
+        # Only an empty cell is missing (what save writes for NaN): a sentence reading "None" or "NA"
+        # (EmoBank has one) stays text.
         table = read_csv(path, required=["utterance_id", "speaker", "split"],
-                          dtype={c: str for c in CANONICAL_COLUMNS if c not in LABEL_COLUMNS})
+                          dtype={c: str for c in CANONICAL_COLUMNS if c not in LABEL_COLUMNS},
+                          keep_default_na=False, na_values=[""])
         meta = next((m for m in map(_our_meta, _meta_candidates(path)) if m is not None), {})
         try:
             table = canonical(table)

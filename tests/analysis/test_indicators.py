@@ -219,18 +219,43 @@ def test_rows_with_a_missing_label_leave_only_that_task(table):
 @pytest.mark.parametrize(("change", "message"), [
     (lambda t: t.assign(stress=1.0), "table, column 'stress': only one class (1); stress needs stressed"),
     (lambda t: t.assign(stress=t.index % 3), "table, column 'stress': 3 distinct values"),
-    (lambda t: t.assign(valence=np.nan), "table, column 'valence': no values (every row is missing)"),
+    (lambda t: t.assign(stress=np.nan, activation=np.nan, valence=np.nan),
+     "table: none of the label columns (stress, activation, valence) is present with values"),
     (lambda t: t.assign(f5=np.nan), "table, column 'f5': no values (every row is missing)"),
     (lambda t: t.assign(f2=["x"] + list(t.f2[1:])), "table, line 2, column 'f2': not a number ('x')"),
     (lambda t: t.drop(columns=["stress", "activation", "valence"]), "table: none of the label columns"),
     (lambda t: t.head(15), "stress: 15 labelled rows; at least 20 are needed"),
-    (lambda t: t.assign(stress=(t.index < 3).astype(float)), "stress: 3 stressed and 597 not-stressed rows"),
 ])
 def test_bad_input_raises_one_clear_line(table, change, message):
     with pytest.raises(InputError) as caught:
         data = split_columns(change(table), speaker_col="speaker")
         IndicatorAnalysis(bootstrap=0).fit(data.features, data.labels, data.speakers)
     assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
+
+
+def test_a_task_without_labels_is_skipped_with_a_note_and_the_others_are_ranked(table):
+    """EmoBank has no stress, Dreaddit no emotion, text_features copies the empty columns (issue 26)."""
+    data = split_columns(table.assign(stress=np.nan), speaker_col="speaker")
+    assert data.skipped == {"stress": "no stress labels in table (column 'stress' is empty)"}
+    fitted = IndicatorAnalysis(bootstrap=0).fit(data.features, data.labels, data.speakers, data.skipped)
+    assert fitted.tasks_ == ["activation", "valence"] and "stress" in fitted.skipped_
+    alone = split_columns(table.drop(columns=["stress"]), speaker_col="speaker")
+    expected = IndicatorAnalysis(bootstrap=0).fit(alone.features, alone.labels, alone.speakers)
+    pd.testing.assert_frame_equal(fitted.coef_, expected.coef_)
+
+
+def test_a_small_table_ranks_what_it_can_and_says_why_not_the_rest(table):
+    """28 sentences rank stress (logistic regression) but cannot fit least squares on many features (issue 23)."""
+    small = table.head(30)
+    wide = pd.concat([small] + [small[["f1", "f2"]].add_suffix(f"_{i}") + i for i in range(15)], axis=1)
+    data = split_columns(wide, speaker_col="speaker")
+    fitted = IndicatorAnalysis(bootstrap=0).fit(data.features, data.labels, data.speakers)
+    assert fitted.tasks_ == ["stress"]
+    assert fitted.skipped_["activation"].startswith("30 labelled rows; at least")
+    unbalanced = split_columns(table.assign(stress=(table.index < 3).astype(float)))
+    fitted = IndicatorAnalysis(bootstrap=0).fit(unbalanced.features, unbalanced.labels)
+    assert fitted.tasks_ == ["activation", "valence"]
+    assert fitted.skipped_["stress"].startswith("3 stressed and 597 not-stressed rows")
 
 
 def test_least_squares_needs_more_rows_than_features(table):

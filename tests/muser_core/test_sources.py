@@ -43,8 +43,8 @@ def test_every_source_says_how_it_is_found_and_offered(name):
 def test_available_sources_by_role(monkeypatch):
     names = lambda **role: [s.name for s in sources.available(**role)]  # noqa: E731
     assert names() == list(SOURCES)
-    assert names(training=True) == [sources.DEMO, sources.MUSE, sources.MANIFEST, sources.STUDY]
-    assert names(external=True) == [sources.DEMO, sources.OMG]
+    assert names(training=True) == [sources.DEMO, sources.DREADDIT, sources.MUSE, sources.MANIFEST, sources.STUDY]
+    assert names(external=True) == [sources.DEMO, sources.EMOBANK, sources.OMG]
     # A copy without the shipped demo tables does not offer the demo corpus.
     monkeypatch.setitem(SOURCES, sources.DEMO, Source(sources.DEMO, "Demo", SOURCES[sources.DEMO].load,
                                                       present=lambda: False))
@@ -55,7 +55,7 @@ def test_available_sources_by_role(monkeypatch):
 def test_load_through_the_registry_says_what_is_wrong_in_one_line(muse_root):
     corpus = sources.load(sources.MUSE, muse_root, emotion_label="crowd")
     assert len(corpus.table) == 23 and (corpus.table["activation"] == 5.5).all()
-    with pytest.raises(InputError, match=r"^unknown data source 'mues' \(choose demo, muse, omg, manifest, study\)$"):
+    with pytest.raises(InputError, match=r"^unknown data source 'mues' \(choose demo, emobank, dreaddit, muse, omg, manifest, study\)$"):
         sources.load("mues", muse_root)
     with pytest.raises(InputError, match="^give the path of the muse data$"):
         sources.load(sources.MUSE, "")
@@ -275,5 +275,66 @@ def test_a_registered_source_appears_everywhere(tmp_path, monkeypatch, capsys, r
     assert not at.exception and not at.error
     assert at.text_input(key="train-toy").value == str(toy)
     command = "\n".join(c.value for c in at.code)
-    assert f"python -m muser_core.corpus --toy {toy} --out corpus.csv" in command
+    assert f"--corpus toy:{toy}" in command   # a source on disk by name and location: the run copies it
     assert Corpus.load(corpus_file(TOY, str(toy))).table["text"].tolist()[0] == "calm"
+
+
+# --------------------------------------------------------------------------- real data: EmoBank and Dreaddit
+
+
+def test_a_run_names_a_source_by_name_or_by_name_and_location(tmp_path, monkeypatch):
+    monkeypatch.delenv("MUSER_DREADDIT_ROOT", raising=False)
+    assert sources.named_source("emobank") == (SOURCES[sources.EMOBANK], "")
+    assert sources.named_source(f"emobank:{tmp_path}") == (SOURCES[sources.EMOBANK], str(tmp_path))
+    assert sources.named_source("corpus.csv") is None and sources.named_source("/data/x.csv") is None
+    with pytest.raises(InputError, match=r"^'demo:/x': demo is built in; give it without a path$"):
+        sources.named_source("demo:/x")
+    with pytest.raises(InputError, match=r"MUSER_DREADDIT_ROOT"):
+        sources.named_source("dreaddit")
+    monkeypatch.setenv("MUSER_DREADDIT_ROOT", str(tmp_path))
+    assert sources.named_source("dreaddit") == (SOURCES[sources.DREADDIT], str(tmp_path))
+    assert sources.resolved_spec("dreaddit") == f"dreaddit:{tmp_path.resolve()}"
+    assert sources.resolved_spec("emobank") == "emobank"
+    assert sources.resolved_spec("x.csv") == str(Path("x.csv").resolve())
+
+
+def test_emobank_from_the_shipped_copy_or_another_and_dreaddit_by_folder(tmp_path, capsys):
+    from conftest import write_dreaddit, write_emobank
+
+    status, out, err = _cli(capsys, "--emobank", "--out", tmp_path / "emobank.csv")
+    assert status == 0, err
+    assert "EmoBank: 10055 utterances" in out and "tasks: activation, valence (no stress labels)" in out
+    meta = json.loads(sidecar_path(tmp_path / "emobank.csv").read_text())
+    assert meta["label_scales"] == {"activation": [1.0, 5.0], "valence": [1.0, 5.0]}
+    small = write_emobank(tmp_path / "small", per_split=10)
+    status, out, err = _cli(capsys, "--emobank", small, "--out", tmp_path / "small.csv")
+    # One of the first ten training rows is the fragment '..' (skipped and counted).
+    assert status == 0 and "EmoBank: 29 utterances" in out and "1 x fragment (no letter or digit)" in out, err
+    dreaddit = write_dreaddit(tmp_path / "Dreaddit")
+    status, out, err = _cli(capsys, "--dreaddit", dreaddit, "--out", tmp_path / "dreaddit.csv")
+    assert status == 0 and "tasks: stress (no activation or valence labels)" in out, err
+    assert "Dreaddit: 78 utterances" in out   # 40 training and 12 test posts, every second one of two rows
+
+
+def test_dreaddit_is_in_every_picker_with_its_environment_variable(tmp_path, monkeypatch):
+    from conftest import write_dreaddit
+
+    dreaddit = write_dreaddit(tmp_path / "Dreaddit")
+    monkeypatch.setenv("MUSER_DREADDIT_ROOT", str(dreaddit))
+    at = AppTest.from_file(str(REPO / "pages" / "1_Text_indicators.py"), default_timeout=120).run()
+    at.sidebar.radio(key="text-ind-source").set_value("Dreaddit copy on this machine").run()
+    assert not at.exception and not at.error
+    assert at.sidebar.text_input(key="text-ind-dreaddit").value == str(dreaddit)
+    # Dreaddit has stress only: the page ranks stress and says why not the emotions.
+    assert [t.label for t in at.tabs if t.label in ("stress", "activation", "valence")] == ["stress"]
+    captions = "\n".join(c.value for c in at.caption)
+    assert "activation not analysed: no activation labels in Dreaddit" in captions
+
+
+def test_the_text_indicators_page_on_emobank_ranks_real_emotion_ratings(tmp_path, monkeypatch):
+    monkeypatch.setenv("MUSER_CACHE_DIR", str(tmp_path / "cache"))
+    at = AppTest.from_file(str(REPO / "pages" / "1_Text_indicators.py"), default_timeout=300).run()
+    at.sidebar.radio(key="text-ind-source").set_value(SOURCES[sources.EMOBANK].title).run()
+    assert not at.exception and not at.error
+    assert [t.label for t in at.tabs if t.label in ("stress", "activation", "valence")] == ["activation", "valence"]
+    assert "stress not analysed: no stress labels in EmoBank" in "\n".join(c.value for c in at.caption)

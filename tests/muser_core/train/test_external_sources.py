@@ -1,0 +1,62 @@
+"""The paper's external-auxiliary setting (4.1, Table 9) with data sets by name: stress from one table,
+activation and valence from another, each on its own scale, the run's data record naming both."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import write_dreaddit, write_emobank
+
+from muser_core.base.errors import InputError
+from muser_core.config import DataConfig, RunConfig
+from muser_core.data.dreaddit import load_dreaddit
+from muser_core.data.emobank import load_emobank
+from muser_core.train import run_folder as rf
+from muser_core.train.cli import main
+
+
+@pytest.mark.slow
+def test_a_text_only_speed_run_on_dreaddit_with_emobank_as_the_external_set(tmp_path, runs_root, monkeypatch, capsys):
+    dreaddit, emobank = write_dreaddit(tmp_path / "Dreaddit"), write_emobank(tmp_path / "EmoBank")
+    monkeypatch.setenv("MUSER_DREADDIT_ROOT", str(dreaddit))   # --corpus dreaddit reads it
+    out = tmp_path / "run"
+    assert main(["--corpus", "dreaddit", "--external", f"emobank:{emobank}", "--modality", "text",
+                 "--tasks", "stress,ext_activation,ext_valence", "--strategy", "speed", "--history", "1",
+                 "--max-epochs", "3", "--patience", "3", "--threads", "1", "--out", str(out), "--no-progress"]) == 0, \
+        capsys.readouterr().err
+    cfg = rf.read_config(out)
+    # config.json holds each location, so the run repeats without the environment variable.
+    assert cfg.data.corpus == f"dreaddit:{dreaddit.resolve()}" and cfg.data.external == f"emobank:{emobank.resolve()}"
+    record = json.loads((out / rf.DATA).read_text())
+    assert record["datasets"]["main"]["name"] == "Dreaddit" and record["datasets"]["main"]["tasks"] == ["stress"]
+    assert record["datasets"]["external"]["name"] == "EmoBank"
+    assert record["datasets"]["external"]["licence"].startswith("CC BY-SA 4.0")
+    assert record["datasets"]["main"]["licence"].startswith("research use")
+    stress, valence = record["tasks"]["stress"], record["tasks"]["ext_valence"]
+    main_table, external_table = load_dreaddit(dreaddit).table, load_emobank(emobank).table
+    assert stress["items"] == {s: int((main_table["split"] == s).sum()) for s in ("train", "validation", "test")}
+    assert valence["items"] == {s: int((external_table["split"] == s).sum()) for s in ("train", "validation", "test")}
+    assert valence["label_scale"] == [1.0, 5.0] and valence["source"] == "EmoBank"
+    records = rf.read_metrics(out)
+    assert set(records[-1]["val"]) == {"stress", "ext_activation", "ext_valence"}
+    assert set(records[1]["probabilities"]) == {"stress", "ext_activation", "ext_valence"}
+    test = json.loads((out / rf.TEST).read_text())["metrics"]
+    assert {"rmse", "ccc"} <= set(test["ext_valence"]) and "accuracy" in test["stress"]
+
+
+def test_a_source_on_disk_without_its_location_is_one_line(monkeypatch):
+    monkeypatch.delenv("MUSER_DREADDIT_ROOT", raising=False)
+    with pytest.raises(InputError, match=r"give the location of the dreaddit data as dreaddit:DIR \(or set "
+                                         r"MUSER_DREADDIT_ROOT\)"):
+        RunConfig(data=DataConfig(corpus="dreaddit")).resolved()
+    with pytest.raises(InputError, match="ext_activation/ext_valence need an external emotion set .*emobank"):
+        RunConfig(data=DataConfig(tasks=["stress", "ext_valence"])).resolved()
+
+
+def test_a_table_without_the_asked_task_says_which_tasks_it_has(tmp_path, runs_root, capsys):
+    dreaddit = write_dreaddit(tmp_path / "Dreaddit")
+    assert main(["--corpus", f"dreaddit:{dreaddit}", "--modality", "text", "--tasks", "stress,valence",
+                 "--max-epochs", "1", "--out", str(tmp_path / "run"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "task 'valence' has no labels in corpus 'Dreaddit' (it has labels for: stress" in err
