@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from muser_core.base.errors import InputError
-from muser_core.base.tasks import MAIN_TASK
+from muser_core.base.tasks import EXTERNAL_TASKS, MAIN_TASK
 from muser_core.config import RunConfig
 from muser_core.sources import DEMO
 from muser_core.strategies import ShowsRatios, Strategy, TrainingState, make_strategy, softmax
@@ -115,6 +115,26 @@ class RunView:
     def shows_ratios(self) -> bool:
         """Whether the run's strategy samples by ratios it can show (eq. 1: the speed sampler)."""
         return isinstance(self.strategy(), ShowsRatios)
+
+
+def data_line(view: RunView) -> str:
+    """What each task of a run learnt from, synthetic or real, with the data's licence (from data.json); '' if unknown.
+
+    A run with the demo corpus for stress and EmoBank as the external set reads
+    "stress from demo (synthetic); ext_activation, ext_valence from EmoBank (real ratings, CC BY-SA 4.0)".
+    """
+    datasets = (view.data or {}).get("datasets") if isinstance(view.data, dict) else None
+    if not isinstance(datasets, dict) or not datasets:
+        return ""
+    parts = []
+    for role, d in datasets.items():
+        if not isinstance(d, dict):
+            continue
+        tasks = [t for t in view.tasks if (t in EXTERNAL_TASKS) == (role == "external")]
+        kind = "**synthetic**" if d.get("synthetic") else "**real labels**"
+        licence = f", {d['licence']}" if d.get("licence") and not d.get("synthetic") else ""
+        parts.append(f"{', '.join(tasks) or 'no task'} from {d.get('name', role)} ({kind}{licence})")
+    return "Learnt: " + "; ".join(parts) + "." if parts else ""
 
 
 def _is_record(r) -> bool:

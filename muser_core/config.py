@@ -80,6 +80,9 @@ class ModelConfig:
     head_dropout: float = setting(0.1, "dropout before each emotion output unit (paper 4.3.3)", min=0.0, max=0.95)
     n_acoustic: int = setting(88, "eGeMAPSv02 functionals", cli=False, min=1)
     text_dim: int = setting(0, "Transformer hidden size, read from the model", cli=False, min=0)
+    text_only_tasks: list[str] = setting(help="tasks whose head reads the text half of the fused vector only: "
+                                              "an external set without audio (EmoBank); filled in by the run",
+                                         cli=False, factory=list, choices=ALL_TASKS)
 
     @property
     def uses_text(self) -> bool:

@@ -44,9 +44,14 @@ class MultiTaskModel(nn.Module):
                 width = size
             self.acoustic = nn.Sequential(*layers)
         fused = size * (cfg.uses_text + cfg.uses_audio)  # paper 4.3.3: concatenation
+        # A task whose data have no audio (an external text set such as EmoBank) reads the text half only, so its
+        # head never weighs a voice it was not trained on (the text part comes first in the fused vector).
+        self.text_only = {t for t in cfg.text_only_tasks if t in self.tasks} if cfg.uses_text and cfg.uses_audio \
+            else set()
+        width = {task: size if task in self.text_only else fused for task in self.tasks}
         self.heads = nn.ModuleDict({
-            task: nn.Linear(fused, 2) if is_classification(task)          # stress logits
-            else nn.Sequential(nn.Dropout(cfg.head_dropout), nn.Linear(fused, 1))  # one unit, MSE
+            task: nn.Linear(width[task], 2) if is_classification(task)          # stress logits
+            else nn.Sequential(nn.Dropout(cfg.head_dropout), nn.Linear(width[task], 1))  # one unit, MSE
             for task in self.tasks})
 
     def encode(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -64,7 +69,7 @@ class MultiTaskModel(nn.Module):
 
     def head(self, task: str, fused: torch.Tensor) -> torch.Tensor:
         """Stress: logits (B, 2); an emotion task: predictions (B,) on the training scale."""
-        out = self.heads[task](fused)
+        out = self.heads[task](fused[:, :self.cfg.hidden_size] if task in self.text_only else fused)
         return out if is_classification(task) else out.squeeze(-1)
 
     def forward(self, batch: dict[str, torch.Tensor], tasks: Sequence[str] | None = None) -> dict[str, torch.Tensor]:

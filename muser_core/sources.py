@@ -103,6 +103,7 @@ class Source:
     note: str = ""            # a line the Train page shows under the choice
     tasks: tuple[str, ...] = INTERNAL_TASKS  # the labels the data set has (a manifest: whichever columns it fills)
     other_copy: bool = False  # a built-in source that also reads another copy in the same layout (--emobank DIR)
+    audio: bool = True        # False for text-only data sets (EmoBank, Dreaddit): runs need --modality text
     licence: str = ""         # the data's licence, for the run's data record and the README
 
     @property
@@ -124,7 +125,7 @@ SOURCES: dict[str, Source] = {
              "shipped in data/emobank (CC BY-SA 4.0); give DIR to read another copy in the same layout",
         metavar="DIR", present=EMOBANK_FILE.is_file, train=False, external=load_emobank,
         external_title="EmoBank (real emotion ratings, text)", tasks=EMOTION_TASKS, other_copy=True,
-        licence="CC BY-SA 4.0", note="Text only: train with Modality = text."),
+        licence="CC BY-SA 4.0", audio=False, note="Text only: train with Modality = text."),
     DREADDIT: Source(
         DREADDIT, "Dreaddit copy", lambda path, split, seed: load_dreaddit(path, seed=seed), FOLDER,
         help="a Dreaddit copy (dreaddit-train.csv and dreaddit-test.csv, as distributed): real stress labels on "
@@ -132,6 +133,7 @@ SOURCES: dict[str, Source] = {
         metavar="DIR", path_label="Dreaddit folder", env="MUSER_DREADDIT_ROOT",
         hint="the folder holding dreaddit-train.csv and dreaddit-test.csv", tasks=(MAIN_TASK,),
         licence="research use (Turcan and McKeown 2019); not redistributable, so not shipped",
+        audio=False,
         note="Text only (Reddit posts): train with Modality = text; the split is Dreaddit's own (Split = table)."),
     MUSE: Source(
         MUSE, "MuSE copy", lambda path, split, seed, emotion_label: load_muse(path, emotion_label, split, seed),

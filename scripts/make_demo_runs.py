@@ -10,6 +10,7 @@ normaliser everywhere but ``demo-speed`` (a frozen-mode checkpoint is about
 
     .venv/bin/python scripts/make_demo_runs.py            # all of it, ~5 min on 2 cores
     .venv/bin/python scripts/make_demo_runs.py --only runs  # the single runs only
+    .venv/bin/python scripts/make_demo_runs.py --only real  # the EmoBank run and sweep (real emotion labels)
 """
 
 from __future__ import annotations
@@ -33,8 +34,16 @@ RUNS = [
     ("demo-speed-external", "--strategy speed --history 5 --tasks stress,ext_activation,ext_valence "
                             "--external demo"),
 ]
+# Real emotion labels (issue 22): stress from the SYNTHETIC demo corpus, activation and valence from EmoBank's REAL
+# ratings (shipped, CC BY-SA 4.0) as the external set, text only (EmoBank has no audio).
+REAL_RUNS = [
+    ("demo-text-speed-emobank", "--modality text --strategy speed --history 5 "
+                                "--tasks stress,ext_activation,ext_valence --external emobank"),
+]
 KEEP_CHECKPOINT = {"demo-speed"}
 SWEEP = ("demo-sweep", "--table 8 --seeds 0,1,2 --workers 1 --corpus demo --modality both --text-mode frozen")
+REAL_SWEEP = ("demo-sweep-emobank", "--table 9 --seeds 0,1 --workers 1 --corpus demo --external emobank "
+                                    "--modality text --text-mode frozen")
 
 
 def run(command: str) -> None:
@@ -55,16 +64,17 @@ def prune(folder: Path, keep_checkpoint: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=str(REPO / "runs"), help="folder to write into (default: runs/)")
-    parser.add_argument("--only", choices=["runs", "sweep"], help="remake only the runs or only the sweep")
+    parser.add_argument("--only", choices=["runs", "sweep", "real"],
+                        help="remake only the synthetic runs, only the synthetic sweep, or only the EmoBank ones")
     args = parser.parse_args(argv)
     out = Path(args.out)
-    if args.only != "sweep":
-        for name, flags in RUNS:
-            shutil.rmtree(out / name, ignore_errors=True)
-            run(f"python -m muser_core.train {COMMON} {flags} --no-progress --out {out / name}")
-            prune(out / name, name in KEEP_CHECKPOINT)
-    if args.only != "runs":
-        name, flags = SWEEP
+    runs = {None: RUNS + REAL_RUNS, "runs": RUNS, "real": REAL_RUNS}.get(args.only, [])
+    sweeps = {None: [SWEEP, REAL_SWEEP], "sweep": [SWEEP], "real": [REAL_SWEEP]}.get(args.only, [])
+    for name, flags in runs:
+        shutil.rmtree(out / name, ignore_errors=True)
+        run(f"python -m muser_core.train {COMMON} {flags} --no-progress --out {out / name}")
+        prune(out / name, name in KEEP_CHECKPOINT)
+    for name, flags in sweeps:
         shutil.rmtree(out / name, ignore_errors=True)
         run(f"python -m muser_core.sweep {flags} --out {out / name}")
         prune(out / name, False)

@@ -18,6 +18,7 @@ import streamlit as st
 
 from muser_core.base.errors import InputError
 from muser_core.base.paths import DATA_DIR
+from muser_core.base.tasks import EMOTION_TASKS, INTERNAL_TASKS, MAIN_TASK
 from muser_core.data.corpus import SPLITS, Corpus
 from muser_core.data.manifest import NoUsableRows
 from muser_core.data.splits import SPLIT_METHODS
@@ -250,13 +251,19 @@ def corpus_overview_ui(corpus: Corpus) -> None:
     cols[0].metric("Utterances", f"{len(table):,}")
     cols[1].metric("Speakers", table["speaker"].nunique())
     stress = table["stress"].dropna()
-    cols[2].metric("Stressed share", f"{stress.mean():.0%}" if len(stress) else "n/a")
-    cols[3].metric("With audio", f"{(table['audio_path'] != '').mean():.0%}")
-    per_split = (table.groupby("split")
-                 .agg(utterances=("utterance_id", "size"), speakers=("speaker", "nunique"),
-                      stressed=("stress", lambda s: int((s == 1).sum())),
-                      activation_mean=("activation", "mean"), valence_mean=("valence", "mean"))
-                 .reindex(list(SPLITS)))
+    cols[2].metric("Stressed share", f"{stress.mean():.0%}" if len(stress) else "no stress labels",
+                   help="share of stress-labelled utterances labelled stressed")
+    cols[3].metric("With audio", f"{(table['audio_path'] != '').mean():.0%}",
+                   help="utterances with an audio file (the acoustic side needs one; text-only sets have none)")
+    absent = [t for t in INTERNAL_TASKS if t not in corpus.tasks]
+    st.markdown(f"**Tasks with labels:** {', '.join(corpus.tasks) or 'none'}"
+                + (f" (no {' or '.join(absent)} labels: pages and runs offer only the others)" if absent else ""))
+    # Only the tasks the table has: a count of 0 stressed would read as a label where there is none.
+    aggregations = {"utterances": ("utterance_id", "size"), "speakers": ("speaker", "nunique")}
+    if MAIN_TASK in corpus.tasks:
+        aggregations["stressed"] = (MAIN_TASK, lambda s: int((s == 1).sum()))
+    aggregations |= {f"{t}_mean": (t, "mean") for t in EMOTION_TASKS if t in corpus.tasks}
+    per_split = table.groupby("split").agg(**aggregations).reindex(list(SPLITS))
     st.dataframe(per_split, width="stretch")
     scales = ", ".join(f"{k} {lo:g}..{hi:g}" for k, (lo, hi) in corpus.label_scales.items())
     if scales:

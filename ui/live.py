@@ -180,7 +180,8 @@ def true_label(sample: SampleClip) -> str:
     parts = [f"stress = {'stressed' if sample.stress == 1 else 'not stressed'}"]
     parts += [f"{k} {v:g}" for k, v in (("activation", sample.activation), ("valence", sample.valence))
               if v is not None]
-    return "True label: " + ", ".join(parts) + " (the demo corpus' self-report scale 1..9)"
+    return ("True label: " + ", ".join(parts) + " (the demo corpus' synthetic self-report scale 1..9; the model's "
+            "activation and valence are on its own scale, which its card names)")
 
 
 def server_microphone_ui() -> bytes | None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from analysis import paper_results, sweep_figures
+from analysis import run_views as rv
 from analysis import sweep_views as sv
 from muser_core.base.errors import InputError
 from muser_core.sources import DEMO
@@ -50,7 +51,7 @@ def results_ui(folder: str, key: str = "res") -> None:
     live()
 
 
-SYNTHETIC_SWEEP = ("Trained on the **synthetic demo corpus**: these numbers compare the strategies on made-up "
+SYNTHETIC_SWEEP = ("Stress was learnt from the **synthetic demo corpus**: these numbers compare the strategies on made-up "
                    "speech, not how well stress can be detected in real speech.")
 
 
@@ -97,6 +98,9 @@ def _results(folder: str, state: dict, key: str) -> None:
         st.info(line, icon=":material/content_copy:")
     _downloads(f"{key}-ours", name, summary.assign(reference=reference), ours, caption.replace("**", ""))
     cfg = rf.read_json(Path(per_run["run"].iloc[0]) / rf.CONFIG) or {}
+    learnt = rv.data_line(rv.read_run(Path(per_run["run"].iloc[0])))
+    if learnt:
+        st.caption(learnt)
     if (cfg.get("data") or {}).get("corpus") == DEMO:
         st.caption(SYNTHETIC_SWEEP)
     if table_id:

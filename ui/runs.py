@@ -22,7 +22,7 @@ from muser_core.train.cli import command_line
 
 POLL_S = 1.5                # how often a live view rereads the run folder
 FOLDER = "Another run folder…"
-SYNTHETIC = ("Trained on the **synthetic demo corpus**: the curves show what the sampler does, "
+SYNTHETIC = ("Stress was learnt from the **synthetic demo corpus**: the curves show what the sampler does, "
              "not how well stress can be detected in real speech.")
 
 
@@ -126,6 +126,8 @@ def run_summary_ui(view: rv.RunView, key: str) -> None:
     st.markdown(f"#### `{view.name}` — {view.state}"
                 + ("  ·  shipped demo run (read-only)" if view.shipped else ""))
     problems_ui(view)
+    if rv.data_line(view):
+        st.caption(rv.data_line(view))
     if view.synthetic:
         st.caption(SYNTHETIC)
     prog = rv.progress(view)
@@ -275,6 +277,9 @@ def _dynamics(views: list[rv.RunView], stacked: bool, key: str) -> None:
         if v.state in ("failed", "killed"):
             st.error(f"{label} {v.state}: {v.error or 'no error recorded'} (last epoch {v.last_epoch})",
                      icon=":material/error:")
+    for line in dict.fromkeys(rv.data_line(v) for v in views):
+        if line:
+            st.caption(line)
     if any(v.synthetic for v in views):
         st.caption(SYNTHETIC)
     probs = rv.combine(views, lambda v: rv.probabilities_frame(v.records), labels)

@@ -144,6 +144,10 @@ def train_form_ui(key: str = "train") -> LaunchForm:
                          help=setting_help("data", "split"))
     strategy = _strategy_ui(key)
     errors: dict[str, str] = {}
+    silent = [SOURCES[kind].title for kind in (corpus[0], external[0]) if kind and not SOURCES[kind].audio]
+    if modality != "text" and silent:
+        errors["modality"] = f"{' and '.join(silent)} has no audio: choose Modality = text"
+        error_line_ui(errors["modality"])
     try:
         default_tasks = make_strategy(strategy).default_tasks()
     except InputError as exc:

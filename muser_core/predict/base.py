@@ -140,10 +140,15 @@ class Predictor(ABC):
         """``stress_probability`` and any emotion heads' values for one clip, from its :meth:`zscores`."""
 
     def _emotion(self, out: pd.Series, task: str, warnings: list[str]) -> float | None:
-        """An emotion head's value, clipped to the run's label scale (with a warning) when outside it."""
-        if task not in out:
+        """An emotion head's value, clipped to the run's label scale (with a warning) when outside it.
+
+        A model whose emotion was learnt from an external set (``ext_valence``, e.g. from EmoBank) answers
+        with that head when it has no internal one.
+        """
+        head = task if task in out else f"ext_{task}"
+        if head not in out:
             return None
-        value = float(out[task])
+        value = float(out[head])
         lo, hi = self.label_scales.get(task, (np.nan, np.nan))
         if np.isfinite(lo) and np.isfinite(hi) and not lo <= value <= hi:
             clipped = float(np.clip(value, lo, hi))

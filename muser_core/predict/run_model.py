@@ -230,9 +230,11 @@ class LivePredictor(Predictor):
 
     @property
     def label_scales(self) -> dict[str, tuple[float, float]]:
-        """Each emotion head's output scale, as the run recorded it."""
-        return {task: tuple(t.get("scale") or (np.nan, np.nan))
-                for task, t in self.stats.get("targets", {}).items()}
+        """Each emotion head's output scale, as the run recorded it (an external head's also under its emotion)."""
+        scales = {task: tuple(t.get("scale") or (np.nan, np.nan)) for task, t in self.stats.get("targets", {}).items()}
+        for task in list(scales):
+            scales.setdefault(task.removeprefix("ext_"), scales[task])
+        return scales
 
     def card(self) -> str | None:
         card = self.checkpoint / "MODEL_CARD.md"

@@ -56,6 +56,7 @@ class PreparedData:
     pad_id: int = 0                    # the tokenizer's padding id
     synthetic: bool = False            # any corpus of the run is synthetic (the demo corpus)
     datasets: dict = field(default_factory=dict)  # role ("main", "external") -> name, synthetic, licence
+    text_only_tasks: list[str] = field(default_factory=list)  # tasks from an external set without audio
 
     def batch(self, idx: torch.Tensor, pad_to: int | None = None) -> dict[str, torch.Tensor]:
         """Inputs of items ``idx``; token tensors cut to the batch's longest sentence (dynamic padding)."""
@@ -172,15 +173,23 @@ def prepare_data(cfg: RunConfig, progress: bool = False, device: str = "cpu") ->
     notes = [f"{corpus.name}: {note}" for corpus in sources.values() for note in corpus.notes
              if note.startswith("split:")]
     usable = pd.Series(True, index=table.index)
-    acoustic = None
+    acoustic, text_only = None, []
+    heard = pd.Series(True, index=table.index)   # rows whose voice the model hears
     if m.uses_audio:
         tables = [_acoustic_table(p, d.audio_workers) for p in parts]
-        for corpus, values in zip(sources.values(), tables, strict=True):
+        for key, corpus, values in zip(sources, sources.values(), tables, strict=True):
             if values.isna().all(axis=None):
+                if key == "external" and m.uses_text:
+                    # An external emotion set without audio (EmoBank): its tasks learn from the text side only.
+                    text_only = [t for t in d.tasks if t in EXTERNAL_TASKS]
+                    heard = table["_source"] != "external"
+                    notes.append(f"{corpus.name} has no audio: {', '.join(text_only) or 'its tasks'} learn from "
+                                 "the text side only (their heads read the text half of the fused vector)")
+                    continue
                 raise InputError(f"corpus '{corpus.name}': no eGeMAPS feature columns and no readable audio "
                                  "files (use --modality text, or add the features)")
         acoustic = pd.concat(tables, ignore_index=True)
-        missing = acoustic.isna().all(axis=1)
+        missing = acoustic.isna().all(axis=1) & heard
         if missing.any():
             notes.append(f"{int(missing.sum())} items without acoustic features left out of every task")
         usable &= ~missing
@@ -238,11 +247,14 @@ def prepare_data(cfg: RunConfig, progress: bool = False, device: str = "cpu") ->
     normaliser, text_dim, encoder = None, 0, None
     if m.uses_audio:
         values = acoustic[used].reset_index(drop=True)
-        # Paper 4.2: speaker-level z-normalisation; speaker ids are per data set.
+        # Paper 4.2: speaker-level z-normalisation; speaker ids are per data set. Rows without a voice (a text-only
+        # external set) stay out of the statistics and enter as 0, which their text-only heads never read.
         speakers = (table["dataset"].astype(str) + ":" + table["speaker"].astype(str)).to_numpy()
-        scaler = SpeakerZScore().fit(values, speakers)
+        voiced = heard[used].to_numpy()
+        scaler = SpeakerZScore().fit(values[voiced], speakers[voiced])
         normaliser = scaler.to_dict()
-        normed = np.nan_to_num(scaler.transform(values, speakers).to_numpy(np.float32))
+        normed = np.zeros(values.shape, dtype=np.float32)
+        normed[voiced] = np.nan_to_num(scaler.transform(values[voiced], speakers[voiced]).to_numpy(np.float32))
         if normed.shape[1] != m.n_acoustic:
             raise InputError(f"expected {m.n_acoustic} acoustic features, the corpus has {normed.shape[1]}")
         features["acoustic"] = torch.from_numpy(normed)
@@ -264,7 +276,8 @@ def prepare_data(cfg: RunConfig, progress: bool = False, device: str = "cpu") ->
     synthetic = any(c.synthetic for c in sources.values())
     datasets = {role: {"name": c.name, "synthetic": c.synthetic, "tasks": c.tasks, "licence": _licence(c)}
                 for role, c in sources.items()}
-    return PreparedData(features, tasks, text_dim, normaliser, notes, encoder, pad_id, synthetic, datasets)
+    return PreparedData(features, tasks, text_dim, normaliser, notes, encoder, pad_id, synthetic, datasets,
+                        text_only)
 
 
 def _licence(corpus: Corpus) -> str:

@@ -65,7 +65,7 @@ def build(cfg: RunConfig, progress: bool = False) -> tuple[RunConfig, PreparedDa
     if precision == "auto":  # bf16 autocast where the GPU has fast bf16 (Ampere and later), else fp32
         precision = "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
     data = prepare_data(cfg, progress=progress, device=str(device))
-    cfg = replace(cfg, model=replace(cfg.model, text_dim=data.text_dim),
+    cfg = replace(cfg, model=replace(cfg.model, text_dim=data.text_dim, text_only_tasks=list(data.text_only_tasks)),
                   train=replace(cfg.train, device=str(device), threads=threads, precision=precision))
     torch.manual_seed(cfg.train.seed)
     model = MultiTaskModel(cfg.model, cfg.data.tasks, data.text_encoder)

@@ -338,3 +338,15 @@ def test_the_text_indicators_page_on_emobank_ranks_real_emotion_ratings(tmp_path
     assert not at.exception and not at.error
     assert [t.label for t in at.tabs if t.label in ("stress", "activation", "valence")] == ["activation", "valence"]
     assert "stress not analysed: no stress labels in EmoBank" in "\n".join(c.value for c in at.caption)
+
+
+def test_the_overview_on_emobank_shows_its_tasks_and_scales_and_no_stress_counts():
+    at = AppTest.from_file(str(REPO / "pages" / "0_Overview.py"), default_timeout=120).run()
+    at.sidebar.radio[0].set_value(SOURCES[sources.EMOBANK].title).run()
+    assert not at.exception and not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Utterances"] == "10,055" and metrics["Stressed share"] == "no stress labels"
+    assert any("**Tasks with labels:** activation, valence (no stress labels" in m.value for m in at.markdown)
+    assert "Label scales (the data set's own): activation 1..5, valence 1..5." in [c.value for c in at.caption]
+    per_split = next(d.value for d in at.dataframe if "utterances" in d.value.columns)
+    assert "stressed" not in per_split.columns and per_split.loc["validation", "utterances"] == 999

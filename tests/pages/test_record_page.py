@@ -151,4 +151,4 @@ def test_the_study_is_a_corpus_choice_on_the_train_page(studies):
     assert at.selectbox(key="train-study").value == "exam"
     assert "Keep Split = table" in texts(at)
     command = "\n".join(c.value for c in at.code)
-    assert f"python -m muser_core.corpus --study {studies / 'exam'} --out corpus.csv" in command
+    assert f"--corpus study:{studies / 'exam'}" in command   # the run copies the study into a table itself

@@ -451,3 +451,39 @@ def test_sampling_dynamics_says_each_error_once(runs_root, tmp_path):
     assert not at.exception
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and "not a run folder" in errors[0]
+
+
+@pytest.mark.slow
+def test_train_page_runs_the_external_setting_on_dreaddit_and_emobank(runs_root, tmp_path, monkeypatch):
+    """Issue 22: stress from Dreaddit, activation and valence from the shipped EmoBank, text only, from the page."""
+    from conftest import write_dreaddit
+
+    from analysis import run_views as rv
+
+    dreaddit = write_dreaddit(tmp_path / "Dreaddit")
+    monkeypatch.setenv("MUSER_DREADDIT_ROOT", str(dreaddit))
+    at = page(TRAIN)
+    at.radio(key="train-corpus").set_value("Dreaddit copy on this machine").run()
+    at.radio(key="train-external").set_value("EmoBank (real emotion ratings, text)").run()
+    assert not at.exception
+    # Both sets are text only: the default modality (both) is refused beside the field, in one line.
+    assert [e.value for e in at.error] == ["Dreaddit copy and EmoBank (real emotion ratings, shipped) has no audio: "
+                                           "choose Modality = text"]
+    at.selectbox(key="train-modality").set_value("text").run()
+    assert not at.error
+    tasks = next(m for m in at.multiselect if m.label == "Tasks")
+    # Dreaddit has stress only; EmoBank gives the external emotion tasks.
+    assert list(tasks.options) == ["stress", "ext_activation", "ext_valence"]
+    assert tasks.value == ["stress", "ext_activation", "ext_valence"]     # speed mixes every task
+    command = "\n".join(c.value for c in at.code)
+    assert f"--corpus dreaddit:{dreaddit}" in command and "--external emobank" in command
+    at.text_input(key="train-name").set_value("dreaddit-emobank")
+    at.number_input(key="train-max-epochs").set_value(2)
+    at.button(key="train-launch").click().run()
+    assert not at.exception and not at.error
+    folder = runs_root / "dreaddit-emobank"
+    _wait_for(lambda: rv.read_run(folder).state not in process.ACTIVE, timeout=600)
+    view = rv.read_run(folder)
+    assert view.state == "finished", (view.error, view.log)
+    assert view.config.data.external == "emobank" and view.config.model.modality == "text"
+    assert set(view.test["metrics"]) == {"stress", "ext_activation", "ext_valence"}

@@ -248,17 +248,32 @@ def _copy_run(tmp_path, name="run"):
 def test_emotions_outside_the_label_scale_are_clipped_and_said(tmp_path, real_paths):
     folder = _copy_run(tmp_path)
     stats = json.loads((folder / "normaliser.json").read_text())
-    stats["targets"]["activation"]["scale"] = [1.0, 2.0]    # the demo model predicts about 4..8
+    stats["targets"]["ext_activation"]["scale"] = [1.0, 2.0]    # EmoBank's activation head predicts about 3
     (folder / "normaliser.json").write_text(json.dumps(stats))
     narrow = LivePredictor(folder, get_recogniser("pocketsphinx"))
     clip = prepare_clip(real_paths[0])
     result = narrow.predict(clip, "hello there")
-    raw = narrow.model_outputs("hello there", narrow.zscores(clip.features, None))["activation"]   # the head's own output
+    raw = narrow.model_outputs("hello there", narrow.zscores(clip.features, None))["ext_activation"]   # the head itself
     assert raw > 2.0
     assert result.activation == 2.0
     assert any(w.startswith(f"activation came out at {raw:.2f}, outside the model's label scale 1..2")
                for w in result.warnings)
-    assert not any(w.startswith("valence came out") for w in result.warnings)   # 1..9 untouched
+    assert not any(w.startswith("valence came out") for w in result.warnings)   # 1..5 untouched
+
+
+@needs_checkpoint
+def test_the_live_models_emotion_comes_from_real_ratings_of_the_words(predictor, real_paths):
+    """Issue 22: the shipped model learnt activation and valence from EmoBank (its text side): a frightened
+    sentence gets a lower valence than a calm, pleasant one, on EmoBank's 1..5 scale, whatever the voice."""
+    clip = prepare_clip(real_paths[0])
+    afraid = predictor.predict(clip, "I am terrified I will fail this exam")
+    calm = predictor.predict(clip, "what a lovely calm afternoon")
+    assert afraid.valence < calm.valence
+    assert predictor.label_scales["valence"] == (1.0, 5.0) and 1 <= afraid.valence <= 5
+    other_voice = predictor.predict(prepare_clip(real_paths[3]), "I am terrified I will fail this exam")
+    assert other_voice.valence == pytest.approx(afraid.valence, abs=1e-5)   # the text side only
+    card = predictor.card()
+    assert "EmoBank" in card and "synthetic demo corpus" in card
 
 
 def test_synthetic_models_are_recognised(tmp_path):

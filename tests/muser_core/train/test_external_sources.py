@@ -60,3 +60,37 @@ def test_a_table_without_the_asked_task_says_which_tasks_it_has(tmp_path, runs_r
                  "--max-epochs", "1", "--out", str(tmp_path / "run"), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "task 'valence' has no labels in corpus 'Dreaddit' (it has labels for: stress" in err
+
+
+@pytest.mark.slow
+def test_a_both_modality_run_learns_a_text_only_sets_emotion_from_the_text_half(tmp_path, runs_root, capsys):
+    """EmoBank has no audio: in a model that also hears the voice, its heads read the text side only, its
+    sentences stay out of the acoustic statistics, and the voice cannot move their output."""
+    import numpy as np
+    from conftest import synthetic_corpus
+    from safetensors.torch import load_file
+
+    from muser_core.features.acoustic import EGEMAPS_FEATURES
+    from muser_core.predict.run_model import load_trained_model, predict
+
+    corpus = tmp_path / "voiced.csv"
+    synthetic_corpus().save(corpus)
+    emobank = write_emobank(tmp_path / "EmoBank")
+    out = tmp_path / "run"
+    assert main(["--corpus", str(corpus), "--external", f"emobank:{emobank}", "--modality", "both",
+                 "--tasks", "stress,ext_activation,ext_valence", "--strategy", "uniform", "--max-epochs", "2",
+                 "--threads", "1", "--out", str(out), "--no-progress"]) == 0, capsys.readouterr().err
+    cfg = rf.read_config(out)
+    assert cfg.model.text_only_tasks == ["ext_activation", "ext_valence"]
+    weights = load_file(str(out / rf.CHECKPOINT))
+    assert weights["heads.stress.weight"].shape == (2, 512) and weights["heads.ext_valence.1.weight"].shape == (1, 256)
+    normaliser = json.loads((out / rf.NORMALISER).read_text())
+    assert not any(s.startswith("emobank:") for s in normaliser["acoustic"]["speakers"])
+    assert any("EmoBank has no audio" in n for n in json.loads((out / rf.DATA).read_text())["notes"])
+    model, _, stats = load_trained_model(out)
+    texts = ["I am terrified I will fail this exam", "what a lovely calm afternoon"]
+    rng = np.random.default_rng(0)
+    a = predict(model, stats, texts, rng.normal(5, 2, (2, len(EGEMAPS_FEATURES))))
+    b = predict(model, stats, texts, rng.normal(-5, 2, (2, len(EGEMAPS_FEATURES))))
+    np.testing.assert_allclose(a["ext_valence"], b["ext_valence"], rtol=0, atol=1e-6)   # the voice does not move it
+    assert not np.allclose(a["stress_probability"], b["stress_probability"])             # it moves stress

@@ -253,7 +253,7 @@ def _bad(tmp_path, capsys, *argv) -> str:
 def test_bad_input_is_one_line_before_training(tmp_path, capsys, corpus_csv):
     assert "unknown task 'arousal'" in _bad(tmp_path, capsys, "--corpus", corpus_csv, "--tasks", "stress,arousal")
     assert "unknown strategy 'magic'" in _bad(tmp_path, capsys, "--corpus", corpus_csv, "--strategy", "magic")
-    assert "external corpus" in _bad(tmp_path, capsys, "--corpus", corpus_csv, "--tasks", "stress,ext_valence")
+    assert "need an external emotion set" in _bad(tmp_path, capsys, "--corpus", corpus_csv, "--tasks", "stress,ext_valence")
     assert "not in the task list" in _bad(tmp_path, capsys, "--corpus", corpus_csv, "--strategy", "pretrain",
                                           "--phases", "valence:3,stress", "--tasks", "stress,activation")
     assert "not a run folder" in _bad(tmp_path, capsys, "--resume")

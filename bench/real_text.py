@@ -1,0 +1,140 @@
+"""Benchmark: real emotion labels. EmoBank test-split Pearson r of the app's text model, and the sampler at work.
+
+The paper's external-auxiliary setting (4.1, Table 9) on data anyone has:
+stress from the demo corpus (SYNTHETIC: espeak-ng voices, scripted text),
+activation and valence from EmoBank (REAL ratings, 1..5, shipped in
+``data/emobank``), text only. Each mode trains one run through the app's own
+trainer (``train_run``) and reports, on EmoBank's own test split (1,000
+sentences), the Pearson r and RMSE of the emotion heads against the real
+ratings, computed here from the saved model's predictions; then the speed
+sampler's task probabilities over the epochs. The checkpoint is the epoch
+with the best validation stress accuracy (the app's rule), not the best
+emotion epoch, so these r are what a user of such a run gets.
+
+Published figures on the same split and ratings, for reference (not measured
+here; both fine-tune a far larger encoder than MiniLM-L6):
+
+- BERT-base fine-tuned, MSE loss: valence r 0.795, arousal r 0.562
+  (Buechel, Modersohn and Hahn, EMNLP 2021 code, github.com/JULIELab/emotion-embeddings).
+- RoBERTa-large fine-tuned: valence r 0.829, arousal r 0.569
+  (Park, Kim, Jeon, Park and Oh, EMNLP 2021, github.com/SungjoonPark/EmotionDetection).
+
+    python bench/real_text.py                          # frozen MiniLM (a few minutes on 2 cores)
+    python bench/real_text.py --modes frozen,finetune   # also fine-tuned (slow on a CPU: see --max-epochs)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+from muser_core.base.errors import InputError  # noqa: E402
+from muser_core.config import DataConfig, ModelConfig, RunConfig, StrategyConfig, TrainConfig  # noqa: E402
+from muser_core.data.emobank import load_emobank  # noqa: E402
+from muser_core.predict.run_model import load_trained_model, predict  # noqa: E402
+from muser_core.sources import DEMO, EMOBANK  # noqa: E402
+from muser_core.train import run_folder as rf  # noqa: E402
+from muser_core.train import train_run  # noqa: E402
+
+TASKS = ["stress", "ext_activation", "ext_valence"]
+COLUMNS = {"ext_activation": "activation", "ext_valence": "valence"}   # head -> EmoBank's rating (A, V)
+PUBLISHED = [("BERT-base fine-tuned (Buechel, Modersohn and Hahn 2021 code)", 0.795, 0.562),
+             ("RoBERTa-large fine-tuned (Park et al. 2021)", 0.829, 0.569)]
+
+
+def config(mode: str, strategy: str, max_epochs: int, patience: int, seed: int) -> RunConfig:
+    return RunConfig(
+        data=DataConfig(corpus=DEMO, external=EMOBANK, tasks=list(TASKS)),
+        model=ModelConfig(modality="text", text_mode=mode),
+        strategy=StrategyConfig(name=strategy, history=5),
+        train=TrainConfig(seed=seed, max_epochs=max_epochs, patience=patience, device="cpu"))
+
+
+def pearson(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def evaluate(out: Path) -> dict[str, dict[str, float]]:
+    """Pearson r and RMSE of each emotion head on EmoBank's test split, from the saved model."""
+    model, _, stats = load_trained_model(out)
+    test = load_emobank().table.query("split == 'test'")
+    pred = predict(model, stats, test["text"].tolist())
+    return {head: {"r": pearson(pred[head].to_numpy(), test[column].to_numpy(float)),
+                   "rmse": float(np.sqrt(np.mean((pred[head].to_numpy() - test[column].to_numpy(float)) ** 2))),
+                   "n": len(test)} for head, column in COLUMNS.items()}
+
+
+def sampler_line(out: Path) -> str:
+    """The speed sampler's probabilities at a few epochs: what it did with the real emotion tasks."""
+    records = [r for r in rf.read_metrics(out) if r.get("probabilities")]
+    picks = sorted({0, len(records) // 4, len(records) // 2, len(records) - 1}) if records else []
+    parts = []
+    for i in picks:
+        p = records[i]["probabilities"]
+        parts.append(f"epoch {records[i]['epoch']}: " + ", ".join(f"{t} {p.get(t, 0):.2f}" for t in TASKS))
+    return "; ".join(parts)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--modes", default="frozen", help="frozen, finetune or both: frozen,finetune")
+    parser.add_argument("--strategy", default="speed", help="sampling strategy of the runs (default: speed)")
+    parser.add_argument("--max-epochs", type=int, default=100, help="frozen runs' upper bound on epochs")
+    parser.add_argument("--finetune-epochs", type=int, default=3,
+                        help="fine-tuned runs' epochs (each is minutes on a CPU)")
+    parser.add_argument("--patience", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", help="keep the runs here (default: a temporary folder)")
+    args = parser.parse_args()
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if not set(modes) <= {"frozen", "finetune"}:
+        parser.error("--modes takes frozen and/or finetune")
+    emobank = load_emobank()
+    counts = emobank.table["split"].value_counts()
+    print(f"EmoBank (real ratings, CC BY-SA 4.0): train {counts['train']}, validation {counts['validation']}, "
+          f"test {counts['test']} sentences; stress from the SYNTHETIC demo corpus; text only")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(args.out or tmp)
+        for mode in modes:
+            epochs = args.max_epochs if mode == "frozen" else args.finetune_epochs
+            cfg = config(mode, args.strategy, epochs, min(args.patience, epochs), args.seed)
+            out = root / f"emobank-{mode}-{args.strategy}"
+            start = time.perf_counter()
+            try:
+                test = train_run(cfg, out)
+            except InputError as exc:
+                print(f"{mode}: error: {exc}")
+                continue
+            seconds = time.perf_counter() - start
+            scores = evaluate(out)
+            status = rf.read_status(out)
+            rows.append((mode, scores, test, status, seconds, sampler_line(out)))
+    print()
+    print("| text encoder | valence r | arousal r | valence RMSE | arousal RMSE | test stress accuracy (synthetic) "
+          "| epochs (best) | wall time |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for mode, scores, test, status, seconds, _ in rows:
+        v, a = scores["ext_valence"], scores["ext_activation"]
+        print(f"| MiniLM-L6 {mode} (this app, measured) | {v['r']:.3f} | {a['r']:.3f} | {v['rmse']:.3f} | "
+              f"{a['rmse']:.3f} | {test['stress']['accuracy']:.3f} | {status.get('epochs_done')} "
+              f"({status.get('best_epoch')}) | {seconds / 60:.1f} min |")
+    for name, v, a in PUBLISHED:
+        print(f"| {name} (published, not measured here) | {v:.3f} | {a:.3f} | | | | | |")
+    print()
+    for mode, *_, line in rows:
+        print(f"{mode} {args.strategy} sampler, task probabilities: {line}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
