@@ -116,6 +116,9 @@ def main() -> int:
                 print(f"{mode}: error: {exc}")
                 continue
             seconds = time.perf_counter() - start
+            if not test:
+                print(f"{mode}: the run was stopped before its test (Ctrl-C or SIGTERM); no figures")
+                continue
             scores = evaluate(out)
             status = rf.read_status(out)
             rows.append((mode, scores, test, status, seconds, sampler_line(out)))

@@ -41,7 +41,7 @@ if choice is None:
     st.stop()
 
 with show_input_errors():
-    corrected = st.session_state.get("live-corrected", {}).get(choice.name)
+    corrected = st.session_state.get("live-corrected", {}).get(choice.key)   # this clip's correction only
     clip = predictor.prepare(choice.data, choice.name, transcribe=corrected is None)
     st.audio(choice.data)
     result = predictor.predict(clip, corrected, baseline)
@@ -53,8 +53,11 @@ if not history or history[-1] != entry:
     history.append(entry)
 
 described = result.recogniser
-st.caption(f"Transcribed offline by {described.get('recogniser')} ({described.get('model')}"
-           + (f", {described['source']}" if described.get("source") else "") + ").")
+if corrected is not None:
+    st.caption("Transcript corrected by hand (the recogniser was not run for this clip).")
+else:
+    st.caption(f"Transcribed offline by {described.get('recogniser')} ({described.get('model')}"
+               + (f", {described['source']}" if described.get("source") else "") + ").")
 if choice.sample is not None:
     st.markdown(f"**Reference text** (what was said): {choice.sample.text}")
 
@@ -86,9 +89,9 @@ for warning in result.warnings:   # "not calibrated", when it applies, is one of
     st.warning(warning)
 
 with st.form("transcript-form"):
-    text = st.text_area("Transcript (correct it and re-run)", result.transcript, key=f"live-text-{choice.name}")
+    text = st.text_area("Transcript (correct it and re-run)", result.transcript, key=f"live-text-{choice.key}")
     if st.form_submit_button("Re-run with this transcript"):
-        st.session_state.setdefault("live-corrected", {})[choice.name] = text
+        st.session_state.setdefault("live-corrected", {})[choice.key] = text
         st.rerun()
 
 st.subheader("What moved")

@@ -386,6 +386,23 @@ def voiced_wav_bytes(seconds: float = 3.0, seed: int = 0, fmt: str = "WAV") -> b
     return buffer.getvalue()
 
 
+def speech_wav_bytes(seconds: float = 3.0, seed: int = 0) -> bytes:
+    """Real speech as a WAV in memory: the first ``seconds`` of one of the five LibriVox sentences (chosen by
+    ``seed``) with a quiet seeded voiced tone added, so that every answer's features differ. Processing keeps
+    only what the voice activity detector hears as speech: a bare tone is not an answer."""
+    import io
+
+    from muser_core.data.samples import real_clips
+
+    clips = real_clips()
+    signal, sr = soundfile.read(clips[seed % len(clips)].path, dtype="float32")
+    signal = signal[: int(seconds * sr)]
+    signal = signal + 0.05 * voiced_signal(len(signal) / sr, sr, seed=seed)[: len(signal)]
+    buffer = io.BytesIO()
+    soundfile.write(buffer, signal, sr, format="WAV")
+    return buffer.getvalue()
+
+
 class TwoSentences:
     """A stand-in recogniser: two timed sentences per recording, whatever it hears (fast, deterministic)."""
 
@@ -415,10 +432,10 @@ def studies(tmp_path, monkeypatch, runs_root) -> Path:
 
 
 def record_session(study, participant: str, condition: str, ratings=(5, 5), seed: int = 0):
-    """A whole session through the library: every question answered (a voiced WAV) and rated."""
+    """A whole session through the library: every question answered (real speech, see speech_wav_bytes) and rated."""
     session = study.start_session(participant, condition, note=f"{condition} day")
     for q in range(1, len(session.questions) + 1):
-        study.save_answer(participant, session.session, q, voiced_wav_bytes(seed=seed + q))
+        study.save_answer(participant, session.session, q, speech_wav_bytes(seed=seed + q))
         study.rate_answer(participant, session.session, q, *ratings)
     return study.session(participant, session.session)
 

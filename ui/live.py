@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import time
 from dataclasses import dataclass
@@ -129,6 +130,12 @@ class ClipChoice:
     data: bytes
     name: str
     sample: SampleClip | None = None
+
+    @property
+    def key(self) -> str:
+        """The clip's content: a correction belongs to this clip, not to every later one under the same name
+        (each browser recording is called "browser recording")."""
+        return hashlib.sha1(self.data).hexdigest()[:16]
 
 
 def _touched(source: str):

@@ -43,6 +43,7 @@ from muser_core.audio.transcribe import (
     Word,
     get_recogniser,
 )
+from muser_core.audio.vad import MIN_SPEECH_S, SpeechActivity, speech_activity
 from muser_core.base.errors import InputError
 from muser_core.base.tasks import INTERNAL_TASKS
 
@@ -50,6 +51,11 @@ PAD_S = 0.15        # keeps the first and last phones whole: word timestamps are
 MIN_CLIP_S = 0.5    # as the live pipeline: shorter clips carry too few voiced frames for eGeMAPS
 PAUSE_S = 0.8       # without punctuation, a pause this long ends a sentence
 MAX_SENTENCE_S = 30.0  # a run-on "sentence" longer than this is cut at its longest pause
+# Whisper writes fluent sentences over noise and music. A word counts only where the voice activity detector
+# (the live pipeline's check) heard speech, and a sentence whose words outrun what can be spoken in the speech
+# under it was invented: fast conversational English is about 4 words per second, so 6 leaves room.
+SPEECH_MARGIN_S = 0.25  # a word's middle may lie this far outside a speech stretch (word times are a few frames off)
+MAX_WORDS_PER_SPEECH_S = 6.0
 MANIFEST_COLUMNS = ["utterance_id", "speaker", "text", "audio_path", "start_s", "end_s"]
 LABELS = (*INTERNAL_TASKS, "split")
 _SENTENCE_END = re.compile(r"[.?!][\"')\]]*$")
@@ -140,11 +146,35 @@ def split_sentences(words: list[Word] | tuple[Word, ...], duration_s: float, pad
         groups[first:second + 1] = [groups[first] + groups[second]]
 
 
+def _speech_in(spans: tuple[tuple[float, float], ...], start_s: float, end_s: float) -> float:
+    """Seconds of VAD-heard speech between ``start_s`` and ``end_s``."""
+    return sum(max(0.0, min(end, end_s) - max(start, start_s)) for start, end in spans)
+
+
+def heard_sentences(sentences: list[Sentence], speech: SpeechActivity) -> list[Sentence]:
+    """The sentences whose words were spoken: enough speech under them, at a rate a person can speak."""
+    kept = []
+    for sentence in sentences:
+        heard = _speech_in(speech.spans, sentence.start_s, sentence.end_s)
+        if heard >= MIN_SPEECH_S and len(sentence.words) <= MAX_WORDS_PER_SPEECH_S * heard:
+            kept.append(sentence)
+    return kept
+
+
 def segment_signal(signal: np.ndarray, recogniser: Recogniser, pad_s: float = PAD_S,
                    min_s: float = MIN_CLIP_S, pause_s: float = PAUSE_S) -> list[Sentence]:
-    """Recognise a 16 kHz recording with word timings and split it into sentences."""
+    """Recognise a 16 kHz recording with word timings and split it into sentences of heard speech.
+
+    Words outside the voice activity detector's speech stretches are dropped
+    (noise, music), and so is a sentence with too little speech under it or
+    more words than that speech can hold (:func:`heard_sentences`).
+    """
+    speech = speech_activity(signal)
     transcript = recogniser.recognise(signal)
-    return split_sentences(transcript.words, len(signal) / TARGET_SR, pad_s, min_s, pause_s)
+    words = [w for w in transcript.words
+             if _speech_in(speech.spans, (w.start_s + w.end_s) / 2 - SPEECH_MARGIN_S,
+                           (w.start_s + w.end_s) / 2 + SPEECH_MARGIN_S) > 0]
+    return heard_sentences(split_sentences(words, len(signal) / TARGET_SR, pad_s, min_s, pause_s), speech)
 
 
 def _safe_id(speaker: str) -> str:
@@ -200,7 +230,8 @@ def segment_file(audio: AudioSource, out_dir: str | Path, speaker: str, recognis
     sentences = segment_signal(signal, recogniser, pad_s)
     label = name or str(audio)
     if not sentences:
-        raise InputError(f"{label}: no words were recognised (or under {MIN_CLIP_S} s of them), so there is no sentence to cut")
+        raise InputError(f"{label}: no speech with recognised words (or under {MIN_CLIP_S} s of it), so there is no "
+                         "sentence to cut")
     data = audio if isinstance(audio, bytes) else Path(audio).read_bytes()
     record = {"source": label if isinstance(audio, bytes) else str(Path(audio).resolve()),
               "source_sha256": hashlib.sha256(data).hexdigest(),

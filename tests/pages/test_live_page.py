@@ -179,6 +179,43 @@ def test_record_in_a_real_browser(tmp_path_factory, streamlit_url):
         page.get_by_text("Sample", exact=True).first.wait_for(state="visible")
 
 
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_corrected_transcript_stays_with_its_clip_in_a_real_browser(tmp_path_factory, streamlit_url):
+    """Issue 23 (high): a correction made for one recording was reused for every later one (all are called
+    "browser recording"), Whisper was not run and the caption still said it transcribed. A new clip is
+    transcribed afresh."""
+    from conftest import fake_microphone_page
+
+    clip = speak(tmp_path_factory.mktemp("mic") / "clip.wav",
+                 "I am so worried about the exam tomorrow, I could not sleep at all.")
+    correction = "Banana pancakes are delicious on Sunday."
+    with fake_microphone_page(clip) as page:
+        page.goto(f"{streamlit_url}/Live_prediction")
+        page.get_by_text("Record, upload or pick a clip").wait_for()
+        recorder = page.get_by_test_id("stAudioInput").filter(has_text="Record a clip")
+
+        def record(seconds: float) -> None:
+            recorder.get_by_role("button", name="Record").click()
+            page.wait_for_timeout(int(seconds * 1000))
+            recorder.get_by_role("button", name="Stop recording").click()
+            page.get_by_text("Time per step (ms)").wait_for()
+
+        record(4)
+        box = page.get_by_label("Transcript (correct it and re-run)")
+        box.fill(correction)
+        page.get_by_role("button", name="Re-run with this transcript").click()
+        page.get_by_text("Transcript corrected by hand").wait_for()
+        assert box.input_value() == correction
+        # A new recording (other bytes: another length) is transcribed again, and says so.
+        recorder.get_by_role("button", name="Clear recording").click()
+        record(5)
+        page.get_by_text("Transcribed offline by whisper").wait_for()
+        box = page.get_by_label("Transcript (correct it and re-run)")
+        assert box.input_value() != correction and "worried" in box.input_value().lower()
+        assert "Traceback" not in page.content()
+
+
 def test_a_personal_model_is_in_the_picker_with_its_measured_accuracy(runs_root, studies):
     """A personal model trained on a study: listed with its accuracy, its card shown before any clip, stress only."""
     from conftest import TwoSentences, small_study

@@ -4,7 +4,7 @@ study in the data pickers."""
 from __future__ import annotations
 
 import pytest
-from conftest import REPO, TwoSentences, small_study, voiced_wav_bytes
+from conftest import REPO, TwoSentences, small_study, speech_wav_bytes
 from streamlit.testing.v1 import AppTest
 
 from muser_core.study.process import process_study
@@ -17,7 +17,7 @@ APP = str(REPO / "app.py")
 
 
 def wav(seed: int = 0) -> bytes:
-    return voiced_wav_bytes(seed=seed)
+    return speech_wav_bytes(seed=seed)
 
 
 @pytest.fixture(autouse=True)

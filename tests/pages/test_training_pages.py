@@ -487,3 +487,22 @@ def test_train_page_runs_the_external_setting_on_dreaddit_and_emobank(runs_root,
     assert view.state == "finished", (view.error, view.log)
     assert view.config.data.external == "emobank" and view.config.model.modality == "text"
     assert set(view.test["metrics"]) == {"stress", "ext_activation", "ext_valence"}
+
+
+def test_the_shipped_emobank_run_and_sweep_show_what_learnt_from_real_ratings(tmp_path, monkeypatch):
+    """Issue 22: out of the box, Sampling dynamics and Results show runs whose emotion tasks learnt from EmoBank."""
+    monkeypatch.setenv("MUSER_RUNS_DIR", str(tmp_path / "runs"))   # an empty runs folder: only the shipped ones
+    run = process.SHIPPED_RUNS / "demo-text-speed-emobank"
+    at = page(DYNAMICS)
+    at.multiselect(key="dyn-runs").set_value([str(run)]).run()
+    assert not at.exception and not at.error
+    captions = texts(at.caption)
+    assert "ext_activation, ext_valence from EmoBank (**real labels**, CC BY-SA 4.0" in captions
+    assert "stress from demo (**synthetic**)" in captions
+    sweep = process.SHIPPED_RUNS / "demo-sweep-emobank"
+    at = page(RESULTS)
+    at.selectbox(key="res-sweep").set_value(str(sweep)).run()
+    assert not at.exception and not at.error
+    assert "from EmoBank (**real labels**" in texts(at.caption)
+    table = next(d.value for d in at.dataframe if "Strategy" in d.value.columns)
+    assert len(table) == 3   # the three Table 9 strategies

@@ -9,8 +9,18 @@ import numpy as np
 import pytest
 import soundfile
 
-from muser_core.audio.segment import MIN_CLIP_S, split_sentences, write_segments
+from muser_core.audio.segment import (
+    MAX_WORDS_PER_SPEECH_S,
+    MIN_CLIP_S,
+    Sentence,
+    heard_sentences,
+    segment_file,
+    segment_signal,
+    split_sentences,
+    write_segments,
+)
 from muser_core.audio.transcribe import Word, get_recogniser, word_error_rate
+from muser_core.audio.vad import SpeechActivity
 from muser_core.base.errors import InputError
 from muser_core.data.manifest import load_manifest
 from muser_core.data.samples import long_reading
@@ -107,3 +117,31 @@ def test_bad_output_folder_and_speaker(tmp_path, reading):
     proc = subprocess.run([sys.executable, "-m", "muser_core.segment", "--audio", str(tmp_path / "missing.wav"),
                            "--speaker", "s1", "--out", str(tmp_path / "cut3")], capture_output=True, text=True)
     assert proc.returncode == 2 and "file not found" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_white_noise_yields_no_sentence_and_noise_around_speech_is_dropped(tmp_path, reading):
+    """Issue 23 (high): 5 s of white noise became "1 sentences", a 1.57 s clip of ~70 invented words. Segmenting
+    applies the live pipeline's speech check: words only where the VAD heard speech, at a rate one can speak."""
+    noise = (np.random.default_rng(0).standard_normal(5 * 16000) * 0.3).astype(np.float32)
+    whisper = get_recogniser("whisper")
+    assert segment_signal(noise, whisper) == []
+    path = tmp_path / "noise.wav"
+    soundfile.write(path, noise, 16000)
+    with pytest.raises(InputError, match=r"noise.wav: no speech with recognised words"):
+        segment_file(path, tmp_path / "out", "P01", whisper)
+    assert not (tmp_path / "out" / "manifest.csv").exists()
+    # The real reading with noise after it: the sentences are the reading's, none lies in the noise.
+    signal, spans = reading
+    both = np.concatenate([signal, noise * 0.5])
+    sentences = segment_signal(both, whisper)
+    assert sentences and max(s.end_s for s in sentences) <= len(signal) / 16000 + 0.5
+    assert all(len(s.words) <= MAX_WORDS_PER_SPEECH_S * (s.end_s - s.start_s) for s in sentences)
+
+
+def test_a_sentence_with_more_words_than_its_speech_can_hold_is_dropped():
+
+    spoken = Sentence(tuple(words(("I", 0.0, 0.3), ("am", 0.3, 0.6), ("fine.", 0.6, 1.2))), 0.0, 1.2)
+    invented = Sentence(tuple(Word(f"w{i}", 2.0 + i * 0.01, 2.01 + i * 0.01) for i in range(60)), 2.0, 2.6)
+    speech = SpeechActivity(1.7, 5.0, ((0.0, 1.2), (2.0, 2.5)))
+    # 3 words in 1.2 s of speech are kept; 60 words in 0.5 s (120 per second) were not spoken.
+    assert heard_sentences([spoken, invented], speech) == [spoken]

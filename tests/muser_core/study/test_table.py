@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import TwoSentences, small_study
-from conftest import voiced_wav_bytes as wav
+from conftest import speech_wav_bytes as wav
 
 from muser_core import sources
 from muser_core.base.errors import InputError
