@@ -31,7 +31,8 @@ if corpus is not None:
 st.markdown(
     "**Pages** (sidebar): *Text indicators* and *Acoustic indicators* reproduce the paper's "
     "section 3 tables; *Train*, *Sampling dynamics* and *Results* run and compare the "
-    "multi-task strategies of sections 4-5; *Live prediction* scores a voice clip."
+    "multi-task strategies of sections 4-5; *Live prediction* scores a voice clip; *Segment* cuts a "
+    "long recording into one clip per sentence; *Record a corpus* records a study the way MuSE was made."
 )
 st.caption("openSMILE features are used under audEERING's research licence (non-commercial). "
            "LIWC dictionaries are never shipped; the app reads your own `.dic` file.")

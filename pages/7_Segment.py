@@ -6,6 +6,7 @@ import streamlit as st
 
 from muser_core.audio.segment import MIN_CLIP_S, PAD_S
 from muser_core.audio.transcribe import RECOGNISERS
+from muser_core.base.words import plural
 from ui.common import check_upload, show_input_errors
 from ui.live import AUDIO_TYPES
 from ui.segment import cached_segments, sentences_ui
@@ -30,7 +31,7 @@ if upload is None:
 labels = () if stress == "(none)" else (("stress", stress),)
 with show_input_errors():
     table, archive = cached_segments(check_upload(upload), upload.name, speaker, recogniser, labels)
-st.success(f"{len(table)} sentences from {upload.name}.")
+st.success(f"{plural(len(table), 'sentence')} from {upload.name}.")
 st.download_button("Download clips and manifest.csv (zip)", archive, file_name=f"{speaker}-sentences.zip",
                    mime="application/zip", key="segment-download")
 sentences_ui(table)

@@ -114,9 +114,18 @@ PAPER_WIDGETS = {"text-mode": ("model", "text_mode"), "split": ("data", "split")
 
 
 def _apply_paper(key: str) -> None:
+    """On: remember the widgets' values and set the paper's. Off: put back what was there before (issue 23)."""
+    saved = f"{key}-before-paper"
     if st.session_state.get(f"{key}-paper"):
+        default = RunConfig()
+        st.session_state[saved] = {
+            widget: st.session_state.get(f"{key}-{widget}", getattr(getattr(default, section), name))
+            for widget, (section, name) in PAPER_WIDGETS.items()}
         for widget, setting in PAPER_WIDGETS.items():
             st.session_state[f"{key}-{widget}"] = PAPER_SETTINGS[setting]
+    else:
+        for widget, value in st.session_state.pop(saved, {}).items():
+            st.session_state[f"{key}-{widget}"] = value
 
 
 def paper_switch_ui(key: str) -> bool:
@@ -162,6 +171,9 @@ def train_form_ui(key: str = "train") -> LaunchForm:
     tasks = st.multiselect("Tasks", available, default=[t for t in default_tasks if t in available],
                            key=f"{key}-tasks-{strategy.name}-{external[0] or 'none'}",
                            help="stress is the main task; the others are auxiliary")
+    if not tasks:   # an empty choice used to train every task silently
+        errors["tasks"] = f"choose at least one task ({MAIN_TASK} is the main task)"
+        error_line_ui(errors["tasks"])
     t1, t2, t3, t4 = st.columns(4)
     with t1:
         seeds_text = st.text_input("Seeds", "0", key=f"{key}-seeds", help="one run per seed: 0 or 0,1,2 or 0-4")

@@ -418,6 +418,31 @@ def test_paper_settings_switch_sets_the_form_and_lists_what_still_differs(runs_r
     assert "--split paper" in command and "--text-mode finetune" in command
 
 
+def test_turning_paper_settings_off_restores_what_was_there(runs_root):
+    """Issue 23: off kept fine-tune, the paper split, the command and the slow-fine-tuning warning."""
+    at = page(TRAIN)
+    at.selectbox(key="train-split").set_value("speaker").run()
+    at.number_input(key="train-max-epochs").set_value(60).run()
+    at.toggle(key="train-paper").set_value(True).run()
+    assert at.selectbox(key="train-split").value == "paper"
+    at.toggle(key="train-paper").set_value(False).run()
+    assert not at.exception and not at.error
+    assert at.radio(key="train-text-mode").value == "frozen"
+    assert at.selectbox(key="train-split").value == "speaker" and at.number_input(key="train-max-epochs").value == 60
+    command = "\n".join(c.value for c in at.code)
+    assert "--text-mode finetune" not in command and "--split speaker" in command and "--max-epochs 60" in command
+    assert not any("Fine-tuning the Transformer on a CPU is slow" in w.value for w in at.warning)
+
+
+def test_no_task_chosen_is_refused_beside_the_field(runs_root):
+    """Issue 23: with no task Launch stayed enabled and the run silently trained all three."""
+    at = page(TRAIN)
+    tasks = next(m for m in at.multiselect if m.label == "Tasks")
+    tasks.set_value([]).run()
+    assert [e.value for e in at.error] == ["choose at least one task (stress is the main task)"]
+    assert at.button(key="train-launch").disabled
+
+
 def test_results_page_shows_the_history_chosen_on_validation(runs_root):
     """--select-history sweeps: the speed row keeps the n with the best mean validation score (paper 5.1)."""
     sweep = runs_root / "sel"
