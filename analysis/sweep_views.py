@@ -219,6 +219,19 @@ def results_display(summary: pd.DataFrame, reference: str | None) -> pd.DataFram
                                        "Seeds"])
 
 
+def missing_p_reason(summary: pd.DataFrame, reference: str | None) -> str:
+    """Why a p-value cell reads '-' (issue 23: with one seed it said nothing), or '' when every one is there."""
+    rows = [r for r in summary.to_dict("records") if r["label"] != reference]
+    missing = [r for r in rows if np.isnan(r.get("p_accuracy", np.nan)) or np.isnan(r.get("p_f1", np.nan))]
+    if not missing:
+        return ""
+    if summary["n_seeds"].max() < 2:
+        return ("p-values '-': a paired t-test needs at least two seeds trained for both rows; this sweep has one "
+                "(give more seeds, e.g. 0,1,2).")
+    return ("p-values '-': the row and the reference share fewer than two finished seeds, or their differences are "
+            "the same on every seed (a t-test is then undefined).")
+
+
 def paper_display(table: str) -> pd.DataFrame:
     """A paper table with ★ on the best value of each column (the rows MUSER reports, as printed)."""
     frame = paper_table(table)

@@ -92,6 +92,8 @@ def _results(folder: str, state: dict, key: str) -> None:
                "precision, recall and F-score of the stressed class; ★ best mean per column; "
                f"p: paired t-test against **{reference}** over the same seeds.")
     st.caption(caption)
+    if reason := sv.missing_p_reason(summary, reference):
+        st.caption(reason)
     for line in selection_text(choices).splitlines():
         st.info(line + " (paper 5.1); the row shows that n's runs.", icon=":material/tune:")
     for line in sv.identical_rows(per_run):

@@ -130,3 +130,15 @@ def test_identical_metrics_with_different_draws_are_flagged_not_explained(runs_r
         make_run(folder, f"{slug(label)}-seed0", strategy=strategy, history=2, epochs=8, seed=0, test_accuracy=0.7)
     [line] = sv.identical_rows(sv.sweep_runs(folder))
     assert "are identical on every seed: yet they drew different batches before their best epoch (6)" in line
+
+
+def test_a_one_seed_sweep_says_why_its_p_values_are_missing(runs_root):
+    """Issue 23: with one seed the p-value columns read '-' with no reason given."""
+    one = sv.sweep_runs(make_sweep(runs_root, seeds=(0,)))
+    reference = one["label"].iloc[0]
+    shown = sv.results_display(sv.summary_table(one, reference), reference)
+    assert set(shown["p (accuracy)"]) == {"ref.", "-"}
+    assert "needs at least two seeds" in sv.missing_p_reason(sv.summary_table(one, reference), reference)
+    # Three seeds whose differences are the same every time (make_sweep's planted accuracies): undefined, and said.
+    many = sv.sweep_runs(make_sweep(runs_root / "more"))
+    assert "the same on every seed" in sv.missing_p_reason(sv.summary_table(many, reference), reference)
