@@ -333,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--select-history", metavar="N,N,...",
                         help="paper 5.1: train every speed variant with each history n listed (e.g. 1,5,10) and "
                              "keep, per variant, the n with the best mean validation stress score")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no line per run as the sweep goes (the results table is still printed)")
     add_executor_flags(parser)
     try:
         args, train_flags = parser.parse_known_args(argv)
@@ -361,18 +363,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         with rf.RunLock(out):  # one process per sweep folder, held to the end
-            return _run_sweep(out, jobs, variants, seeds, reference, executor, args.table)
+            return _run_sweep(out, jobs, variants, seeds, reference, executor, args.table, not args.no_progress)
     except InputError as exc:
         print(f"error: {exc}".splitlines()[0], file=sys.stderr)
         return 2
 
 
 def _run_sweep(out: Path, jobs: list[Job], variants, seeds: list[int], reference: str | None,
-               executor: Executor, table: str | None) -> int:
+               executor: Executor, table: str | None, progress: bool = True) -> int:
     # The plan first, so a page watching a sweep started here knows how many runs to expect.
     rf.write_json(out / PLAN, {"total": len(jobs), "variants": [label for label, _ in variants],
                                "seeds": seeds, "reference": reference, "executor": executor.name})
-    per_run = run_jobs(jobs, executor)
+    per_run = run_jobs(jobs, executor, progress=progress)
     per_run["run"] = [str(j.out) for j in jobs]
     per_run.to_csv(out / "runs.csv", index=False)  # every run, history candidates included
     kept, choices = select_history(per_run)

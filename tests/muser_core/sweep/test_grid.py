@@ -155,3 +155,18 @@ def test_select_history_keeps_the_n_with_the_best_validation_mean(tmp_path, caps
     assert results.loc["speed", "accuracy_mean"] == pytest.approx(np.mean(test_acc))
     assert results.loc["speed", "n_seeds"] == 2
     assert f"history n = {chosen} chosen on validation" in (out / "results.md").read_text()
+
+
+def test_no_progress_is_a_sweep_flag_not_a_bad_train_flag(tmp_path, capsys):
+    """Issue 26: `--no-progress` was refused as a bad train flag, though the help says other flags go to training."""
+    from conftest import synthetic_corpus
+
+    corpus = tmp_path / "c.csv"
+    synthetic_corpus(n_speakers=10, per_speaker=8).save(corpus)
+    out = tmp_path / "sweep"
+    assert main(["--variant", "uniform=--strategy uniform", "--seeds", "0", "--workers", "1", "--corpus", str(corpus),
+                 "--modality", "text", "--max-epochs", "2", "--out", str(out), "--no-progress"]) == 0, \
+        capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert "done, " not in printed and "uniform" in printed   # no line per run; the results table
+    assert set(pd.read_csv(out / "runs.csv")["state"]) == {"finished"}
