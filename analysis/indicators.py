@@ -50,6 +50,11 @@ MIN_ROWS = 20                           # below this a top-20 ranking is noise, 
 MIN_PER_CLASS = 5                       # each stress class needs a few rows for a stable fit
 MAX_UPLOAD_BYTES = 50 * 2**20           # uploaded feature tables above 50 MB are refused
 CONSTANT_STD = 1e-8                     # a z-scored column with smaller spread carries nothing
+# Per-speaker z-scores need a few rows per speaker: a speaker of one row is set to 0 in every feature. When
+# most rows sit in such speakers (Dreaddit's post ids as speakers: 69 % alone), speaker normalisation
+# means nothing, so the analysis z-scores globally and says so.
+MIN_ROWS_PER_SPEAKER = 3
+MAX_SHARE_IN_SMALL_SPEAKERS = 0.5
 # Columns of the canonical corpus table that are never features.
 NON_FEATURE_COLUMNS = ("utterance_id", "speaker", "dataset", "split", "text", "audio_path",
                        "session", "gender", "question", "duration")
@@ -374,8 +379,16 @@ class IndicatorAnalysis:
         raw = features.astype(float).replace([np.inf, -np.inf], np.nan)
         # Squares of values above ~1e154 overflow: such a column is reported, not called constant.
         with np.errstate(over="ignore", invalid="ignore"):
-            if self.normalise == "speaker":
-                X = speaker_zscore(raw, pd.Series(np.asarray(speakers), index=raw.index))
+            per_speaker = pd.Series(np.asarray(speakers), index=raw.index) if speakers is not None else None
+            small = (per_speaker.map(per_speaker.value_counts()) < MIN_ROWS_PER_SPEAKER).mean() \
+                if per_speaker is not None else 0.0
+            if self.normalise == "speaker" and small > MAX_SHARE_IN_SMALL_SPEAKERS:
+                self.notes_.append(f"{small:.0%} of rows belong to speakers with fewer than {MIN_ROWS_PER_SPEAKER} "
+                                   "rows, where per-speaker z-scores are meaningless (a row alone becomes 0): "
+                                   "features were z-scored globally instead")
+                X = global_zscore(raw)
+            elif self.normalise == "speaker":
+                X = speaker_zscore(raw, per_speaker)
             else:
                 X = global_zscore(raw)
             spread, raw_spread = X.std(ddof=0), raw.std(ddof=0)

@@ -425,3 +425,14 @@ def test_the_readmes_text_pipeline_runs_end_to_end(tmp_path):
     for task in ("stress", "activation", "valence"):
         top = pd.read_csv(out / f"top_{task}.csv")
         assert len(top) == 20 and "WC" not in set(top["feature"])
+
+
+def test_speakers_of_one_row_fall_back_to_global_z_scores_with_a_note(table):
+    """Issue 26: post ids as speakers put most rows alone in their 'speaker'; per-speaker z-scores set them to 0
+    and the top indicators became noise. Global z-scores instead, said in a note, equal to a global fit."""
+    alone = table.assign(speaker=[f"post{i // 2 if i < 200 else i}" for i in range(len(table))])
+    data = split_columns(alone, speaker_col="speaker")
+    fitted = IndicatorAnalysis(bootstrap=0, normalise="speaker").fit(data.features, data.labels, data.speakers)
+    assert any("z-scored globally instead" in n for n in fitted.notes_)
+    plain = IndicatorAnalysis(bootstrap=0, normalise="global").fit(data.features, data.labels, data.speakers)
+    pd.testing.assert_frame_equal(fitted.coef_, plain.coef_)
