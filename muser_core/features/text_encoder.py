@@ -119,6 +119,27 @@ class TextEncoder(nn.Module):
         return out
 
 
+def token_lengths(texts: Sequence[str], path: str | Path = "") -> np.ndarray:
+    """Each text's length in the model's tokens, uncut (special tokens included): what ``max_length`` cuts."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(resolve_model_path(path)), local_files_only=True)
+    ids = tokenizer(list(texts), truncation=False, return_token_type_ids=False, verbose=False)["input_ids"]
+    return np.array([len(i) for i in ids], dtype=np.int64)
+
+
+def truncation_note(lengths: np.ndarray, max_length: int) -> str:
+    """One line: how many texts ``max_length`` cuts, and the token-length distribution (issue 26: 22 % of Reddit
+    posts were cut at 128 without a word)."""
+    if not len(lengths):
+        return f"text: no texts (max length {max_length} tokens)"
+    cut = int((lengths > max_length).sum())
+    median, p95, top = np.percentile(lengths, 50), np.percentile(lengths, 95), lengths.max()
+    return (f"text: {cut:,} of {len(lengths):,} texts ({cut / len(lengths):.1%}) are longer than max length "
+            f"{max_length} tokens and were cut; token lengths median {median:.0f}, 95th percentile {p95:.0f}, "
+            f"longest {top}")
+
+
 def model_key(path: str | Path, max_length: int) -> str:
     """Identity of a model for the cache: its config, weight file sizes, max length and pooling."""
     folder = resolve_model_path(path)

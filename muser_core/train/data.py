@@ -24,7 +24,12 @@ from muser_core.data.corpus import SPLITS, Corpus
 from muser_core.data.splits import SPLIT_METHODS, assign_split
 from muser_core.features.acoustic import EGEMAPS_FEATURES, extract_egemaps
 from muser_core.features.normalise import SpeakerZScore
-from muser_core.features.text_encoder import TextEncoder, cached_embeddings
+from muser_core.features.text_encoder import (
+    TextEncoder,
+    cached_embeddings,
+    token_lengths,
+    truncation_note,
+)
 from muser_core.sources import is_built_in, table_spec
 from muser_core.sources import load as load_source
 
@@ -260,6 +265,7 @@ def prepare_data(cfg: RunConfig, progress: bool = False, device: str = "cpu") ->
         features["acoustic"] = torch.from_numpy(normed)
     if m.uses_text:
         texts = table["text"].fillna("").astype(str).tolist()
+        notes.append(truncation_note(token_lengths(texts, m.text_model), m.max_length))
         if m.text_mode == "frozen":
             vectors = cached_embeddings(texts, m.text_model, m.max_length, cfg.train.embed_batch_size,
                                         device=device, progress=progress)

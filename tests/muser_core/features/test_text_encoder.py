@@ -87,3 +87,15 @@ def test_a_sentences_vector_is_the_same_in_any_batch_within_tolerance_and_cached
     both = cached_embeddings(texts)
     assert np.array_equal(both[::3], first)
     np.testing.assert_allclose(both, fresh, rtol=0, atol=VECTOR_ATOL)
+
+
+def test_the_share_of_texts_cut_at_max_length_is_counted_by_hand():
+    """Issue 26: long texts were cut at 128 tokens without a word."""
+    from muser_core.features.text_encoder import token_lengths, truncation_note
+
+    texts = ["calm", "word " * 200, "two words"]
+    lengths = token_lengths(texts)
+    assert lengths[1] > 128 and lengths[0] < lengths[2] < 16   # [CLS] ... [SEP] included
+    note = truncation_note(lengths, 128)
+    assert note.startswith("text: 1 of 3 texts (33.3%) are longer than max length 128 tokens")
+    assert f"longest {lengths.max()}" in note
