@@ -41,7 +41,7 @@ from muser_core.data.corpus import Corpus, check_table_path, sidecar_path
 from muser_core.data.demo import CORPUS_FILE, load_demo, load_demo_external
 from muser_core.data.dreaddit import load_dreaddit
 from muser_core.data.emobank import EMOBANK_FILE, load_emobank
-from muser_core.data.manifest import load_manifest, load_uploaded_manifest
+from muser_core.data.manifest import load_manifest, load_uploaded_manifest, parse_scales
 from muser_core.data.muse import MUSE_EMOTION_LABELS, load_muse
 from muser_core.data.omg import OMG_SPLITS, load_omg
 from muser_core.data.splits import SPLIT_METHODS
@@ -62,9 +62,10 @@ class Option:
     """A setting one source's loader takes besides the split: a ``--flag`` and a select box on the pages."""
 
     name: str                  # the loader's keyword; the flag is --name with dashes
-    choices: tuple[str, ...]   # the first is the default
+    choices: tuple[str, ...]   # the first is the default; ("",) with ``free``: any text, empty by default
     help: str
-    label: str                 # the select box's label
+    label: str                 # the select box's (or text box's) label
+    free: bool = False         # any text (a column name), not one of ``choices``
 
     @property
     def flag(self) -> str:
@@ -153,10 +154,21 @@ SOURCES: dict[str, Source] = {
         train=False, external=lambda path: load_omg(path), tasks=EMOTION_TASKS),
     MANIFEST: Source(
         MANIFEST, "Manifest or canonical CSV",
-        lambda path, split, seed: load_manifest(path, split, seed), FILE,
+        lambda path, split, seed, stress_column, activation_column, valence_column, scale: load_manifest(
+            path, split, seed, label_columns={"stress": stress_column, "activation": activation_column,
+                                              "valence": valence_column}, scales=parse_scales(scale)), FILE,
         help="a CSV with text and/or audio_path and labels (audio paths relative to the CSV), or a table "
              "from python -m muser_core.corpus", metavar="CSV", path_label="CSV path",
         hint="a CSV with a `text` and/or `audio_path` column and any of `stress`, `activation`, `valence`",
+        options=(
+            Option("stress_column", ("",), "manifest only: the column holding stress (0/1), e.g. label",
+                   "Stress column", free=True),
+            Option("activation_column", ("",), "manifest only: the column holding activation", "Activation column",
+                   free=True),
+            Option("valence_column", ("",), "manifest only: the column holding valence", "Valence column", free=True),
+            Option("scale", ("",), "manifest only: the label scales, e.g. activation=1:5,valence=1:5 (default: "
+                                   "the range of the values present, labelled as inferred)", "Label scales",
+                   free=True)),
         upload=load_uploaded_manifest),
     STUDY: Source(
         STUDY, "Study recorded in this app", lambda path, split, seed: load_study(path, split, seed), FOLDER,
@@ -329,7 +341,8 @@ def cli_parser() -> argparse.ArgumentParser:
                         help="speaker-independent (default) or the paper's sentence counts")
     for s in SOURCES.values():
         for o in s.options:
-            parser.add_argument(o.flag, dest=o.name, choices=o.choices, default=o.default, help=o.help)
+            parser.add_argument(o.flag, dest=o.name, choices=None if o.free else o.choices, default=o.default,
+                                help=o.help, metavar="TEXT" if o.free else None)
     parser.add_argument("--seed", type=int, default=0, help="seeds the split (and the OMG hold-out)")
     return parser
 

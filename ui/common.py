@@ -156,8 +156,12 @@ def source_ui(label: str, key: str, prefix: str, choices: Sequence[Source], *, s
     values = []
     for o in source.options if options else ():
         name = f"{source.name}-{o.name}"
-        value = area.selectbox(o.label, o.choices, index=_index(list(o.choices), name, keep),
-                               key=f"{widget}-{o.name}", help=o.help)
+        if o.free:
+            value = area.text_input(o.label, _kept(name, o.default) if keep else o.default,
+                                    key=f"{widget}-{o.name}", help=o.help).strip()
+        else:
+            value = area.selectbox(o.label, o.choices, index=_index(list(o.choices), name, keep),
+                                   key=f"{widget}-{o.name}", help=o.help)
         values.append((o.name, _keep(name, value) if keep else value))
     return SourceChoice(source, path, uploaded, tuple(values))
 

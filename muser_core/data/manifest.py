@@ -7,14 +7,14 @@ in the canonical table; what is missing (speakers, splits) is filled in.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from muser_core.base.errors import InputError, Skipped, where
-from muser_core.base.tasks import EMOTION_TASKS
+from muser_core.base.tasks import EMOTION_TASKS, INTERNAL_TASKS
 from muser_core.data.corpus import SPLITS, Corpus, canonical, read_csv
 from muser_core.data.splits import assign_split
 
@@ -30,9 +30,30 @@ class NoUsableRows(InputError):
         self.skipped = skipped
 
 
+LABEL_LIKE = ("label", "labels", "class", "y", "target", "stressed", "arousal")  # look like a task's labels
+
+
+def parse_scales(text: str) -> dict[str, tuple[float, float]]:
+    """``activation=1:5,valence=1:5`` -> {"activation": (1.0, 5.0), ...}; one InputError line otherwise."""
+    scales = {}
+    for part in filter(None, (p.strip() for p in str(text or "").split(","))):
+        task, sep, span = part.partition("=")
+        low, colon, high = span.partition(":")
+        try:
+            lo, hi = float(low), float(high)
+        except ValueError:
+            lo = hi = float("nan")
+        if task.strip() not in EMOTION_TASKS or not sep or not colon or not lo < hi:
+            raise InputError(f"--scale '{part}': write TASK=LOW:HIGH with TASK activation or valence, LOW < HIGH "
+                             "(e.g. activation=1:5)")
+        scales[task.strip()] = (lo, hi)
+    return scales
+
+
 def load_manifest(path: str | Path, split: str = "speaker", seed: int = 0, *,
                   name: str | None = None, audio_roots: Sequence[str | Path] | None = None,
-                  relative_audio: bool = True) -> Corpus:
+                  relative_audio: bool = True, label_columns: Mapping[str, str] | None = None,
+                  scales: Mapping[str, tuple[float, float]] | None = None) -> Corpus:
     """Read any CSV with at least ``text`` or ``audio_path`` plus any of the label columns.
 
     Relative audio paths are taken from the CSV's folder. Without a
@@ -42,13 +63,30 @@ def load_manifest(path: str | Path, split: str = "speaker", seed: int = 0, *,
     not the server's temporary copy). With ``audio_roots``, an audio path must
     lie inside one of those folders once links and ``..`` are resolved;
     others are skipped without being looked at. ``relative_audio=False``
-    skips relative paths (an uploaded CSV has no folder of its own).
+    skips relative paths (an uploaded CSV has no folder of its own). ``label_columns`` maps a task to the column
+    holding it (``{"stress": "label"}``); ``scales`` declares emotion label scales (else they are inferred from
+    the values present, and the notes say so). A table with no label column at all, but one that looks like
+    labels (``label``, ``class``...), is refused in one line suggesting the mapping: it used to load with an
+    empty stress column and fail only at training time.
     """
     path = Path(path).expanduser().resolve()
     label = name or str(path)
     raw = read_csv(path, required=[], label=label, dtype=str, keep_default_na=False)
     if "text" not in raw and "audio_path" not in raw:
         raise InputError(f"{where(label, field='text')}: a manifest needs a 'text' or an 'audio_path' column")
+    mapped = {task: column for task, column in (label_columns or {}).items() if column}
+    for task, column in mapped.items():
+        if column not in raw:
+            raise InputError(f"{where(label, field=column)}: no such column for {task} "
+                             f"(the file has: {', '.join(map(str, raw.columns[:12]))})")
+    raw = raw.drop(columns=[t for t in mapped if t in raw and t not in mapped.values()])
+    raw = raw.rename(columns={column: task for task, column in mapped.items()})
+    found = [t for t in INTERNAL_TASKS if t in raw]
+    if not found:
+        like = [c for c in raw.columns if str(c).strip().lower() in LABEL_LIKE]
+        if like:
+            raise InputError(f"{label}: no label column (stress, activation, valence); column '{like[0]}' looks like "
+                             f"one: map it, e.g. --stress-column {like[0]} (or rename it)")
     roots = None if audio_roots is None else [Path(r).expanduser().resolve() for r in audio_roots]
     rows, skipped, lines = [], [], {}
     for line, rec in enumerate(raw.to_dict("records"), start=2):
@@ -104,9 +142,22 @@ def load_manifest(path: str | Path, split: str = "speaker", seed: int = 0, *,
             raise InputError(f"{where(label, line, 'split')}: empty, while other rows give one "
                              "(give every row train, validation or test, or leave the column empty)")
         table = assign_split(table, split, seed)
-    scales = {c: (float(table[c].min()), float(table[c].max()))
-              for c in EMOTION_TASKS if table[c].notna().any()}
-    return Corpus(table, Path(label).stem, scales, ["label scales taken from the values present"], skipped)
+    for c, (lo, hi) in (scales or {}).items():
+        outside = table[c].notna() & ~table[c].between(lo, hi)
+        if outside.any():
+            line = lines[table.loc[outside, "utterance_id"].iloc[0]]
+            raise InputError(f"{where(label, line, c)}: {table.loc[outside, c].iloc[0]:g} is outside the declared "
+                             f"scale {lo:g}..{hi:g}")
+    inferred = {c: (float(table[c].min()), float(table[c].max()))
+                for c in EMOTION_TASKS if table[c].notna().any() and c not in (scales or {})}
+    notes = [f"label columns: {', '.join(f'{t} <- {c}' for t, c in mapped.items()) or 'as named'} "
+             f"(found: {', '.join(found) or 'none'})"]
+    if inferred:
+        notes.append("label scales INFERRED from the values present (declare them with --scale, e.g. "
+                     "activation=1:5): " + ", ".join(f"{c} {lo:g}..{hi:g}" for c, (lo, hi) in inferred.items()))
+    if scales:
+        notes.append("label scales as declared: " + ", ".join(f"{c} {lo:g}..{hi:g}" for c, (lo, hi) in scales.items()))
+    return Corpus(table, Path(label).stem, {**inferred, **dict(scales or {})}, notes, skipped)
 
 
 def _stress_value(value: str) -> float:

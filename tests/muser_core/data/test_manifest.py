@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from conftest import write_wav
 
@@ -105,3 +106,35 @@ def test_an_uploaded_manifest_is_named_as_uploaded_and_leaves_no_copy(tmp_path, 
         "mine.csv, line 3, column 'audio_path': clips/b.wav is a relative path; "
         "an uploaded manifest needs absolute audio paths"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # the temporary copy is gone
+
+
+def test_a_label_column_the_manifest_does_not_know_is_named_and_can_be_mapped(tmp_path, capsys):
+    """Issue 26: text + label (0/1) loaded 'successfully' with an empty stress column, failing only in training."""
+    from muser_core.sources import main
+
+    path = tmp_path / "posts.csv"
+    pd.DataFrame({"text": [f"post {i}" for i in range(20)], "label": [i % 2 for i in range(20)],
+                  "arousal_rating": [1 + i % 5 for i in range(20)]}).to_csv(path, index=False)
+    with pytest.raises(InputError, match=r"no label column \(stress, activation, valence\); column 'label' looks "
+                                         r"like one: map it, e.g. --stress-column label"):
+        load_manifest(path)
+    corpus = load_manifest(path, label_columns={"stress": "label", "activation": "arousal_rating"},
+                           scales={"activation": (1.0, 5.0)})
+    assert corpus.tasks == ["stress", "activation"] and corpus.table["stress"].sum() == 10
+    assert corpus.label_scales == {"activation": (1.0, 5.0)}
+    assert "label columns: stress <- label, activation <- arousal_rating (found: stress, activation)" in corpus.notes
+    with pytest.raises(InputError, match="column 'arousal_rating': no such column|outside the declared scale"):
+        load_manifest(path, label_columns={"activation": "arousal_rating"}, scales={"activation": (1.0, 3.0)})
+    assert main(["--manifest", str(path), "--stress-column", "label", "--scale", "activation=1:5",
+                 "--activation-column", "arousal_rating", "--out", str(tmp_path / "t.csv")]) == 0
+    assert "tasks: stress, activation" in capsys.readouterr().out
+    assert main(["--manifest", str(path), "--scale", "arousal=1:5", "--out", str(tmp_path / "u.csv")]) == 2
+    assert "--scale 'arousal=1:5': write TASK=LOW:HIGH" in capsys.readouterr().err
+
+
+def test_inferred_scales_are_labelled_as_inferred(tmp_path):
+    path = tmp_path / "m.csv"
+    pd.DataFrame({"text": ["a b", "c d", "e f"], "valence": [1.8, 4.4, 3.0]}).to_csv(path, index=False)
+    corpus = load_manifest(path)
+    assert corpus.label_scales == {"valence": (1.8, 4.4)}
+    assert any(n.startswith("label scales INFERRED from the values present") for n in corpus.notes)
