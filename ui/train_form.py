@@ -153,10 +153,16 @@ def train_form_ui(key: str = "train") -> LaunchForm:
                          help=setting_help("data", "split"))
     strategy = _strategy_ui(key)
     errors: dict[str, str] = {}
-    silent = [SOURCES[kind].title for kind in (corpus[0], external[0]) if kind and not SOURCES[kind].audio]
-    if modality != "text" and silent:
-        errors["modality"] = f"{' and '.join(silent)} has no audio: choose Modality = text"
+    # The corpus must have audio for a model that hears; a text-only external set (EmoBank) joins a "both"
+    # model with heads that read the text side only, but cannot teach an audio-only one.
+    if modality != "text" and not SOURCES[corpus[0]].audio:
+        errors["modality"] = f"{SOURCES[corpus[0]].title} has no audio: choose Modality = text"
+    elif modality == "audio" and external[0] and not SOURCES[external[0]].audio:
+        errors["modality"] = f"{SOURCES[external[0]].title} has no audio: choose Modality = text or both"
+    if "modality" in errors:
         error_line_ui(errors["modality"])
+    elif external[0] and not SOURCES[external[0]].audio and modality == "both":
+        st.caption(f"{SOURCES[external[0]].title} has no audio: its tasks learn from the text side only.")
     try:
         default_tasks = make_strategy(strategy).default_tasks()
     except InputError as exc:

@@ -491,9 +491,8 @@ def test_train_page_runs_the_external_setting_on_dreaddit_and_emobank(runs_root,
     at.radio(key="train-corpus").set_value("Dreaddit copy on this machine").run()
     at.radio(key="train-external").set_value("EmoBank (real emotion ratings, text)").run()
     assert not at.exception
-    # Both sets are text only: the default modality (both) is refused beside the field, in one line.
-    assert [e.value for e in at.error] == ["Dreaddit copy and EmoBank (real emotion ratings, shipped) has no audio: "
-                                           "choose Modality = text"]
+    # Dreaddit is text only: the default modality (both) is refused beside the field, in one line.
+    assert [e.value for e in at.error] == ["Dreaddit copy has no audio: choose Modality = text"]
     at.selectbox(key="train-modality").set_value("text").run()
     assert not at.error
     tasks = next(m for m in at.multiselect if m.label == "Tasks")
@@ -531,3 +530,14 @@ def test_the_shipped_emobank_run_and_sweep_show_what_learnt_from_real_ratings(tm
     assert "from EmoBank (**real labels**" in texts(at.caption)
     table = next(d.value for d in at.dataframe if "Strategy" in d.value.columns)
     assert len(table) == 3   # the three Table 9 strategies
+
+
+def test_a_text_only_external_set_joins_a_model_that_hears_the_corpus(runs_root):
+    """The demo corpus has audio: EmoBank may be its external set in a both-modality run (text-side heads)."""
+    at = page(TRAIN)
+    at.radio(key="train-external").set_value("EmoBank (real emotion ratings, text)").run()
+    assert not at.exception and not at.error and not at.button(key="train-launch").disabled
+    assert "its tasks learn from the text side only" in texts(at.caption)
+    at.selectbox(key="train-modality").set_value("audio").run()
+    assert [e.value for e in at.error] == ["EmoBank (real emotion ratings, shipped) has no audio: choose Modality = "
+                                           "text or both"]
