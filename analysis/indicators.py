@@ -38,6 +38,7 @@ from threadpoolctl import threadpool_limits
 
 from analysis import egemaps_groups
 from muser_core.base.errors import InputError, where
+from muser_core.base.files import atomic_write_text, spreadsheet_safe, write_csv
 from muser_core.base.tasks import INTERNAL_TASKS
 from muser_core.data.manifest import STRESS_WORDS
 from muser_core.features.lexicon import default_lexicon
@@ -729,21 +730,17 @@ def check_report_folder(out: str | Path) -> Path:
 
 def _write_report(analysis: IndicatorAnalysis, out: Path, k: int | None, modality: str,
                   source: str) -> list[Path]:
-    written = []
-    for task in analysis.tasks_:
-        path = out / f"top_{task}.csv"
-        analysis.top(task, k).to_csv(path, index=False)
-        written.append(path)
-    written.append(out / "overlap.csv")
-    analysis.overlap(k).to_csv(written[-1], index=False)
-    written.append(out / "summary.md")
-    written[-1].write_text(summary_markdown(analysis, k, modality, source))
+    """Each table of the report, written whole or not at all, its text cells safe for a spreadsheet."""
+    tables = {f"top_{task}.csv": analysis.top(task, k) for task in analysis.tasks_}
+    tables["overlap.csv"] = analysis.overlap(k)
+    for name, table in tables.items():
+        write_csv(out / name, spreadsheet_safe(table), index=False)
     config = {k_: v for k_, v in asdict(analysis).items()} | {
         "top_k": analysis._k(k), "modality": modality, "source": source,
         "tasks": analysis.tasks_, "skipped": analysis.skipped_}
-    written.append(out / "config.json")
-    written[-1].write_text(json.dumps(config, indent=2))
-    return written
+    atomic_write_text(out / "summary.md", summary_markdown(analysis, k, modality, source))
+    atomic_write_text(out / "config.json", json.dumps(config, indent=2))
+    return [out / name for name in [*tables, "summary.md", "config.json"]]
 
 
 # --------------------------------------------------------------------------- command line

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import csv
 import math
+import os
+import resource
 import shutil
+import signal
 import subprocess
 import time
 from contextlib import contextmanager
@@ -453,3 +456,45 @@ def small_study(root: Path, people=("P01",), sessions_per_condition: int = 1, qu
             record_session(study, pid, "stressed", (7, 3), seed=100 * p_i + 10 * n)
             record_session(study, pid, "not stressed", (3, 7), seed=100 * p_i + 10 * n + 5)
     return study
+
+
+# --------------------------------------------------------------------------- faults: full and read-only disks, kills
+
+def run_with_file_limit(args: list[str], limit_bytes: int, **kwargs) -> subprocess.CompletedProcess:
+    """Run ``args`` in a subprocess that cannot write any file past ``limit_bytes`` (a full disk, for it).
+
+    The kernel's file-size limit (RLIMIT_FSIZE) makes every write beyond it
+    fail with EFBIG, as a full disk fails with ENOSPC: no root, no mount, no
+    code of the app changed. SIGXFSZ is ignored so the write fails instead
+    of killing the process.
+    """
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+
+    return subprocess.run(args, preexec_fn=limit, capture_output=True, text=True, timeout=300, **kwargs)
+
+
+def stray_temporaries(folder: Path) -> list[Path]:
+    """Temporary files :func:`muser_core.base.files.temporary_path` names, left under ``folder``."""
+    return sorted(p for p in Path(folder).rglob(".*.tmp"))
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """An empty folder no process can write to: a read-only tmpfs when run as root (root ignores modes)."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
+        return
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)],
+                             capture_output=True).returncode == 0
+    if not mounted:
+        pytest.skip("cannot mount a read-only tmpfs here, and root ignores folder modes")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], capture_output=True)

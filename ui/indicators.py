@@ -36,6 +36,7 @@ from analysis.indicators import (
     unique_table,
 )
 from muser_core.base.errors import InputError
+from muser_core.base.files import spreadsheet_csv
 from muser_core.data.corpus import Corpus
 from muser_core.features.acoustic import EGEMAPS_FEATURES, extract_egemaps
 from muser_core.features.lexicon import Lexicon, default_lexicon
@@ -314,7 +315,7 @@ PaperTable = tuple[str, pd.DataFrame | None]  # a Markdown title, and the table 
 
 
 def download(table: pd.DataFrame, name: str, key: str) -> None:
-    st.download_button(f"Download {name}", table.to_csv(index=False).encode(), file_name=name,
+    st.download_button(f"Download {name}", spreadsheet_csv(table).encode(), file_name=name,
                        mime="text/csv", key=key)
 
 

@@ -15,6 +15,7 @@ from analysis import paper_results, sweep_figures
 from analysis import run_views as rv
 from analysis import sweep_views as sv
 from muser_core.base.errors import InputError
+from muser_core.base.files import spreadsheet_csv
 from muser_core.sources import DEMO
 from muser_core.sweep.executors import EXECUTORS
 from muser_core.sweep.grid import PAPER_REFERENCES, select_history, selection_text
@@ -127,7 +128,7 @@ def _results(folder: str, state: dict, key: str) -> None:
 def _downloads(key: str, stem: str, numbers, display, caption: str) -> None:
     """The table as CSV (its numbers) and as LaTeX (its layout, best values in bold)."""
     c1, c2, _ = st.columns([1, 1, 4])
-    c1.download_button("CSV", numbers.to_csv(index=False), f"{stem}.csv", "text/csv", key=f"{key}-csv",
+    c1.download_button("CSV", spreadsheet_csv(numbers), f"{stem}.csv", "text/csv", key=f"{key}-csv",
                        icon=":material/download:")
     c2.download_button("LaTeX", sv.latex_table(display, caption), f"{stem}.tex", "application/x-tex",
                        key=f"{key}-tex", icon=":material/download:")

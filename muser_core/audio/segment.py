@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
-import json
 import re
 import sys
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ from muser_core.audio.transcribe import (
 )
 from muser_core.audio.vad import MIN_SPEECH_S, SpeechActivity, speech_activity
 from muser_core.base.errors import InputError
+from muser_core.base.files import atomic_write, write_json
 from muser_core.base.tasks import INTERNAL_TASKS
 
 PAD_S = 0.15        # keeps the first and last phones whole: word timestamps are a few frames off
@@ -212,13 +212,16 @@ def write_segments(signal: np.ndarray, sentences: list[Sentence], out_dir: str |
                      "recogniser": recogniser.get("recogniser", ""), "asr_model": recogniser.get("model", "")})
     columns = MANIFEST_COLUMNS + [k for k in LABELS if k in labels] + ["recogniser", "asr_model"]
     manifest = out_dir / "manifest.csv"
-    with open(manifest, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+
+    atomic_write(manifest, write)   # whole or not at all: a full disk keeps the previous manifest
     record = {**(record or {}), "speaker": speaker, "sentences": len(rows), "labels": labels,
               "recogniser": recogniser, "duration_s": round(len(signal) / TARGET_SR, 3)}
-    (out_dir / "segment.json").write_text(json.dumps(record, indent=2))
+    write_json(out_dir / "segment.json", record)
     return manifest
 
 

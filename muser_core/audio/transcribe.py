@@ -20,7 +20,6 @@ carries feature and search state from one clip into the next).
 
 from __future__ import annotations
 
-import hashlib
 import re
 import threading
 from dataclasses import dataclass, fields
@@ -32,6 +31,7 @@ import numpy as np
 
 from muser_core.audio.decode import TARGET_SR
 from muser_core.base.errors import InputError
+from muser_core.base.files import file_sha256
 
 
 @dataclass(frozen=True)
@@ -66,15 +66,6 @@ class Recogniser(Protocol):
 def _check_rate(name: str, sample_rate: int) -> None:
     if sample_rate != TARGET_SR:
         raise ValueError(f"{name} expects {TARGET_SR} Hz audio, got {sample_rate}")
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, read in 1 MB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------- Whisper

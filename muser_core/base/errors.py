@@ -7,11 +7,35 @@ message; command lines print it and exit with status 2. Anything else is a bug.
 
 from __future__ import annotations
 
+import sys
+import warnings
 from dataclasses import dataclass
 
 
 class InputError(ValueError):
     """Bad input from the user: one clear line naming what is wrong and where."""
+
+
+class Notice(UserWarning):
+    """Something a person should know that does not stop the work, in one line.
+
+    Raised with :func:`warnings.warn` (a cache that cannot be written, a
+    clipped signal); command lines print it as ``warning: ...`` through
+    :func:`print_notices`, pages show what they catch.
+    """
+
+
+def print_notices() -> None:
+    """Print every :class:`Notice` as one ``warning: <line>`` on stderr (command lines call this once)."""
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, Notice):
+            print(f"warning: {message}", file=sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
 
 
 def where(path: object, line: int | None = None, field: str | None = None) -> str:

@@ -9,12 +9,15 @@ leaves the old file or the new one, never half of either.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+
+import pandas as pd
 
 from muser_core.base.errors import InputError
 
@@ -48,6 +51,77 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_csv(path: str | Path, table: pd.DataFrame, **to_csv) -> None:
+    """``table.to_csv(path, **to_csv)``, atomically: a full disk or a kill leaves the old file whole.
+
+    Raises the OSError of a failed write (the caller names the file in its message).
+    """
+    atomic_write(path, lambda tmp: table.to_csv(tmp, **to_csv))
+
+
+# What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``table`` whose text cells and column names cannot run as spreadsheet formulas.
+
+    A text that begins with ``= + - @``, a tab or a carriage return gets a
+    leading apostrophe, as OWASP recommends; numbers (and texts that are
+    numbers, such as ``-0.5``) are left as they are.
+    """
+    def safe(value):
+        if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _is_number(value):
+            return "'" + value
+        return value
+
+    out = table.copy()
+    for column in out.columns:
+        if out[column].dtype == object:
+            out[column] = out[column].map(safe)
+    out.columns = [safe(c) for c in out.columns]
+    return out
+
+
+def spreadsheet_csv(table: pd.DataFrame) -> str:
+    """``table`` as CSV text for a download, without its index, made :func:`spreadsheet_safe`."""
+    return spreadsheet_safe(table).to_csv(index=False)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, read in 1 MB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+_REMEMBERED_HASHES: dict[tuple[str, int, int], str] = {}
+
+
+def remembered_sha256(path: str | Path) -> str:
+    """:func:`file_sha256`, computed once per file version in this process.
+
+    Remembered by path, size and modification time, so large files (model
+    weights) are hashed once, and a file rewritten in place is hashed again.
+    """
+    path = Path(path).resolve()
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _REMEMBERED_HASHES:
+        _REMEMBERED_HASHES[key] = file_sha256(path)
+    return _REMEMBERED_HASHES[key]
 
 
 def json_safe(value):

@@ -12,6 +12,7 @@ the loader changed, and the items it skipped with the reason.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from muser_core.base.errors import InputError, Skipped, where
-from muser_core.base.files import atomic_write
+from muser_core.base.files import atomic_write_text, file_sha256, temporary_path
 from muser_core.base.tasks import EMOTION_TASKS, INTERNAL_TASKS
 
 CANONICAL_COLUMNS = [
@@ -87,22 +88,35 @@ class Corpus:
 
         Never overwrites a file this module did not write: an existing table is
         replaced only when its sidecar says it is ours (a user's manifest, or a
-        ``mydata.json`` of their own, is left alone). Both files are written to
-        a temporary name first, so a failed write loses nothing.
+        ``mydata.json`` of their own, is left alone).
+
+        Table and sidecar change together or not at all: the new table is
+        written to a temporary file first; the new sidecar names its SHA-256
+        and keeps the previous sidecar; then the sidecar and the table are
+        renamed into place. A reader (:func:`table_meta`) takes whichever
+        sidecar matches the table it finds, so a kill or a full disk between
+        the two renames leaves the old table with its own metadata.
         """
         path = Path(path)
         check_table_path(path)
         meta = {"written_by": WRITTEN_BY, "table": path.name, "name": self.name,
                 "label_scales": self.label_scales, "notes": self.notes, "synthetic": self.synthetic,
                 "skipped": [asdict(s) for s in self.skipped]}
+        table_tmp = temporary_path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            self.table.to_csv(table_tmp, index=False, compression=_compression(path))
+            meta["table_sha256"] = file_sha256(table_tmp)
+            previous = _our_meta(sidecar_path(path)) if path.exists() else None
+            if previous is not None:
+                meta["previous"] = {k: v for k, v in previous.items() if k != "previous"}
             # The sidecar first: a table is only ever replaced once a sidecar says it is ours.
-            atomic_write(sidecar_path(path), lambda tmp: tmp.write_text(json.dumps(meta, indent=2)))
-            atomic_write(path, lambda tmp: self.table.to_csv(tmp, index=False,
-                                                             compression=_compression(path)))
+            atomic_write_text(sidecar_path(path), json.dumps(meta, indent=2))
+            os.replace(table_tmp, path)
         except OSError as exc:
             raise InputError(f"{path}: cannot write ({exc.strerror})") from None
+        finally:
+            table_tmp.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, path: str | Path) -> Corpus:
@@ -113,7 +127,7 @@ class Corpus:
         table = read_csv(path, required=["utterance_id", "speaker", "split"],
                           dtype={c: str for c in CANONICAL_COLUMNS if c not in LABEL_COLUMNS},
                           keep_default_na=False, na_values=[""])
-        meta = next((m for m in map(_our_meta, _meta_candidates(path)) if m is not None), {})
+        meta = table_meta(path)
         try:
             table = canonical(table)
         except ValueError as exc:
@@ -122,6 +136,30 @@ class Corpus:
                    label_scales={k: tuple(v) for k, v in meta.get("label_scales", {}).items()},
                    notes=meta.get("notes", []), synthetic=meta.get("synthetic", False),
                    skipped=[Skipped(**s) for s in meta.get("skipped", [])])
+
+
+def table_meta(table: str | Path) -> dict:
+    """The metadata of the table at ``table`` from its sidecar, checked against the table's content.
+
+    An empty dict when there is no sidecar of ours. A sidecar that names a
+    different table content (a replacement interrupted between its two
+    renames) gives the previous metadata it keeps when that matches; when
+    neither matches, one InputError says so rather than a wrong description.
+    """
+    table = Path(table)
+    meta = next((m for m in map(_our_meta, _meta_candidates(table)) if m is not None), {})
+    expected = meta.get("table_sha256")
+    if not expected:
+        return meta    # an older sidecar, without a content hash: taken as it is
+    actual = file_sha256(table)
+    if actual == expected:
+        return meta
+    previous = meta.get("previous") or {}
+    if previous.get("table_sha256") in (actual, None) and previous:
+        return previous
+    raise InputError(f"{sidecar_path(table)}: describes another version of {table.name} "
+                     "(edited by hand, or a write was interrupted); write it again with the corpus command, "
+                     "or delete the sidecar to load the table without its metadata")
 
 
 def sidecar_path(table: str | Path) -> Path:

@@ -14,9 +14,9 @@ Command line::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
@@ -27,8 +27,8 @@ import opensmile
 import pandas as pd
 
 from muser_core.audio.decode import TARGET_SR, load_audio
-from muser_core.base.errors import InputError, Skipped
-from muser_core.base.files import atomic_write
+from muser_core.base.errors import InputError, Notice, Skipped, print_notices
+from muser_core.base.files import atomic_write, file_sha256, write_csv
 from muser_core.base.paths import cache_dir
 
 
@@ -59,11 +59,7 @@ def egemaps_from_file(path: str | Path) -> np.ndarray:
 
 def content_key(path: str | Path) -> str:
     """SHA-256 of the file's bytes: the cache key (renaming or moving a file keeps its entry)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_sha256(path)
 
 
 class FeatureCache:
@@ -71,16 +67,29 @@ class FeatureCache:
 
     def __init__(self, root: Path | None = None):
         self.root = (root or cache_dir()) / _CACHE_VERSION
+        self.unwritable = ""   # why the cache cannot be written, once a write failed (read-only or full disk)
 
     def check(self) -> None:
-        """Make the cache folder, or raise one InputError naming it (e.g. a file in the way)."""
+        """Make the cache folder, or raise one InputError naming it (e.g. a file in the way).
+
+        A folder that cannot be made for want of space or permission is not
+        an error: extraction goes on without writing the cache (see :meth:`put`).
+        """
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             blocker = next((p for p in [self.root, *self.root.parents] if p.is_file()), None)
-            why = f"{blocker} is a file, not a folder" if blocker else exc.strerror
-            raise InputError(f"{self.root.parent}: cannot use as the feature cache ({why}); "
+            if blocker is None:
+                self._stop_writing(exc)
+                return
+            raise InputError(f"{self.root.parent}: cannot use as the feature cache "
+                             f"({blocker} is a file, not a folder); "
                              "set MUSER_CACHE_DIR to a folder, or use --no-cache") from None
+
+    def _stop_writing(self, exc: OSError) -> None:
+        self.unwritable = exc.strerror or type(exc).__name__
+        warnings.warn(f"{self.root}: the feature cache cannot be written ({self.unwritable}); "
+                      "going on without caching", Notice, stacklevel=3)
 
     def _file(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.npy"
@@ -94,14 +103,23 @@ class FeatureCache:
         return values if values.shape == (len(EGEMAPS_FEATURES),) else None
 
     def put(self, key: str, values: np.ndarray) -> None:
-        """Store atomically, so a killed extraction never leaves a half-written entry."""
+        """Store atomically, so a killed extraction never leaves a half-written entry.
+
+        A cache that cannot be written (a read-only or full disk) is not an
+        error: the work goes on without caching, with one :class:`Notice`.
+        """
+        if self.unwritable:
+            return
         target = self._file(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
         def write(tmp: Path) -> None:
             with open(tmp, "wb") as handle:
                 np.save(handle, values)
 
-        atomic_write(target, write)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(target, write)
+        except OSError as exc:
+            self._stop_writing(exc)
 
     def forget(self, paths: Iterable[str | Path]) -> int:
         """Remove the entries of these files' contents; how many were removed.
@@ -241,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="parallel processes (default: all cores)")
     parser.add_argument("--no-cache", action="store_true", help="ignore and do not read the disk cache")
     args = parser.parse_args(argv)
+    print_notices()
     out = Path(args.out)
     try:
         _check_out(out)
@@ -251,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
                                          use_cache=not args.no_cache, progress=True)
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
-            table.to_csv(out)
+            write_csv(out, table)
         except OSError as exc:
             kept = "; the extracted features are in the cache, a re-run costs only hashing" \
                 if not args.no_cache else ""

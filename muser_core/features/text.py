@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from muser_core.base.errors import InputError, where
+from muser_core.base.files import write_csv
 from muser_core.base.tasks import INTERNAL_TASKS
 from muser_core.features.lexicon import APOSTROPHES, Lexicon, default_lexicon
 
@@ -203,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         features = with_carried_columns(table, features, args.text_column, args.input)
         out = Path(args.out)
         try:
-            features.to_csv(out, index=False, float_format="%.4g")
+            write_csv(out, features, index=False, float_format="%.4g")
         except OSError as exc:
             raise InputError(f"{where(out)}: cannot write ({exc.strerror})") from None
     except InputError as exc:

@@ -25,7 +25,7 @@ from muser_core.base.files import read_json
 from muser_core.base.paths import DATA_DIR, runs_dir
 from muser_core.base.tasks import is_classification
 from muser_core.config import RunConfig
-from muser_core.data.corpus import sidecar_path
+from muser_core.data.corpus import table_meta
 from muser_core.features.normalise import SpeakerZScore
 from muser_core.features.text_encoder import TextEncoder
 from muser_core.model import MultiTaskModel, load_weights
@@ -98,15 +98,11 @@ def trained_on_synthetic(run_dir: str | Path) -> bool:
         return True
     corpus = str(data.get("corpus", ""))
     if corpus and corpus != DEMO:
-        # A canonical table written by muser_core.corpus says so in its sidecar
-        # (``<table>.meta.json``; older copies ``<stem>.json``).
-        for meta_path in (sidecar_path(corpus), Path(corpus).with_suffix(".json")):
-            try:
-                meta = json.loads(meta_path.read_text())
-            except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-                continue
-            if isinstance(meta, dict) and meta.get("synthetic") is True:
-                return True
+        # A canonical table written by muser_core.corpus says so in its sidecar.
+        try:
+            return table_meta(corpus).get("synthetic") is True
+        except (InputError, OSError):
+            return True   # metadata that cannot be checked: not claimed as real data
     return False
 
 

@@ -23,7 +23,7 @@ import pandas as pd
 from muser_core.audio.decode import load_audio
 from muser_core.audio.segment import segment_signal, write_segments
 from muser_core.base.errors import InputError, Skipped
-from muser_core.base.files import temporary_path
+from muser_core.base.files import temporary_path, write_csv
 from muser_core.features.acoustic import EGEMAPS_FEATURES, extract_egemaps
 from muser_core.study.protocol import answer_prefix
 from muser_core.study.store import PROCESSED, Study
@@ -152,7 +152,7 @@ def _write_features(folder: Path) -> list[Skipped]:
     table = features.reindex(paths)
     table.index = manifest["utterance_id"].to_numpy()
     table.index.name = "utterance_id"
-    table[EGEMAPS_FEATURES].to_csv(folder / FEATURES_FILE)
+    write_csv(folder / FEATURES_FILE, table[EGEMAPS_FEATURES])
     return skipped
 
 

@@ -9,8 +9,9 @@ import numpy as np
 import opensmile
 import pandas as pd
 import pytest
-from conftest import write_wav
+from conftest import run_with_file_limit, stray_temporaries, write_wav
 
+from muser_core.base.errors import Notice
 from muser_core.features.acoustic import (
     EGEMAPS_FEATURES,
     FeatureCache,
@@ -144,3 +145,32 @@ def test_command_line_bad_out_and_cache_are_one_line(tmp_path, monkeypatch, caps
     line = _one_line_error(_cli(capsys, "--in", tmp_path / "clips", "--out", tmp_path / "f.csv"))
     assert f"{tmp_path / 'afile'}: cannot use as the feature cache" in line
     assert _cli(capsys, "--in", tmp_path / "clips", "--out", tmp_path / "f.csv", "--no-cache")[0] == 0
+
+
+def test_a_full_disk_keeps_the_previous_table_whole(tmp_path):
+    """Issue 25: ``--out`` on a full disk used to truncate the previous good table."""
+    folder = tmp_path / "clips"
+    for i in range(3):
+        write_wav(folder / f"c{i}.wav", seed=i)
+    out = tmp_path / "egemaps.csv"
+    command = [sys.executable, "-m", "muser_core.acoustic_features", "--in", str(folder),
+               "--out", str(out), "--workers", "1"]
+    assert subprocess.run(command, capture_output=True, text=True).returncode == 0
+    before = out.read_bytes()
+    write_wav(folder / "c3.wav", seed=3)    # a bigger table this time, on a disk with 2 kB left per file
+    proc = run_with_file_limit(command, limit_bytes=2048)
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error: ")]
+    assert proc.returncode == 2 and len(errors) == 1 and "cannot write" in errors[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert out.read_bytes() == before
+    assert stray_temporaries(tmp_path) == []
+
+
+def test_a_read_only_cache_extracts_without_caching_with_one_notice(tmp_path, read_only_folder):
+    """Issue 25: a feature cache on a read-only disk used to stop the batch with a traceback."""
+    clips = [write_wav(tmp_path / f"c{i}.wav", seed=i) for i in range(2)]
+    with pytest.warns(Notice, match="cannot be written") as caught:
+        table, skipped = extract_egemaps(clips, cache=FeatureCache(read_only_folder))
+    assert len(caught) == 1 and skipped == []
+    np.testing.assert_allclose(table.loc[str(clips[1])].to_numpy(), egemaps_from_file(clips[1]), rtol=1e-5)
+    assert list(read_only_folder.iterdir()) == []

@@ -8,6 +8,7 @@ import sys
 
 import pandas as pd
 import pytest
+from conftest import run_with_file_limit, stray_temporaries
 
 from muser_core.base.errors import InputError
 from muser_core.base.paths import REPO_ROOT
@@ -251,3 +252,17 @@ def test_speed_smoke():
     frame = extract_features(texts)
     assert len(frame) == 5000 and not math.isnan(frame["WC"].sum())
     assert time.perf_counter() - start < 10
+
+
+def test_cli_on_a_full_disk_keeps_the_previous_table_whole(tmp_path):
+    """Issue 25: a full disk used to leave a truncated table in place of the previous one."""
+    pd.DataFrame({"text": ["I am so happy!", "Um, we lost."] * 20}).to_csv(tmp_path / "in.csv", index=False)
+    assert run_cli("--in", "in.csv", "--out", "out.csv", cwd=tmp_path).returncode == 0
+    before = (tmp_path / "out.csv").read_bytes()
+    pd.DataFrame({"text": ["We were worried, really worried."] * 400}).to_csv(tmp_path / "in.csv", index=False)
+    proc = run_with_file_limit([sys.executable, "-m", "muser_core.text_features", "--in", "in.csv",
+                                "--out", "out.csv"], limit_bytes=len(before) + 1024, cwd=tmp_path,
+                               env={"PYTHONPATH": str(REPO_ROOT), "PATH": ""})
+    assert proc.returncode == 2 and "cannot write" in proc.stderr and "Traceback" not in proc.stderr
+    assert (tmp_path / "out.csv").read_bytes() == before
+    assert stray_temporaries(tmp_path) == []
