@@ -79,7 +79,7 @@ def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
 
     out = table.copy()
     for column in out.columns:
-        if out[column].dtype == object:
+        if not pd.api.types.is_numeric_dtype(out[column]):
             out[column] = out[column].map(safe)
     out.columns = [safe(c) for c in out.columns]
     return out

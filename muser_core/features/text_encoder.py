@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from muser_core.base.errors import InputError
-from muser_core.base.files import atomic_write
+from muser_core.base.files import atomic_write, remembered_sha256
 from muser_core.base.paths import cache_dir
 
 # Part of the cache key: a change in pooling or batching must not reuse old vectors (v2: unpadded, one thread).
@@ -141,11 +141,16 @@ def truncation_note(lengths: np.ndarray, max_length: int) -> str:
 
 
 def model_key(path: str | Path, max_length: int) -> str:
-    """Identity of a model for the cache: its config, weight file sizes, max length and pooling."""
+    """Identity of a model for the cache: its config, weights' content, max length and pooling.
+
+    The weights are identified by their SHA-256 (hashed once per file version,
+    :func:`muser_core.base.files.remembered_sha256`), so a model retrained in
+    place never reuses the old model's vectors, even with weights of the same size.
+    """
     folder = resolve_model_path(path)
     digest = hashlib.sha256((folder / "config.json").read_bytes())
     for weights in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
-        digest.update(f"{weights.name}:{weights.stat().st_size}".encode())
+        digest.update(f"{weights.name}:{remembered_sha256(weights)}".encode())
     digest.update(f"{folder.name}|{max_length}|{POOLING}".encode())
     return f"{folder.name}-{digest.hexdigest()[:16]}"
 

@@ -436,3 +436,19 @@ def test_speakers_of_one_row_fall_back_to_global_z_scores_with_a_note(table):
     assert any("z-scored globally instead" in n for n in fitted.notes_)
     plain = IndicatorAnalysis(bootstrap=0, normalise="global").fit(data.features, data.labels, data.speakers)
     pd.testing.assert_frame_equal(fitted.coef_, plain.coef_)
+
+
+def test_cli_report_tables_cannot_run_as_spreadsheet_formulas(tmp_path, table):
+    """Issue 25: a feature name from a user's data (``=cmd|...``) reached the report's CSV as it was."""
+    path = tmp_path / "features.csv"
+    table.rename(columns={"f0": "=HYPERLINK(1)", "f3": "-f3"}).to_csv(path, index=False)
+    out = tmp_path / "out"
+    assert main(["--features", str(path), "--speaker-col", "speaker", "--top", "2",
+                 "--bootstrap", "0", "--out", str(out)]) == 0
+    for name in ("top_stress.csv", "top_valence.csv", "overlap.csv"):
+        cells = pd.read_csv(out / name, dtype=str, keep_default_na=False).to_numpy().ravel()
+        assert not [c for c in cells if c.startswith(("=", "+", "@"))], name
+        assert not [c for c in cells if c.startswith("-") and c.lstrip("-").replace(".", "").isalpha()], name
+    assert "'=HYPERLINK(1)" in set(pd.read_csv(out / "top_stress.csv")["feature"])
+    assert "'-f3" in set(pd.read_csv(out / "top_valence.csv")["feature"])
+    assert pd.read_csv(out / "top_stress.csv")["coefficient"].dtype.kind == "f"

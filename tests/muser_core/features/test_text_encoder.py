@@ -8,6 +8,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
 
 from muser_core.base.errors import InputError
 from muser_core.features.text_encoder import (
@@ -99,3 +100,23 @@ def test_the_share_of_texts_cut_at_max_length_is_counted_by_hand():
     note = truncation_note(lengths, 128)
     assert note.startswith("text: 1 of 3 texts (33.3%) are longer than max length 128 tokens")
     assert f"longest {lengths.max()}" in note
+
+
+def test_a_model_retrained_in_place_does_not_reuse_the_old_vectors(tmp_path, monkeypatch):
+    """Issue 25: the cache key used weight-file sizes, so same-size new weights got stale vectors (gap 0.93)."""
+    model = tmp_path / "model"
+    shutil.copytree(default_model_path(), model)
+    monkeypatch.setenv("MUSER_CACHE_DIR", str(tmp_path / "cache"))
+    texts = ["We were worried about the exam.", "A quiet morning by the lake."]
+    before = cached_embeddings(texts, model)
+    weights = next(model.glob("*.safetensors"))
+    size = weights.stat().st_size
+    tensors = load_file(weights)
+    name = next(n for n in tensors if n.endswith("attention.output.dense.weight"))
+    tensors[name] = tensors[name] * 1.5       # "retrained": other values, the same shapes and file size
+    save_file(tensors, weights, metadata={"format": "pt"})
+    assert weights.stat().st_size == size
+    after = cached_embeddings(texts, model)
+    fresh = TextEncoder(model).embed(texts)
+    np.testing.assert_allclose(after, fresh, atol=1e-5)
+    assert np.abs(after - before).max() > 1e-3
