@@ -24,7 +24,7 @@ from muser_core.audio.decode import load_audio
 from muser_core.audio.segment import segment_signal, write_segments
 from muser_core.base.errors import InputError, Skipped
 from muser_core.base.files import temporary_path, write_csv
-from muser_core.features.acoustic import EGEMAPS_FEATURES, extract_egemaps
+from muser_core.features.acoustic import EGEMAPS_FEATURES, FeatureCache, extract_egemaps
 from muser_core.study.protocol import answer_prefix
 from muser_core.study.store import PROCESSED, Study
 
@@ -65,6 +65,7 @@ def process_study(study: Study, recogniser,
     todo = [(s, k) for s in study.sessions() for k in sorted(s.answers)]
     wanted = {study.answer_output(s, k) for s, k in todo}
     report.removed += _remove_orphans(study.root / PROCESSED, wanted)
+    report.removed += _remove_leftovers(study.root / PROCESSED)
     for n, (session, question) in enumerate(todo, start=1):
         answer = session.answers[question]
         label = f"{session.key} q{question}"
@@ -90,6 +91,12 @@ def process_study(study: Study, recogniser,
                                    "recogniser": described})
             report.skipped += _write_features(tmp)
             with study.locked():
+                if not study.has_participant(session.participant):
+                    # Deleted while this answer was being cut: deletion wins, nothing of theirs is kept.
+                    _discard(tmp, study.root / PROCESSED)
+                    report.skipped.append(Skipped(label, f"{label}: the participant was deleted during "
+                                                         "processing; nothing of theirs was kept"))
+                    continue
                 _replace_folder(out, tmp)
             report.processed += 1
             report.sentences += len(sentences)
@@ -164,6 +171,49 @@ def _replace_folder(target: Path, new: Path) -> None:
         os.replace(target, old)
     os.replace(new, target)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _discard(folder: Path, processed: Path) -> None:
+    """Remove a folder of sentence clips, their cached features, and the empty folders above it."""
+    FeatureCache().forget(sorted(folder.rglob("*.wav")))
+    shutil.rmtree(folder, ignore_errors=True)
+    for parent in folder.parents:
+        if parent == processed or processed not in parent.parents:
+            break
+        try:
+            parent.rmdir()      # only when empty
+        except OSError:
+            break
+
+
+def _remove_leftovers(processed: Path) -> int:
+    """Remove the hidden partial folders of a killed pass (their process is gone); how many.
+
+    A pass writes each answer to ``.q<k>.<pid>.<random>.tmp`` first (and moves
+    the old one to ``.q<k>.<pid>.old``); a killed pass leaves them, with
+    voice clips in them. A live process's folders (another tab) are kept.
+    """
+    if not processed.is_dir():
+        return 0
+    removed = 0
+    for folder in [*processed.glob("*/*/.q*.tmp"), *processed.glob("*/*/.q*.old")]:
+        pid = folder.name.split(".")[2]
+        if folder.is_dir() and pid.isdigit() and not _alive(int(pid)):
+            _discard(folder, processed)
+            removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _remove_orphans(processed: Path, wanted: set[Path]) -> int:

@@ -210,6 +210,10 @@ class Study:
                 return p
         raise InputError(f"participant id {participant!r}: not in this study")
 
+    def has_participant(self, participant: str) -> bool:
+        """Whether this id is (still) in the study."""
+        return any(p.participant == participant for p in self.participants())
+
     def _save_participants(self, people: list[Participant]) -> None:
         _write_csv(self.root / PARTICIPANTS_FILE, [asdict(p) for p in people], PARTICIPANT_COLUMNS)
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import threading
 
 import numpy as np
 import pytest
@@ -85,3 +89,56 @@ def test_deletion_forgets_cached_features_through_the_cache_and_keeps_the_others
     assert report.cached_features == len(set(gone))   # the whole answers were never extracted, only their clips
     assert all(cache.get(k) is None for k in gone)
     assert all(cache.get(k) is not None for k in kept)
+
+
+class DeletedWhileHeard(TwoSentences):
+    """A recogniser that, while it hears the first answer, lets another thread delete the participant."""
+
+    def __init__(self):
+        super().__init__()
+        self.hearing, self.deleted = threading.Event(), threading.Event()
+
+    def recognise(self, signal, sample_rate=16_000):
+        if not self.hearing.is_set():
+            self.hearing.set()
+            assert self.deleted.wait(60)
+        return super().recognise(signal, sample_rate)
+
+
+def test_deletion_during_a_processing_pass_wins(studies):
+    """Issue 25: a participant deleted while their answers were processed got their clips written back."""
+    study = small_study(studies, people=("P01",))
+    recogniser = DeletedWhileHeard()
+    reports = []
+    worker = threading.Thread(target=lambda: reports.append(process_study(study, recogniser)))
+    worker.start()
+    assert recogniser.hearing.wait(60)
+    deletion = delete_participant(study, "P01")   # the pass holds no lock while it listens
+    recogniser.deleted.set()
+    worker.join(120)
+    assert deletion.sessions == 2 and reports
+    assert "deleted during processing" in " ".join(s.reason for s in reports[0].skipped)
+    left = [p for p in study.root.rglob("*") if "P01" in p.relative_to(study.root).parts]
+    assert left == []
+    assert not [p for p in (studies.parent / "cache").rglob("*.npy")]   # no cached features of their clips
+
+
+def test_a_killed_pass_leaves_no_voice_clips_after_the_next_pass(studies):
+    """Issue 25 (low): a pass killed mid-answer left a hidden partial folder of clips; the next pass removes it."""
+    study = small_study(studies, people=("P01",))
+    process_study(study, TwoSentences())
+    answer = next(study.root.glob("processed/P01/s01/q1"))
+    dead = _a_finished_pid()
+    partial = answer.with_name(f".q1.{dead}.deadbeef.tmp")
+    shutil.copytree(answer, partial)
+    live = answer.with_name(f".q2.{os.getpid()}.cafecafe.tmp")   # a pass of this process (another tab)
+    shutil.copytree(answer, live)
+    report = process_study(study, TwoSentences())
+    assert not partial.exists() and live.exists() and report.removed == 1
+    shutil.rmtree(live)
+
+
+def _a_finished_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
