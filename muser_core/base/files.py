@@ -39,6 +39,10 @@ def atomic_write(path: str | Path, write: Callable[[Path], object]) -> None:
     try:
         write(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        if exc.filename is None or str(exc.filename) == str(tmp):
+            exc.filename = str(path)    # name the file the user knows, not the temporary one
+        raise
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from muser_core.base.errors import InputError
+from muser_core.base.errors import InputError, Notice
 from muser_core.base.files import atomic_write, remembered_sha256
 from muser_core.base.paths import cache_dir
 
@@ -224,5 +225,10 @@ def cached_embeddings(texts: Sequence[str], path: str | Path = "", max_length: i
         stored.update({k: v for (k, _), v in zip(missing, vectors, strict=True)})
         if use_cache:
             # Re-read before writing: another process may have added vectors meanwhile.
-            cache.save({**cache.load(), **stored})
+            try:
+                cache.save({**cache.load(), **stored})
+            except OSError as exc:   # a read-only or full disk: the vectors are still right, only not kept
+                warnings.warn(f"{cache.file.parent}: the sentence-vector cache cannot be written "
+                              f"({exc.strerror or type(exc).__name__}); going on without caching",
+                              Notice, stacklevel=2)
     return np.stack([stored[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, 0), np.float32)

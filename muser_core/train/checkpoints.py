@@ -17,7 +17,11 @@ from pathlib import Path
 import torch
 
 from muser_core.base.errors import InputError
+from muser_core.base.files import atomic_write_bytes
 from muser_core.train.run_folder import CHECKPOINT, RESUME, temporary_path
+
+# What every resume state holds (Trainer.state_dict): a file without them is not one.
+RESUME_KEYS = frozenset({"model", "optimizer", "streams", "meta"})
 
 
 def save_checkpoint(run_dir: str | Path, state: dict[str, torch.Tensor], epoch: int) -> None:
@@ -25,10 +29,7 @@ def save_checkpoint(run_dir: str | Path, state: dict[str, torch.Tensor], epoch: 
     from safetensors.torch import save
 
     tensors = {k: v.detach().contiguous().cpu() for k, v in state.items()}
-    path = Path(run_dir) / CHECKPOINT
-    tmp = temporary_path(path)
-    tmp.write_bytes(save(tensors, metadata={"epoch": str(epoch)}))
-    os.replace(tmp, path)
+    atomic_write_bytes(Path(run_dir) / CHECKPOINT, save(tensors, metadata={"epoch": str(epoch)}))
 
 
 def save_resume_state(run_dir: str | Path, state: dict) -> int:
@@ -49,10 +50,16 @@ def load_resume_state(run_dir: str | Path, device: torch.device | str = "cpu") -
     if not path.is_file():
         return None
     try:
-        return torch.load(path, map_location=device, weights_only=True)
+        state = torch.load(path, map_location=device, weights_only=True)
     except Exception as exc:  # any damage (truncated, foreign file) is the same story for the user
         raise InputError(f"{path}: unreadable resume state ({type(exc).__name__}); "
                          "start a new run from its config.json") from None
+    if not isinstance(state, dict) or not RESUME_KEYS <= set(state):
+        # A valid torch file of another shape ({} or a list): the same story as a damaged one.
+        what = f"no {', '.join(sorted(RESUME_KEYS - set(state)))}" if isinstance(state, dict) \
+            else f"a {type(state).__name__}, not a training state"
+        raise InputError(f"{path}: unreadable resume state ({what}); start a new run from its config.json")
+    return state
 
 
 def remove_resume_state(run_dir: str | Path) -> None:

@@ -19,7 +19,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from muser_core.base.errors import InputError
+from muser_core.base.errors import InputError, print_notices
 from muser_core.base.settings import Setting, number_argument
 from muser_core.base.tasks import MAIN_TASK
 from muser_core.config import PAPER_DEVIATIONS, RunConfig, paper_preset, settings
@@ -133,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true", help="continue the run in --out with its saved settings")
     parser.add_argument("--init-from", help="initialise weights from a run folder or .safetensors")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    print_notices()
     try:
         args = parser.parse_args(argv)
         if not args.out and not args.name:

@@ -128,10 +128,17 @@ def train_run(cfg: RunConfig | None, out: str | Path, *, resume: bool = False, i
             rf.check_new_run_folder(out)  # again, under the lock: another launcher may have been first
         try:
             return _train_locked(cfg, out, resume, init_from, progress, callbacks, guard)
+        except OSError as exc:   # a full or read-only disk: the run failed, and says why in one line
+            message = f"{exc.filename or out}: cannot write ({exc.strerror or type(exc).__name__})"
+            rf.write_failure(out, message)
+            raise InputError(message) from None
         except BaseException as exc:
             stopped = isinstance(exc, KeyboardInterrupt)
             message = f"{type(exc).__name__}: {exc}" if not isinstance(exc, InputError) else str(exc)
-            rf.write_status(out, "stopped" if stopped else "failed", error=message.splitlines()[0])
+            if stopped:
+                rf.write_status(out, "stopped", error=message.splitlines()[0])
+            else:
+                rf.write_failure(out, message.splitlines()[0])
             raise
 
 
@@ -153,7 +160,11 @@ def _train_locked(cfg, out: Path, resume: bool, init_from, progress: bool, callb
     if resume:
         state = load_resume_state(out, device)
         if state is not None:  # None: killed before its first save, so it starts again from the beginning
-            trainer.load_state_dict(state, str(out / rf.RESUME))
+            try:
+                trainer.load_state_dict(state, str(out / rf.RESUME))
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+                raise InputError(f"{out / rf.RESUME}: unreadable resume state ({type(exc).__name__}: {exc}); "
+                                 "start a new run from its config.json") from None
         env = rf.read_json(out / rf.ENV) or {}
         rf.write_json(out / rf.ENV, {**env, "resumes": [*env.get("resumes", []), rf.environment(str(device))]})
     else:

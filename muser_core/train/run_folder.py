@@ -179,18 +179,25 @@ class RunLock:
         self._lock: FileLock | None = None
 
     def acquire(self) -> RunLock:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._lock = FileLock(self.folder / LOCK, timeout=self.timeout)
         try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._lock = FileLock(self.folder / LOCK, timeout=self.timeout)
             self._lock.acquire()
-        except Timeout:
+            if self.owner:
+                write_json(self.folder / OWNER, {**process_identity(), "acquired": time.time(),
+                                                 "command": " ".join(sys.argv[:3])})
+        except Timeout:   # (a TimeoutError, so an OSError: caught first)
+            self._lock = None
             holder = read_json(self.folder / OWNER) or {}
             who = f" (pid {holder['pid']} on {holder.get('host')})" if same_process(holder) else ""
             raise InputError(f"{self.folder}: another process is working in this folder{who}; "
                              "wait for it to end or stop it first") from None
-        if self.owner:
-            write_json(self.folder / OWNER, {**process_identity(), "acquired": time.time(),
-                                             "command": " ".join(sys.argv[:3])})
+        except OSError as exc:    # a read-only or full runs folder
+            if self._lock is not None and self._lock.is_locked:
+                self._lock.release()
+            self._lock = None
+            raise InputError(f"{self.folder}: cannot write the run folder "
+                             f"({exc.strerror or type(exc).__name__})") from None
         return self
 
     def release(self) -> None:
@@ -243,6 +250,29 @@ def write_status(run_dir: str | Path, state: str, **fields) -> None:
     if state != "failed" and "error" not in fields:
         status.pop("error", None)  # a resumed run no longer carries its old failure
     write_json(Path(run_dir) / STATUS, status)
+
+
+def write_failure(run_dir: str | Path, error: str) -> None:
+    """Record a failed run and its reason even on a full disk.
+
+    The atomic write needs a second file's worth of space; when that fails,
+    status.json is rewritten in place (its own blocks are freed first), so
+    the run reads ``failed`` with the reason rather than ``killed``.
+    """
+    try:
+        write_status(run_dir, "failed", error=error)
+        return
+    except OSError:
+        pass
+    path = Path(run_dir) / STATUS
+    status = {**(read_json(path) or {}), **process_identity(), "state": "failed", "error": error,
+              "updated": time.time()}
+    try:
+        with open(path, "r+" if path.exists() else "w", encoding="utf-8") as handle:
+            handle.truncate(0)
+            handle.write(json.dumps(json_safe(status)))
+    except OSError:
+        pass    # nothing can be written at all: the run then reads as killed
 
 
 def read_status(run_dir: str | Path) -> dict:

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from conftest import StopAtBatch, synthetic_corpus, timeless
+from conftest import StopAtBatch, run_with_file_limit, stray_temporaries, synthetic_corpus, timeless
 from safetensors.torch import load_file
 
 from muser_core.base.errors import InputError
@@ -318,3 +318,53 @@ def test_the_effective_precision_and_device_are_recorded(tmp_path, corpus_csv):
     train_run(cfg, tmp_path / "run")
     saved = rf.read_config(tmp_path / "run").train
     assert (saved.device, saved.precision, saved.threads) == ("cpu", "fp32", 1)  # no GPU here: fp32
+
+
+# ---------------------------------------------------------------- faults (issue 25)
+
+def _train_cli(out, corpus, *extra) -> list[str]:
+    return [sys.executable, "-m", "muser_core.train", "--corpus", corpus, "--strategy", "single",
+            "--max-epochs", "2", "--no-progress", "--out", str(out), *extra]
+
+
+def _one_error_line(proc) -> str:
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error: ")]
+    assert proc.returncode == 2 and len(errors) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    return errors[0]
+
+
+def test_a_read_only_runs_folder_is_one_line(read_only_folder, corpus_csv):
+    proc = subprocess.run(_train_cli(read_only_folder / "r1", corpus_csv), capture_output=True, text=True,
+                          cwd=REPO_ROOT)
+    assert "cannot write the run folder" in _one_error_line(proc)
+
+
+def test_the_disk_filling_during_training_fails_the_run_with_its_reason(tmp_path, corpus_csv):
+    """The checkpoint (1.3 MB) no longer fits: status 'failed' naming it, one line, no stray temporary file."""
+    out = tmp_path / "run"
+    proc = run_with_file_limit(_train_cli(out, corpus_csv), limit_bytes=600_000, cwd=REPO_ROOT)
+    line = _one_error_line(proc)
+    assert "cannot write" in line and rf.CHECKPOINT in line
+    status = rf.read_status(out)
+    assert status["state"] == "failed" and "cannot write" in status["error"]
+    assert stray_temporaries(out) == []
+
+
+def test_a_full_disk_during_training_fails_the_run_with_its_reason(small_disk, corpus_csv):
+    out = small_disk / "run"
+    proc = subprocess.run(_train_cli(out, corpus_csv), capture_output=True, text=True, cwd=REPO_ROOT)
+    line = _one_error_line(proc)
+    assert "No space left on device" in line
+    status = rf.read_status(out)
+    assert status["state"] == "failed" and "No space left" in status["error"]
+    assert stray_temporaries(out) == []
+
+
+@pytest.mark.parametrize("content", [{}, [1, 2], {"model": {}, "optimizer": 3, "streams": [], "meta": "{}"}])
+def test_a_resume_state_of_the_wrong_shape_is_one_line(tmp_path, corpus_csv, capsys, content):
+    out = tmp_path / "run"
+    assert train_run(config(corpus_csv, max_epochs=2), out, callbacks=[StopAtBatch(1)]) == {}   # stopped
+    torch.save(content, out / rf.RESUME)
+    assert main(["--out", str(out), "--resume", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {out / rf.RESUME}: unreadable resume state"), err
