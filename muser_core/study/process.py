@@ -76,7 +76,7 @@ def process_study(study: Study, recogniser,
         tmp = temporary_path(out)
         record = segment_record(out)
         if record and record.get("source_sha256") == answer.sha256 and record.get("recogniser") == described \
-                and (out / FEATURES_FILE).is_file():
+                and features_complete(out):
             report.up_to_date += 1
             report.sentences += int(record.get("sentences", 0))
             continue
@@ -129,12 +129,32 @@ def read_manifest(out: Path) -> list[dict]:
 
 
 def read_features(folder: Path) -> dict[str, dict[str, float]]:
-    """Sentence id -> its finite eGeMAPS values, from a processed answer folder (empty when none)."""
+    """Sentence id -> its finite eGeMAPS values, from a processed answer folder (empty when none).
+
+    A damaged table (not CSV, columns missing, a value that is not a number)
+    is one InputError naming the file; a truncated one reads as the rows it
+    still has (:func:`features_complete` tells the two apart).
+    """
     path = folder / FEATURES_FILE
     if not path.is_file():
         return {}
-    table = pd.read_csv(path, index_col="utterance_id", dtype={"utterance_id": str})
+    try:
+        table = pd.read_csv(path, index_col="utterance_id", dtype={"utterance_id": str})
+        table = table[EGEMAPS_FEATURES].apply(pd.to_numeric, errors="raise")
+    except (OSError, ValueError, KeyError, TypeError) as exc:   # a missing index column is a TypeError in pandas
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:120]
+        raise InputError(f"{path}: damaged eGeMAPS table ({first}); process the study again to redo it") from None
     return {uid: {k: v for k, v in row.items() if np.isfinite(v)} for uid, row in table.iterrows()}
+
+
+def features_complete(folder: Path) -> bool:
+    """Whether every sentence of the answer folder has all 88 features (a damaged or truncated table has not)."""
+    try:
+        features = read_features(folder)
+        ids = [rec["utterance_id"] for rec in read_manifest(folder)]
+    except (InputError, OSError, ValueError, KeyError):
+        return False
+    return all(len(features.get(uid, ())) == len(EGEMAPS_FEATURES) for uid in ids)
 
 
 def sentence_clips(study: Study, participant: str) -> list[Path]:

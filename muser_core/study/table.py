@@ -49,7 +49,7 @@ def sentences(study: Study) -> tuple[pd.DataFrame, list[str], list[Skipped]]:
     Only outputs made from the answer's current audio are used; answers
     not processed yet, or re-recorded since, are counted as skipped.
     """
-    rows, skipped, notes = [], [], []
+    rows, skipped, notes, incomplete = [], [], [], []
     sessions = study.sessions()
     for session in sessions:
         for question in sorted(session.answers):
@@ -63,7 +63,11 @@ def sentences(study: Study) -> tuple[pd.DataFrame, list[str], list[Skipped]]:
             if record.get("source_sha256") != answer.sha256:
                 skipped.append(Skipped(label, f"{label}: re-recorded since it was processed (press Process)"))
                 continue
-            features = read_features(out)
+            try:
+                features = read_features(out)
+            except InputError as exc:    # its sentences stay (text, labels), without acoustic features
+                features = {}
+                notes.append(str(exc))
             for rec in read_manifest(out):
                 clip = (out / rec["audio_path"]).resolve()
                 if not clip.is_relative_to(out) or not clip.is_file():
@@ -81,6 +85,8 @@ def sentences(study: Study) -> tuple[pd.DataFrame, list[str], list[Skipped]]:
                     "start_s": float(rec["start_s"]), "end_s": float(rec["end_s"]),
                     "source_sha256": answer.sha256, "recogniser": rec.get("recogniser", ""),
                     **features.get(rec["utterance_id"], {})})
+                if len(features.get(rec["utterance_id"], ())) < len(EGEMAPS_FEATURES):
+                    incomplete.append(rec["utterance_id"])
     table = pd.DataFrame(rows, columns=COLUMNS + [c for c in EGEMAPS_FEATURES if any(c in r for r in rows)])
     table["corrected"] = False
     applied, stale = _apply_corrections(table, study.corrections())
@@ -94,6 +100,10 @@ def sentences(study: Study) -> tuple[pd.DataFrame, list[str], list[Skipped]]:
     if changed:
         notes.append(f"{len(changed)} session(s) keep the stress label their condition had when they were "
                      f"recorded, which the study's conditions now give otherwise ({', '.join(changed[:5])})")
+    if incomplete:
+        notes.append(f"{len(incomplete)} sentence(s) without all eGeMAPS features (their clip failed extraction, "
+                     f"or a damaged or truncated {FEATURES_FILE}; processing the study again redoes it): "
+                     f"{', '.join(incomplete[:8])}{', ...' if len(incomplete) > 8 else ''}")
     unrated = int(table["activation"].isna().sum())
     if unrated:
         notes.append(f"{unrated} sentence(s) from answers not rated yet: no activation/valence")

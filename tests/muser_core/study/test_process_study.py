@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
+import pandas as pd
 from conftest import TwoSentences, small_study
 from conftest import voiced_wav_bytes as wav
 
+from muser_core.base.paths import REPO_ROOT
 from muser_core.features.acoustic import EGEMAPS_FEATURES
 from muser_core.study.process import process_study
 from muser_core.study.table import load_study, sentences
@@ -49,3 +53,35 @@ def test_a_bad_answer_is_skipped_counted_and_the_rest_kept(studies):
     assert report.skipped[0].item == "P01/s02 q2" and "not a readable audio file" in report.skipped[0].reason
     assert not (study.root / "processed/P01/s02/q2").exists()
     assert len(load_study(study.root).table) == 6
+
+
+def test_a_damaged_or_truncated_features_table_is_named_and_redone(studies):
+    """Issue 25: a damaged egemaps.csv was a traceback in ``corpus --study``; a truncated one dropped features silently."""
+    study = small_study(studies)
+    process_study(study, TwoSentences())
+    answers = sorted(study.root.glob("processed/P01/*/q*"))
+    damaged, truncated = answers[0] / "egemaps.csv", answers[1] / "egemaps.csv"
+    damaged.write_bytes(b"\x00\x01 not a table\n")
+    lines = truncated.read_text().splitlines()
+    truncated.write_text(lines[0] + "\n" + lines[1][: len(lines[1]) // 2] + "\n")   # cut in its first row
+    corpus = load_study(study.root)
+    notes = " ".join(corpus.notes)
+    assert f"{damaged}: damaged eGeMAPS table" in notes
+    assert "4 sentence(s) without all eGeMAPS features" in notes   # two of each answer
+    truncated_ids = pd.read_csv(truncated.parent / "manifest.csv")["utterance_id"].tolist()
+    assert all(uid in notes for uid in truncated_ids)
+    assert len(corpus.table) == 8     # the sentences stay; their missing features are absent, not invented
+    assert corpus.table.set_index("utterance_id").loc[truncated_ids, EGEMAPS_FEATURES[-1]].isna().all()
+    again = process_study(study, TwoSentences())
+    assert (again.processed, again.up_to_date) == (2, 2)
+    assert not any("eGeMAPS" in n for n in load_study(study.root).notes)
+
+
+def test_corpus_study_on_a_damaged_features_table_is_not_a_traceback(studies, tmp_path):
+    study = small_study(studies)
+    process_study(study, TwoSentences())
+    next(study.root.glob("processed/P01/*/q1/egemaps.csv")).write_text("utterance_id,Loudness\nx,notanumber\n")
+    proc = subprocess.run([sys.executable, "-m", "muser_core.corpus", "--study", str(study.root),
+                           "--out", str(tmp_path / "s.csv")], capture_output=True, text=True, cwd=REPO_ROOT)
+    assert "Traceback" not in proc.stderr and proc.returncode == 0, proc.stderr
+    assert "damaged eGeMAPS table" in proc.stdout + proc.stderr
