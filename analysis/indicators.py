@@ -39,8 +39,7 @@ from threadpoolctl import threadpool_limits
 from analysis import egemaps_groups
 from muser_core.base.errors import InputError, where
 from muser_core.base.files import atomic_write_text, spreadsheet_safe, write_csv
-from muser_core.base.tasks import INTERNAL_TASKS
-from muser_core.data.manifest import STRESS_WORDS
+from muser_core.base.tasks import INTERNAL_TASKS, STRESS_WORDS
 from muser_core.features.lexicon import default_lexicon
 from muser_core.features.normalise import global_zscore, speaker_zscore
 

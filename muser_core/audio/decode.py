@@ -1,6 +1,6 @@
 """Decode any audio the app meets into 16 kHz mono float32, and check it is usable.
 
-WAV/FLAC/OGG (8-48 kHz, 8/16/24-bit or float, mono or stereo) are decoded by
+WAV/FLAC/OGG (8 kHz and up, 8/16/24-bit or float, mono or stereo) are decoded by
 libsndfile (``soundfile``); anything else (mp4 clips of OMG-Emotion, browser
 recordings in WebM) by FFmpeg through PyAV. Resampling uses libsoxr.
 """
@@ -18,6 +18,8 @@ from muser_core.base.errors import InputError
 
 TARGET_SR = 16_000          # openSMILE's eGeMAPS and the recogniser both work at 16 kHz
 SILENCE_PEAK = 1e-4         # a peak below this (-80 dBFS) is taken as digital silence
+MIN_RATE = 8_000            # telephone speech; below it the voice's formants are not in the signal
+OVER_FULL_SCALE = 1.01      # float samples up to 1 % over full scale are clipped; beyond, the file is refused
 
 AudioSource = str | Path | bytes
 
@@ -52,12 +54,18 @@ def _decode_ffmpeg(source: AudioSource) -> tuple[np.ndarray, int]:
 def load_audio(source: AudioSource, name: str | None = None) -> np.ndarray:
     """Decode a file path or raw bytes to a 16 kHz mono float32 signal.
 
-    Raises :class:`InputError` naming the file when it is missing, not audio,
-    has a broken header, is empty, or is digital silence.
+    Raises :class:`InputError` naming the file when it is missing, not a
+    regular file, not audio, has a broken header, is empty, is sampled below
+    8 kHz, is a float recording more than 1 % over full scale (up to that it
+    is clipped to -1..1), or is digital silence.
     """
     label = _name(source, name)
     if not isinstance(source, bytes):
         path = Path(source)
+        if path.is_dir():
+            raise InputError(f"{label}: is a folder, not an audio file")
+        if path.exists() and not path.is_file():
+            raise InputError(f"{label}: not a regular file (a device or pipe), so not an audio file")
         if not path.is_file():
             raise InputError(f"{label}: file not found")
         if path.stat().st_size == 0:
@@ -77,6 +85,15 @@ def load_audio(source: AudioSource, name: str | None = None) -> np.ndarray:
         raise InputError(f"{label}: contains no audio samples")
     if not np.isfinite(signal).all():
         raise InputError(f"{label}: contains invalid (NaN or infinite) samples")
+    if rate < MIN_RATE:
+        raise InputError(f"{label}: sampled at {rate} Hz; speech needs at least {MIN_RATE} Hz")
+    peak = float(np.abs(signal).max())
+    if peak > OVER_FULL_SCALE:
+        # A float recording over 0 dBFS: openSMILE and the recogniser read -1..1, and clipping it would
+        # change loudness and voice quality without a word; the user scales it (or lets us not guess).
+        raise InputError(f"{label}: its samples reach {peak:.2f} times full scale (a float recording over "
+                         "0 dBFS); scale it down to peaks at or below 1.0 (e.g. sox --norm=-1) and try again")
+    signal = np.clip(signal, -1.0, 1.0)
     if rate != TARGET_SR:
         signal = soxr.resample(signal, rate, TARGET_SR).astype(np.float32)
     if float(np.abs(signal).max()) < SILENCE_PEAK:

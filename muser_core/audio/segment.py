@@ -45,7 +45,7 @@ from muser_core.audio.transcribe import (
 from muser_core.audio.vad import MIN_SPEECH_S, SpeechActivity, speech_activity
 from muser_core.base.errors import InputError
 from muser_core.base.files import atomic_write, write_json
-from muser_core.base.tasks import INTERNAL_TASKS
+from muser_core.base.tasks import INTERNAL_TASKS, SPLITS, stress_value
 
 PAD_S = 0.15        # keeps the first and last phones whole: word timestamps are a few frames off
 MIN_CLIP_S = 0.5    # as the live pipeline: shorter clips carry too few voiced frames for eGeMAPS
@@ -243,6 +243,17 @@ def segment_file(audio: AudioSource, out_dir: str | Path, speaker: str, recognis
     return manifest, sentences
 
 
+def _check_labels(labels: dict) -> None:
+    """Refuse a --stress or --split the corpus loader would refuse later, in one line naming the flag."""
+    if labels.get("stress") is not None:
+        try:
+            stress_value(labels["stress"])
+        except ValueError:
+            raise InputError(f"--stress {labels['stress']!r}: give 1/0 or stressed/not stressed") from None
+    if labels.get("split") is not None and labels["split"] not in SPLITS:
+        raise InputError(f"--split {labels['split']!r}: give {', '.join(SPLITS)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m muser_core.segment",
                                      description="Cut a long recording into one clip per sentence.")
@@ -263,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         if not 0 <= args.pad <= 2:
             raise InputError(f"--pad {args.pad}: between 0 and 2 seconds")
         _safe_id(args.speaker)
+        _check_labels(labels)   # before the (slow) recogniser: a typo must not cost a transcription
         recogniser = get_recogniser(args.recogniser, args.asr_model)
         manifest, sentences = segment_file(args.audio, args.out, args.speaker, recogniser, labels, pad_s=args.pad)
     except InputError as exc:

@@ -14,8 +14,32 @@ INTERNAL_TASKS = (MAIN_TASK, *EMOTION_TASKS)          # labels of the main corpu
 EXTERNAL_PREFIX = "ext_"
 EXTERNAL_TASKS = tuple(EXTERNAL_PREFIX + t for t in EMOTION_TASKS)  # labels of the --external corpus
 ALL_TASKS = INTERNAL_TASKS + EXTERNAL_TASKS
+SPLITS = ("train", "validation", "test")              # every corpus row is in one of them
+
+# How a stress label may be written (a manifest column, a command-line flag), lower-cased.
+STRESS_WORDS = {"1": 1.0, "0": 0.0, "true": 1.0, "false": 0.0, "stressed": 1.0, "s": 1.0,
+                "not stressed": 0.0, "not_stressed": 0.0, "ns": 0.0, "yes": 1.0, "no": 0.0}
 
 
 def is_classification(task: str) -> bool:
     """Stress is a 2-way classification; every emotion task is a regression (paper 4.1)."""
     return task == MAIN_TASK
+
+
+def stress_value(value: str) -> float:
+    """A stress label: 1, 0, their float spellings (1.0, as pandas writes a column with gaps) or a word.
+
+    NaN when empty; ValueError for anything else.
+    """
+    value = value.strip().lower()
+    if not value or value == "nan":
+        return float("nan")
+    if value in STRESS_WORDS:
+        return STRESS_WORDS[value]
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if number not in (0.0, 1.0):
+        raise ValueError("stress is 0/1, stressed/not stressed")
+    return number

@@ -21,7 +21,7 @@ import pandas as pd
 
 from muser_core.base.errors import InputError, Skipped, where
 from muser_core.base.files import atomic_write_text, file_sha256, temporary_path
-from muser_core.base.tasks import EMOTION_TASKS, INTERNAL_TASKS
+from muser_core.base.tasks import EMOTION_TASKS, INTERNAL_TASKS, SPLITS
 
 CANONICAL_COLUMNS = [
     "utterance_id",  # unique within the data set
@@ -35,7 +35,6 @@ CANONICAL_COLUMNS = [
     "valence",       # on the data set's own scale (see Corpus.label_scales)
 ]
 LABEL_COLUMNS = INTERNAL_TASKS
-SPLITS = ("train", "validation", "test")
 TABLE_SUFFIXES = (".csv", ".csv.gz")  # what Corpus.save writes (pandas compresses by the name)
 META_SUFFIX = ".meta.json"            # the sidecar: "corpus.csv" -> "corpus.csv.meta.json"
 WRITTEN_BY = "muser_core.corpus"      # marks a sidecar as ours, so a re-run may replace its table

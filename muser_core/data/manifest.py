@@ -14,12 +14,9 @@ import numpy as np
 import pandas as pd
 
 from muser_core.base.errors import InputError, Skipped, where
-from muser_core.base.tasks import EMOTION_TASKS, INTERNAL_TASKS
+from muser_core.base.tasks import EMOTION_TASKS, INTERNAL_TASKS, stress_value
 from muser_core.data.corpus import SPLITS, Corpus, canonical, read_csv
 from muser_core.data.splits import assign_split
-
-STRESS_WORDS = {"1": 1.0, "0": 0.0, "true": 1.0, "false": 0.0, "stressed": 1.0, "s": 1.0,
-                "not stressed": 0.0, "not_stressed": 0.0, "ns": 0.0, "yes": 1.0, "no": 0.0}
 
 
 class NoUsableRows(InputError):
@@ -119,7 +116,7 @@ def load_manifest(path: str | Path, split: str = "speaker", seed: int = 0, *,
         row = dict(rec, utterance_id=uid, text=text, audio_path=audio)
         column = "stress"
         try:
-            row["stress"] = _stress_value(rec.get("stress", ""))
+            row["stress"] = stress_value(rec.get("stress", ""))
             for column in EMOTION_TASKS:
                 row[column] = _score(rec.get(column, ""))
         except ValueError as exc:
@@ -158,22 +155,6 @@ def load_manifest(path: str | Path, split: str = "speaker", seed: int = 0, *,
     if scales:
         notes.append("label scales as declared: " + ", ".join(f"{c} {lo:g}..{hi:g}" for c, (lo, hi) in scales.items()))
     return Corpus(table, Path(label).stem, {**inferred, **dict(scales or {})}, notes, skipped)
-
-
-def _stress_value(value: str) -> float:
-    """1, 0, their float spellings (1.0, as pandas writes a label column with gaps) or a word."""
-    value = value.strip().lower()
-    if not value or value == "nan":
-        return np.nan
-    if value in STRESS_WORDS:
-        return STRESS_WORDS[value]
-    try:
-        number = float(value)
-    except ValueError:
-        number = None
-    if number not in (0.0, 1.0):
-        raise ValueError("stress is 0/1, stressed/not stressed")
-    return number
 
 
 def _score(value: str) -> float:

@@ -73,3 +73,28 @@ def test_trim_silence_cuts_quiet_edges():
 
 def test_clipping_share():
     assert clipping_share(np.array([0.0, 1.0, -1.0, 0.5], np.float32)) == 0.5
+
+
+def test_a_float_recording_over_full_scale_is_refused_and_a_small_over_is_clipped(tmp_path):
+    """Issue 25: peaks of 3x full scale reached openSMILE as they were (wrapped or clipped there, HNR changed)."""
+    loud = tmp_path / "loud.wav"
+    soundfile.write(loud, 3.0 * voiced_signal(1.0) / np.abs(voiced_signal(1.0)).max(), TARGET_SR, subtype="FLOAT")
+    with pytest.raises(InputError, match=r"reach 3\.00 times full scale") as info:
+        load_audio(loud)
+    assert str(loud) in str(info.value)
+    barely = tmp_path / "barely.wav"
+    soundfile.write(barely, 1.005 * voiced_signal(1.0) / np.abs(voiced_signal(1.0)).max(), TARGET_SR,
+                    subtype="FLOAT")
+    assert np.abs(load_audio(barely)).max() == pytest.approx(1.0)
+
+
+def test_a_rate_below_speech_and_a_device_are_one_line(tmp_path):
+    """Issue 25 (low): a 1 Hz WAV was upsampled silently; /dev/zero was "file not found"."""
+    path = tmp_path / "1hz.wav"
+    soundfile.write(path, voiced_signal(1.0, 16_000)[:400], 1)
+    with pytest.raises(InputError, match="sampled at 1 Hz; speech needs at least 8000 Hz"):
+        load_audio(path)
+    with pytest.raises(InputError, match="/dev/zero: not a regular file"):
+        load_audio("/dev/zero")
+    with pytest.raises(InputError, match="is a folder"):
+        load_audio(tmp_path)

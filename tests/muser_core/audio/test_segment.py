@@ -19,6 +19,7 @@ from muser_core.audio.segment import (
     split_sentences,
     write_segments,
 )
+from muser_core.audio.segment import main as segment_main
 from muser_core.audio.transcribe import Word, get_recogniser, word_error_rate
 from muser_core.audio.vad import SpeechActivity
 from muser_core.base.errors import InputError
@@ -145,3 +146,14 @@ def test_a_sentence_with_more_words_than_its_speech_can_hold_is_dropped():
     speech = SpeechActivity(1.7, 5.0, ((0.0, 1.2), (2.0, 2.5)))
     # 3 words in 1.2 s of speech are kept; 60 words in 0.5 s (120 per second) were not spoken.
     assert heard_sentences([spoken, invented], speech) == [spoken]
+
+
+@pytest.mark.parametrize("flag,value,message", [("--stress", "maybe", "--stress 'maybe': give 1/0"),
+                                                ("--split", "exam", "--split 'exam': give train, validation, test")])
+def test_label_flags_are_checked_before_recognition(tmp_path, capsys, flag, value, message):
+    """Issue 25 (low): a bad --stress/--split was accepted; only the corpus loader refused the manifest later."""
+    # A recogniser that cannot load: had the flags been checked after it, its error would show instead.
+    status = segment_main(["--audio", str(tmp_path / "a.wav"), "--speaker", "s1", "--out", str(tmp_path / "out"),
+                           "--recogniser", "whisper", "--asr-model", str(tmp_path / "no-model"), flag, value])
+    err = capsys.readouterr().err
+    assert status == 2 and err.startswith(f"error: {message}") and err.count("\n") == 1, err
