@@ -11,7 +11,7 @@ import streamlit as st
 
 from analysis.run_views import run_table
 from ui.runs import active_runs_ui, run_picker_ui, watch_run_ui
-from ui.train_form import command_preview_ui, estimate_ui, launch_ui, train_form_ui
+from ui.train_form import command_preview_ui, estimate_ui, launch_ui, train_form_ui, truncation_ui
 
 st.set_page_config(page_title="Train", layout="wide")
 st.title("Train")
@@ -22,6 +22,7 @@ st.markdown("Multi-task training of MUSER (paper 4.4): stress detection with act
 with st.expander("Launch a run", expanded=not st.session_state.get("train-last")):
     form = train_form_ui("train")
     estimate_ui(form, "train")
+    truncation_ui(form)
     with st.popover("Show the command line"):
         command_preview_ui(form)
     if st.button("Launch", type="primary", key="train-launch", disabled=not form.valid,

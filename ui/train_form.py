@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import Field, dataclass, field, replace
 
+import numpy as np
 import streamlit as st
 
 from analysis import run_views as rv
@@ -28,6 +29,7 @@ from muser_core.config import (
     paper_preset,
     setting_help,
 )
+from muser_core.features.text_encoder import token_lengths, truncation_note
 from muser_core.sources import DEMO, SOURCES, available, corpus_file
 from muser_core.strategies import STRATEGIES, make_strategy
 from muser_core.train import process
@@ -246,6 +248,34 @@ def estimate_ui(form: LaunchForm, key: str) -> None:
                     return
             st.session_state.setdefault(f"{key}-timed", {})[_speed_key(cfg)] = result
             st.rerun()
+
+
+@st.cache_data(show_spinner="Counting the texts' tokens…", max_entries=16)
+def _token_lengths(kind: str, path: str, text_model: str) -> np.ndarray | None:
+    """Token lengths of a source's texts (None when it cannot be read yet: the launch says why)."""
+    try:
+        texts = cached_source(kind, path, "speaker").table["text"]
+    except InputError:
+        return None
+    return token_lengths([t for t in texts if t], text_model)
+
+
+def truncation_ui(form: LaunchForm) -> None:
+    """Before launch: how many of the data's texts the max length cuts, and their token lengths (issue 26)."""
+    cfg = form.config
+    if cfg is None or not cfg.model.uses_text:
+        return
+    for kind, path in (form.corpus, form.external):
+        if not kind or not (SOURCES[kind].built_in or path):
+            continue
+        lengths = _token_lengths(kind, path, cfg.model.text_model)
+        if lengths is None or not len(lengths):
+            continue
+        note = f"{SOURCES[kind].title} " + truncation_note(lengths, cfg.model.max_length)
+        if (lengths > cfg.model.max_length).any():
+            st.warning(note, icon=":material/content_cut:")
+        else:
+            st.caption(note)
 
 
 def _speed_key(cfg: RunConfig) -> str:

@@ -137,7 +137,7 @@ def truncation_note(lengths: np.ndarray, max_length: int) -> str:
     cut = int((lengths > max_length).sum())
     median, p95, top = np.percentile(lengths, 50), np.percentile(lengths, 95), lengths.max()
     return (f"text: {cut:,} of {len(lengths):,} texts ({cut / len(lengths):.1%}) are longer than max length "
-            f"{max_length} tokens and were cut; token lengths median {median:.0f}, 95th percentile {p95:.0f}, "
+            f"{max_length} tokens and are cut; token lengths median {median:.0f}, 95th percentile {p95:.0f}, "
             f"longest {top}")
 
 

@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 from conftest import REPO, make_run
 from streamlit.testing.v1 import AppTest
+from transformers import AutoTokenizer
 
 from muser_core.config import RunConfig
+from muser_core.data.demo import load_demo
+from muser_core.features.text_encoder import default_model_path
 from muser_core.strategies import STRATEGIES
 from muser_core.train import process
 from muser_core.train import run_folder as rf
@@ -541,3 +544,15 @@ def test_a_text_only_external_set_joins_a_model_that_hears_the_corpus(runs_root)
     at.selectbox(key="train-modality").set_value("audio").run()
     assert [e.value for e in at.error] == ["EmoBank (real emotion ratings, shipped) has no audio: choose Modality = "
                                            "text or both"]
+
+
+def test_the_form_says_before_launch_how_many_texts_the_max_length_cuts(runs_root):
+    """Issue 26: long texts were cut at 128 tokens without a word; the page now says so before launch."""
+    at = page(TRAIN, **{"train-max-epochs": 3})
+    assert not at.exception
+    notes = [c.value for c in [*at.caption, *at.warning] if "longer than max length" in str(c.value)]
+    assert len(notes) == 1, notes
+    texts_ = [t for t in load_demo().table["text"] if t]
+    tokenizer = AutoTokenizer.from_pretrained(str(default_model_path()))   # the independent count
+    cut = sum(len(tokenizer(t)["input_ids"]) > 128 for t in texts_)
+    assert f"{cut:,} of {len(texts_):,} texts" in notes[0] and "max length 128 tokens" in notes[0]
