@@ -11,10 +11,13 @@ training only touches the small layers.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import sqlite3
 import warnings
 from collections.abc import Sequence
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +25,7 @@ import torch
 from torch import nn
 
 from muser_core.base.errors import InputError, Notice
-from muser_core.base.files import atomic_write, remembered_sha256
+from muser_core.base.files import remembered_sha256
 from muser_core.base.paths import cache_dir
 
 # Part of the cache key: a change in pooling or batching must not reuse old vectors (v2: unpadded, one thread).
@@ -161,43 +164,90 @@ def text_key(text: str) -> str:
 
 
 class EmbeddingCache:
-    """One ``.npz`` per model holding text hashes and their vectors; written atomically."""
+    """Sentence vectors of one model on disk: an SQLite file of (text hash, float32 bytes) rows.
+
+    Adding vectors inserts rows; it never rereads or rewrites the ones already
+    there, so a miss costs the same at 2 thousand entries as at 100 thousand
+    (``bench/embedding_cache.py``; the one ``.npz`` read and rewritten whole
+    that this replaces grew from 16 ms to 1.5 s). SQLite's transactions make
+    a write whole or absent under kill -9, and two processes may write at once
+    (the second waits for the first's transaction).
+    """
+
+    SUFFIX = ".sqlite"
+    _CHUNK = 500   # keys per SELECT (SQLite's limit on parameters is 32,766 or, in old builds, 999)
 
     def __init__(self, key: str, root: Path | None = None):
-        self.file = (root or cache_dir() / "text_embeddings") / f"{key}.npz"
+        self.file = (root or cache_dir() / "text_embeddings") / f"{key}{self.SUFFIX}"
 
-    def load(self) -> dict[str, np.ndarray]:
-        """All cached vectors by text hash (a damaged file counts as empty)."""
+    def _connect(self, create: bool) -> sqlite3.Connection | None:
+        if not create and not self.file.is_file():
+            return None
+        if create:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.file, timeout=60)
+        connection.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)")
+        return connection
+
+    def get(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        """The cached vectors of these text hashes (a missing or damaged file counts as empty)."""
+        unique = list(dict.fromkeys(keys))
+        found: dict[str, np.ndarray] = {}
         try:
-            with np.load(self.file) as npz:
-                return dict(zip(npz["keys"].tolist(), npz["vectors"], strict=True))
-        except (OSError, ValueError, KeyError):
+            connection = self._connect(create=False)
+            if connection is None:
+                return found
+            with closing(connection):
+                for start in range(0, len(unique), self._CHUNK):
+                    chunk = unique[start:start + self._CHUNK]
+                    rows = connection.execute(f"SELECT key, vector FROM vectors WHERE key IN "
+                                              f"({','.join('?' * len(chunk))})", chunk)
+                    found.update((k, np.frombuffer(v, dtype=np.float32)) for k, v in rows)
+        except sqlite3.Error:
             return {}
+        return found
 
-    def save(self, vectors: dict[str, np.ndarray]) -> None:
-        self.file.parent.mkdir(parents=True, exist_ok=True)
-        def write(tmp: Path) -> None:
-            with open(tmp, "wb") as handle:  # a handle: np.savez would add ".npz" to a name
-                np.savez(handle, keys=np.array(list(vectors)), vectors=np.stack(list(vectors.values())))
+    def put(self, vectors: dict[str, np.ndarray]) -> None:
+        """Add these vectors in one transaction. Raises OSError when the disk refuses (full, read-only)."""
+        try:
+            with closing(self._connect(create=True)) as connection, connection:
+                connection.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)",
+                                       ((k, np.asarray(v, np.float32).tobytes()) for k, v in vectors.items()))
+        except sqlite3.Error as exc:
+            raise OSError(errno.EIO, str(exc), str(self.file)) from None
 
-        atomic_write(self.file, write)
+    def forget(self, keys: set[str]) -> int:
+        """Remove these text hashes' vectors; how many were removed."""
+        try:
+            connection = self._connect(create=False)
+            if connection is None:
+                return 0
+            with closing(connection), connection:
+                before = connection.total_changes
+                connection.executemany("DELETE FROM vectors WHERE key = ?", ((k,) for k in keys))
+                return connection.total_changes - before
+        except sqlite3.Error as exc:
+            raise OSError(errno.EIO, str(exc), str(self.file)) from None
 
 
 def forget_texts(texts: Sequence[str], root: Path | None = None) -> int:
-    """Remove these texts' vectors from every model's cache (a participant deleted); how many were removed."""
+    """Remove these texts' vectors from every model's cache (a participant deleted); how many were removed.
+
+    Caches in the older one-``.npz``-per-model format are deleted whole
+    (they are only a cache), their matching entries counted.
+    """
     folder = root or cache_dir() / "text_embeddings"
     gone = {text_key(t) for t in texts}
     removed = 0
-    for file in sorted(folder.glob("*.npz")) if folder.is_dir() else []:
-        cache = EmbeddingCache(file.stem, folder)
-        stored = cache.load()
-        kept = {k: v for k, v in stored.items() if k not in gone}
-        if len(kept) < len(stored):
-            removed += len(stored) - len(kept)
-            if kept:
-                cache.save(kept)
-            else:
-                file.unlink(missing_ok=True)
+    for file in sorted(folder.glob(f"*{EmbeddingCache.SUFFIX}")) if folder.is_dir() else []:
+        removed += EmbeddingCache(file.name.removesuffix(EmbeddingCache.SUFFIX), folder).forget(gone)
+    for legacy in sorted(folder.glob("*.npz")) if folder.is_dir() else []:
+        try:
+            with np.load(legacy) as npz:
+                removed += len(gone & set(npz["keys"].tolist()))
+        except (OSError, ValueError, KeyError):
+            pass
+        legacy.unlink(missing_ok=True)
     return removed
 
 
@@ -211,8 +261,8 @@ def cached_embeddings(texts: Sequence[str], path: str | Path = "", max_length: i
     a cached vector must not depend on the process that happened to compute it.
     """
     cache = EmbeddingCache(f"{model_key(path, max_length)}-{torch.device(device).type}")
-    stored = cache.load() if use_cache else {}
     keys = [text_key(t) for t in texts]
+    stored = cache.get(keys) if use_cache else {}
     missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in stored}.items())
     if missing:
         encoder = TextEncoder(path, max_length).to(device)
@@ -222,11 +272,11 @@ def cached_embeddings(texts: Sequence[str], path: str | Path = "", max_length: i
             vectors = encoder.embed([t for _, t in missing], batch_size, progress)
         finally:
             torch.set_num_threads(threads)
-        stored.update({k: v for (k, _), v in zip(missing, vectors, strict=True)})
+        new = {k: v for (k, _), v in zip(missing, vectors, strict=True)}
+        stored.update(new)
         if use_cache:
-            # Re-read before writing: another process may have added vectors meanwhile.
             try:
-                cache.save({**cache.load(), **stored})
+                cache.put(new)
             except OSError as exc:   # a read-only or full disk: the vectors are still right, only not kept
                 warnings.warn(f"{cache.file.parent}: the sentence-vector cache cannot be written "
                               f"({exc.strerror or type(exc).__name__}); going on without caching",

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import threading
 
-import numpy as np
 import pytest
 from conftest import TwoSentences, small_study
 
@@ -52,7 +52,8 @@ def test_deleting_a_participant_removes_their_files_and_rows_and_says_what(studi
     assert not [p for p in study.root.rglob("*") if "P01" in p.relative_to(study.root).parts]
     assert not any(c.exists() for c in cached) and not copy.exists() and other.exists()
     # Their transcripts' sentence vectors are gone from the embedding cache; the other participant's stay.
-    vectors = {k for f in (tmp_path / "cache" / "text_embeddings").glob("*.npz") for k in np.load(f)["keys"]}
+    vectors = {k for f in (tmp_path / "cache" / "text_embeddings").glob("*.sqlite")
+               for (k,) in sqlite3.connect(f).execute("SELECT key FROM vectors")}
     assert report.cached_text_vectors == len(set(texts.loc["P01"]))  # the corrected sentence among them
     assert not {text_key(t) for t in texts.loc["P01"]} & vectors
     # Only the other participant's own sentences stay (a sentence both said is recomputed when needed).

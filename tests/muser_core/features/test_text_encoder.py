@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from muser_core.base.errors import InputError
+from muser_core.base.errors import InputError, Notice
+from muser_core.base.paths import REPO_ROOT
 from muser_core.features.text_encoder import (
+    EmbeddingCache,
     TextEncoder,
     cached_embeddings,
     default_model_path,
@@ -120,3 +125,63 @@ def test_a_model_retrained_in_place_does_not_reuse_the_old_vectors(tmp_path, mon
     fresh = TextEncoder(model).embed(texts)
     np.testing.assert_allclose(after, fresh, atol=1e-5)
     assert np.abs(after - before).max() > 1e-3
+
+
+# ---------------------------------------------------------------- the vector store (issue 27)
+
+def _vectors(n: int, start: int = 0, dim: int = 384) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(start)
+    return {f"k{start + i}": rng.normal(size=dim).astype(np.float32) for i in range(n)}
+
+
+def test_the_store_adds_without_rewriting_and_gives_back_bit_for_bit(tmp_path):
+    cache = EmbeddingCache("m", tmp_path)
+    first, second = _vectors(3), _vectors(2, start=10)
+    cache.put(first)
+    size = cache.file.stat().st_size
+    cache.put(second)
+    got = cache.get([*first, *second, "absent"])
+    assert set(got) == {*first, *second}
+    for key, vector in {**first, **second}.items():
+        np.testing.assert_array_equal(got[key], vector)
+    assert cache.file.stat().st_size >= size and cache.forget({"k0", "k10", "absent"}) == 2
+    assert set(cache.get([*first, *second])) == {"k1", "k2", "k11"}
+
+
+_WRITER = """
+import sys, numpy as np
+from pathlib import Path
+from muser_core.features.text_encoder import EmbeddingCache
+cache, start, rounds = EmbeddingCache("m", Path(sys.argv[1])), int(sys.argv[2]), int(sys.argv[3])
+for r in range(rounds):
+    cache.put({f"k{start + 10 * r + i}": np.full(384, start + 10 * r + i, np.float32) for i in range(10)})
+    print(r, flush=True)
+"""
+
+
+def test_two_writers_at_once_lose_nothing_and_a_kill_leaves_whole_rows(tmp_path):
+    writers = [subprocess.Popen([sys.executable, "-c", _WRITER, str(tmp_path), str(s), "20"], cwd=REPO_ROOT)
+               for s in (0, 100_000)]
+    assert [w.wait(120) for w in writers] == [0, 0]
+    keys = [f"k{s + i}" for s in (0, 100_000) for i in range(200)]
+    got = EmbeddingCache("m", tmp_path).get(keys)
+    assert len(got) == 400 and all((got[k] == float(k[1:])).all() for k in keys)
+    # A writer killed -9 between and during its transactions: what is there is whole.
+    killed = subprocess.Popen([sys.executable, "-c", _WRITER, str(tmp_path), "500000", "100000"],
+                              cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    for _ in range(30):
+        killed.stdout.readline()
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(30)
+    got = EmbeddingCache("m", tmp_path).get([f"k{500_000 + i}" for i in range(100_000)])
+    assert len(got) >= 300 and len(got) % 10 == 0
+    assert all(v.shape == (384,) and (v == float(k[1:])).all() for k, v in got.items())
+
+
+def test_a_read_only_vector_cache_is_one_notice_and_the_vectors_are_right(read_only_folder, monkeypatch):
+    monkeypatch.setenv("MUSER_CACHE_DIR", str(read_only_folder))
+    texts = ["We were worried about the exam."]
+    with pytest.warns(Notice, match="sentence-vector cache cannot be written") as caught:
+        vectors = cached_embeddings(texts)
+    assert len(caught) == 1
+    np.testing.assert_allclose(vectors, TextEncoder().embed(texts), atol=1e-5)
