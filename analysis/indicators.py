@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -32,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import scipy.linalg
+from joblib import Parallel, delayed
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
@@ -251,6 +253,7 @@ class IndicatorAnalysis:
     normalise: str = "global"   # "global" (paper, text) or "speaker" (paper, acoustic)
     C: float = 1.0              # inverse L2 strength of the stress logistic regression
     max_iter: int = 5000        # lbfgs iterations: enough for collinear eGeMAPS features
+    workers: int = 0            # bootstrap threads, 0 = one per core (the results do not depend on it)
 
     def fit(self, features: pd.DataFrame, labels: pd.DataFrame | Mapping[str, pd.Series],
             speakers: pd.Series | np.ndarray | None = None,
@@ -426,12 +429,14 @@ class IndicatorAnalysis:
         elif np.ptp(y) == 0:
             raise InputError(f"{task}: every labelled row has the same value ({y[0]:g})")
 
-    def _fit_logistic(self, X: np.ndarray, y: np.ndarray,
-                      start: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    def _fit_logistic(self, X: np.ndarray, y: np.ndarray, start: np.ndarray | None = None,
+                      weights: np.ndarray | None = None) -> tuple[np.ndarray, int]:
         """L2 logistic regression with scikit-learn's lbfgs: (coef + intercept, iterations).
 
         ``start`` (coef + intercept) warm-starts lbfgs, as the bootstrap does from
         the full-data fit: same optimum, a fraction of the iterations.
+        ``weights`` count how often each row was drawn: the same objective as
+        the drawn rows themselves, without copying them.
         """
         model = LogisticRegression(C=self.C, solver="lbfgs", max_iter=self.max_iter,
                                    warm_start=start is not None)
@@ -440,27 +445,39 @@ class IndicatorAnalysis:
         with warnings.catch_warnings():
             # Non-convergence is reported once in notes_, not as a warning per resample.
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(X, y)
+            model.fit(X, y, sample_weight=weights)
         return np.append(model.coef_[0], model.intercept_[0]), int(model.n_iter_[0])
 
     def _bootstrap(self, task: str, X: np.ndarray, y: np.ndarray, rng: np.random.Generator,
                    start: np.ndarray | None) -> np.ndarray:
-        """Coefficients on ``self.bootstrap`` resamples (rows with replacement; stress within each class)."""
-        out = np.empty((self.bootstrap, X.shape[1]))
+        """Coefficients on ``self.bootstrap`` resamples (rows with replacement; stress within each class).
+
+        A resample is drawn as the number of times each row is in it (integer
+        weights), so no resample copies the data (issue 27: two copies of the
+        table per resample). The draws come from ``rng`` in order, in this
+        thread, and the fits run on ``workers`` threads: the numbers are the
+        same for any number of workers, and the same as fitting the drawn rows.
+        """
+        n = len(y)
         if task in CLASSIFICATION_TASKS:
             # Resampling within each class keeps the class balance and never yields one class.
             groups = [np.flatnonzero(y == c) for c in (0.0, 1.0)]
-            slow = 0
-            for b in range(self.bootstrap):
-                idx = np.concatenate([rng.choice(g, size=len(g)) for g in groups])
-                full, n_iter = self._fit_logistic(X[idx], y[idx], start=start)
-                out[b], slow = full[:-1], slow + (n_iter >= self.max_iter)
-            if slow:
-                self.notes_.append(f"{task}: lbfgs did not converge on {slow} bootstrap resamples")
+            draws = (np.concatenate([rng.choice(g, size=len(g)) for g in groups]) for _ in range(self.bootstrap))
+            def fit(weights):
+                return self._fit_logistic(X, y, start=start, weights=weights)
         else:
-            for b in range(self.bootstrap):
-                idx = rng.integers(0, len(y), size=len(y))
-                out[b] = _fit_ols_fast(X[idx], y[idx])
+            design = np.column_stack([X, np.ones(n)])     # once, not per resample
+            draws = (rng.integers(0, n, size=n) for _ in range(self.bootstrap))
+            def fit(weights):
+                return _fit_ols_weighted(design, y, weights), 0
+        workers = self.workers or os.cpu_count() or 1
+        results = Parallel(n_jobs=workers, prefer="threads")(
+            delayed(fit)(np.bincount(idx, minlength=n).astype(np.float64)) for idx in draws)
+        out = np.array([r[0][:-1] if task in CLASSIFICATION_TASKS else r[0] for r in results]).reshape(
+            self.bootstrap, X.shape[1])
+        slow = sum(r[1] >= self.max_iter for r in results) if task in CLASSIFICATION_TASKS else 0
+        if slow:
+            self.notes_.append(f"{task}: lbfgs did not converge on {slow} bootstrap resamples")
         return out
 
 
@@ -471,18 +488,27 @@ def _fit_ols(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     return beta[:-1]
 
 
-def _fit_ols_fast(X: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """OLS via the normal equations (Cholesky): ~10x faster than lstsq for the bootstrap.
+_GRAM_ROWS = 16_384   # rows per block of the weighted normal equations: bounds the temporary to ~12 MB
 
-    z-scored features keep X'X well enough conditioned; a singular resample
-    (e.g. a duplicated column) falls back to lstsq's minimum-norm solution.
+
+def _fit_ols_weighted(design: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """OLS on rows drawn ``weights`` times each, via the weighted normal equations (Cholesky).
+
+    ``design`` holds the features and a column of ones. The same solution as
+    :func:`_fit_ols` on the drawn rows (sums in another order: equal within
+    float64 rounding); a singular resample falls back to lstsq on the
+    drawn rows themselves.
     """
-    design = np.column_stack([X, np.ones(len(X))])
+    gram = np.zeros((design.shape[1], design.shape[1]))
+    for start in range(0, len(design), _GRAM_ROWS):
+        block, w = design[start:start + _GRAM_ROWS], weights[start:start + _GRAM_ROWS]
+        gram += block.T @ (block * w[:, None])
     try:
-        factor = scipy.linalg.cho_factor(design.T @ design)
-        return scipy.linalg.cho_solve(factor, design.T @ y)[:-1]
+        factor = scipy.linalg.cho_factor(gram)
+        return scipy.linalg.cho_solve(factor, design.T @ (weights * y))[:-1]
     except np.linalg.LinAlgError:
-        return _fit_ols(X, y)
+        rows = np.repeat(np.arange(len(y)), weights.astype(np.int64))
+        return _fit_ols(design[rows, :-1], y[rows])
 
 
 def _ranks(coefs: np.ndarray) -> np.ndarray:

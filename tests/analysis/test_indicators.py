@@ -16,9 +16,11 @@ from sklearn.linear_model import LogisticRegression
 
 from analysis import egemaps_groups
 from analysis.indicators import (
+    TASKS,
     IndicatorAnalysis,
     _fit_ols,
-    _fit_ols_fast,
+    _fit_ols_weighted,
+    _ranks,
     acoustic_group_table,
     default_non_features,
     intersections,
@@ -154,12 +156,41 @@ def test_bootstrap_is_seeded_and_per_task(table):
     assert only.tasks_ == ["valence"] and "stress" in only.skipped_
 
 
-def test_fast_bootstrap_ols_equals_lstsq():
+def test_weighted_bootstrap_ols_equals_lstsq_on_the_drawn_rows():
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((200, 10)), rng.standard_normal(200)
-    np.testing.assert_allclose(_fit_ols_fast(X, y), _fit_ols(X, y), rtol=1e-8)
-    X[:, 1] = X[:, 0]  # singular: falls back to lstsq's minimum-norm answer
-    np.testing.assert_allclose(_fit_ols_fast(X, y), _fit_ols(X, y), rtol=1e-6)
+    idx = rng.integers(0, 200, 200)
+    weights = np.bincount(idx, minlength=200).astype(float)
+    design = np.column_stack([X, np.ones(200)])
+    np.testing.assert_allclose(_fit_ols_weighted(design, y, weights), _fit_ols(X[idx], y[idx]), rtol=1e-8)
+    X[:, 1] = X[:, 0]  # singular: falls back to lstsq's minimum-norm answer on the drawn rows
+    design = np.column_stack([X, np.ones(200)])
+    np.testing.assert_allclose(_fit_ols_weighted(design, y, weights), _fit_ols(X[idx], y[idx]), rtol=1e-6)
+
+
+def test_the_bootstrap_without_copies_equals_fitting_the_drawn_rows_for_any_number_of_workers(table):
+    """Issue 27: each resample used to copy the data; weights give the same numbers (and ranks) on the same seed."""
+    data = split_columns(table)
+    one = IndicatorAnalysis(bootstrap=12, seed=3, workers=1).fit(data.features, data.labels)
+    two = IndicatorAnalysis(bootstrap=12, seed=3, workers=2).fit(data.features, data.labels)
+    for task in one.tasks_:
+        np.testing.assert_array_equal(one.boot_coef_[task], two.boot_coef_[task])
+    # The reference: the procedure before issue 27, drawing the same rows from the same stream and copying them.
+    X = one._normalised(data.features, None).to_numpy()
+    for task in one.tasks_:
+        rng = np.random.default_rng([3, TASKS.index(task)])
+        y = data.labels[task].to_numpy(float)
+        reference = []
+        for _ in range(12):
+            if task == "stress":
+                idx = np.concatenate([rng.choice(np.flatnonzero(y == c), size=int((y == c).sum())) for c in (0, 1)])
+                start = one._fit_logistic(X, y)[0]
+                reference.append(one._fit_logistic(X[idx], y[idx], start=start)[0][:-1])
+            else:
+                idx = rng.integers(0, len(y), size=len(y))
+                reference.append(_fit_ols(X[idx], y[idx]))
+        np.testing.assert_allclose(one.boot_coef_[task], np.array(reference), rtol=1e-7, atol=1e-9)
+        np.testing.assert_array_equal(one.boot_rank_[task], _ranks(np.array(reference)))
 
 
 def test_constant_features_are_dropped_and_listed(table):
