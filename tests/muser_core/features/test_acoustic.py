@@ -27,6 +27,9 @@ def private_cache(tmp_path, monkeypatch):
 
 
 def test_88_features_named_as_opensmile():
+    """The names are written out (no openSMILE import to read a table, issue 27): they must be openSMILE's own."""
+    smile = opensmile.Smile(feature_set=opensmile.FeatureSet.eGeMAPSv02, feature_level=opensmile.FeatureLevel.Functionals)
+    assert EGEMAPS_FEATURES == list(smile.feature_names)
     assert len(EGEMAPS_FEATURES) == 88
     assert EGEMAPS_FEATURES[0] == "F0semitoneFrom27.5Hz_sma3nz_amean"
     assert EGEMAPS_FEATURES[-1] == "equivalentSoundLevel_dBp"
