@@ -480,36 +480,36 @@ def stray_temporaries(folder: Path) -> list[Path]:
     return sorted(p for p in Path(folder).rglob(".*.tmp"))
 
 
-@pytest.fixture
-def read_only_folder(tmp_path):
-    """An empty folder no process can write to: a read-only tmpfs when run as root (root ignores modes)."""
-    folder = tmp_path / "read-only"
+@contextmanager
+def tmpfs(folder: Path, options: str, why_skipped: str):
+    """``folder`` with a tmpfs mounted on it (root only), unmounted after; the test is skipped where it cannot be."""
     folder.mkdir()
-    if os.geteuid() != 0:
-        folder.chmod(0o555)
-        yield folder
-        folder.chmod(0o755)
-        return
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)],
-                             capture_output=True).returncode == 0
+    mounted = os.geteuid() == 0 and subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
+                                                   capture_output=True).returncode == 0
     if not mounted:
-        pytest.skip("cannot mount a read-only tmpfs here, and root ignores folder modes")
+        pytest.skip(why_skipped)
     try:
         yield folder
     finally:
         subprocess.run(["umount", str(folder)], capture_output=True)
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """An empty folder no process can write to: a read-only tmpfs when run as root (root ignores modes)."""
+    folder = tmp_path / "read-only"
+    if os.geteuid() != 0:
+        folder.mkdir(mode=0o555)
+        yield folder
+        folder.chmod(0o755)
+        return
+    with tmpfs(folder, "ro,size=1m", "cannot mount a read-only tmpfs here, and root ignores folder modes"):
+        yield folder
 
 
 @pytest.fixture
 def small_disk(tmp_path):
     """A folder on a 1 MB tmpfs (a disk that fills up for real, ENOSPC); skipped where mounting is not allowed."""
-    folder = tmp_path / "small-disk"
-    folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)],
-                             capture_output=True).returncode == 0 if os.geteuid() == 0 else False
-    if not mounted:
-        pytest.skip("cannot mount a small tmpfs here (needs root); the RLIMIT_FSIZE tests cover the same writers")
-    try:
+    with tmpfs(tmp_path / "small-disk", "size=1m",
+               "cannot mount a small tmpfs here (needs root); the RLIMIT_FSIZE tests cover the same writers") as folder:
         yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], capture_output=True)
