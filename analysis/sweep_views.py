@@ -372,9 +372,9 @@ def sweep_table_id(folder: str | Path, per_run: pd.DataFrame) -> str | None:
 
 def sweep_arguments(table: str | None, seeds: Sequence[int], flags: Sequence[str] = (), workers: int = 1,
                     variants: Sequence[tuple[str, str]] = (), reference: str | None = None,
-                    executor: str = DEFAULT_EXECUTOR, ray_address: str = "") -> list[str]:
+                    executor: str = DEFAULT_EXECUTOR, ray_address: str = "", overwrite: bool = False) -> list[str]:
     """The ``muser_core.sweep`` arguments for a sweep, every variant's config and the executor's options
-    checked first (one-line InputError)."""
+    checked first (one-line InputError); ``overwrite`` trains afresh the runs of other settings."""
     rows = sweep_variants(table, variants)
     if not rows:
         raise InputError("choose a paper table or give variants")
@@ -392,4 +392,5 @@ def sweep_arguments(table: str | None, seeds: Sequence[int], flags: Sequence[str
     args += ["--table", table] if table else []
     args += [f"--variant={label}={v}" for label, v in variants]
     args += ["--reference", reference] if reference else []
+    args += ["--overwrite"] if overwrite else []
     return args + list(flags)
