@@ -218,3 +218,20 @@ def test_ctrl_c_cancels_a_ray_sweep_and_leaves_no_ray_process(corpus, tmp_path):
     assert set(pd.read_csv(out / "runs.csv")["state"]) == {"stopped"}
     gone, alive = psutil.wait_procs(started, timeout=30)
     assert not alive, [" ".join(p.cmdline())[:80] for p in alive]
+
+
+@pytest.mark.parametrize("stuck", [False, True])
+def test_a_local_worker_whose_sweep_is_gone_ends(stuck):
+    """The watchdog half of dying with the sweep (the kernel's parent-death signal is the other): a worker
+    started by another process than the sweep it names is orphaned; it gets SIGTERM, and one that ignores
+    it (a run stuck in preparing data) ends after the grace period."""
+    import subprocess
+    import sys
+
+    from muser_core.base.paths import REPO_ROOT
+
+    code = ("import os, signal, time; from muser_core.sweep import executors as ex; ex.ORPHAN_GRACE_S = 0.5; "
+            + ("signal.signal(signal.SIGTERM, signal.SIG_IGN); " if stuck else "")
+            + "ex._die_with_sweep(os.getppid() + 1); time.sleep(60)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, timeout=30)
+    assert result.returncode == (1 if stuck else -signal.SIGTERM)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from pathlib import Path
@@ -222,3 +223,52 @@ def test_setting_differences_ignore_what_the_trainer_fills_in_and_other_strategi
     explicit = RunConfig().resolved()
     explicit.train.device = "cuda"
     assert setting_differences(saved.to_dict(), explicit.to_dict())[-1] == "train.device 'cpu' there, 'cuda' asked"
+
+
+@pytest.mark.slow
+def test_kill_9_of_a_local_sweep_takes_its_trainers_with_it_and_a_rerun_resumes(tmp_path):
+    """The sweep killed -9 once both trainers have started: they end within seconds, unlock their folders,
+    and the same sweep run again resumes both runs to the end."""
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    from muser_core.base.paths import REPO_ROOT
+
+    corpus = tmp_path / "c.csv"
+    synthetic_corpus().save(corpus)
+    out = tmp_path / "sweep"
+    args = ["--out", str(out), "--variant", "single=--strategy single", "--variant", "uniform=--strategy uniform",
+            "--seeds", "0", "--workers", "2", "--corpus", str(corpus), "--modality", "audio",
+            "--max-epochs", "150", "--patience", "5000", "--no-progress"]
+    runs = [out / f"{v}-seed0" for v in ("single", "uniform")]
+    sweep = subprocess.Popen([sys.executable, "-m", "muser_core.sweep", *args], cwd=REPO_ROOT,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    trainers: list[psutil.Process] = []
+    try:
+        deadline = time.time() + 120
+        while not all(len(rf.read_metrics(run)) >= 3 for run in runs):  # both trainers are training
+            assert sweep.poll() is None and time.time() < deadline, sweep.stderr.read().decode()[-2000:]
+            time.sleep(0.05)
+        trainers += [psutil.Process(rf.lock_owner(run)["pid"]) for run in runs]
+        assert all(t.pid != sweep.pid and t.ppid() == sweep.pid for t in trainers)
+        sweep.kill()  # SIGKILL: the sweep cannot tidy anything up
+        sweep.wait()
+        gone, alive = psutil.wait_procs(trainers, timeout=15)
+        assert not alive, f"trainers outlived their sweep: {[t.pid for t in alive]}"
+        assert not any(rf.is_locked(run) for run in runs)
+        for run in runs:  # each stopped after a batch, as on Stop, with its resume state
+            assert rf.read_status(run)["state"] == "stopped" and (run / rf.RESUME).is_file()
+            assert rf.read_metrics(run)[-1]["epoch"] < 150
+    finally:
+        for proc in [sweep, *trainers]:  # nothing of this test outlives it, whatever failed
+            with contextlib.suppress(psutil.Error, ProcessLookupError):
+                proc.kill()
+    # Straight away, the same sweep again: both runs resumed from their saved state, to the end.
+    assert main(args) == 0
+    assert set(pd.read_csv(out / "runs.csv")["state"]) == {"finished"}
+    for run in runs:
+        assert [r["epoch"] for r in rf.read_metrics(run)] == list(range(151))
+        assert len(rf.read_json(run / rf.ENV)["resumes"]) == 1
