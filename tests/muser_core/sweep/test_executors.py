@@ -21,6 +21,7 @@ import pytest
 from conftest import synthetic_corpus, timeless
 
 from muser_core.base.errors import InputError
+from muser_core.base.paths import REPO_ROOT
 from muser_core.sweep.executors import (
     EXECUTORS,
     LocalExecutor,
@@ -228,10 +229,15 @@ def test_a_local_worker_whose_sweep_is_gone_ends(stuck):
     import subprocess
     import sys
 
-    from muser_core.base.paths import REPO_ROOT
-
     code = ("import os, signal, time; from muser_core.sweep import executors as ex; ex.ORPHAN_GRACE_S = 0.5; "
             + ("signal.signal(signal.SIGTERM, signal.SIG_IGN); " if stuck else "")
             + "ex._die_with_sweep(os.getppid() + 1); time.sleep(60)")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, timeout=30)
     assert result.returncode == (1 if stuck else -signal.SIGTERM)
+
+
+def test_the_readme_gives_the_grace_period_of_an_orphaned_worker():
+    from muser_core.sweep.executors import ORPHAN_GRACE_S
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert f"worker still there {ORPHAN_GRACE_S:g} s later" in " ".join(readme.split())
