@@ -160,8 +160,19 @@ def sweep_state(folder: str | Path) -> dict:
     asked = launch.get("stop_requested")
     stop_asked = isinstance(asked, (int, float)) and asked >= (launch.get("started") or 0.0)
     error = None
+    # The last launch ended without writing results (refused, or failed before its runs): its own error
+    # line, never the earlier call's results read as this one's.
+    results_at = (folder / "results.csv").stat().st_mtime if (folder / "results.csv").is_file() else None
+    last_failed = (launch and not active and not running and not stop_asked and results_at is not None
+                   and results_at < as_float(launch.get("started")))
+    if last_failed:
+        offset = launch.get("log_offset")
+        error = process.error_line(process.log_tail(folder / process.SWEEP_LOG, 40,
+                                                    offset if isinstance(offset, int) else 0))
     if active or running:
         state = "stopping" if stop_asked else "running"
+    elif error:
+        state = "failed"
     elif (folder / "results.csv").is_file() and states and set(states) <= {"finished", "failed"}:
         state = "finished"  # every run ended on its own (a stop asked earlier was followed by a rerun)
     elif stop_asked or "stopped" in states:
