@@ -16,6 +16,7 @@ call of the same sweep.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import math
 import multiprocessing
@@ -100,8 +101,6 @@ def _die_with_sweep(sweep_pid: int) -> None:
     global _SWEEP_PID
     _SWEEP_PID = sweep_pid
     if sys.platform.startswith("linux"):
-        import ctypes
-
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
     threading.Thread(target=_watch_sweep, daemon=True, name="watch-sweep").start()
