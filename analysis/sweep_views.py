@@ -160,8 +160,19 @@ def sweep_state(folder: str | Path) -> dict:
     asked = launch.get("stop_requested")
     stop_asked = isinstance(asked, (int, float)) and asked >= (launch.get("started") or 0.0)
     error = None
+    # The last launch ended without writing results (refused, or failed before its runs): its own error
+    # line, never the earlier call's results read as this one's.
+    results_at = (folder / "results.csv").stat().st_mtime if (folder / "results.csv").is_file() else None
+    last_failed = (launch and not active and not running and not stop_asked and results_at is not None
+                   and results_at < as_float(launch.get("started")))
+    if last_failed:
+        offset = launch.get("log_offset")
+        error = process.error_line(process.log_tail(folder / process.SWEEP_LOG, 40,
+                                                    offset if isinstance(offset, int) else 0))
     if active or running:
         state = "stopping" if stop_asked else "running"
+    elif error:
+        state = "failed"
     elif (folder / "results.csv").is_file() and states and set(states) <= {"finished", "failed"}:
         state = "finished"  # every run ended on its own (a stop asked earlier was followed by a rerun)
     elif stop_asked or "stopped" in states:
@@ -372,9 +383,9 @@ def sweep_table_id(folder: str | Path, per_run: pd.DataFrame) -> str | None:
 
 def sweep_arguments(table: str | None, seeds: Sequence[int], flags: Sequence[str] = (), workers: int = 1,
                     variants: Sequence[tuple[str, str]] = (), reference: str | None = None,
-                    executor: str = DEFAULT_EXECUTOR, ray_address: str = "") -> list[str]:
+                    executor: str = DEFAULT_EXECUTOR, ray_address: str = "", overwrite: bool = False) -> list[str]:
     """The ``muser_core.sweep`` arguments for a sweep, every variant's config and the executor's options
-    checked first (one-line InputError)."""
+    checked first (one-line InputError); ``overwrite`` trains afresh the runs of other settings."""
     rows = sweep_variants(table, variants)
     if not rows:
         raise InputError("choose a paper table or give variants")
@@ -392,4 +403,5 @@ def sweep_arguments(table: str | None, seeds: Sequence[int], flags: Sequence[str
     args += ["--table", table] if table else []
     args += [f"--variant={label}={v}" for label, v in variants]
     args += ["--reference", reference] if reference else []
+    args += ["--overwrite"] if overwrite else []
     return args + list(flags)

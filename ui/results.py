@@ -154,10 +154,15 @@ def sweep_form_ui(key: str = "sweep") -> dict:
     max_epochs = int(d1.number_input("Max epochs", 1, 5000, 1000, key=f"{key}-max-epochs"))
     patience = int(d2.number_input("Patience", 1, 1000, 30, key=f"{key}-patience"))
     name = d3.text_input("Sweep name", f"table{table}-demo", key=f"{key}-name-{table}")
+    overwrite = st.checkbox("Train afresh the runs of this sweep name that used other settings",
+                            key=f"{key}-overwrite",
+                            help="without it, a sweep into a folder whose runs were trained with other settings "
+                                 "is refused, naming the settings that differ (--overwrite)")
     st.caption("Every run uses the synthetic demo corpus in frozen text mode (the fast CPU setting); "
                "the same sweep on MuSE is `python -m muser_core.sweep --table N --corpus PATH`.")
     return {"table": table, "seeds": seeds, "workers": workers, "max_epochs": max_epochs,
-            "patience": patience, "name": name.strip(), "executor": executor, "ray_address": address}
+            "patience": patience, "name": name.strip(), "executor": executor, "ray_address": address,
+            "overwrite": overwrite}
 
 
 def launch_sweep_ui(options: dict) -> str | None:
@@ -167,7 +172,8 @@ def launch_sweep_ui(options: dict) -> str | None:
         flags = ["--corpus", DEMO, "--text-mode", "frozen", "--max-epochs", str(options["max_epochs"]),
                  "--patience", str(options["patience"])]
         args = sv.sweep_arguments(options["table"], seeds, flags, options["workers"],
-                                  executor=options["executor"], ray_address=options["ray_address"])
+                                  executor=options["executor"], ray_address=options["ray_address"],
+                                  overwrite=options.get("overwrite", False))
         folder = rf.run_path(options["name"])
         total = len(sv.sweep_variants(options["table"])) * len(seeds)
         return str(process.launch_sweep(folder, args, total=total, table=options["table"], seeds=seeds,

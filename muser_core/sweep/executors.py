@@ -16,6 +16,7 @@ call of the same sweep.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import math
 import multiprocessing
@@ -23,6 +24,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, CancelledError, ProcessPoolExecutor, wait
@@ -43,6 +45,8 @@ TICK_S = 0.5  # how often an executor looks at a stop request and lets the sweep
 # A run that reserves no GPU must not see one (Ray leaves CUDA_VISIBLE_DEVICES alone for those).
 WORKER_ENV = {"RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO": "1"}
 OBJECT_STORE_BYTES = 256 * 2**20  # a local Ray instance: runs exchange only small dicts (not 30% of memory)
+ORPHAN_GRACE_S = 30.0  # a local worker whose sweep died stops its run after a batch; past this it just ends
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,47 @@ def run_job(job: Job) -> tuple[str, dict]:
     except Exception as exc:  # one failed run must not sink the sweep; its status.json has the error
         return f"failed: {type(exc).__name__}: {exc}".splitlines()[0], {}
     return ("finished" if test else "stopped"), test
+
+
+_SWEEP_PID: int | None = None  # in a local worker process: the sweep that started it
+
+
+def _orphaned() -> bool:
+    return _SWEEP_PID is not None and os.getppid() != _SWEEP_PID
+
+
+def _die_with_sweep(sweep_pid: int) -> None:
+    """A local worker's initializer: when its sweep process ends, however it ends (kill -9 included), so does it.
+
+    Linux sends SIGTERM the moment the sweep dies (``prctl(PR_SET_PDEATHSIG)``,
+    see prctl(2)); everywhere, a watchdog thread sees the worker handed to
+    another parent (getppid(2)) and sends it too. The run then stops after its
+    current batch and keeps its resume state, as on Stop, and frees its
+    folder's lock, so the next sweep resumes it; a worker still there after
+    :data:`ORPHAN_GRACE_S` (stuck in preparing data) ends at once.
+    """
+    global _SWEEP_PID
+    _SWEEP_PID = sweep_pid
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+    threading.Thread(target=_watch_sweep, daemon=True, name="watch-sweep").start()
+
+
+def _watch_sweep() -> None:
+    while not _orphaned():  # also covers a sweep that died before the prctl above
+        time.sleep(TICK_S)
+    os.kill(os.getpid(), signal.SIGTERM)  # a second SIGTERM after the kernel's is harmless
+    time.sleep(ORPHAN_GRACE_S)
+    os._exit(1)
+
+
+def _run_in_worker(job: Job) -> tuple[str, dict]:
+    """:func:`run_job` in a local worker; an orphaned worker ends as soon as its run has stopped."""
+    result = run_job(job)
+    if _orphaned():
+        os._exit(0)  # nobody is left to take the result or hand out the next job
+    return result
 
 
 def lost(job: Job, why: str) -> tuple[str, dict]:
@@ -159,8 +204,10 @@ class LocalExecutor(Executor):
             return
         # spawn: a forked child would inherit torch's thread pools and locks from the parent.
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=self.workers, mp_context=context) as pool:
-            futures = {pool.submit(run_job, job): i for i, job in enumerate(jobs)}
+        # Each worker dies with this process (kill -9 included), so no run outlives its sweep.
+        with ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=_die_with_sweep,
+                                 initargs=(os.getpid(),)) as pool:
+            futures = {pool.submit(_run_in_worker, job): i for i, job in enumerate(jobs)}
             pending, signalled = set(futures), 0
             while pending:
                 done, pending = wait(pending, timeout=TICK_S, return_when=FIRST_COMPLETED)

@@ -5,6 +5,8 @@ given to the sweep itself apply to every variant. ``--table 6|7|8|9`` picks
 the paper's rows. The sweep writes, in ``--out``:
 
 - one run folder per variant and seed (a finished one is reused, a broken one resumed);
+  a folder whose run was trained with other settings is refused, naming them,
+  unless ``--overwrite`` asks to train it afresh;
 - ``runs.csv``: the test stress metrics of every run;
 - ``results.csv`` and ``results.md``: mean and standard deviation over seeds of
   accuracy, precision, recall and F1, and the paired t-test p-value
@@ -31,6 +33,7 @@ import argparse
 import contextlib
 import re
 import shlex
+import shutil
 import signal
 import sys
 import warnings
@@ -41,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from muser_core.base.errors import InputError
-from muser_core.config import RunConfig
+from muser_core.config import RunConfig, settings
 from muser_core.strategies import STRATEGIES
 from muser_core.sweep.executors import (
     Executor,
@@ -157,6 +160,76 @@ def plan(variants: list[tuple[str, str]], seeds: list[int], base: RunConfig, out
     if select_history and not any(j.out.name != run_folder_name(j.label, j.seed) for j in jobs):
         raise InputError("--select-history: no variant uses the speed strategy")
     return jobs
+
+
+# Settings that do not change what a run computes: a rerun may ask for others and still reuse its runs.
+NOT_RESULT_SETTINGS = {("train", "save_every_s"), ("data", "audio_workers")}
+# Settings the trainer fills in (muser_core.train.run.build): asked as this value, config.json holds what it found.
+FILLED_IN = {("train", "device"): "auto", ("train", "threads"): 0, ("train", "precision"): "auto"}
+
+
+def setting_differences(saved: dict, requested: dict) -> list[str]:
+    """``section.name there X, asked Y`` for each setting of ``requested`` that ``saved`` (a config.json) differs in.
+
+    Only what decides the run's result counts: not the settings the trainer
+    fills in itself (``cli=False``, and the ``auto`` device, threads and
+    precision), not :data:`NOT_RESULT_SETTINGS`, and of the strategy section
+    only the name and the chosen strategy's own settings.
+    """
+    saved = RunConfig.from_dict(saved).to_dict()  # older files carried over to today's names
+    requested = RunConfig.from_dict(requested).to_dict()
+    strategy = STRATEGIES.get(requested["strategy"]["name"])
+    own = {f.name for f in strategy.own_settings()} if strategy else set()
+    out = []
+    for s in settings():
+        key = (s.section, s.name)
+        if not s.cli or key in NOT_RESULT_SETTINGS or (s.section == "strategy" and s.name not in own | {"name"}):
+            continue
+        there, asked = saved[s.section][s.name], requested[s.section][s.name]
+        if there != asked and not (key in FILLED_IN and asked == FILLED_IN[key]):
+            out.append(f"{s.section}.{s.name} {there!r} there, {asked!r} asked")
+    return out
+
+
+def stale_runs(jobs: list[Job]) -> list[tuple[Job, list[str]]]:
+    """The jobs whose folder already holds a run of other settings, each with how they differ."""
+    stale = []
+    for job in jobs:
+        path = job.out / rf.CONFIG
+        if not path.is_file():
+            continue
+        saved = rf.read_json(path)
+        try:
+            differences = setting_differences(saved, job.config) if saved is not None else None
+        except InputError:
+            differences = None
+        if differences is None:
+            stale.append((job, [f"its {rf.CONFIG} cannot be read"]))
+        elif differences:
+            stale.append((job, differences))
+    return stale
+
+
+def refuse_stale(stale: list[tuple[Job, list[str]]]) -> None:
+    """One line naming the first folder of other settings and how they differ (nothing when none)."""
+    if not stale:
+        return
+    job, differences = stale[0]
+    more = f"; {len(stale) - 1} more run folder(s) of this sweep differ too" if len(stale) > 1 else ""
+    raise InputError(f"{job.out} holds a run trained with other settings ({'; '.join(differences)}){more}: "
+                     "pass --overwrite to train them afresh, or give another --out")
+
+
+def clear_run_folder(folder: Path) -> None:
+    """Empty a run folder so that it can take a new run; refused (one line) while a process works in it."""
+    with rf.RunLock(folder, owner=False):
+        for entry in folder.iterdir():
+            if entry.name == rf.LOCK:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
 
 
 def validation_score(run_dir: str | Path) -> float:
@@ -303,13 +376,16 @@ def markdown(summary: pd.DataFrame, reference: str | None, seeds: list[int], tit
     return "\n".join(lines) + "\n"
 
 
-def warm_up(jobs: list[Job]) -> None:
-    """Prepare each distinct data set once here: fills the embedding cache, surfaces input errors early."""
+def warm_up(jobs: list[Job], retrain: set[Path] = frozenset()) -> None:
+    """Prepare each distinct data set once here: fills the embedding cache, surfaces input errors early.
+
+    A finished run is skipped unless its folder is in ``retrain`` (trained afresh with --overwrite).
+    """
     seen = set()
     for job in jobs:
         cfg = RunConfig.from_dict(job.config)
         key = (repr(cfg.data), cfg.model.modality, cfg.model.text_mode, cfg.model.text_model, cfg.model.max_length)
-        if key not in seen and not (job.out / rf.TEST).is_file():
+        if key not in seen and (job.out in retrain or not (job.out / rf.TEST).is_file()):
             seen.add(key)
             prepare_data(cfg, progress=True)
 
@@ -333,6 +409,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--select-history", metavar="N,N,...",
                         help="paper 5.1: train every speed variant with each history n listed (e.g. 1,5,10) and "
                              "keep, per variant, the n with the best mean validation stress score")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="train afresh the run folders that hold a run of other settings (without it such "
+                             "a sweep is refused, naming the settings that differ)")
     parser.add_argument("--no-progress", action="store_true",
                         help="no line per run as the sweep goes (the results table is still printed)")
     add_executor_flags(parser)
@@ -357,12 +436,21 @@ def main(argv: list[str] | None = None) -> int:
             raise InputError(f"{out}: is a file, not a sweep folder")
         candidates = parse_history_list(args.select_history) if args.select_history else None
         jobs = plan(variants, seeds, config_from_args(base), out, candidates)
-        warm_up(jobs)
+        stale = stale_runs(jobs)
+        if not args.overwrite:
+            refuse_stale(stale)  # before any data is prepared
+        warm_up(jobs, {job.out for job, _ in stale})
     except (ValueError, argparse.ArgumentError) as exc:  # InputError, a bad --seeds number or flag
         print(f"error: {exc}".splitlines()[0], file=sys.stderr)
         return 2
     try:
         with rf.RunLock(out):  # one process per sweep folder, held to the end
+            stale = stale_runs(jobs)  # again, under the lock: another sweep may have written meanwhile
+            if not args.overwrite:
+                refuse_stale(stale)
+            for job, differences in stale:
+                print(f"{job.out.name}: trained afresh ({'; '.join(differences)})", file=sys.stderr)
+                clear_run_folder(job.out)
             return _run_sweep(out, jobs, variants, seeds, reference, executor, args.table, not args.no_progress)
     except InputError as exc:
         print(f"error: {exc}".splitlines()[0], file=sys.stderr)

@@ -42,10 +42,11 @@ SWEEP_LOG = "sweep.log"
 # --------------------------------------------------------------------------- state
 
 
-def log_tail(path: str | Path, lines: int = 12) -> list[str]:
-    """The last lines of a log, progress-bar carriage returns resolved."""
+def log_tail(path: str | Path, lines: int = 12, start: int = 0) -> list[str]:
+    """The last lines of a log from byte ``start`` on (one launch's own output), progress-bar carriage returns
+    resolved."""
     try:
-        data = Path(path).read_bytes()[-20_000:]
+        data = Path(path).read_bytes()[start:][-20_000:]
     except OSError:
         return []
     text = data.decode(errors="replace")
@@ -157,7 +158,8 @@ def launch_sweep(folder: str | Path, sweep_args: Sequence[str], **extra) -> Path
     folder = Path(folder)
     _refuse_if_active(folder)
     argv = [sys.executable, "-m", "muser_core.sweep", "--out", str(folder), *sweep_args]
-    return launch(folder, argv, "sweep", SWEEP_LOG, **extra)
+    log = folder / SWEEP_LOG  # appended by every launch: this one's output starts at its present size
+    return launch(folder, argv, "sweep", SWEEP_LOG, log_offset=log.stat().st_size if log.is_file() else 0, **extra)
 
 
 def stop(folder: str | Path) -> bool:

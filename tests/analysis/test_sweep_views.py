@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from conftest import make_run
 
 from analysis import paper_results
@@ -142,3 +143,33 @@ def test_a_one_seed_sweep_says_why_its_p_values_are_missing(runs_root):
     # Three seeds whose differences are the same every time (make_sweep's planted accuracies): undefined, and said.
     many = sv.sweep_runs(make_sweep(runs_root / "more"))
     assert "the same on every seed" in sv.missing_p_reason(sv.summary_table(many, reference), reference)
+
+
+@pytest.mark.slow
+def test_a_sweep_launched_again_with_other_settings_shows_its_refusal_not_the_old_results(tmp_path):
+    """The Results page's path: a relaunch refused (runs of other settings) reads as failed with the line,
+    not as the earlier call's finished sweep; with the page's overwrite choice it trains and finishes."""
+    import time
+
+    from conftest import synthetic_corpus
+
+    corpus = tmp_path / "c.csv"
+    synthetic_corpus(n_speakers=10, per_speaker=6).save(corpus)
+    out = tmp_path / "sweep"
+
+    def launch(epochs: int, overwrite: bool = False) -> dict:
+        flags = ["--corpus", str(corpus), "--modality", "audio", "--max-epochs", str(epochs)]
+        args = sv.sweep_arguments(None, [0], flags, 1, variants=[("single", "--strategy single")],
+                                  overwrite=overwrite)
+        process.launch_sweep(out, args, total=1)
+        deadline = time.time() + 120
+        while sv.sweep_state(out)["state"] in process.ACTIVE:
+            assert time.time() < deadline, (out / process.SWEEP_LOG).read_text()[-2000:]
+            time.sleep(0.1)
+        return sv.sweep_state(out)
+
+    assert launch(2)["state"] == "finished"
+    refused = launch(3)
+    assert refused["state"] == "failed" and "train.max_epochs 2 there, 3 asked" in refused["error"]
+    again = launch(3, overwrite=True)
+    assert again["state"] == "finished" and again["error"] is None

@@ -21,6 +21,7 @@ import pytest
 from conftest import synthetic_corpus, timeless
 
 from muser_core.base.errors import InputError
+from muser_core.base.paths import REPO_ROOT
 from muser_core.sweep.executors import (
     EXECUTORS,
     LocalExecutor,
@@ -218,3 +219,25 @@ def test_ctrl_c_cancels_a_ray_sweep_and_leaves_no_ray_process(corpus, tmp_path):
     assert set(pd.read_csv(out / "runs.csv")["state"]) == {"stopped"}
     gone, alive = psutil.wait_procs(started, timeout=30)
     assert not alive, [" ".join(p.cmdline())[:80] for p in alive]
+
+
+@pytest.mark.parametrize("stuck", [False, True])
+def test_a_local_worker_whose_sweep_is_gone_ends(stuck):
+    """The watchdog half of dying with the sweep (the kernel's parent-death signal is the other): a worker
+    started by another process than the sweep it names is orphaned; it gets SIGTERM, and one that ignores
+    it (a run stuck in preparing data) ends after the grace period."""
+    import subprocess
+    import sys
+
+    code = ("import os, signal, time; from muser_core.sweep import executors as ex; ex.ORPHAN_GRACE_S = 0.5; "
+            + ("signal.signal(signal.SIGTERM, signal.SIG_IGN); " if stuck else "")
+            + "ex._die_with_sweep(os.getppid() + 1); time.sleep(60)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, timeout=30)
+    assert result.returncode == (1 if stuck else -signal.SIGTERM)
+
+
+def test_the_readme_gives_the_grace_period_of_an_orphaned_worker():
+    from muser_core.sweep.executors import ORPHAN_GRACE_S
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert f"worker still there {ORPHAN_GRACE_S:g} s later" in " ".join(readme.split())

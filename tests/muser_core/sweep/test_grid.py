@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from pathlib import Path
@@ -170,3 +171,104 @@ def test_no_progress_is_a_sweep_flag_not_a_bad_train_flag(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "done, " not in printed and "uniform" in printed   # no line per run; the results table
     assert set(pd.read_csv(out / "runs.csv")["state"]) == {"finished"}
+
+
+def test_a_sweep_rerun_with_other_settings_is_refused_naming_them_or_trained_afresh_with_overwrite(tmp_path,
+                                                                                                  capsys):
+    corpus = tmp_path / "c.csv"
+    synthetic_corpus(n_speakers=10, per_speaker=6).save(corpus)
+    out = tmp_path / "sweep"
+    args = ["--out", str(out), "--variant", "single=--strategy single", "--seeds", "0", "--workers", "1",
+            "--corpus", str(corpus), "--modality", "audio", "--patience", "5000", "--no-progress"]
+    assert main([*args, "--max-epochs", "2"]) == 0
+    run = out / "single-seed0"
+    first = (run / rf.TEST).read_bytes()
+    capsys.readouterr()
+    # Other settings into the same folder: one line naming the setting, the old run untouched.
+    assert main([*args, "--max-epochs", "3"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err
+    assert "train.max_epochs 2 there, 3 asked" in err and "--overwrite" in err and str(run) in err
+    assert (run / rf.TEST).read_bytes() == first
+    assert rf.read_config(run).train.max_epochs == 2
+    # The same settings again (device, threads and precision asked as auto): reused, not refused.
+    assert main([*args, "--max-epochs", "2"]) == 0
+    assert (run / rf.TEST).read_bytes() == first
+    # --overwrite trains it afresh with the settings asked; the Results page's checkbox gives the same arguments.
+    from analysis.sweep_views import sweep_arguments
+
+    flags = ["--corpus", str(corpus), "--modality", "audio", "--patience", "5000", "--max-epochs", "3"]
+    page_args = sweep_arguments(None, [0], flags, 1, variants=[("single", "--strategy single")], overwrite=True)
+    assert "--overwrite" in page_args
+    assert main(["--out", str(out), "--no-progress", *page_args]) == 0
+    assert "single-seed0: trained afresh (train.max_epochs 2 there, 3 asked)" in capsys.readouterr().err
+    assert rf.read_config(run).train.max_epochs == 3
+    assert [r["epoch"] for r in rf.read_metrics(run)] == [0, 1, 2, 3]
+    assert pd.read_csv(out / "runs.csv")["epochs"].tolist() == [3]
+
+
+def test_setting_differences_ignore_what_the_trainer_fills_in_and_other_strategies_settings():
+    from muser_core.sweep.grid import setting_differences
+
+    asked = RunConfig().resolved()
+    saved = RunConfig().resolved()
+    saved.train.device, saved.train.threads, saved.train.precision = "cpu", 1, "fp32"  # as build() writes them
+    saved.model.text_dim, saved.train.save_every_s = 384, 5.0
+    asked.strategy.name = saved.strategy.name = "uniform"
+    saved.strategy.history = asked.strategy.history + 3  # the speed strategy's setting, not this run's
+    assert setting_differences(saved.to_dict(), asked.to_dict()) == []
+    saved.train.lr, saved.model.hidden_size = 0.5, 8
+    assert setting_differences(saved.to_dict(), asked.to_dict()) == [
+        "model.hidden_size 8 there, 256 asked", f"train.lr 0.5 there, {asked.train.lr!r} asked"]
+    explicit = RunConfig().resolved()
+    explicit.train.device = "cuda"
+    assert setting_differences(saved.to_dict(), explicit.to_dict())[-1] == "train.device 'cpu' there, 'cuda' asked"
+
+
+@pytest.mark.slow
+def test_kill_9_of_a_local_sweep_takes_its_trainers_with_it_and_a_rerun_resumes(tmp_path):
+    """The sweep killed -9 once both trainers have started: they end within seconds, unlock their folders,
+    and the same sweep run again resumes both runs to the end."""
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    from muser_core.base.paths import REPO_ROOT
+
+    corpus = tmp_path / "c.csv"
+    synthetic_corpus().save(corpus)
+    out = tmp_path / "sweep"
+    args = ["--out", str(out), "--variant", "single=--strategy single", "--variant", "uniform=--strategy uniform",
+            "--seeds", "0", "--workers", "2", "--corpus", str(corpus), "--modality", "audio",
+            "--max-epochs", "150", "--patience", "5000", "--no-progress"]
+    runs = [out / f"{v}-seed0" for v in ("single", "uniform")]
+    sweep = subprocess.Popen([sys.executable, "-m", "muser_core.sweep", *args], cwd=REPO_ROOT,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    trainers: list[psutil.Process] = []
+    try:
+        deadline = time.time() + 120
+        while not all(len(rf.read_metrics(run)) >= 3 for run in runs):  # both trainers are training
+            assert sweep.poll() is None and time.time() < deadline, sweep.stderr.read().decode()[-2000:]
+            time.sleep(0.05)
+        trainers += [psutil.Process(rf.lock_owner(run)["pid"]) for run in runs]
+        assert all(t.pid != sweep.pid and t.ppid() == sweep.pid for t in trainers)
+        sweep.kill()  # SIGKILL: the sweep cannot tidy anything up
+        sweep.wait()
+        gone, alive = psutil.wait_procs(trainers, timeout=15)
+        assert not alive, f"trainers outlived their sweep: {[t.pid for t in alive]}"
+        assert not any(rf.is_locked(run) for run in runs)
+        for run in runs:  # each stopped after a batch, as on Stop, with its resume state
+            assert rf.read_status(run)["state"] == "stopped" and (run / rf.RESUME).is_file()
+            assert rf.read_metrics(run)[-1]["epoch"] < 150
+    finally:
+        for proc in [sweep, *trainers]:  # nothing of this test outlives it, whatever failed
+            with contextlib.suppress(psutil.Error, ProcessLookupError):
+                proc.kill()
+    # Straight away, the same sweep again: both runs resumed from their saved state, to the end.
+    assert main(args) == 0
+    assert set(pd.read_csv(out / "runs.csv")["state"]) == {"finished"}
+    for run in runs:
+        assert [r["epoch"] for r in rf.read_metrics(run)] == list(range(151))
+        assert len(rf.read_json(run / rf.ENV)["resumes"]) == 1
