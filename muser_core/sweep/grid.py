@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from muser_core.base.errors import InputError
+from muser_core.base.files import atomic_write_text, write_csv
 from muser_core.config import RunConfig, settings
 from muser_core.strategies import STRATEGIES
 from muser_core.sweep.executors import (
@@ -464,19 +465,19 @@ def _run_sweep(out: Path, jobs: list[Job], variants, seeds: list[int], reference
                                "seeds": seeds, "reference": reference, "executor": executor.name})
     per_run = run_jobs(jobs, executor, progress=progress)
     per_run["run"] = [str(j.out) for j in jobs]
-    per_run.to_csv(out / "runs.csv", index=False)  # every run, history candidates included
+    write_csv(out / "runs.csv", per_run, index=False)  # every run, history candidates included
     kept, choices = select_history(per_run)
     if choices:
         rf.write_json(out / SELECTION, choices)
         print(selection_text(choices))
     summary = summarise(kept, reference)
     summary.insert(1, "reference", reference)
-    summary.to_csv(out / "results.csv", index=False)
+    write_csv(out / "results.csv", summary, index=False)
     title = f"Table {table} layout" if table else "Sweep results"
     text = markdown(summary, reference, seeds, title)
     if choices:
         text += "\n" + "\n".join(f"- {line}" for line in selection_text(choices).splitlines()) + "\n"
-    (out / "results.md").write_text(text)
+    atomic_write_text(out / "results.md", text)
     print(text)
     failed = per_run[per_run["state"] != "finished"]
     for r in failed.to_dict("records"):
