@@ -36,7 +36,13 @@ from torch import nn
 from muser_core.base.errors import InputError
 from muser_core.base.files import atomic_write
 from muser_core.base.paths import cache_dir
-from muser_core.features.text_encoder import TextEncoder, mean_pool, model_key, resolve_model_path, text_key
+from muser_core.features.text_encoder import (
+    TextEncoder,
+    mean_pool,
+    model_key,
+    resolve_model_path,
+    text_key,
+)
 
 HIDDEN_CACHE_LIMIT_BYTES = 4 * 1024**3  # 4 GiB: about 25,000 texts of 110 tokens from MiniLM (384 wide, float32)
 SPLIT_TOLERANCE = 1e-4                  # |top layers over cached states - the whole Transformer|, sentence vectors

@@ -12,14 +12,22 @@ from conftest import StopAtBatch, synthetic_corpus, timeless
 from safetensors.torch import load_file
 
 from muser_core.base.errors import InputError
-from muser_core.config import DataConfig, ModelConfig, RunConfig, StrategyConfig, TrainConfig, paper_preset
+from muser_core.config import (
+    DataConfig,
+    ModelConfig,
+    RunConfig,
+    StrategyConfig,
+    TrainConfig,
+    paper_preset,
+)
 from muser_core.data.corpus import Corpus
 from muser_core.features.acoustic import EGEMAPS_FEATURES
 from muser_core.features.text_encoder import token_lengths
 from muser_core.predict.run_model import load_trained_model, predict
-from muser_core.train import run_folder as rf
 from muser_core.strategies import make_strategy
 from muser_core.train import Trainer, build, train_run
+from muser_core.train import run_folder as rf
+
 
 @pytest.fixture(scope="module")
 def corpus_csv(tmp_path_factory):
