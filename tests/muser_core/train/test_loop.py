@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 from conftest import StopAtBatch, synthetic_corpus, timeless
 
+from muser_core.base.errors import InputError
 from muser_core.config import DataConfig, RunConfig, StrategyConfig, TrainConfig
 from muser_core.strategies import make_strategy
 from muser_core.train import Callback, Trainer, build
@@ -76,6 +78,12 @@ def test_a_stop_mid_epoch_continues_exactly_from_the_state_dict(tmp_path, stop_b
     weights = {k: v.clone() for k, v in stopped.model.state_dict().items()}
     state = stopped.state_dict()
     resumed = trainer()
+    if stopped.best_epoch is not None:  # without the best weights, the end of training refuses to go on
+        blind = trainer()
+        blind.load_state_dict(state)
+        blind.cfg = replace(blind.cfg, train=replace(blind.cfg.train, max_epochs=blind.epochs_done))  # ends here
+        with pytest.raises(InputError, match=f"the best weights of epoch {stopped.best_epoch} are missing"):
+            blind.fit()
     resumed.load_state_dict(state, best_state=stopped.best_state)  # the run folder's checkpoint holds these
     # The state holds the weights at the stop, not the best epoch's (the defect of the old stop path).
     assert all(torch.equal(resumed.model.state_dict()[k], v) for k, v in weights.items())
