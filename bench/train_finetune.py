@@ -106,8 +106,18 @@ MODES = {
     "top 2 layers": ({"finetune_layers": 2}, {}),
     "top 1 layer": ({"finetune_layers": 1}, {}),
     "top 1 + buckets + max length 0": ({"finetune_layers": 1, "max_length": 0}, {"length_buckets": 16}),
+    # bf16 autocast on the CPU: only worth it where the CPU has bf16 units (AMX, AVX-512 BF16); see cpu_bf16()
+    "full, bf16 autocast": ({}, {"precision": "bf16"}),
+    "top 1 + buckets, bf16 autocast": ({"finetune_layers": 1}, {"length_buckets": 16, "precision": "bf16"}),
 }
 EPOCH_TEXTS = 2_800  # Dreaddit-sized epoch, for the extrapolated minutes
+
+
+def cpu_bf16() -> str:
+    """What this CPU offers for bf16 (detected, never assumed)."""
+    units = [name for name, found in (("AMX", getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()),
+                                      ("oneDNN bf16", torch.ops.mkldnn._is_mkldnn_bf16_supported())) if found]
+    return ", ".join(units) + f" ({torch.backends.cpu.get_cpu_capability()})" if units else "none (emulated: slow)"
 
 
 def long_texts(folder: Path, n_train: int, n_eval: int, seed: int = 0) -> str:
@@ -206,7 +216,7 @@ def mode_table(args: argparse.Namespace) -> None:
             csv, name = short_texts(Path(tmp), args.short_train, args.eval)
             corpora[name] = csv
         print(f"MiniLM fine-tuning, text only, stress, seed 0, {args.epochs} epochs per mode, "
-              f"lr {args.lr:g}, {os.cpu_count()} CPU cores, torch {torch.__version__}")
+              f"lr {args.lr:g}, {os.cpu_count()} CPU cores, torch {torch.__version__}; CPU bf16: {cpu_bf16()}")
         for name, csv in corpora.items():
             results = {}
             for mode in modes:

@@ -78,6 +78,9 @@ def test_finetune_time_estimate_is_measured_on_this_machine(runs_root):
     at.run()
     estimate = texts(at.info)
     assert "Measured on this machine by run `measured`" in estimate and "at 5.0/s" in estimate
+    # A full fine-tuning run's speed is not offered for training the top layer only (issue 24: several x faster).
+    at.number_input(key="train-finetune-layers").set_value(1).run()
+    assert "Measured on this machine by run `measured`" not in texts(at.info)
 
 
 @pytest.mark.parametrize("name, message", [("../outside", "letters, digits"), ("my run!", "letters, digits")])
