@@ -191,9 +191,13 @@ def train_one_epoch(trainer: Trainer, info: dict) -> None:
     """One epoch as fit() trains it, its samples/s kept (training batches only, as the trainer measures)."""
     epoch = EpochInProgress(trainer.epochs_done + 1, trainer.strategy.probabilities(trainer.training_state()))
     info["timer"].last = time.perf_counter()
+    cpu = time.process_time()
     trainer.train_epoch(epoch)
+    cpu = time.process_time() - cpu
     info["timer"].last = None
     info["epoch_speeds"].append(epoch.drawn / epoch.seconds)
+    info["cpu_s"] = info.get("cpu_s", 0.0) + cpu
+    info["drawn"] = info.get("drawn", 0) + epoch.drawn
     trainer._finish_epoch(epoch)
 
 
@@ -205,7 +209,7 @@ def finish_mode(trainer: Trainer, info: dict) -> dict:
     started = time.perf_counter()
     torch.save(trainer.state_dict(), buffer)
     save = time.perf_counter() - started
-    return {**info, "samples_per_s": max(info["epoch_speeds"]), "accuracy": test["accuracy"], "f1": test["f1"],
+    return {**info, "samples_per_s": max(info["epoch_speeds"]), "per_cpu_s": info["drawn"] / info["cpu_s"], "accuracy": test["accuracy"], "f1": test["f1"],
             "resume_mb": buffer.tell() / 1024**2, "longest_batch_s": info["timer"].longest, "save_s": save,
             "best_epoch": trainer.best_epoch}
 
@@ -238,20 +242,22 @@ def mode_table(args: argparse.Namespace) -> None:
             results = {mode: finish_mode(*pair) for mode, pair in built.items()}
             load = os.getloadavg()[0]
             first = next(iter(results.values()))
-            base = results.get("full (today)", first)["samples_per_s"]
+            base = results.get("full (today)", first)
             print(f"\n== {name}: {first['texts']} texts, tokens {first['tokens']}, {first['threads']} threads, "
                   f"load average {load:.1f} at the end (other jobs share this machine)")
-            print(f"{'mode':32s} {'samples/s':>9s} {'x today':>7s} {'test acc':>8s} {'test F1':>7s} "
+            print(f"{'mode':32s} {'samples/s':>9s} {'x today':>7s} {'/CPU s':>7s} {'x today':>7s} {'test acc':>8s} {'test F1':>7s} "
                   f"{'min/2,800*':>10s} {'prep s':>7s} {'resume MB':>9s} {'batch s':>7s} {'max len':>7s}")
             for mode, r in results.items():
-                print(f"{mode:32s} {r['samples_per_s']:9.1f} {r['samples_per_s'] / base:7.2f} "
+                print(f"{mode:32s} {r['samples_per_s']:9.1f} {r['samples_per_s'] / base['samples_per_s']:7.2f} "
+                      f"{r['per_cpu_s']:7.1f} {r['per_cpu_s'] / base['per_cpu_s']:7.2f} "
                       f"{r['accuracy']:8.3f} {r['f1']:7.3f} {EPOCH_TEXTS / r['samples_per_s'] / 60:10.1f} "
                       f"{r['prepare_s']:7.1f} {r['resume_mb']:9.1f} {r['longest_batch_s']:7.2f} "
                       f"{r['max_length']:7d}")
         print("\n* min/2,800: minutes per epoch of 2,800 texts, EXTRAPOLATED from the measured samples/s "
               "(not timed on 2,800 texts). prep s: preparing the run (loading the model, tokenising; with "
               "--finetune-layers also computing the lower layers' hidden states, once: later runs read them from "
-              "the cache). samples/s: the fastest epoch, the modes' epochs alternating. batch s: the longest "
+              "the cache). samples/s: the fastest epoch, the modes' epochs alternating. /CPU s: samples per second of this process's CPU time over all its "
+              "epochs (both threads counted), steadier than wall time when other jobs share the cores. batch s: the longest "
               "training batch, which is how long a stop request can wait before the state is saved.")
     if before is None:
         os.environ.pop("MUSER_CACHE_DIR", None)
