@@ -5,15 +5,16 @@ page does it (``muser_core.train.process.launch_run`` / ``stop``):
 
 1. frozen text (MUSER, both modalities): stopped after 5 epochs;
 2. fine-tuned MiniLM (the paper's setting): stopped a few batches into its
-   second epoch, so the stop lands inside an epoch and the state holds the
-   best weights of epoch 1 too.
+   second epoch, so the stop lands inside an epoch after a best checkpoint;
+3. the same with ``--finetune-layers 1`` (issue 24).
 
 For each: seconds from ``stop()`` to the folder reading ``stopped`` (the page
 polls every 1.5 s on top of this), the resume state's size, and the items/s the
 run measured itself (the figure the Train page shows). The resume state of the
-fine-tuned run holds the Transformer, its AdamW moments and the best weights,
-so its size is about 4x the model's weights; it is written at most every
-``--save-every`` seconds (default 60) and at a stop.
+fine-tuned run holds the Transformer and its AdamW moments, about 3x the
+model's weights (the best weights are the checkpoint file, not repeated); with
+``--finetune-layers 1`` only the top layer and the heads. It is written at
+most every ``--save-every`` seconds (default 60) and at a stop.
 
     python bench/train_stop.py [--finetune-batches 3]
 """
@@ -65,23 +66,24 @@ def main() -> None:
         print(f"frozen   : stop took {f['stop_s']:.2f} s; resume state {f['resume_mb']:.1f} MB; "
               f"{f['samples_per_s']:,.0f} items/s measured by the run")
 
-        finetune = Path(tmp) / "finetune"
-        cfg = RunConfig(data=base.data, model=ModelConfig(text_mode="finetune"), strategy=base.strategy,
-                        train=base.train)
-        process.launch_run(cfg, finetune)
-        batches = 32 * args.finetune_batches
+        results = {}
+        for label, layers in (("finetune", 0), ("top 1   ", 1)):  # full fine-tuning, then --finetune-layers 1
+            folder = Path(tmp) / f"finetune-{layers}"
+            cfg = RunConfig(data=base.data, model=ModelConfig(text_mode="finetune", finetune_layers=layers),
+                            strategy=base.strategy, train=base.train)
+            process.launch_run(cfg, folder)
+            def into_epoch_2(folder=folder, batches=32 * args.finetune_batches) -> bool:  # after epoch 1, so a best checkpoint exists
+                progress = (rf.read_json(folder / rf.STATUS) or {}).get("epoch_in_progress") or {}
+                return progress.get("epoch", 0) >= 2 and progress.get("drawn", 0) >= batches
 
-        def into_epoch_2() -> bool:  # after epoch 1, so the best weights are part of the state
-            progress = (rf.read_json(finetune / rf.STATUS) or {}).get("epoch_in_progress") or {}
-            return progress.get("epoch", 0) >= 2 and progress.get("drawn", 0) >= batches
-
-        wait(into_epoch_2, 3600, f"epoch 1 and {args.finetune_batches} batches of epoch 2")
-        t = stop_and_measure(finetune)
-        print(f"finetune : stop took {t['stop_s']:.2f} s (inside epoch {t['epoch']['epoch']}, "
-              f"{t['epoch']['drawn']}/{t['epoch']['goal']} items); resume state {t['resume_mb']:.1f} MB; "
-              f"{t['samples_per_s']:.1f} items/s measured by the run")
-        print(f"ratio    : fine-tune resume state / frozen = {t['resume_mb'] / f['resume_mb']:.0f}x")
-
+            wait(into_epoch_2, 3600, f"epoch 1 and {args.finetune_batches} batches of epoch 2")
+            t = results[label] = stop_and_measure(folder)
+            print(f"{label} : stop took {t['stop_s']:.2f} s (inside epoch {t['epoch']['epoch']}, "
+                  f"{t['epoch']['drawn']}/{t['epoch']['goal']} items); resume state {t['resume_mb']:.1f} MB; "
+                  f"{t['samples_per_s']:.1f} items/s measured by the run")
+        t = results["finetune"]
+        print(f"ratio    : fine-tune resume state / frozen = {t['resume_mb'] / f['resume_mb']:.0f}x; "
+              f"top 1 / full fine-tuning = {results['top 1   ']['resume_mb'] / t['resume_mb']:.2f}x")
 
 if __name__ == "__main__":
     main()

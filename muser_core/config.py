@@ -74,7 +74,13 @@ class ModelConfig:
                                                   "or a local Hugging Face model folder")
     text_mode: str = setting("frozen", "frozen (cached sentence embeddings, fast on CPU) or finetune "
                                        "(the Transformer is trained too, as in the paper)", choices=TEXT_MODES)
-    max_length: int = setting(128, "tokens per sentence (paper 5.1)", min=1, max=4096)
+    max_length: int = setting(128, "tokens per sentence (paper 5.1); 0: from the data, the 99th percentile of "
+                                   "its texts' token lengths up to a multiple of 8 (the run's config.json and "
+                                   "data.json say the value chosen)", min=0, max=4096)
+    finetune_layers: int = setting(0, "fine-tune mode: train only the top k Transformer layers, over hidden "
+                                      "states of the layers below computed once per text and cached on disk "
+                                      "(several times faster on a CPU); 0: all layers, as the paper does",
+                                   min=0, max=64)
     hidden_size: int = setting(256, "text projection and acoustic MLP width (paper 4.3)", min=1)
     acoustic_layers: int = setting(4, "hidden layers of the acoustic MLP (paper 4.3.2)", min=1)
     head_dropout: float = setting(0.1, "dropout before each emotion output unit (paper 4.3.3)", min=0.0, max=0.95)
@@ -137,6 +143,9 @@ class TrainConfig:
     threads: int = setting(0, "torch CPU threads (0: 1 for small layers, up to 2 to fine-tune)", min=0)
     precision: str = setting("auto", "auto (bf16 autocast on a GPU that supports it, else fp32), fp32 or bf16",
                              choices=PRECISIONS)
+    length_buckets: int = setting(0, "fine-tune mode: batches of similar token length; each run of this many "
+                                     "batches of a task's seeded order is sorted by length and its batches "
+                                     "drawn in a seeded order (less padding); 0: off", min=0, max=10_000)
     save_every_s: float = setting(60.0, "at most this often (seconds) the resume state is rewritten; "
                                         "also at a stop", flag="--save-every", min=0.0)
     embed_batch_size: int = setting(64, "sentences per forward pass when computing frozen embeddings", min=1)
@@ -148,6 +157,7 @@ PAPER_SETTINGS: dict[tuple[str, str], object] = {
     ("data", "split"): "paper",             # 3.1: 1,853 / 200 / 273 sentences
     ("model", "text_mode"): "finetune",     # 4.3.1: the Transformer is trained
     ("model", "max_length"): 128,           # 5.1
+    ("model", "finetune_layers"): 0,        # 4.3.1: every layer of the Transformer is trained
     ("model", "hidden_size"): 256,          # 4.3
     ("model", "acoustic_layers"): 4,        # 4.3.2
     ("model", "head_dropout"): 0.1,         # 4.3.3
@@ -230,6 +240,9 @@ class RunConfig:
         if strategy.first_stop_epoch > t.max_epochs:
             raise InputError(f"max epochs {t.max_epochs} ends before the stress phase starts "
                              f"(epoch {strategy.first_stop_epoch}): raise --max-epochs or shorten --phases")
+        if m.finetune_layers and not (m.text_mode == "finetune" and m.uses_text):
+            raise InputError(f"--finetune-layers {m.finetune_layers} trains the top layers of a fine-tuned "
+                             "Transformer: it needs --text-mode finetune and a model with text (or give 0)")
         lr = t.lr if t.lr is not None else default_learning_rate(m.modality, m.text_mode)
         # A corpus path is stored absolute, so config.json repeats the run from any folder.
         paths = {k: resolved_spec(v) for k, v in (("corpus", d.corpus), ("external", d.external)) if v}

@@ -17,6 +17,7 @@ from torch import nn
 from muser_core.base.errors import InputError
 from muser_core.base.tasks import is_classification
 from muser_core.config import ModelConfig
+from muser_core.features.layer_cache import top_layers
 
 
 class MultiTaskModel(nn.Module):
@@ -60,6 +61,9 @@ class MultiTaskModel(nn.Module):
         if self.cfg.uses_text:
             if "text_embedding" in batch:
                 text = batch["text_embedding"]                                   # (B, H)
+            elif "hidden_states" in batch:  # --finetune-layers k: the top k layers over cached lower states
+                text = top_layers(self.text_encoder, batch["hidden_states"], batch["attention_mask"],
+                                  self.cfg.finetune_layers)                      # (B, H)
             else:
                 text = self.text_encoder(batch["input_ids"], batch["attention_mask"])  # (B, H)
             parts.append(self.text_proj(text))                                   # (B, 256)
@@ -83,6 +87,17 @@ def trainable_state(model: MultiTaskModel, text_mode: str) -> dict[str, torch.Te
     """The weights a run saves: everything but a frozen Transformer."""
     return {k: v for k, v in model.state_dict().items()
             if not (text_mode == "frozen" and k.startswith("text_encoder."))}
+
+
+def resume_weights(model: MultiTaskModel, text_mode: str) -> dict[str, torch.Tensor]:
+    """The weights a resume state needs: the trainable ones less frozen parameters (rebuilt from the model folder).
+
+    With ``--finetune-layers`` the embeddings and lower layers never change,
+    so they are left out of the resume state (they stay in the checkpoint,
+    which must read raw text).
+    """
+    frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
+    return {k: v for k, v in trainable_state(model, text_mode).items() if k not in frozen}
 
 
 def check_shapes(state: dict[str, torch.Tensor], model: MultiTaskModel, source: str,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from muser_core.data.corpus import sidecar_path
 from muser_core.features.acoustic import FeatureCache
+from muser_core.features.layer_cache import forget_hidden_states
 from muser_core.features.text_encoder import forget_texts
 from muser_core.sources import STUDY, corpus_copies, runs_reading
 from muser_core.study.process import feature_rows, sentence_clips
@@ -38,6 +39,7 @@ class DeletionReport:
     personal_models: int = 0
     cached_features: int = 0
     cached_text_vectors: int = 0  # sentence vectors of their transcripts in the frozen-embedding cache
+    cached_hidden_states: int = 0  # their transcripts' lower-layer states in the --finetune-layers cache
     training_copies: list[str] = field(default_factory=list)
     runs_trained_on_it: list[str] = field(default_factory=list)
 
@@ -47,6 +49,7 @@ class DeletionReport:
                  f"{self.corrections} transcript correction(s)", f"{self.personal_models} personal model(s)",
                  f"{self.cached_features} cached feature vector(s)",
                  f"{self.cached_text_vectors} cached sentence vector(s)",
+                 f"{self.cached_hidden_states} cached hidden-state file(s)",
                  f"{len(self.training_copies)} training copy(ies) of the study table"]
         line = f"Removed participant {self.participant}: " + ", ".join(parts) + "."
         if self.runs_trained_on_it:
@@ -79,7 +82,9 @@ def delete_participant(study: Study, participant: str) -> DeletionReport:
         report.personal_models = int(model.is_dir() and any(model.iterdir()))
         # Both caches are keyed by content (audio bytes, sentence text): forget while the files still exist.
         report.cached_features = FeatureCache().forget([*recordings, *clips])
-        report.cached_text_vectors = forget_texts(participant_texts(study, pid))
+        texts = participant_texts(study, pid)
+        report.cached_text_vectors = forget_texts(texts)
+        report.cached_hidden_states = forget_hidden_states(texts)
         copies = corpus_copies(STUDY, study.id)
         report.training_copies = [str(p) for p in copies]
         report.runs_trained_on_it = runs_reading(copies)

@@ -220,6 +220,28 @@ class StopAtBatch(Callback):
             trainer.stop_requested = True
 
 
+TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory):
+    """A 2-layer BERT with random weights (safetensors) and MiniLM's tokenizer: no download."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from muser_core.features.text_encoder import default_model_path
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    for name in TOKENIZER_FILES:
+        if (default_model_path() / name).is_file():
+            shutil.copy(default_model_path() / name, folder / name)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128)
+    BertModel(config).save_pretrained(folder, safe_serialization=True)
+    return folder
+
+
 def timeless(records: list[dict]) -> list[dict]:
     """metrics.jsonl records without their timings: what must repeat exactly between runs."""
     from muser_core.train.loop import TIMING_KEYS

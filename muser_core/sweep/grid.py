@@ -378,14 +378,16 @@ def markdown(summary: pd.DataFrame, reference: str | None, seeds: list[int], tit
 
 
 def warm_up(jobs: list[Job], retrain: set[Path] = frozenset()) -> None:
-    """Prepare each distinct data set once here: fills the embedding cache, surfaces input errors early.
+    """Prepare each distinct data set once here: fills the embedding (or hidden-state) cache, surfaces input
+    errors early.
 
     A finished run is skipped unless its folder is in ``retrain`` (trained afresh with --overwrite).
     """
     seen = set()
     for job in jobs:
         cfg = RunConfig.from_dict(job.config)
-        key = (repr(cfg.data), cfg.model.modality, cfg.model.text_mode, cfg.model.text_model, cfg.model.max_length)
+        key = (repr(cfg.data), cfg.model.modality, cfg.model.text_mode, cfg.model.text_model, cfg.model.max_length,
+               cfg.model.finetune_layers)
         if key not in seen and (job.out in retrain or not (job.out / rf.TEST).is_file()):
             seen.add(key)
             prepare_data(cfg, progress=True)

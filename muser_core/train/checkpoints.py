@@ -3,8 +3,9 @@
 - ``checkpoint.safetensors``: the best epoch's trainable weights, safetensors
   only (loading it runs no pickled code), written whenever validation improves.
 - ``resume.pt``: everything the trainer needs to continue exactly where it
-  was (weights, optimiser, random generators, batch order, the epoch in
-  progress). One file, replaced atomically, at most every
+  was (the weights it trains, optimiser, random generators, batch order, the
+  epoch in progress); the best weights are not repeated there, a resumed run
+  reads them back from ``checkpoint.safetensors`` (:func:`load_best_state`). One file, replaced atomically, at most every
   ``train.save_every_s`` seconds and at a stop; removed when the run finishes.
   It is read with ``torch.load(weights_only=True)``: tensors and plain types, no code.
 """
@@ -65,3 +66,26 @@ def load_resume_state(run_dir: str | Path, device: torch.device | str = "cpu") -
 def remove_resume_state(run_dir: str | Path) -> None:
     """A finished run cannot continue: its resume state is only disk space."""
     (Path(run_dir) / RESUME).unlink(missing_ok=True)
+
+
+def load_best_state(run_dir: str | Path, epoch: int, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+    """The best weights a resume state refers to, read from the checkpoint; {} when the checkpoint is newer.
+
+    A kill between writing a new best checkpoint and the next resume state
+    leaves a checkpoint of a later epoch than the state knows: the resumed run
+    then repeats that epoch exactly and writes the same checkpoint again, so
+    nothing is taken from it meanwhile (and it is not overwritten by an older label).
+    """
+    from safetensors import SafetensorError, safe_open
+    from safetensors.torch import load_file
+
+    path = Path(run_dir) / CHECKPOINT
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            saved = (handle.metadata() or {}).get("epoch")
+        if saved != str(epoch):
+            return {}
+        return load_file(str(path), device=str(device))
+    except (OSError, SafetensorError) as exc:
+        raise InputError(f"{path}: unreadable checkpoint of the best epoch {epoch} ({exc}); "
+                         "start a new run from its config.json") from None

@@ -23,6 +23,15 @@ from muser_core.config import RunConfig
 from muser_core.data.corpus import SPLITS, Corpus
 from muser_core.data.splits import SPLIT_METHODS, assign_split
 from muser_core.features.acoustic import EGEMAPS_FEATURES, extract_egemaps
+from muser_core.features.layer_cache import (
+    LENGTH_QUANTILE,
+    cached_lower_states,
+    check_split,
+    freeze_lower,
+    hidden_cache_dir,
+    length_from_data,
+    position_limit,
+)
 from muser_core.features.normalise import SpeakerZScore
 from muser_core.features.text_encoder import (
     TextEncoder,
@@ -52,7 +61,9 @@ class TaskData:
 class PreparedData:
     """Every item's inputs as tensors in memory, and each task's splits."""
 
-    features: dict[str, torch.Tensor]  # text_embedding (N, H) | input_ids, attention_mask (N, L) + lengths (N,); acoustic (N, 88)
+    # text_embedding (N, H) | input_ids, attention_mask (N, L) + lengths (N,) [+ hidden_flat (sum of lengths, H)
+    # and hidden_offsets (N,): the cached states entering the top layers, --finetune-layers]; acoustic (N, 88)
+    features: dict[str, torch.Tensor]
     tasks: dict[str, TaskData]
     text_dim: int = 0
     normaliser: dict | None = None     # SpeakerZScore.to_dict() of the acoustic features
@@ -62,6 +73,7 @@ class PreparedData:
     synthetic: bool = False            # any corpus of the run is synthetic (the demo corpus)
     datasets: dict = field(default_factory=dict)  # role ("main", "external") -> name, synthetic, licence
     text_only_tasks: list[str] = field(default_factory=list)  # tasks from an external set without audio
+    max_length: int = 0                # the effective max length (chosen from the data when the config says 0)
 
     def batch(self, idx: torch.Tensor, pad_to: int | None = None) -> dict[str, torch.Tensor]:
         """Inputs of items ``idx``; token tensors cut to the batch's longest sentence (dynamic padding)."""
@@ -74,10 +86,21 @@ class PreparedData:
             if length > ids.shape[1]:  # pad_to beyond the longest sentence (the benchmark's pad-to-128)
                 ids = F.pad(ids, (0, length - ids.shape[1]), value=self.pad_id)
                 mask = F.pad(mask, (0, length - mask.shape[1]), value=0)
-            out["input_ids"], out["attention_mask"] = ids, mask
+            if "hidden_flat" in self.features:  # top-k fine-tuning: the cached states replace the tokens
+                out["hidden_states"], out["attention_mask"] = self.hidden_states(idx, length), mask
+            else:
+                out["input_ids"], out["attention_mask"] = ids, mask
         if "acoustic" in self.features:
             out["acoustic"] = self.features["acoustic"][idx]
         return out
+
+    def hidden_states(self, idx: torch.Tensor, length: int) -> torch.Tensor:
+        """Cached states of items ``idx`` padded with zeros to ``length`` tokens: (B, length, H)."""
+        flat = self.features["hidden_flat"]
+        pos = torch.arange(length, device=flat.device)
+        where = self.features["hidden_offsets"][idx, None] + pos                        # (B, length)
+        valid = pos < self.features["lengths"][idx, None]
+        return flat[where.clamp(max=len(flat) - 1)] * valid.unsqueeze(-1).to(flat.dtype)
 
     def to(self, device: torch.device) -> PreparedData:
         self.features = {k: v.to(device) for k, v in self.features.items()}
@@ -249,7 +272,7 @@ def prepare_data(cfg: RunConfig, progress: bool = False, device: str = "cpu") ->
             check_classes(tasks[task], sources[source].name)
 
     features: dict[str, torch.Tensor] = {}
-    normaliser, text_dim, encoder = None, 0, None
+    normaliser, text_dim, encoder, max_length = None, 0, None, m.max_length
     if m.uses_audio:
         values = acoustic[used].reset_index(drop=True)
         # Paper 4.2: speaker-level z-normalisation; speaker ids are per data set. Rows without a voice (a text-only
@@ -265,25 +288,44 @@ def prepare_data(cfg: RunConfig, progress: bool = False, device: str = "cpu") ->
         features["acoustic"] = torch.from_numpy(normed)
     if m.uses_text:
         texts = table["text"].fillna("").astype(str).tolist()
-        notes.append(truncation_note(token_lengths(texts, m.text_model), m.max_length))
+        lengths = token_lengths(texts, m.text_model)
+        if not m.max_length:
+            max_length = length_from_data(lengths, position_limit(m.text_model))
+            notes.append(f"text: max length {max_length} tokens chosen from the data (--max-length 0: the "
+                         f"{LENGTH_QUANTILE}th percentile, up to a multiple of 8, of {len(lengths):,} texts' "
+                         "token lengths)")
+        notes.append(truncation_note(lengths, max_length))
         if m.text_mode == "frozen":
-            vectors = cached_embeddings(texts, m.text_model, m.max_length, cfg.train.embed_batch_size,
+            vectors = cached_embeddings(texts, m.text_model, max_length, cfg.train.embed_batch_size,
                                         device=device, progress=progress)
             features["text_embedding"] = torch.from_numpy(vectors)
             text_dim = vectors.shape[1]
         else:
-            encoder = TextEncoder(m.text_model, m.max_length)
+            encoder = TextEncoder(m.text_model, max_length)
             tokens = encoder.tokenize(texts)  # padded once to the longest; batches are cut per batch
             features["input_ids"] = tokens["input_ids"]
             features["attention_mask"] = tokens["attention_mask"]
             features["lengths"] = tokens["attention_mask"].sum(1)
             text_dim = encoder.hidden_size
+            if m.finetune_layers:
+                k = m.finetune_layers
+                states, note = cached_lower_states(encoder.to(device), texts, k, cfg.train.embed_batch_size, device)
+                check_split(encoder, texts, states, k)
+                freeze_lower(encoder, k)
+                notes.append(note)
+                counts = torch.tensor([len(x) for x in states])
+                if not torch.equal(counts, features["lengths"]):  # the cache and the tokenizer must agree
+                    raise InputError("cached hidden states do not match the texts' token counts; "
+                                     f"delete {hidden_cache_dir()} and run again")
+                features["hidden_flat"] = torch.from_numpy(np.concatenate(states)) if states else \
+                    torch.zeros(0, text_dim)
+                features["hidden_offsets"] = torch.cumsum(counts, 0) - counts
     pad_id = int(encoder.tokenizer.pad_token_id or 0) if encoder is not None else 0
     synthetic = any(c.synthetic for c in sources.values())
     datasets = {role: {"name": c.name, "synthetic": c.synthetic, "tasks": c.tasks, "licence": _licence(c)}
                 for role, c in sources.items()}
     return PreparedData(features, tasks, text_dim, normaliser, notes, encoder, pad_id, synthetic, datasets,
-                        text_only)
+                        text_only, max_length)
 
 
 def _licence(corpus: Corpus) -> str:

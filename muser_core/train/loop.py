@@ -39,10 +39,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from muser_core.base.errors import InputError
 from muser_core.base.files import json_safe
 from muser_core.base.tasks import MAIN_TASK, is_classification
 from muser_core.config import RunConfig
-from muser_core.model import MultiTaskModel, check_shapes, trainable_state
+from muser_core.model import MultiTaskModel, check_shapes, resume_weights, trainable_state
 from muser_core.strategies import Strategy, TrainingState
 from muser_core.train.data import PreparedData
 from muser_core.train.metrics import classification_metrics, regression_metrics
@@ -61,18 +62,47 @@ class Callback:
 
 
 class TaskStream:
-    """A task's training items in shuffled order, reshuffled when fewer than a batch remain."""
+    """A task's training items in shuffled order, reshuffled when fewer than a batch remain.
 
-    def __init__(self, items: torch.Tensor):
+    With ``buckets`` (``--length-buckets``) and the items' token ``lengths``,
+    each reshuffled order is then cut into runs of ``buckets`` batches, each
+    run sorted by length and its batches drawn in a seeded order
+    (:func:`bucketed`): batches of similar length, so less padding. The whole
+    order is part of the resume state, so a resumed run draws the same batches.
+    """
+
+    def __init__(self, items: torch.Tensor, lengths: torch.Tensor | None = None, buckets: int = 0):
         self.items, self.order, self.pos = items, items[:0], 0
+        self.lengths, self.buckets = lengths, buckets
 
     def take(self, k: int, rng: np.random.Generator) -> torch.Tensor:
         if self.pos + k > len(self.order):
             perm = torch.from_numpy(rng.permutation(len(self.items))).to(self.items.device)
-            self.order, self.pos = self.items[perm], 0
+            order = self.items[perm]
+            if self.buckets and self.lengths is not None:
+                order = bucketed(order, self.lengths, k, self.buckets, rng)
+            self.order, self.pos = order, 0
         batch = self.order[self.pos:self.pos + k]
         self.pos += k
         return batch
+
+
+def bucketed(order: torch.Tensor, lengths: torch.Tensor, k: int, buckets: int,
+             rng: np.random.Generator) -> torch.Tensor:
+    """``order`` with each run of ``buckets`` batches of ``k`` sorted by length, its batches in a seeded order.
+
+    Only the whole batches are sorted; the last ``len(order) % k`` items (never
+    reached before the next reshuffle) stay where the shuffle put them, so
+    which items are left out stays random rather than the longest.
+    """
+    usable = len(order) // k * k
+    parts = []
+    for start in range(0, usable, k * buckets):
+        block = order[start:min(start + k * buckets, usable)]
+        block = block[torch.argsort(lengths[block], stable=True)].view(-1, k)
+        perm = torch.from_numpy(rng.permutation(len(block))).to(block.device)
+        parts.append(block[perm].reshape(-1))
+    return torch.cat([*parts, order[usable:]])
 
 
 @dataclass
@@ -99,7 +129,9 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(self.params, lr=t.lr, weight_decay=t.weight_decay,
                                            fused=True)
         self.rng = np.random.default_rng(t.seed)  # the only source of task draws and batch order
-        self.streams = {name: TaskStream(task.splits["train"]) for name, task in data.tasks.items()}
+        lengths = data.features.get("lengths")  # token counts: fine-tune mode only
+        self.streams = {name: TaskStream(task.splits["train"], lengths, t.length_buckets)
+                        for name, task in data.tasks.items()}
         self.tasks = tuple(data.tasks)
         # Mixed precision: forward passes in bf16 where the config says so (build() resolves "auto").
         self.bf16 = t.precision == "bf16"
@@ -150,7 +182,10 @@ class Trainer:
                 break  # mid-epoch: self.current holds where to go on
             self._finish_epoch(self.current)
         self.stopped = self.stop_requested and not self.done()
-        if not self.stopped and self.best_state:
+        if not self.stopped and self.best_epoch is not None:
+            if not self.best_state:  # a resume without its checkpoint: never score the last weights as the best
+                raise InputError(f"the best weights of epoch {self.best_epoch} are missing (resumed without the "
+                                 "run's checkpoint); start a new run from its config.json")
             self.model.load_state_dict(self.best_state, strict=False)
         self._emit("on_fit_end")
 
@@ -258,8 +293,10 @@ class Trainer:
                        "seconds": c.seconds, "tasks": list(c.losses)}
         meta = {"records": self.records, "best_epoch": self.best_epoch, "best_score": self.best_score,
                 "elapsed": self.elapsed, "rng": self.rng.bit_generator.state, "current": current}
-        return {"model": trainable_state(self.model, self.cfg.model.text_mode),
-                "optimizer": self.optimizer.state_dict(), "best_state": self.best_state,
+        # The best weights are not repeated here: they are the run's checkpoint file (load_best_state), and
+        # frozen weights (--finetune-layers) come back from the model folder (resume_weights).
+        return {"model": resume_weights(self.model, self.cfg.model.text_mode),
+                "optimizer": self.optimizer.state_dict(),
                 "torch_rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else torch.zeros(0),
                 "streams": {t: {"order": s.order.cpu(), "pos": s.pos} for t, s in self.streams.items()},
@@ -267,13 +304,19 @@ class Trainer:
                                    if self.current else {}),
                 "meta": json.dumps(json_safe(meta))}
 
-    def load_state_dict(self, state: dict, source: str = "resume state") -> None:
-        import json
+    def load_state_dict(self, state: dict, source: str = "resume state",
+                        best_state: dict[str, torch.Tensor] | None = None) -> None:
+        """Continue from :meth:`state_dict`; ``best_state``: the best epoch's weights (the run's checkpoint).
 
-        check_shapes(state["model"], self.model, source, self.cfg.model.text_mode)
+        A resume state written before the best weights left it still holds them, and they are used.
+        """
+        check_shapes(state["model"], self.model, source, self.cfg.model.text_mode, allow_missing=True)
+        missing = sorted(set(resume_weights(self.model, self.cfg.model.text_mode)) - set(state["model"]))
+        if missing:
+            raise InputError(f"{source}: weight '{missing[0]}' is missing (a resume state of another model shape)")
         self.model.load_state_dict(state["model"], strict=False)
         self.optimizer.load_state_dict(state["optimizer"])
-        self.best_state = state["best_state"]
+        self.best_state = best_state or state.get("best_state") or {}
         torch.set_rng_state(state["torch_rng"].cpu())
         if self.device.type == "cuda" and len(state.get("cuda_rng", ())):
             torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)

@@ -24,7 +24,7 @@ from muser_core.model import MultiTaskModel, load_weights
 from muser_core.strategies import make_strategy
 from muser_core.train import run_folder as rf
 from muser_core.train.callbacks import ProgressBar, RunWriter
-from muser_core.train.checkpoints import load_resume_state
+from muser_core.train.checkpoints import load_best_state, load_resume_state
 from muser_core.train.data import PreparedData, prepare_data
 from muser_core.train.loop import Callback, Trainer
 
@@ -65,7 +65,8 @@ def build(cfg: RunConfig, progress: bool = False) -> tuple[RunConfig, PreparedDa
     if precision == "auto":  # bf16 autocast where the GPU has fast bf16 (Ampere and later), else fp32
         precision = "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
     data = prepare_data(cfg, progress=progress, device=str(device))
-    cfg = replace(cfg, model=replace(cfg.model, text_dim=data.text_dim, text_only_tasks=list(data.text_only_tasks)),
+    cfg = replace(cfg, model=replace(cfg.model, text_dim=data.text_dim, text_only_tasks=list(data.text_only_tasks),
+                                     max_length=data.max_length),
                   train=replace(cfg.train, device=str(device), threads=threads, precision=precision))
     torch.manual_seed(cfg.train.seed)
     model = MultiTaskModel(cfg.model, cfg.data.tasks, data.text_encoder)
@@ -165,6 +166,8 @@ def _train_locked(cfg, out: Path, resume: bool, init_from, progress: bool, callb
             except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
                 raise InputError(f"{out / rf.RESUME}: unreadable resume state ({type(exc).__name__}: {exc}); "
                                  "start a new run from its config.json") from None
+            if not trainer.best_state and trainer.best_epoch is not None:
+                trainer.best_state = load_best_state(out, trainer.best_epoch, device)
         env = rf.read_json(out / rf.ENV) or {}
         rf.write_json(out / rf.ENV, {**env, "resumes": [*env.get("resumes", []), rf.environment(str(device))]})
     else:

@@ -14,7 +14,8 @@ from conftest import TwoSentences, small_study
 
 from muser_core.base.errors import InputError
 from muser_core.features.acoustic import FeatureCache, content_key
-from muser_core.features.text_encoder import cached_embeddings, text_key
+from muser_core.features.layer_cache import cached_lower_states
+from muser_core.features.text_encoder import TextEncoder, cached_embeddings, text_key
 from muser_core.privacy import delete_participant
 from muser_core.study.process import process_study, sentence_clips
 from muser_core.study.table import correct_transcript, load_study
@@ -42,6 +43,9 @@ def test_deleting_a_participant_removes_their_files_and_rows_and_says_what(studi
 
     texts = load_study(study.root).table.set_index("speaker")["text"]
     cached_embeddings(list(texts))  # what a frozen training run on the study leaves in the cache
+    cached_lower_states(TextEncoder(), list(texts), 1)  # and a --finetune-layers 1 run
+    hidden = tmp_path / "cache" / "hidden_states"
+    assert len(list(hidden.rglob("*.npy"))) == len(set(texts))
     report = delete_participant(study, "P01")
     assert (report.sessions, report.recordings, report.sentence_clips, report.feature_rows,
             report.corrections, report.personal_models) == (2, 4, 8, 8, 1, 1)
@@ -56,6 +60,8 @@ def test_deleting_a_participant_removes_their_files_and_rows_and_says_what(studi
                for (k,) in sqlite3.connect(f).execute("SELECT key FROM vectors")}
     assert report.cached_text_vectors == len(set(texts.loc["P01"]))  # the corrected sentence among them
     assert not {text_key(t) for t in texts.loc["P01"]} & vectors
+    assert report.cached_hidden_states == len(set(texts.loc["P01"]))
+    assert {p.stem for p in hidden.rglob("*.npy")} == {text_key(t) for t in set(texts) - set(texts.loc["P01"])}
     # Only the other participant's own sentences stay (a sentence both said is recomputed when needed).
     assert {text_key(t) for t in set(texts.loc["P02"]) - set(texts.loc["P01"])} <= vectors
     assert "P01" not in (study.root / "participants.csv").read_text()

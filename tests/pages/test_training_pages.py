@@ -81,6 +81,9 @@ def test_finetune_time_estimate_is_measured_on_this_machine(runs_root):
     at.run()
     estimate = texts(at.info)
     assert "Measured on this machine by run `measured`" in estimate and "at 5.0/s" in estimate
+    # A full fine-tuning run's speed is not offered for training the top layer only (issue 24: several x faster).
+    at.number_input(key="train-finetune-layers").set_value(1).run()
+    assert "Measured on this machine by run `measured`" not in texts(at.info)
 
 
 @pytest.mark.parametrize("name, message", [("../outside", "letters, digits"), ("my run!", "letters, digits")])
@@ -419,6 +422,19 @@ def test_paper_settings_switch_sets_the_form_and_lists_what_still_differs(runs_r
     assert list(shown["what"]) == [what for what, _, _ in PAPER_DEVIATIONS]
     command = "\n".join(c.value for c in at.code)
     assert "--split paper" in command and "--text-mode finetune" in command
+
+
+def test_finetune_layers_control_reaches_the_command_and_paper_settings_reset_it(runs_root):
+    """Issue 24: one control, shown for fine-tuning only; the command preview carries it; the paper trains all."""
+    at = page(TRAIN)
+    assert not [n for n in at.number_input if n.key == "train-finetune-layers"]
+    at.radio(key="train-text-mode").set_value("finetune").run()
+    at.number_input(key="train-finetune-layers").set_value(2).run()
+    assert not at.exception and not at.error
+    assert "--finetune-layers 2" in "\n".join(c.value for c in at.code)
+    at.toggle(key="train-paper").set_value(True).run()
+    assert at.number_input(key="train-finetune-layers").value == 0
+    assert "--finetune-layers" not in "\n".join(c.value for c in at.code)
 
 
 def test_turning_paper_settings_off_restores_what_was_there(runs_root):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,31 +11,22 @@ import torch
 from conftest import StopAtBatch, synthetic_corpus, timeless
 from safetensors.torch import load_file
 
-from muser_core.config import DataConfig, ModelConfig, RunConfig, StrategyConfig, TrainConfig
+from muser_core.base.errors import InputError
+from muser_core.config import (
+    DataConfig,
+    ModelConfig,
+    RunConfig,
+    StrategyConfig,
+    TrainConfig,
+    paper_preset,
+)
 from muser_core.data.corpus import Corpus
 from muser_core.features.acoustic import EGEMAPS_FEATURES
-from muser_core.features.text_encoder import default_model_path
+from muser_core.features.text_encoder import token_lengths
 from muser_core.predict.run_model import load_trained_model, predict
+from muser_core.strategies import make_strategy
+from muser_core.train import Trainer, build, train_run
 from muser_core.train import run_folder as rf
-from muser_core.train import train_run
-
-TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
-
-
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory):
-    """A 2-layer BERT with random weights (safetensors) and MiniLM's tokenizer: no download."""
-    from transformers import BertConfig, BertModel
-
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    for name in TOKENIZER_FILES:
-        if (default_model_path() / name).is_file():
-            shutil.copy(default_model_path() / name, folder / name)
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=128)
-    BertModel(config).save_pretrained(folder, safe_serialization=True)
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +87,83 @@ def test_time_batches_measures_this_machine(tiny_bert, corpus_csv):
     result = time_batches(finetune_config(corpus_csv, str(tiny_bert)), batches=2)
     assert result["batches"] == 2 and result["samples_per_s"] == pytest.approx(64 / result["seconds"])
     assert result["epoch_items"] == int((table["split"] == "train").sum())
+
+
+FAST_MODES = {"top layer": ({"finetune_layers": 1}, {}),
+              "length buckets": ({}, {"length_buckets": 2}),
+              "top layer, buckets, max length from the data": ({"finetune_layers": 1, "max_length": 0},
+                                                               {"length_buckets": 2})}
+
+
+@pytest.mark.parametrize("mode", list(FAST_MODES))
+def test_fast_modes_stop_and_resume_exactly(tmp_path, tiny_bert, corpus_csv, monkeypatch, mode):
+    """Issue 24: every new mode continues exactly after a stop; the resume state holds no best weights and,
+    with --finetune-layers, none of the frozen layers."""
+    monkeypatch.setenv("MUSER_CACHE_DIR", str(tmp_path / "cache"))
+    model, train = FAST_MODES[mode]
+    base = finetune_config(corpus_csv, str(tiny_bert))
+    cfg = replace(base, model=replace(base.model, **model), train=replace(base.train, **train))
+    stopped = tmp_path / "stopped"
+    assert train_run(cfg, stopped, callbacks=[StopAtBatch(5)]) == {}
+    state = torch.load(stopped / rf.RESUME, weights_only=True)
+    assert "best_state" not in state
+    if model.get("finetune_layers"):
+        assert state["model"] and not any(k.startswith(("text_encoder.transformer.embeddings.",
+                                                        "text_encoder.transformer.encoder.layer.0."))
+                                          for k in state["model"])
+        assert any(k.startswith("text_encoder.transformer.encoder.layer.1.") for k in state["model"])
+    test = train_run(None, stopped, resume=True)
+    straight = tmp_path / "straight"
+    assert train_run(cfg, straight) == test
+    assert timeless(rf.read_metrics(stopped)) == timeless(rf.read_metrics(straight))
+    saved = rf.read_config(straight)
+    if model.get("max_length") == 0:  # the chosen length is what config.json repeats
+        lengths = token_lengths(Corpus.load(corpus_csv).table["text"].tolist(), tiny_bert)
+        assert saved.model.max_length == int(np.ceil(np.percentile(lengths, 99) / 8) * 8)
+    weights = load_file(str(straight / rf.CHECKPOINT))
+    initial = load_file(str(tiny_bert / "model.safetensors"))
+    for layer, trained in ((0, not model.get("finetune_layers")), (1, True)):
+        name = f"text_encoder.transformer.encoder.layer.{layer}.attention.self.query.weight"
+        assert torch.equal(weights[name], initial[name.removeprefix("text_encoder.transformer.")]) != trained
+    # The checkpoint (lower layers included) reads raw text: the reloaded model scores the test split alike.
+    reloaded, loaded_cfg, stats = load_trained_model(straight)
+    rows = Corpus.load(corpus_csv).table.query("split == 'test'")
+    pred = predict(reloaded, stats, rows["text"].tolist(), rows[EGEMAPS_FEATURES],
+                   speakers=(rows["dataset"] + ":" + rows["speaker"]).tolist())
+    accuracy = np.mean((pred["stress_probability"].to_numpy() > 0.5) == rows["stress"].to_numpy())
+    assert accuracy == pytest.approx(test["stress"]["accuracy"])
+
+
+def test_the_top_layers_score_what_the_whole_model_scores(tmp_path, tiny_bert, corpus_csv, monkeypatch):
+    """Before training (same seed, same weights) the cached path and full fine-tuning predict alike (1e-5)."""
+    monkeypatch.setenv("MUSER_CACHE_DIR", str(tmp_path / "cache"))
+    base = finetune_config(corpus_csv, str(tiny_bert))
+    outputs = []
+    for k in (0, 1):
+        cfg, data, model, device = build(replace(base, model=replace(base.model, finetune_layers=k)))
+        trainer = Trainer(model, data, make_strategy(cfg.strategy), cfg, device=device)
+        assert ("hidden_states" in data.batch(torch.arange(3))) == bool(k)
+        outputs.append(trainer.predictions("validation"))
+        trained = {n for n, p in model.named_parameters() if p.requires_grad and n.startswith("text_encoder.")}
+        assert all(".layer.1." in n for n in trained) if k else any(".layer.0." in n for n in trained)
+    for task, (labels, pred) in outputs[0].items():
+        assert np.array_equal(labels, outputs[1][task][0])
+        if task != "stress":
+            np.testing.assert_allclose(outputs[1][task][1], pred, atol=1e-5)
+    # Stress predictions are classes; compare the logits themselves on a padded batch of the same items.
+    idx = data.tasks["stress"].splits["validation"]
+    with torch.no_grad():
+        cfg0, data0, model0, _ = build(base)
+        model0.eval(), model.eval()
+        whole = model0.head("stress", model0.encode(data0.batch(idx)))
+        split = model.head("stress", model.encode(data.batch(idx)))
+    torch.testing.assert_close(split, whole, atol=1e-5, rtol=1e-5)
+
+
+def test_finetune_layers_is_refused_where_it_cannot_apply(tiny_bert, corpus_csv):
+    base = finetune_config(corpus_csv, str(tiny_bert))
+    with pytest.raises(InputError, match="needs --text-mode finetune"):
+        replace(base, model=replace(base.model, text_mode="frozen", finetune_layers=1)).resolved()
+    with pytest.raises(InputError, match="this model has 2 layers, so give 1 to 1"):
+        build(replace(base, model=replace(base.model, finetune_layers=2)))
+    assert paper_preset(replace(base, model=replace(base.model, finetune_layers=1))).model.finetune_layers == 0

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 from conftest import StopAtBatch, synthetic_corpus, timeless
 
+from muser_core.base.errors import InputError
 from muser_core.config import DataConfig, RunConfig, StrategyConfig, TrainConfig
 from muser_core.strategies import make_strategy
 from muser_core.train import Callback, Trainer, build
@@ -76,7 +78,13 @@ def test_a_stop_mid_epoch_continues_exactly_from_the_state_dict(tmp_path, stop_b
     weights = {k: v.clone() for k, v in stopped.model.state_dict().items()}
     state = stopped.state_dict()
     resumed = trainer()
-    resumed.load_state_dict(state)
+    if stopped.best_epoch is not None:  # without the best weights, the end of training refuses to go on
+        blind = trainer()
+        blind.load_state_dict(state)
+        blind.cfg = replace(blind.cfg, train=replace(blind.cfg.train, max_epochs=blind.epochs_done))  # ends here
+        with pytest.raises(InputError, match=f"the best weights of epoch {stopped.best_epoch} are missing"):
+            blind.fit()
+    resumed.load_state_dict(state, best_state=stopped.best_state)  # the run folder's checkpoint holds these
     # The state holds the weights at the stop, not the best epoch's (the defect of the old stop path).
     assert all(torch.equal(resumed.model.state_dict()[k], v) for k, v in weights.items())
     resumed.fit()
@@ -89,7 +97,7 @@ class StateAtEpochEnd(Callback):
     """The resume state as the run folder writer saves it at the end of an epoch (a kill may follow at once)."""
 
     def __init__(self, epoch: int):
-        self.epoch, self.state = epoch, None
+        self.epoch, self.state, self.best = epoch, None, {}
 
     def on_epoch_end(self, trainer, record):
         if record["epoch"] == self.epoch:  # through bytes, as it goes to disk: the tensors train on afterwards
@@ -97,6 +105,7 @@ class StateAtEpochEnd(Callback):
             torch.save(trainer.state_dict(), buffer)
             buffer.seek(0)
             self.state = torch.load(buffer, weights_only=True)
+            self.best = {k: v.clone() for k, v in trainer.best_state.items()}  # as the checkpoint holds them
 
 
 def test_a_state_saved_at_an_epochs_end_continues_exactly(tmp_path):
@@ -113,7 +122,37 @@ def test_a_state_saved_at_an_epochs_end_continues_exactly(tmp_path):
     straight.callbacks.append(saver)
     straight.fit()
     resumed = trainer()
-    resumed.load_state_dict(saver.state)
+    resumed.load_state_dict(saver.state, best_state=saver.best)
     resumed.fit()
     assert [r["epoch"] for r in resumed.records] == list(range(7))
     assert timeless(resumed.records) == timeless(straight.records)
+
+
+def test_length_buckets_sort_runs_of_batches_and_keep_every_item():
+    """--length-buckets: each run of B batches of the shuffled order holds the same items, sorted into batches of
+    similar length, drawn in a seeded order; the tail (never reached before a reshuffle) is left as shuffled."""
+    from muser_core.train.loop import TaskStream, bucketed
+
+    rng = np.random.default_rng(0)
+    lengths = torch.from_numpy(rng.integers(5, 120, 200))
+    order = torch.from_numpy(rng.permutation(200))
+    k, runs = 8, 5
+    out = bucketed(order, lengths, k, runs, np.random.default_rng(1))
+    usable = 200 // k * k
+    assert torch.equal(out[usable:], order[usable:])
+    for start in range(0, usable, k * runs):
+        block, mine = order[start:start + k * runs], out[start:start + k * runs]
+        assert sorted(block.tolist()) == sorted(mine.tolist())
+        batches = mine.view(-1, k)
+        # Sorted within the run: a batch's lengths never interleave with another batch's.
+        spans = sorted((int(lengths[b].min()), int(lengths[b].max())) for b in batches)
+        assert all(hi <= nxt_lo for (_, hi), (nxt_lo, _) in zip(spans, spans[1:], strict=False))
+    padded = lambda o: sum(int(lengths[o[i:i + k]].max()) for i in range(0, usable, k))  # noqa: E731
+    assert padded(out) < 0.8 * padded(order)
+    # The same generator state gives the same order (resume), and the stream uses it on each reshuffle.
+    assert torch.equal(out, bucketed(order, lengths, k, runs, np.random.default_rng(1)))
+    stream = TaskStream(torch.arange(200), lengths, runs)
+    first = stream.take(k, np.random.default_rng(2))
+    g = np.random.default_rng(2)
+    expected = bucketed(torch.from_numpy(g.permutation(200)), lengths, k, runs, g)
+    assert torch.equal(stream.order, expected) and torch.equal(first, expected[:k])

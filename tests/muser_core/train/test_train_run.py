@@ -368,3 +368,25 @@ def test_a_resume_state_of_the_wrong_shape_is_one_line(tmp_path, corpus_csv, cap
     assert main(["--out", str(out), "--resume", "--no-progress"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"error: {out / rf.RESUME}: unreadable resume state"), err
+
+
+def test_the_resume_state_holds_no_second_copy_of_the_best_weights(tmp_path, corpus_csv):
+    """Issue 24: the best weights are the checkpoint file; a resume reads them back from there, and without them
+    it refuses rather than scoring the last weights as the best."""
+    from muser_core.train.checkpoints import load_best_state, save_checkpoint
+
+    cfg = config(corpus_csv, max_epochs=12)
+    out = tmp_path / "stopped"
+    train_run(cfg, out, callbacks=[StopAtBatch(40)])
+    state = torch.load(out / rf.RESUME, weights_only=True)
+    assert "best_state" not in state
+    best_epoch = rf.read_status(out)["best_epoch"]
+    best = load_best_state(out, best_epoch)
+    assert best and all(torch.equal(best[k], v) for k, v in load_file(str(out / rf.CHECKPOINT)).items())
+    # A checkpoint of another epoch (a kill between a new best and the next resume state) is not taken.
+    save_checkpoint(tmp_path, best, best_epoch + 1)
+    assert load_best_state(tmp_path, best_epoch) == {}
+    # Without its checkpoint the resume is refused in one line, never trained on to a silent wrong result.
+    (out / rf.CHECKPOINT).rename(tmp_path / "kept.safetensors")
+    with pytest.raises(InputError, match=f"unreadable checkpoint of the best epoch {best_epoch}"):
+        train_run(None, out, resume=True)
