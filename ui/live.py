@@ -125,11 +125,13 @@ def recogniser_ui() -> tuple[str, str]:
 
 @dataclass
 class ClipChoice:
-    """The clip to score and, for a shipped sample, what is known about it."""
+    """The clip to score, the input tab it came from (its result is drawn there, nowhere else) and, for a
+    shipped sample, what is known about it."""
 
     data: bytes
     name: str
     sample: SampleClip | None = None
+    tab: object = None          # the st.tabs container of its input
 
     @property
     def key(self) -> str:
@@ -144,28 +146,35 @@ def _touched(source: str):
     return mark
 
 
+# The input tabs: the source name each input marks as touched, and its tab's title.
+SOURCE_TABS = {"browser": "Browser microphone", "upload": "Upload a file", "server": "Server microphone",
+               "sample": "Sample clips"}
+
+
 def clip_source_ui() -> ClipChoice | None:
     """The clip to score: browser microphone, upload, server microphone or a sample.
 
     Every tab is drawn on every run (returning from inside one left the later
-    tabs blank); the input the user touched last is the one scored.
+    tabs blank); the input the user touched last is the one scored, and its
+    result belongs in its own tab (the caller draws it into ``choice.tab``): a
+    sample's result under the microphone tabs read as the recording's. A tab
+    whose clip is not the one scored says so and offers to score it.
     """
-    browser_tab, upload_tab, server_tab, sample_tab = st.tabs(
-        ["Browser microphone", "Upload a file", "Server microphone", "Sample clips"])
+    tabs = dict(zip(SOURCE_TABS, st.tabs(list(SOURCE_TABS.values())), strict=True))
     choices: dict[str, ClipChoice] = {}
-    with browser_tab:
+    with tabs["browser"]:
         recorded = st.audio_input("Record a clip", key="live-browser", on_change=_touched("browser"))
         if recorded is not None:
             choices["browser"] = ClipChoice(check_upload(recorded), "browser recording")
-    with upload_tab:
+    with tabs["upload"]:
         upload = st.file_uploader("Audio file", type=AUDIO_TYPES, key="live-upload", on_change=_touched("upload"))
         if upload is not None:
             choices["upload"] = ClipChoice(check_upload(upload), upload.name)
-    with server_tab:
+    with tabs["server"]:
         data = server_microphone_ui()
         if data is not None:
             choices["server"] = ClipChoice(data, "server recording")
-    with sample_tab:
+    with tabs["sample"]:
         samples = {s.title: s for s in cached_samples()}
         st.caption("Real voices: a LibriVox reading (public domain) with its reference text, no stress label. "
                    "Synthetic: espeak-ng clips of the demo corpus with their sentence and true labels.")
@@ -174,10 +183,19 @@ def clip_source_ui() -> ClipChoice | None:
             sample = samples[title]
             st.caption(true_label(sample))  # the reference text is shown beside the transcript
             choices["sample"] = ClipChoice(sample.path.read_bytes(), title, sample)
+    if not choices:
+        return None
     active = st.session_state.get(SOURCE)
-    if active in choices:
-        return choices[active]
-    return next(iter(choices.values()), None)
+    active = active if active in choices else next(iter(choices))
+    for source in choices:
+        if source != active:
+            with tabs[source]:
+                st.caption(f"The clip scored is the one in the {SOURCE_TABS[active]} tab (the input used last); "
+                           "its result is shown there.")
+                st.button("Score this tab's clip", key=f"live-score-{source}", on_click=_touched(source))
+    choice = choices[active]
+    choice.tab = tabs[active]
+    return choice
 
 
 def true_label(sample: SampleClip) -> str:
