@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from conftest import REPO, make_run
 from streamlit.testing.v1 import AppTest
 
+from muser_core.base.errors import InputError
 from muser_core.config import RunConfig
 from muser_core.strategies import STRATEGIES
 from muser_core.train import process
@@ -541,3 +543,33 @@ def test_a_text_only_external_set_joins_a_model_that_hears_the_corpus(runs_root)
     at.selectbox(key="train-modality").set_value("audio").run()
     assert [e.value for e in at.error] == ["EmoBank (real emotion ratings, shipped) has no audio: choose Modality = "
                                            "text or both"]
+
+
+def test_a_study_whose_validation_split_has_no_labels_is_refused_before_launch(runs_root, studies):
+    """Issue 23: on a recorded study whose validation split held no labelled items Launch was accepted and the
+    run failed; the form checks the data's splits as the run does, beside the field."""
+    from conftest import TwoSentences, small_study
+
+    from muser_core.study.process import process_study
+    from muser_core.train.data import check_data, load_corpus
+    from ui.common import STUDY_LABEL
+
+    study = small_study(studies, sessions_per_condition=2)   # one person, 2 sessions a condition: no validation
+    process_study(study, TwoSentences())
+    at = page(TRAIN)
+    at.radio(key="train-corpus").set_value(STUDY_LABEL).run()
+    at.selectbox(key="train-modality").set_value("text").run()
+    at.selectbox(key="train-split").set_value("table").run()
+    assert not at.exception
+    [error] = [e.value for e in at.error]
+    assert "the validation split of corpus" in error and "has no labelled items" in error
+    assert "record more sessions" in error
+    assert at.button(key="train-launch").disabled
+    # The same verdict as the library's, on the copy the run would read (an independent load of it).
+    copy = next((runs_root / ".corpora").glob("study-*.csv"))
+    assert not (load_corpus(str(copy), "table").table["split"] == "validation").any()
+    cfg = RunConfig()
+    tasks = next(m for m in at.multiselect if m.label == "Tasks").value
+    with pytest.raises(InputError) as refused:
+        check_data(replace(cfg, data=replace(cfg.data, corpus=str(copy), split="table", tasks=tasks)))
+    assert error.startswith(str(refused.value))
