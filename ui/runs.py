@@ -104,8 +104,11 @@ def problems_ui(view: rv.RunView) -> None:
 def run_charts_ui(view: rv.RunView, key: str) -> None:
     """Validation curves and task probabilities of one run."""
     if not view.records:
-        st.info("No evaluation recorded yet: the run is loading its data and the text encoder, "
-                "or evaluating before training.")
+        if view.active:
+            st.info("No evaluation recorded yet: the run is loading its data and the text encoder, "
+                    "or evaluating before training.")
+        else:   # a failed run is not loading anything (its error is said above)
+            st.info(f"No evaluation recorded: the run {view.state} before its first evaluation.")
         return
     left, right = st.columns(2)
     with left:
