@@ -447,7 +447,8 @@ def speed_ratios(view: RunView) -> pd.DataFrame:
 
 
 def run_labels(views: Sequence[RunView]) -> list[str]:
-    """A distinct label per run: its folder name, with parent folders added where two names are the same.
+    """A distinct label per run: its folder name once, with the parent folders after it in brackets only where
+    two names are the same ("speed-seed0 (sweep-a)"; the name first, where a reader looks).
 
     Two sweeps both hold ``speed-...-seed0``, and a copy of a shipped demo run
     has the demo's name; their curves must not share a panel.
@@ -455,7 +456,7 @@ def run_labels(views: Sequence[RunView]) -> list[str]:
     labels = [v.name for v in views]
     for depth in (2, 3):
         counts = pd.Series(labels).value_counts()
-        labels = ["/".join(v.path.parts[-depth:]) if counts[label] > 1 else label
+        labels = [f"{v.name} ({'/'.join(v.path.parts[-depth:-1])})" if counts[label] > 1 else label
                   for v, label in zip(views, labels, strict=True)]
     seen: dict[str, int] = {}
     unique = []

@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analysis.live_explain import stress_indicators, text_profile
+from analysis.palette import LIGHT, task_colour
 from muser_core.audio import microphone
 from muser_core.audio.transcribe import (
     DEFAULT_RECOGNISER,
@@ -20,6 +21,7 @@ from muser_core.audio.transcribe import (
     get_recogniser,
     takes_model_folder,
 )
+from muser_core.base.tasks import MAIN_TASK
 from muser_core.data.samples import SampleClip, sample_clips
 from muser_core.predict.base import Predictor
 from muser_core.predict.clip import make_baseline, prepare_clip
@@ -283,8 +285,8 @@ def gauge(probability: float) -> go.Figure:
     figure = go.Figure(go.Indicator(
         mode="gauge+number", value=100 * probability, number={"suffix": "%"},
         title={"text": "Probability of stress"},
-        gauge={"axis": {"range": [0, 100]}, "bar": {"color": "#c0392b" if probability >= 0.5 else "#2e86c1"},
-               "steps": [{"range": [0, 50], "color": "#eaf2f8"}, {"range": [50, 100], "color": "#fdedec"}],
+        gauge={"axis": {"range": [0, 100]}, "bar": {"color": task_colour(MAIN_TASK)},   # stress's colour
+               "steps": [{"range": [0, 100], "color": LIGHT}],
                "threshold": {"line": {"color": "black", "width": 2}, "value": 50}}))
     figure.update_layout(height=260, margin={"t": 50, "b": 10, "l": 30, "r": 30})
     return figure
@@ -301,6 +303,7 @@ def history_ui(history: list[dict]) -> None:
     scored = frame[frame["stress_probability"].notna()]
     if len(scored) >= 2:
         figure = go.Figure(go.Scatter(x=list(scored.index), y=scored["stress_probability"], mode="lines+markers",
+                                      line_color=task_colour(MAIN_TASK),
                                       text=scored["clip"], hovertemplate="clip %{x}: %{text}<br>%{y:.3f}"))
         figure.update_layout(height=220, margin={"t": 10, "b": 30, "l": 40, "r": 10},
                              xaxis={"title": "clip", "dtick": 1, "tickformat": "d"},

@@ -167,7 +167,7 @@ def test_runs_with_the_same_folder_name_get_distinct_labels(runs_root):
     """Two sweeps both hold '<variant>-seed0': their curves must not share one panel (a line would run back)."""
     views = [rv.read_run(make_run(runs_root / sweep, "speed-seed0", epochs=4)) for sweep in ("a", "b")]
     views.append(rv.read_run(make_run(runs_root, "solo", epochs=4)))
-    assert rv.run_labels(views) == ["a/speed-seed0", "b/speed-seed0", "solo"]
+    assert rv.run_labels(views) == ["speed-seed0 (a)", "speed-seed0 (b)", "solo"]   # the name once, first
     table = rv.combine(views, lambda v: rv.probabilities_frame(v.records))
     for _, group in table.groupby(["run", "task"]):
         assert group["epoch"].is_monotonic_increasing
@@ -179,10 +179,10 @@ def test_ten_runs_stay_legible(runs_root):
                                   epochs=4, seed=i)) for i in range(10)]
     fig = figs.probability_figure(rv.combine(views, lambda v: rv.probabilities_frame(v.records)))
     rows = -(-10 // figs.WRAP)
-    assert fig.layout.height == 90 + figs.ROW_HEIGHT * rows
+    assert fig.layout.height == figs.MARGIN_PX + figs.ROW_HEIGHT * rows
     tops = sorted({round(fig.layout[a].domain[1], 6) for a in fig.layout if a.startswith("yaxis")}, reverse=True)
     bottoms = sorted({round(fig.layout[a].domain[0], 6) for a in fig.layout if a.startswith("yaxis")}, reverse=True)
-    gaps_px = [(bottoms[i] - tops[i + 1]) * (fig.layout.height - 90) for i in range(rows - 1)]
+    gaps_px = [(bottoms[i] - tops[i + 1]) * (fig.layout.height - figs.MARGIN_PX) for i in range(rows - 1)]
     assert all(abs(g - figs.GAP_PX) < 1 for g in gaps_px)
     assert all(len(a.text) <= figs.TITLE_CHARS for a in fig.layout.annotations)
 

@@ -573,3 +573,19 @@ def test_a_study_whose_validation_split_has_no_labels_is_refused_before_launch(r
     with pytest.raises(InputError) as refused:
         check_data(replace(cfg, data=replace(cfg.data, corpus=str(copy), split="table", tasks=tasks)))
     assert error.startswith(str(refused.value))
+
+
+def test_sampling_dynamics_with_forty_runs_draws_the_first_twelve_and_names_the_eq1_run(runs_root):
+    """Issue 23: "Select all" on 40+ runs drew 40 panels a chart (unreadable, 25 s); the eq. 1 table did not
+    say which run it explains."""
+    from ui.runs import MAX_SHOWN
+
+    paths = [str(make_run(runs_root / "many", f"speed-seed{i}", "speed", epochs=5, seed=i)) for i in range(40)]
+    at = AppTest.from_file(DYNAMICS, default_timeout=120).run()
+    at.multiselect(key="dyn-runs").set_value(paths).run()
+    assert not at.exception and not at.error
+    assert any(f"40 runs chosen: the charts show the first {MAX_SHOWN}" in i.value for i in at.info)
+    assert len(at.dataframe[0].value) == MAX_SHOWN
+    assert any("Equation 1 for run **speed-seed0**" in m.value for m in at.markdown)
+    at.toggle(key="dyn-all").set_value(True).run()
+    assert not at.exception and len(at.dataframe[0].value) == 40
