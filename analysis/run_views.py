@@ -342,7 +342,9 @@ def measured_speed(cfg: RunConfig) -> dict | None:
     """The newest measured training speed (items/s) of a run like ``cfg`` on this machine, from its status.
 
     "Like" = same modality, text mode and text model; the run records its
-    samples/s as it trains. None when no such run exists yet.
+    samples/s as it trains. Own runs come first; a shipped demo run's figure
+    says so (``shipped``): it was measured when the demo was made, not by the
+    user. None when no such run exists yet.
     """
     import socket
 
@@ -350,13 +352,14 @@ def measured_speed(cfg: RunConfig) -> dict | None:
     if table.empty:
         return None
     same = table[(table["modality"] == cfg.model.modality) & (table["text_mode"] == cfg.model.text_mode)]
-    for path in same["path"]:
+    for path, shipped in zip(same["path"], same["shipped"], strict=True):
         status = rf.read_json(Path(path) / rf.STATUS) or {}
         config = rf.read_json(Path(path) / rf.CONFIG) or {}
         model = config.get("model") if isinstance(config.get("model"), dict) else {}
         rate = _number(status.get("samples_per_s"))
         if rate and status.get("host") == socket.gethostname() and model.get("text_model") == cfg.model.text_model:
-            return {"samples_per_s": rate, "run": Path(path).name, "measured": status.get("updated")}
+            return {"samples_per_s": rate, "run": Path(path).name, "measured": status.get("updated"),
+                    "shipped": bool(shipped)}
     return None
 
 

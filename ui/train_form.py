@@ -258,9 +258,13 @@ def estimate_ui(form: LaunchForm, key: str) -> None:
                 + rv.epoch_estimate(timed["epoch_items"], timed["samples_per_s"]) + ".",
                 icon=":material/speed:")
     elif measured and items:
-        st.info(f"Measured on this machine by run `{measured['run']}`: "
-                + rv.epoch_estimate(items, measured["samples_per_s"]) + ". Runs show their own speed as they go.",
-                icon=":material/speed:")
+        whose = (f"Measured by the shipped demo run `{measured['run']}` when it was made"
+                 + (f" ({time.strftime('%Y-%m-%d', time.localtime(measured['measured']))})"
+                    if isinstance(measured.get("measured"), (int, float)) else "")
+                 + ", not by a run of yours" if measured["shipped"] else
+                 f"Measured on this machine by your run `{measured['run']}`")
+        st.info(whose + ": " + rv.epoch_estimate(items, measured["samples_per_s"])
+                + ". Runs show their own speed as they go.", icon=":material/speed:")
     elif cfg.model.text_mode == "finetune":
         st.warning("Fine-tuning the Transformer on a CPU is slow (minutes per epoch). Time a few batches "
                    "on this machine before launching, or launch and watch the run measure itself.",

@@ -79,7 +79,20 @@ def test_finetune_time_estimate_is_measured_on_this_machine(runs_root):
                                            "samples_per_s": 5.0})
     at.run()
     estimate = texts(at.info)
-    assert "Measured on this machine by run `measured`" in estimate and "at 5.0/s" in estimate
+    assert "Measured on this machine by your run `measured`" in estimate and "at 5.0/s" in estimate
+
+
+def test_the_speed_hint_says_when_its_figure_is_a_shipped_demo_runs(runs_root, tmp_path, monkeypatch):
+    """Issue 23: before any run of the user's the hint quoted a shipped demo run's speed as if measured here."""
+    shipped = tmp_path / "shipped"
+    folder = make_run(shipped, "demo-speed", epochs=2)
+    rf.write_json(folder / rf.STATUS, {**rf.read_json(folder / rf.STATUS), **rf.process_identity(),
+                                       "samples_per_s": 7.0})
+    monkeypatch.setattr("muser_core.train.process.SHIPPED_RUNS", shipped)
+    estimate = texts(page(TRAIN).info)
+    assert "Measured by the shipped demo run `demo-speed` when it was made" in estimate
+    assert "not by a run of yours" in estimate and "at 7.0/s" in estimate
+    assert "Measured on this machine" not in estimate
 
 
 @pytest.mark.parametrize("name, message", [("../outside", "letters, digits"), ("my run!", "letters, digits")])
