@@ -602,3 +602,25 @@ def test_sampling_dynamics_with_forty_runs_draws_the_first_twelve_and_names_the_
     assert any("Equation 1 for run **speed-seed0**" in m.value for m in at.markdown)
     at.toggle(key="dyn-all").set_value(True).run()
     assert not at.exception and len(at.dataframe[0].value) == 40
+
+
+def test_a_sweep_under_an_existing_name_is_refused_or_continued(runs_root):
+    """Issue 23: a sweep launched under an existing name silently re-ran (Train refuses duplicates). A finished
+    sweep's name is refused beside the field; a stopped one of the same table and seeds is continued, as said."""
+    sweep = _table8_sweep(runs_root, {2: ("uniform", 2, 0.75), 4: ("speed", 5, 0.78)})
+    (sweep / "results.csv").write_text("label,seed\n")
+    at = page(RESULTS)
+    at.selectbox(key="sweep-table").set_value("8").run()
+    at.text_input(key="sweep-name-8").set_value("t8").run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["a sweep named 't8' already exists (finished): choose another name, "
+                                           "or open it below"]
+    assert at.button(key="sweep-launch").disabled
+    (sweep / "results.csv").unlink()
+    rf.write_json(sweep / rf.LAUNCH, {"kind": "sweep", "pid": 1, "process_started": 0.0, "host": "elsewhere",
+                                      "started": 1.0, "stop_requested": 2.0, "table": "8", "seeds": [0, 1]})
+    at.text_input(key="sweep-seeds").set_value("0,1").run()
+    assert not at.error and not at.button(key="sweep-launch").disabled
+    assert any("Launch continues it" in c.value for c in at.caption)
+    at.text_input(key="sweep-seeds").set_value("0,1,2").run()
+    assert "the same table and seeds to continue it" in texts(at.error) and at.button(key="sweep-launch").disabled
