@@ -122,3 +122,22 @@ def test_the_data_choice_carries_to_the_next_page(muse_root):
     assert {m.label: m.value for m in at.metric}["Labelled rows"] == "23, 22, 23"
     at.switch_page("app.py").run()  # and back: the overview still shows the MuSE copy
     assert {m.label: m.value for m in at.metric}["Utterances"] == "23"
+
+
+def test_page_settings_are_kept_for_the_browser_session():
+    """Issue 23: Text indicators' percent and the Overview's split reset on navigation, and the Acoustic
+    page's Table 4 caption then named the word count though the text page scored by percent."""
+    at = AppTest.from_file(APP, default_timeout=240).run()
+    at.sidebar.selectbox(key="overview-split").set_value("paper").run()
+    at.switch_page("pages/1_Text_indicators.py").run()
+    assert not at.exception
+    at.sidebar.radio(key="text-ind-score").set_value("percent").run()
+    at.sidebar.slider(key="text-ind-k").set_value(10).run()
+    at.switch_page("pages/2_Acoustic_indicators.py").run()
+    assert not at.exception and not at.error
+    assert any("scored as percent of words (liwc)" in c.value for c in at.caption)
+    at.switch_page("app.py").run()
+    assert at.sidebar.selectbox(key="overview-split").value == "paper"
+    at.switch_page("pages/1_Text_indicators.py").run()
+    assert at.sidebar.radio(key="text-ind-score").value == "percent"
+    assert at.sidebar.slider(key="text-ind-k").value == 10

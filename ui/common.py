@@ -97,17 +97,20 @@ class SourceChoice:
         return self.source is not None and (self.source.built_in or bool(self.path) or self.upload is not None)
 
 
-def _kept(name: str, default):
+def session_kept(name: str, default):
+    """A choice kept for the browser session under ``name`` (the widget's own state goes on navigation)."""
     return st.session_state.get(f"{KEPT}-{name}", default)
 
 
-def _keep(name: str, value):
+def session_keep(name: str, value):
+    """Keep ``value`` as the session's choice ``name``; returns it."""
     st.session_state[f"{KEPT}-{name}"] = value
     return value
 
 
-def _index(options: list[str], name: str, keep: bool) -> int:
-    kept = _kept(name, options[0]) if keep else options[0]
+def session_index(options: list[str], name: str, keep: bool) -> int:
+    """The index of the kept choice ``name`` among ``options`` (0 when not kept, or gone)."""
+    kept = session_kept(name, options[0]) if keep else options[0]
     return options.index(kept) if kept in options else 0
 
 
@@ -132,9 +135,9 @@ def source_ui(label: str, key: str, prefix: str, choices: Sequence[Source], *, s
     labels: dict[str, Source | None] = {none: None} if none else {}
     labels |= {source_label(s, upload=upload, external=external): s for s in choices}
     names = list(labels)
-    chosen = area.radio(label, names, index=_index(names, "source", keep), key=key, horizontal=not sidebar,
+    chosen = area.radio(label, names, index=session_index(names, "source", keep), key=key, horizontal=not sidebar,
                         help=help)
-    source = labels[_keep("source", chosen) if keep else chosen]
+    source = labels[session_keep("source", chosen) if keep else chosen]
     if source is None:
         return SourceChoice()
     widget, path, uploaded = f"{prefix}-{source.name}", "", None
@@ -142,27 +145,27 @@ def source_ui(label: str, key: str, prefix: str, choices: Sequence[Source], *, s
         folders = {p.name: p for p in source.listing()}
         if folders:
             listed = list(folders)
-            picked = area.selectbox(source.path_label, listed, index=_index(listed, source.name, keep),
+            picked = area.selectbox(source.path_label, listed, index=session_index(listed, source.name, keep),
                                     key=widget, help=source.help)
-            path = str(folders[_keep(source.name, picked) if keep else picked])
+            path = str(folders[session_keep(source.name, picked) if keep else picked])
     elif upload and source.upload is not None:
         uploaded = _upload_ui(area, source, widget, keep)
     elif not source.built_in:
         default = os.environ.get(source.env, "") if source.env else ""
-        path = area.text_input(source.path_label, _kept(source.name, default) if keep else default, key=widget,
+        path = area.text_input(source.path_label, session_kept(source.name, default) if keep else default, key=widget,
                                help=source.help).strip()
         if keep:
-            _keep(source.name, path)
+            session_keep(source.name, path)
     values = []
     for o in source.options if options else ():
         name = f"{source.name}-{o.name}"
         if o.free:
-            value = area.text_input(o.label, _kept(name, o.default) if keep else o.default,
+            value = area.text_input(o.label, session_kept(name, o.default) if keep else o.default,
                                     key=f"{widget}-{o.name}", help=o.help).strip()
         else:
-            value = area.selectbox(o.label, o.choices, index=_index(list(o.choices), name, keep),
+            value = area.selectbox(o.label, o.choices, index=session_index(list(o.choices), name, keep),
                                    key=f"{widget}-{o.name}", help=o.help)
-        values.append((o.name, _keep(name, value) if keep else value))
+        values.append((o.name, session_keep(name, value) if keep else value))
     return SourceChoice(source, path, uploaded, tuple(values))
 
 
@@ -173,8 +176,8 @@ def _upload_ui(area, source: Source, widget: str, keep: bool) -> tuple[bytes, st
                                 args=(widget, name))
     if upload is not None:
         given = (check_upload(upload), upload.name)
-        return _keep(name, given) if keep else given
-    given = _kept(name, None) if keep else None
+        return session_keep(name, given) if keep else given
+    given = session_kept(name, None) if keep else None
     if given is not None:
         area.caption(f"Using `{given[1]}`, uploaded earlier in this session.")
     return given
@@ -226,8 +229,8 @@ def corpus_source_ui(key: str = "corpus", show_split: bool = True) -> Corpus | N
                            keep=True)
         # Pages that use every row (the indicator analysis) hide the split choice.
         splits = list(SPLIT_METHODS)
-        split = _keep("split", st.sidebar.selectbox(
-            "Split", splits, index=_index(splits, "split", True), key=f"{key}-split",
+        split = session_keep("split", st.sidebar.selectbox(
+            "Split", splits, index=session_index(splits, "split", True), key=f"{key}-split",
             help="speaker: no speaker in two splits; paper: 1,853 / 200 / 273 sentences")) if show_split \
             else SPLIT_METHODS[0]
         return load_choice_ui(choice, split, upload=True)
