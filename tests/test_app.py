@@ -141,3 +141,15 @@ def test_page_settings_are_kept_for_the_browser_session():
     at.switch_page("pages/1_Text_indicators.py").run()
     assert at.sidebar.radio(key="text-ind-score").value == "percent"
     assert at.sidebar.slider(key="text-ind-k").value == 10
+
+
+def test_the_overview_table_has_no_none_cells_and_one_number_of_decimals_a_column(tmp_path):
+    """Issue 23: empty cells read "None", and one column mixed 5.733 with 5.9963."""
+    rows = "\n".join(f"sentence {i},{i % 2},{3 + i / 7},{i % 3},train,s{i % 3}" for i in range(9))
+    at = _upload(AppTest.from_file(APP, default_timeout=60).run(), "train-only.csv",
+                 "text,stress,activation,valence,split,speaker\n" + rows + "\n")
+    assert not at.exception and not at.error
+    per_split = next(d.value for d in at.dataframe if "utterances" in d.value.columns)
+    assert per_split.loc["train", "activation_mean"] == f"{sum(3 + i / 7 for i in range(9)) / 9:.2f}"
+    assert not per_split.isin(["None", "nan"]).any(axis=None) and per_split.isna().sum().sum() == 0
+    assert per_split.loc["test"].tolist() == ["", "", "", "", ""]     # no test split: blank, not None

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from analysis.display import readable
 from muser_core.base.errors import InputError
 from muser_core.base.paths import DATA_DIR
 from muser_core.base.tasks import EMOTION_TASKS, INTERNAL_TASKS, MAIN_TASK
@@ -48,6 +49,15 @@ def show_input_errors() -> Iterator[None]:
         if isinstance(exc, NoUsableRows) and exc.skipped:
             st.dataframe(pd.DataFrame([vars(s) for s in exc.skipped]), hide_index=True)
         st.stop()
+
+
+def table_ui(frame: pd.DataFrame, decimals: dict[str, int] | None = None, **kwargs) -> None:
+    """``st.dataframe`` of ``frame`` as a reader expects it (:func:`analysis.display.readable`): missing cells
+    blank, not "None"; one number of decimals a column, right-aligned. ``column_config`` entries win."""
+    shown, numeric = readable(frame, decimals)
+    config = {c: st.column_config.TextColumn(alignment="right") for c in numeric}
+    config.update(kwargs.pop("column_config", None) or {})
+    st.dataframe(shown, column_config=config, **kwargs)
 
 
 def data_roots() -> list[Path]:
@@ -271,7 +281,7 @@ def corpus_overview_ui(corpus: Corpus) -> None:
         aggregations["stressed"] = (MAIN_TASK, lambda s: int((s == 1).sum()))
     aggregations |= {f"{t}_mean": (t, "mean") for t in EMOTION_TASKS if t in corpus.tasks}
     per_split = table.groupby("split").agg(**aggregations).reindex(list(SPLITS))
-    st.dataframe(per_split, width="stretch")
+    table_ui(per_split, {f"{t}_mean": 2 for t in EMOTION_TASKS}, width="stretch")   # a split may be absent
     scales = ", ".join(f"{k} {lo:g}..{hi:g}" for k, (lo, hi) in corpus.label_scales.items())
     if scales:
         st.caption(f"Label scales (the data set's own): {scales}.")

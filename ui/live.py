@@ -29,7 +29,7 @@ from muser_core.predict.load import load_predictor as load_model
 from muser_core.predict.run_model import DEFAULT_CHECKPOINT, usable_checkpoints
 from muser_core.study.personal_model import MODEL_FILE, personal_models, read_personal_model
 from muser_core.train.data import load_corpus
-from ui.common import check_upload
+from ui.common import check_upload, table_ui
 
 AUDIO_TYPES = ["wav", "flac", "ogg", "mp3", "m4a", "webm"]
 SOURCE = "live-source"   # which input the user touched last: that one is scored
@@ -296,10 +296,8 @@ def history_ui(history: list[dict]) -> None:
     """This session's clips: a table always; a chart of stress probability once two clips were scored."""
     frame = pd.DataFrame(history)
     frame.index = range(1, len(frame) + 1)
-    st.dataframe(frame, width="stretch", column_config={
-        "stress_probability": st.column_config.NumberColumn("stress probability", format="%.3f"),
-        "activation": st.column_config.NumberColumn(format="%.2f"),
-        "valence": st.column_config.NumberColumn(format="%.2f")})
+    table_ui(frame, {"stress_probability": 3, "activation": 2, "valence": 2}, width="stretch", column_config={
+        "stress_probability": st.column_config.TextColumn("stress probability", alignment="right")})
     scored = frame[frame["stress_probability"].notna()]
     if len(scored) >= 2:
         figure = go.Figure(go.Scatter(x=list(scored.index), y=scored["stress_probability"], mode="lines+markers",

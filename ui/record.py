@@ -24,7 +24,7 @@ from muser_core.study.process import process_study
 from muser_core.study.protocol import RATING, Condition, Session, StressTask, StudySettings
 from muser_core.study.store import Study, list_studies, studies_dir
 from muser_core.study.table import correct_transcript, load_study, sentences
-from ui.common import check_upload
+from ui.common import check_upload, table_ui
 from ui.live import AUDIO_TYPES
 
 NEW_STUDY = "+ New study"
@@ -356,7 +356,7 @@ def review_ui(study: Study, table: pd.DataFrame, notes: list[str], skipped: list
     cols[2].metric("Sentences", len(table))
     cols[3].metric("Stressed share", f"{table['stress'].mean():.0%}" if len(table) else "n/a")
     st.markdown("**Sessions**")
-    st.dataframe(sessions_overview(study, table), hide_index=True, width="stretch")
+    table_ui(sessions_overview(study, table), hide_index=True, width="stretch")
     if skipped:
         with st.expander(f"{len(skipped)} answer(s) not in the table yet"):
             st.dataframe(pd.DataFrame([vars(s) for s in skipped]), hide_index=True, width="stretch")
@@ -364,7 +364,7 @@ def review_ui(study: Study, table: pd.DataFrame, notes: list[str], skipped: list
         st.info("No processed sentences yet: record answers, then press Process the study.")
         return table
     st.markdown("**Sentences per participant and condition** (label balance)")
-    st.dataframe(sentence_balance(table), hide_index=True, width="stretch")
+    table_ui(sentence_balance(table), hide_index=True, width="stretch")
     for note in notes:
         st.caption(note)
     transcripts_ui(study, table)

@@ -218,8 +218,10 @@ def _check_splits(corpus: tuple[str, str], external: tuple[str, str], data) -> N
     external_spec = corpus_file(*external, external=True) if external[0] else ""
     problem = _split_problem(spec, external_spec, tuple(data.tasks), data.split, data.split_seed)
     if problem:
-        more = ", or record more sessions" if SOURCES[corpus[0]].listing is not None else ""
-        raise InputError(f"{problem}: choose another split or other tasks{more}")
+        if " split" in problem:   # a split's labels: another split (or, for a study, more sessions) helps
+            more = ", or record more sessions" if SOURCES[corpus[0]].listing is not None else ""
+            problem = f"{problem}: choose another split or other tasks{more}"
+        raise InputError(problem)
 
 
 @st.cache_data(show_spinner="Checking the data's splits…", max_entries=16)

@@ -131,7 +131,7 @@ def _labelled(table: pd.DataFrame, task: str, sources: dict[str, Corpus], usable
     if not labelled.any():
         has = [t for t in corpus.tasks if t in EMOTION_TASKS or source == "main"]
         raise InputError(f"task '{task}' has no labels in corpus '{corpus.name}' (it has labels for: "
-                         f"{', '.join(has) or 'no task'}; choose the tasks with --tasks)")
+                         f"{', '.join(has) or 'no task'}; choose only those tasks)")
     for split in SPLITS:
         n = int((labelled & (table["split"] == split)).sum())
         if n == 0 and (split != "test" or task == MAIN_TASK):
