@@ -52,6 +52,9 @@ def message_ui() -> None:
     message = st.session_state.pop(MESSAGE, None)
     if message:
         st.success(message, icon=":material/check_circle:")
+        # The line sits at the top; a toast is seen wherever the page is scrolled ("Save the set-up", far down
+        # its form, seemed to do nothing, issue 23).
+        st.toast(message, icon=":material/check_circle:")
 
 
 # --------------------------------------------------------------------------- study
@@ -223,6 +226,8 @@ def run_session_ui(study: Study, session: Session) -> None:
     if st.button("Leave this session (it stays on disk and can be continued)" if not session.finished
                  else "Back to the sessions", key="rec-leave"):
         st.session_state.pop(ACTIVE, None)
+        # Back to this participant's sessions: the picker was not drawn meanwhile and forgot them (issue 23).
+        st.session_state["rec-participant"] = session.participant
         st.rerun()
 
 
@@ -307,14 +312,23 @@ def ratings_ui(study: Study, session: Session, question: int) -> None:
     """The self-assessment after an answer: activation and valence on 1-9 (MuSE's self-report scales)."""
     answer = session.answers[question]
     lo, hi = RATING
+    scale = list(range(lo, hi + 1))
     with st.form(f"rec-rate-{study.id}-{session.participant}-{session.session}-q{question}"):
         st.markdown("**How did you feel while answering?**")
-        activation = st.slider("Activation: 1 very calm … 9 very excited", lo, hi, answer.activation or 5)
-        valence = st.slider("Valence: 1 very negative … 9 very positive", lo, hi, answer.valence or 5)
+        # No rating is chosen until the participant chooses one: a default of 5 was saved as a real rating.
+        activation = st.radio("Activation: 1 very calm … 9 very excited", scale, horizontal=True,
+                              index=scale.index(answer.activation) if answer.activation in scale else None)
+        valence = st.radio("Valence: 1 very negative … 9 very positive", scale, horizontal=True,
+                           index=scale.index(answer.valence) if answer.valence in scale else None)
         if st.form_submit_button("Save the ratings and continue", type="primary"):
-            with inline_errors():
-                study.rate_answer(session.participant, session.session, question, activation, valence)
-                _done(f"Ratings of answer {question} saved.")
+            missing = [name for name, value in (("activation", activation), ("valence", valence)) if value is None]
+            if missing:
+                st.error(f"Choose a rating for {' and '.join(missing)} (1-9) first: an untouched scale is not a "
+                         "rating.", icon=":material/error:")
+            else:
+                with inline_errors():
+                    study.rate_answer(session.participant, session.session, question, activation, valence)
+                    _done(f"Ratings of answer {question} saved.")
 
 
 # --------------------------------------------------------------------------- processing and review

@@ -46,12 +46,8 @@ def _radio(page, option: str) -> None:
 
 
 def _rate(page, label: str, value: int) -> None:
-    """Move a 1-9 slider (it starts at 5) with the keyboard."""
-    slider = page.get_by_test_id("stSlider").filter(has_text=label).get_by_role("slider")
-    slider.focus()
-    key = "ArrowRight" if value > 5 else "ArrowLeft"
-    for _ in range(abs(value - 5)):
-        slider.press(key)
+    """Choose a 1-9 rating (nothing is chosen until the participant chooses)."""
+    page.get_by_test_id("stRadio").filter(has_text=label).get_by_text(str(value), exact=True).click()
 
 
 def _record(page, seconds: float) -> None:
