@@ -86,10 +86,8 @@ def show_result(choice, result, corrected, predictor, baseline) -> None:
     cols = st.columns(2)
     with cols[0]:
         st.markdown(f"**Voice** (z-score against {predictor.reference(result.calibrated)})")
-        if predictor.uses_audio:
-            st.dataframe(acoustic_movers(result.zscores, acoustic_ind), hide_index=True, width="stretch",
-                         column_config={"z": st.column_config.NumberColumn(width="small"),
-                                        "description": st.column_config.TextColumn(width="large")})
+        if predictor.uses_audio:   # a static table: five rows whose descriptions wrap instead of being cut
+            st.table(acoustic_movers(result.zscores, acoustic_ind).set_index("z"))
     with cols[1]:
         st.markdown("**Words** (share of words, percentage points against "
                     + predictor.reference(bool(baseline and baseline.transcripts) or not predictor.takes_baseline)

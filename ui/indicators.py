@@ -409,9 +409,14 @@ def task_ui(modality: Modality, analysis: IndicatorAnalysis, task: str, k: int,
     """Signed coefficient bars and the top-k table with stability and details, for one task."""
     st.plotly_chart(coefficient_figure(analysis, task, k, annotate), key=f"{modality.key}-fig-{task}")
     top = annotated(analysis.top(task, k), annotate)
-    st.dataframe(top, hide_index=True, height=35 * (len(top) + 1) + 3,  # every row, no inner scrolling
-                 column_order=["rank", *top.columns.drop("rank")], column_config={
+    # Every row (no inner scrolling), the full width, the description last and widest (it was cut).
+    order = ["rank", *[c for c in top.columns if c not in ("rank", "description")]] + \
+        (["description"] if "description" in top.columns else [])
+    st.dataframe(top, hide_index=True, height=35 * (len(top) + 1) + 3, width="stretch",
+                 column_order=order, column_config={
         **number_formats(top),
+        "description": st.column_config.TextColumn("description", width="large",
+                                                   help="what the feature measures (hover a cell to read it all)"),
         "stability": st.column_config.ProgressColumn("stability", min_value=0.0, max_value=1.0, format="%.2f",
                                                      help=STABILITY_HELP)})
     download(top, f"top_{task}.csv", f"{modality.key}-dl-{task}")
