@@ -38,6 +38,12 @@ def test_overview_opens_on_the_synthetic_demo_corpus():
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Utterances"] == "2,326" and metrics["Speakers"] == "28"
     assert any("Synthetic data" in w.value for w in at.warning)
+    # "With audio 2 %" is explained: how many rows have audio, and what the acoustic side uses (issue 23).
+    from muser_core.data.demo import load_demo
+
+    table = load_demo().table
+    heard = int((table["audio_path"] != "").sum())
+    assert any(f"With audio: {heard:,} of 2,326 utterances have an audio file" in c.value for c in at.caption)
 
 
 @pytest.mark.browser

@@ -23,6 +23,7 @@ from muser_core.base.tasks import EMOTION_TASKS, INTERNAL_TASKS, MAIN_TASK
 from muser_core.data.corpus import SPLITS, Corpus
 from muser_core.data.manifest import NoUsableRows
 from muser_core.data.splits import SPLIT_METHODS
+from muser_core.features.acoustic import EGEMAPS_FEATURES
 from muser_core.sources import MANIFEST, MUSE, SOURCES, STUDY, Source, available, load
 
 MAX_UPLOAD_MB = 50  # same cap as server.maxUploadSize in .streamlit/config.toml
@@ -272,6 +273,13 @@ def corpus_overview_ui(corpus: Corpus) -> None:
                    help="share of stress-labelled utterances labelled stressed")
     cols[3].metric("With audio", f"{(table['audio_path'] != '').mean():.0%}",
                    help="utterances with an audio file (the acoustic side needs one; text-only sets have none)")
+    heard = int((table["audio_path"] != "").sum())
+    if heard < len(table):   # "With audio 2 %" was unexplained: say what the rest of the rows can and cannot do
+        stored = all(c in table.columns for c in EGEMAPS_FEATURES) and bool(table[EGEMAPS_FEATURES].notna().all(axis=None))
+        st.caption(f"With audio: {heard:,} of {len(table):,} utterances have an audio file to play or to extract "
+                   "voice features from; " + ("every row carries stored eGeMAPS features, so the acoustic side "
+                                              "uses them all." if stored else
+                                              "the acoustic side can use only those (text-only rows have none)."))
     absent = [t for t in INTERNAL_TASKS if t not in corpus.tasks]
     st.markdown(f"**Tasks with labels:** {', '.join(corpus.tasks) or 'none'}"
                 + (f" (no {' or '.join(absent)} labels: pages and runs offer only the others)" if absent else ""))
