@@ -42,19 +42,20 @@ def inline_errors() -> Iterator[None]:
         st.error(str(exc), icon=":material/error:")
 
 
-def _done(message: str) -> None:
-    st.session_state[MESSAGE] = message
+def _done(message: str, toast: bool = False) -> None:
+    """Rerun and say ``message`` at the top; with ``toast`` also as a toast, seen wherever the page is
+    scrolled (after a long form: "Save the set-up" seemed to do nothing, issue 23)."""
+    st.session_state[MESSAGE] = (message, toast)
     st.rerun()
 
 
 def message_ui() -> None:
     """The line an action left for this run (a participant added, a session started...)."""
-    message = st.session_state.pop(MESSAGE, None)
+    message, toast = st.session_state.pop(MESSAGE, None) or (None, False)
     if message:
         st.success(message, icon=":material/check_circle:")
-        # The line sits at the top; a toast is seen wherever the page is scrolled ("Save the set-up", far down
-        # its form, seemed to do nothing, issue 23).
-        st.toast(message, icon=":material/check_circle:")
+        if toast:
+            st.toast(message, icon=":material/check_circle:")
 
 
 # --------------------------------------------------------------------------- study
@@ -112,7 +113,7 @@ def settings_ui(study: Study) -> None:
                 stress_task=StressTask(int(start), int(step), int(seconds)))
             with inline_errors():
                 study.save_settings(edited)
-                _done("Set-up saved. Sessions already recorded keep the questions they were asked.")
+                _done("Set-up saved. Sessions already recorded keep the questions they were asked.", toast=True)
     st.caption(f"Folder: `{study.root}`. Recordings stay on this machine; participants are known by "
                "pseudonymous IDs only.")
 

@@ -73,7 +73,7 @@ def test_a_session_in_the_browser_becomes_a_corpus_and_a_run(tmp_path_factory, s
             "What worries you this week?\nWhat did you do last weekend?")
         page.get_by_label("Seconds", exact=True).fill("10")
         page.get_by_role("button", name="Save the set-up").click()
-        page.get_by_text("Set-up saved").wait_for()
+        page.get_by_text("Set-up saved").first.wait_for()   # the line and a toast
 
         # A participant, with consent.
         _radio(page, "Participants")
