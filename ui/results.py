@@ -154,12 +154,21 @@ def sweep_form_ui(key: str = "sweep") -> dict:
     patience = int(d2.number_input("Patience", 1, 1000, 30, key=f"{key}-patience"))
     name = d3.text_input("Sweep name", f"table{table}-demo", key=f"{key}-name-{table}").strip()
     error = _name_check(name, table, seeds)
-    if error:
+    if error and _launched_here(name):   # the sweep just launched from this form: not a mistake to mark red
+        st.caption(f"'{name}' is the sweep launched here (shown below); give another name to launch another.")
+    elif error:
         error_line_ui(error)
     st.caption("Every run uses the synthetic demo corpus in frozen text mode (the fast CPU setting); "
                "the same sweep on MuSE is `python -m muser_core.sweep --table N --corpus PATH`.")
     return {"table": table, "seeds": seeds, "workers": workers, "max_epochs": max_epochs,
             "patience": patience, "name": name, "executor": executor, "ray_address": address, "error": error}
+
+
+def _launched_here(name: str) -> bool:
+    try:
+        return str(rf.run_path(name)) == st.session_state.get("sweep-last")
+    except InputError:
+        return False
 
 
 def _name_check(name: str, table: str, seeds_text: str) -> str | None:
