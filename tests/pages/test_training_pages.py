@@ -624,3 +624,13 @@ def test_a_sweep_under_an_existing_name_is_refused_or_continued(runs_root):
     assert any("Launch continues it" in c.value for c in at.caption)
     at.text_input(key="sweep-seeds").set_value("0,1,2").run()
     assert "the same table and seeds to continue it" in texts(at.error) and at.button(key="sweep-launch").disabled
+
+
+def test_a_page_error_does_not_speak_of_command_line_flags(runs_root):
+    """Issue 23: error texts on a page spoke of flags ("--speaker ''", "--phases", "--tasks")."""
+    at = page(TRAIN)
+    at.selectbox(key="train-strategy").set_value("pretrain").run()
+    at.text_input(key="train-phases").set_value("").run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert errors and all("--" not in e for e in errors) and any("phases" in e for e in errors)
