@@ -13,9 +13,10 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from analysis.indicators import Annotator, IndicatorAnalysis, intersections
+from analysis.palette import LIGHT, NEUTRAL, task_colour
 
-POSITIVE, NEGATIVE = "#c0392b", "#2e86c1"  # red: raises the score / stress; blue: lowers it
-TASK_COLOURS = {"stress": "#8e44ad", "activation": "#d35400", "valence": "#16a085"}
+# The sign is told by fill, not by colour: a colour means a task in every chart (analysis.palette).
+LOWERS_PATTERN = "/"
 
 
 def coefficient_figure(analysis: IndicatorAnalysis, task: str, k: int | None = None,
@@ -36,15 +37,17 @@ def coefficient_figure(analysis: IndicatorAnalysis, task: str, k: int | None = N
         hover.append("<br>".join(lines))
     figure = go.Figure(go.Bar(
         x=top["coefficient"], y=top["feature"], orientation="h",
-        marker_color=[POSITIVE if c > 0 else NEGATIVE for c in top["coefficient"]],
+        marker={"color": task_colour(task), "line": {"color": task_colour(task), "width": 1},
+                "pattern": {"shape": ["" if c > 0 else LOWERS_PATTERN for c in top["coefficient"]],
+                            "fillmode": "replace", "solidity": 0.4}},
         hovertext=hover, hoverinfo="text"))
     what = "log-odds of stress" if task == "stress" else f"{task} score"
     up, down = ("more stress", "less") if task == "stress" else (f"higher {task}", "lower")
     figure.update_layout(
-        title=f"{task}: top {len(top)} coefficients (red: {up}, blue: {down})",
+        title=f"{task}: top {len(top)} coefficients (solid: {up}, hatched: {down})",
         height=max(300, 22 * len(top) + 120),
         margin=dict(l=10, r=10, t=40, b=40), xaxis_title=f"change in {what} per SD of the feature",
-        yaxis=dict(automargin=True))
+        yaxis=dict(automargin=True, title_text="feature"))
     return figure
 
 
@@ -61,14 +64,14 @@ def upset_figure(tops: Mapping[str, Sequence[str]]) -> go.Figure:
                            vertical_spacing=0.03)
     figure.add_trace(go.Bar(
         x=labels, y=table["size"], text=table["size"], textposition="outside",
-        marker_color="#555", hovertext=[f"<b>{k}</b><br>{_wrap(f)}" for k, f in
+        marker_color=NEUTRAL, hovertext=[f"<b>{k}</b><br>{_wrap(f)}" for k, f in
                                         zip(labels, table["features"], strict=True)],
         hoverinfo="text", showlegend=False), row=1, col=1)
     for task in tasks:
         member = [task in label.split(" & ") for label in labels]
         figure.add_trace(go.Scatter(
             x=labels, y=[task] * len(labels), mode="markers", showlegend=False, hoverinfo="skip",
-            marker=dict(size=14, color=[TASK_COLOURS.get(task, "#333") if m else "#ddd" for m in member])),
+            marker=dict(size=14, color=[task_colour(task) if m else LIGHT for m in member])),
             row=2, col=1)
     figure.update_xaxes(showticklabels=False, row=2, col=1)
     figure.update_xaxes(showticklabels=False, row=1, col=1)

@@ -54,8 +54,10 @@ def acoustic_movers(zscores: pd.Series, indicators: pd.DataFrame, n: int = 5) ->
     table = _movers(zscores, indicators, n)
     table["description"] = [egemaps_annotation(f)["description"] for f in table["feature"]]
     table["change"] = table["change"].round(2)
-    # The number first: descriptions are long and would push it out of a narrow column.
-    return table[["change", "toward", "description", "rank", "feature"]].rename(columns={"change": "z"})
+    # The number and the feature first, the long description after them (it pushed the feature off screen, and two
+    # features with alike descriptions read the same, issue 23).
+    return table[["change", "toward", "feature", "description", "rank"]].rename(
+        columns={"change": "z"})
 
 
 def text_profile(texts: Sequence[str]) -> pd.Series:

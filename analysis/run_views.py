@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,6 +175,18 @@ def _read_config(folder: Path, problems: list[str]) -> RunConfig | None:
         return None
 
 
+def _launch_config(launch: dict) -> RunConfig | None:
+    """The settings a run was launched with (its ``--config`` argument), before it writes config.json: a
+    starting run's limits are its own, not the defaults ("(max 1000)" showed while 60 was set)."""
+    argv = launch.get("argv") if isinstance(launch, dict) else None
+    if not isinstance(argv, list) or "--config" not in argv[:-1]:
+        return None
+    try:
+        return RunConfig.from_dict(json.loads(argv[argv.index("--config") + 1])).checked()
+    except (InputError, TypeError, ValueError, AttributeError):
+        return None
+
+
 def read_run(path: str | Path) -> RunView:
     """Read a run folder; InputError (one line) when it is not a run folder at all."""
     folder = Path(path).expanduser()
@@ -187,6 +200,8 @@ def read_run(path: str | Path) -> RunView:
         raise InputError(f"{folder}: not a run folder (no config.json, metrics.jsonl or status.json)")
     problems: list[str] = []
     config = _read_config(folder, problems)
+    if config is None and not has[rf.CONFIG]:
+        config = _launch_config(launch)
     status = process.run_state(folder, launch)
     if not has[rf.CONFIG] and status["state"] not in ("starting", "preparing", "failed", "stopped"):
         problems.append("no config.json: the run is half written")
@@ -260,10 +275,21 @@ class Progress:
     samples_per_s: float | None
     per_epoch_s: float | None
     remaining_s: float | None  # upper estimate to ``bound``
+    state: str = "running"    # the run's state (process.run_state)
+    trained: bool = True      # an epoch record exists (epoch 0 is the evaluation before training)
 
     def text(self) -> str:
+        if self.state in ("starting", "preparing") and not self.trained:
+            return (f"{self.state}: loading the data and the text encoder, at most {self.max_epochs} epochs · "
+                    f"{duration(self.elapsed_s)} since launch")
+        if not self.trained and self.state in process.ENDED:
+            return f"{self.state} before training began"
         parts = [f"epoch {self.epochs_done} of at most {self.bound}"
                  + (f" (max {self.max_epochs})" if self.bound < self.max_epochs else "")]
+        if self.state in ("stopped", "failed", "killed"):
+            parts[0] += f" · {self.state} (resume continues it)"
+        elif self.state in ("starting", "preparing"):
+            parts.append(f"{self.state} to resume: loading the data and the text encoder")
         if self.in_epoch and self.phase == "training":
             epoch, drawn, goal = self.in_epoch
             parts.append(f"epoch {epoch}: {min(drawn, goal):,}/{goal:,} items")
@@ -277,8 +303,12 @@ class Progress:
         return " · ".join(parts)
 
 
-def progress(view: RunView) -> Progress:
-    """Epoch and time so far; the bound is where early stopping ends the run if nothing improves."""
+def progress(view: RunView, now: float | None = None) -> Progress:
+    """Epoch and time so far; the bound is where early stopping ends the run if nothing improves.
+
+    Only a finished run fills the bar: a stopped or failed one keeps its bound (resume continues toward it).
+    Before the first record (starting, preparing) the time counts from the launch (``now``: the clock).
+    """
     cfg = view.config or RunConfig()
     t = cfg.train
     done = view.last_epoch or 0
@@ -286,7 +316,7 @@ def progress(view: RunView) -> Progress:
     first = strategy.first_stop_epoch if strategy else 1
     best = view.best_epoch
     bound = max(min(t.max_epochs, (best if best is not None else first) + t.patience), done)
-    if not view.active:
+    if view.state == "finished":
         bound = done
     in_epoch = view.status.get("epoch_in_progress")
     in_epoch = (tuple(int(in_epoch[k]) for k in ("epoch", "drawn", "goal"))
@@ -299,17 +329,22 @@ def progress(view: RunView) -> Progress:
     if per_epoch is None and rate and in_epoch:
         per_epoch = in_epoch[2] / rate  # before the first epoch ends: the run's own batches so far
     elapsed = _number(view.records[-1].get("elapsed")) if view.records else None
+    started = _number(view.launch.get("started"))
+    if view.state in ("starting", "preparing") and started is not None and not view.records:
+        elapsed = max(0.0, (time.time() if now is None else now) - started)
     remaining = per_epoch * max(0.0, bound - done - part) if per_epoch is not None and view.active else None
     return Progress(done, bound, t.max_epochs, min(1.0, (done + part) / bound) if bound else 1.0,
                     elapsed or 0.0, view.status.get("phase") if view.active else None, in_epoch, rate,
-                    per_epoch, remaining)
+                    per_epoch, remaining, view.state, bool(view.records))
 
 
 def measured_speed(cfg: RunConfig) -> dict | None:
     """The newest measured training speed (items/s) of a run like ``cfg`` on this machine, from its status.
 
     "Like" = same modality, text mode, text model and fine-tuned layers; the run records its
-    samples/s as it trains. None when no such run exists yet.
+    samples/s as it trains. Own runs come first; a shipped demo run's figure
+    says so (``shipped``): it was measured when the demo was made, not by the
+    user. None when no such run exists yet.
     """
     import socket
 
@@ -317,14 +352,15 @@ def measured_speed(cfg: RunConfig) -> dict | None:
     if table.empty:
         return None
     same = table[(table["modality"] == cfg.model.modality) & (table["text_mode"] == cfg.model.text_mode)]
-    for path in same["path"]:
+    for path, shipped in zip(same["path"], same["shipped"], strict=True):
         status = rf.read_json(Path(path) / rf.STATUS) or {}
         config = rf.read_json(Path(path) / rf.CONFIG) or {}
         model = config.get("model") if isinstance(config.get("model"), dict) else {}
         rate = _number(status.get("samples_per_s"))
         if rate and status.get("host") == socket.gethostname() and model.get("text_model") == cfg.model.text_model \
                 and model.get("finetune_layers", 0) == cfg.model.finetune_layers:  # top k: several times faster
-            return {"samples_per_s": rate, "run": Path(path).name, "measured": status.get("updated")}
+            return {"samples_per_s": rate, "run": Path(path).name, "measured": status.get("updated"),
+                    "shipped": bool(shipped)}
     return None
 
 
@@ -415,7 +451,8 @@ def speed_ratios(view: RunView) -> pd.DataFrame:
 
 
 def run_labels(views: Sequence[RunView]) -> list[str]:
-    """A distinct label per run: its folder name, with parent folders added where two names are the same.
+    """A distinct label per run: its folder name once, with the parent folders after it in brackets only where
+    two names are the same ("speed-seed0 (sweep-a)"; the name first, where a reader looks).
 
     Two sweeps both hold ``speed-...-seed0``, and a copy of a shipped demo run
     has the demo's name; their curves must not share a panel.
@@ -423,7 +460,7 @@ def run_labels(views: Sequence[RunView]) -> list[str]:
     labels = [v.name for v in views]
     for depth in (2, 3):
         counts = pd.Series(labels).value_counts()
-        labels = ["/".join(v.path.parts[-depth:]) if counts[label] > 1 else label
+        labels = [f"{v.name} ({'/'.join(v.path.parts[-depth:-1])})" if counts[label] > 1 else label
                   for v, label in zip(views, labels, strict=True)]
     seen: dict[str, int] = {}
     unique = []

@@ -45,13 +45,14 @@ def sessions_overview(study: Study, sentences: pd.DataFrame | None = None) -> pd
 
 
 def sentence_balance(sentences: pd.DataFrame) -> pd.DataFrame:
-    """Sentences per participant and condition, with sessions and the stressed share per participant."""
+    """Sentences per participant and condition, with sessions and the stressed share (in %) per participant."""
     if sentences.empty:
         return pd.DataFrame()
     table = sentences.pivot_table(index="speaker", columns="condition", values="utterance_id",
                                   aggfunc="count", fill_value=0)
     table["sessions"] = sentences.groupby("speaker")["session"].nunique()
     table["sentences"] = sentences.groupby("speaker").size()
-    table["stressed share"] = sentences.groupby("speaker")["stress"].mean().round(3)
+    # A percentage, as the page's "Stressed share" metric reads (a share of 1 stood beside "100 %").
+    table["stressed %"] = (100 * sentences.groupby("speaker")["stress"].mean()).round(0)
     table.index.name = "participant"
     return table.reset_index()

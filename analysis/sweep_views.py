@@ -46,7 +46,8 @@ def sweep_variants(table: str | None, variants: Sequence[tuple[str, str]] = ()) 
     return list(PAPER_TABLES.get(table, [])) + list(variants) if table else list(variants)
 
 
-def _is_sweep(folder: Path) -> bool:
+def is_sweep(folder: Path) -> bool:
+    """A sweep folder: its tables, its launch record, or run folders inside and no run of its own."""
     if (folder / "runs.csv").is_file() or (folder / "results.csv").is_file():
         return True
     if (rf.read_json(folder / rf.LAUNCH) or {}).get("kind") == "sweep":
@@ -63,7 +64,7 @@ def list_sweeps() -> pd.DataFrame:
         for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
             if shipped and not process.is_shipped(folder):
                 continue
-            if _is_sweep(folder):
+            if is_sweep(folder):
                 shipped_here = shipped or process.is_shipped(folder)
                 # No state in the label: it changes while the page is open; the sweep's view shows it live.
                 rows.append({"name": folder.name, "path": str(folder), "shipped": shipped_here,

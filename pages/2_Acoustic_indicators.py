@@ -15,10 +15,12 @@ from analysis.indicators import acoustic_group_table, egemaps_annotation
 from ui.common import show_input_errors
 from ui.indicators import (
     ACOUSTIC,
+    TEXT,
     OurTable,
     corpus_input,
     feature_source_ui,
     fit,
+    kept_score,
     options_ui,
     results_ui,
     table4,
@@ -42,7 +44,8 @@ if data is None:
 options = options_ui(ACOUSTIC, data.speakers is not None)
 with show_input_errors():
     analysis = fit(data, options.bootstrap, options.seed, options.normalise)
-    counts = table4(ACOUSTIC, analysis, options, corpus)
+    # The text side is scored as the text page scores it in this session (its caption says how).
+    counts = table4(ACOUSTIC, analysis, options, corpus, score=kept_score(TEXT.key))
 
 results_ui(ACOUSTIC, analysis, options, egemaps_annotation, counts, paper={
     "table3": ("**Paper Table 3**", paper_reference.table3()),

@@ -19,7 +19,8 @@ st.markdown("Strategies compared the way the paper does: each row trained with s
 
 with st.expander("Launch a sweep"):
     options = sweep_form_ui("sweep")
-    if st.button("Launch sweep", type="primary", key="sweep-launch"):
+    if st.button("Launch sweep", type="primary", key="sweep-launch", disabled=bool(options["error"]),
+                 help="Fix the field marked in red first" if options["error"] else None):
         started = launch_sweep_ui(options)
         if started:
             st.session_state["sweep-last"] = started

@@ -38,6 +38,12 @@ def test_overview_opens_on_the_synthetic_demo_corpus():
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Utterances"] == "2,326" and metrics["Speakers"] == "28"
     assert any("Synthetic data" in w.value for w in at.warning)
+    # "With audio 2 %" is explained: how many rows have audio, and what the acoustic side uses (issue 23).
+    from muser_core.data.demo import load_demo
+
+    table = load_demo().table
+    heard = int((table["audio_path"] != "").sum())
+    assert any(f"With audio: {heard:,} of 2,326 utterances have an audio file" in c.value for c in at.caption)
 
 
 @pytest.mark.browser
@@ -122,3 +128,34 @@ def test_the_data_choice_carries_to_the_next_page(muse_root):
     assert {m.label: m.value for m in at.metric}["Labelled rows"] == "23, 22, 23"
     at.switch_page("app.py").run()  # and back: the overview still shows the MuSE copy
     assert {m.label: m.value for m in at.metric}["Utterances"] == "23"
+
+
+def test_page_settings_are_kept_for_the_browser_session():
+    """Issue 23: Text indicators' percent and the Overview's split reset on navigation, and the Acoustic
+    page's Table 4 caption then named the word count though the text page scored by percent."""
+    at = AppTest.from_file(APP, default_timeout=240).run()
+    at.sidebar.selectbox(key="overview-split").set_value("paper").run()
+    at.switch_page("pages/1_Text_indicators.py").run()
+    assert not at.exception
+    at.sidebar.radio(key="text-ind-score").set_value("percent").run()
+    at.sidebar.slider(key="text-ind-k").set_value(10).run()
+    at.switch_page("pages/2_Acoustic_indicators.py").run()
+    assert not at.exception and not at.error
+    assert any("scored as percent of words (liwc)" in c.value for c in at.caption)
+    at.switch_page("app.py").run()
+    assert at.sidebar.selectbox(key="overview-split").value == "paper"
+    at.switch_page("pages/1_Text_indicators.py").run()
+    assert at.sidebar.radio(key="text-ind-score").value == "percent"
+    assert at.sidebar.slider(key="text-ind-k").value == 10
+
+
+def test_the_overview_table_has_no_none_cells_and_one_number_of_decimals_a_column(tmp_path):
+    """Issue 23: empty cells read "None", and one column mixed 5.733 with 5.9963."""
+    rows = "\n".join(f"sentence {i},{i % 2},{3 + i / 7},{i % 3},train,s{i % 3}" for i in range(9))
+    at = _upload(AppTest.from_file(APP, default_timeout=60).run(), "train-only.csv",
+                 "text,stress,activation,valence,split,speaker\n" + rows + "\n")
+    assert not at.exception and not at.error
+    per_split = next(d.value for d in at.dataframe if "utterances" in d.value.columns)
+    assert per_split.loc["train", "activation_mean"] == f"{sum(3 + i / 7 for i in range(9)) / 9:.2f}"
+    assert not per_split.isin(["None", "nan"]).any(axis=None) and per_split.isna().sum().sum() == 0
+    assert per_split.loc["test"].tolist() == ["", "", "", "", ""]     # no test split: blank, not None

@@ -16,12 +16,14 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from analysis.display import readable
 from muser_core.base.errors import InputError
 from muser_core.base.paths import DATA_DIR
 from muser_core.base.tasks import EMOTION_TASKS, INTERNAL_TASKS, MAIN_TASK
 from muser_core.data.corpus import SPLITS, Corpus
 from muser_core.data.manifest import NoUsableRows
 from muser_core.data.splits import SPLIT_METHODS
+from muser_core.features.acoustic import EGEMAPS_FEATURES
 from muser_core.sources import MANIFEST, MUSE, SOURCES, STUDY, Source, available, load
 
 MAX_UPLOAD_MB = 50  # same cap as server.maxUploadSize in .streamlit/config.toml
@@ -48,6 +50,15 @@ def show_input_errors() -> Iterator[None]:
         if isinstance(exc, NoUsableRows) and exc.skipped:
             st.dataframe(pd.DataFrame([vars(s) for s in exc.skipped]), hide_index=True)
         st.stop()
+
+
+def table_ui(frame: pd.DataFrame, decimals: dict[str, int] | None = None, **kwargs) -> None:
+    """``st.dataframe`` of ``frame`` as a reader expects it (:func:`analysis.display.readable`): missing cells
+    blank, not "None"; one number of decimals a column, right-aligned. ``column_config`` entries win."""
+    shown, numeric = readable(frame, decimals)
+    config = {c: st.column_config.TextColumn(alignment="right") for c in numeric}
+    config.update(kwargs.pop("column_config", None) or {})
+    st.dataframe(shown, column_config=config, **kwargs)
 
 
 def data_roots() -> list[Path]:
@@ -97,17 +108,20 @@ class SourceChoice:
         return self.source is not None and (self.source.built_in or bool(self.path) or self.upload is not None)
 
 
-def _kept(name: str, default):
+def session_kept(name: str, default):
+    """A choice kept for the browser session under ``name`` (the widget's own state goes on navigation)."""
     return st.session_state.get(f"{KEPT}-{name}", default)
 
 
-def _keep(name: str, value):
+def session_keep(name: str, value):
+    """Keep ``value`` as the session's choice ``name``; returns it."""
     st.session_state[f"{KEPT}-{name}"] = value
     return value
 
 
-def _index(options: list[str], name: str, keep: bool) -> int:
-    kept = _kept(name, options[0]) if keep else options[0]
+def session_index(options: list[str], name: str, keep: bool) -> int:
+    """The index of the kept choice ``name`` among ``options`` (0 when not kept, or gone)."""
+    kept = session_kept(name, options[0]) if keep else options[0]
     return options.index(kept) if kept in options else 0
 
 
@@ -132,9 +146,9 @@ def source_ui(label: str, key: str, prefix: str, choices: Sequence[Source], *, s
     labels: dict[str, Source | None] = {none: None} if none else {}
     labels |= {source_label(s, upload=upload, external=external): s for s in choices}
     names = list(labels)
-    chosen = area.radio(label, names, index=_index(names, "source", keep), key=key, horizontal=not sidebar,
+    chosen = area.radio(label, names, index=session_index(names, "source", keep), key=key, horizontal=not sidebar,
                         help=help)
-    source = labels[_keep("source", chosen) if keep else chosen]
+    source = labels[session_keep("source", chosen) if keep else chosen]
     if source is None:
         return SourceChoice()
     widget, path, uploaded = f"{prefix}-{source.name}", "", None
@@ -142,27 +156,27 @@ def source_ui(label: str, key: str, prefix: str, choices: Sequence[Source], *, s
         folders = {p.name: p for p in source.listing()}
         if folders:
             listed = list(folders)
-            picked = area.selectbox(source.path_label, listed, index=_index(listed, source.name, keep),
+            picked = area.selectbox(source.path_label, listed, index=session_index(listed, source.name, keep),
                                     key=widget, help=source.help)
-            path = str(folders[_keep(source.name, picked) if keep else picked])
+            path = str(folders[session_keep(source.name, picked) if keep else picked])
     elif upload and source.upload is not None:
         uploaded = _upload_ui(area, source, widget, keep)
     elif not source.built_in:
         default = os.environ.get(source.env, "") if source.env else ""
-        path = area.text_input(source.path_label, _kept(source.name, default) if keep else default, key=widget,
+        path = area.text_input(source.path_label, session_kept(source.name, default) if keep else default, key=widget,
                                help=source.help).strip()
         if keep:
-            _keep(source.name, path)
+            session_keep(source.name, path)
     values = []
     for o in source.options if options else ():
         name = f"{source.name}-{o.name}"
         if o.free:
-            value = area.text_input(o.label, _kept(name, o.default) if keep else o.default,
+            value = area.text_input(o.label, session_kept(name, o.default) if keep else o.default,
                                     key=f"{widget}-{o.name}", help=o.help).strip()
         else:
-            value = area.selectbox(o.label, o.choices, index=_index(list(o.choices), name, keep),
+            value = area.selectbox(o.label, o.choices, index=session_index(list(o.choices), name, keep),
                                    key=f"{widget}-{o.name}", help=o.help)
-        values.append((o.name, _keep(name, value) if keep else value))
+        values.append((o.name, session_keep(name, value) if keep else value))
     return SourceChoice(source, path, uploaded, tuple(values))
 
 
@@ -173,8 +187,8 @@ def _upload_ui(area, source: Source, widget: str, keep: bool) -> tuple[bytes, st
                                 args=(widget, name))
     if upload is not None:
         given = (check_upload(upload), upload.name)
-        return _keep(name, given) if keep else given
-    given = _kept(name, None) if keep else None
+        return session_keep(name, given) if keep else given
+    given = session_kept(name, None) if keep else None
     if given is not None:
         area.caption(f"Using `{given[1]}`, uploaded earlier in this session.")
     return given
@@ -226,8 +240,8 @@ def corpus_source_ui(key: str = "corpus", show_split: bool = True) -> Corpus | N
                            keep=True)
         # Pages that use every row (the indicator analysis) hide the split choice.
         splits = list(SPLIT_METHODS)
-        split = _keep("split", st.sidebar.selectbox(
-            "Split", splits, index=_index(splits, "split", True), key=f"{key}-split",
+        split = session_keep("split", st.sidebar.selectbox(
+            "Split", splits, index=session_index(splits, "split", True), key=f"{key}-split",
             help="speaker: no speaker in two splits; paper: 1,853 / 200 / 273 sentences")) if show_split \
             else SPLIT_METHODS[0]
         return load_choice_ui(choice, split, upload=True)
@@ -259,6 +273,13 @@ def corpus_overview_ui(corpus: Corpus) -> None:
                    help="share of stress-labelled utterances labelled stressed")
     cols[3].metric("With audio", f"{(table['audio_path'] != '').mean():.0%}",
                    help="utterances with an audio file (the acoustic side needs one; text-only sets have none)")
+    heard = int((table["audio_path"] != "").sum())
+    if heard < len(table):   # "With audio 2 %" was unexplained: say what the rest of the rows can and cannot do
+        stored = all(c in table.columns for c in EGEMAPS_FEATURES) and bool(table[EGEMAPS_FEATURES].notna().all(axis=None))
+        st.caption(f"With audio: {heard:,} of {len(table):,} utterances have an audio file to play or to extract "
+                   "voice features from; " + ("every row carries stored eGeMAPS features, so the acoustic side "
+                                              "uses them all." if stored else
+                                              "the acoustic side can use only those (text-only rows have none)."))
     absent = [t for t in INTERNAL_TASKS if t not in corpus.tasks]
     st.markdown(f"**Tasks with labels:** {', '.join(corpus.tasks) or 'none'}"
                 + (f" (no {' or '.join(absent)} labels: pages and runs offer only the others)" if absent else ""))
@@ -268,7 +289,7 @@ def corpus_overview_ui(corpus: Corpus) -> None:
         aggregations["stressed"] = (MAIN_TASK, lambda s: int((s == 1).sum()))
     aggregations |= {f"{t}_mean": (t, "mean") for t in EMOTION_TASKS if t in corpus.tasks}
     per_split = table.groupby("split").agg(**aggregations).reindex(list(SPLITS))
-    st.dataframe(per_split, width="stretch")
+    table_ui(per_split, {f"{t}_mean": 2 for t in EMOTION_TASKS}, width="stretch")   # a split may be absent
     scales = ", ".join(f"{k} {lo:g}..{hi:g}" for k, (lo, hi) in corpus.label_scales.items())
     if scales:
         st.caption(f"Label scales (the data set's own): {scales}.")

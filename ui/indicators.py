@@ -41,7 +41,14 @@ from muser_core.data.corpus import Corpus
 from muser_core.features.acoustic import EGEMAPS_FEATURES, extract_egemaps
 from muser_core.features.lexicon import Lexicon, default_lexicon
 from muser_core.features.text import extract_features
-from ui.common import check_upload, corpus_banner, corpus_source_ui
+from ui.common import (
+    check_upload,
+    corpus_banner,
+    corpus_source_ui,
+    session_index,
+    session_keep,
+    session_kept,
+)
 
 MAX_K = 40        # the slider's top; the analysis is fitted once and read at any k up to this
 NONE = "(none)"
@@ -274,23 +281,35 @@ def lexicon_ui(key: str) -> tuple[bytes | None, str]:
     return None, OPEN_LEXICON
 
 
+def kept_score(key: str) -> str:
+    """The category score chosen on the text page in this session (Table 4 on the other page uses it too)."""
+    return session_kept(f"{key}-score", PAPER_SCORE)
+
+
 def score_ui(key: str) -> str:
-    """Sidebar: how a category scores a transcript: ``count`` (paper 3.2, the default) or ``percent``."""
-    return st.sidebar.radio(
-        "Category score", list(SCORE_LABELS), format_func=SCORE_LABELS.get, key=f"{key}-score",
+    """Sidebar: how a category scores a transcript: ``count`` (paper 3.2, the default) or ``percent``; the
+    choice holds for the browser session (it reset on navigation, issue 23)."""
+    options = list(SCORE_LABELS)
+    return session_keep(f"{key}-score", st.sidebar.radio(
+        "Category score", options, index=session_index(options, f"{key}-score", True), format_func=SCORE_LABELS.get,
+        key=f"{key}-score",
         help="Word count: how many of the sentence's words are in the category, the paper's feature "
              "(3.2), with which its Tables 1, 2 and 4 were made. Percent: 100 x that count / the "
-             "sentence's words, LIWC's own score. Either is z-normalised before the fit.")
+             "sentence's words, LIWC's own score. Either is z-normalised before the fit."))
 
 
 def options_ui(modality: Modality, has_speakers: bool) -> Options:
     """Sidebar: top k, bootstrap count, seed and z-normalisation (the paper's choice first)."""
     key = modality.key
     st.sidebar.subheader("Analysis")
-    k = st.sidebar.slider("Top k per task", 5, MAX_K, 20, key=f"{key}-k", help="paper: 20")
-    bootstrap = st.sidebar.number_input("Bootstrap resamples", 0, 2000, 200, step=50, key=f"{key}-boot",
-                                        help="0 turns stability off")
-    seed = st.sidebar.number_input("Seed", 0, 2**31 - 1, 0, key=f"{key}-seed")
+    # Kept for the browser session, as the data choice is (they reset on navigation, issue 23).
+    k = session_keep(f"{key}-k", st.sidebar.slider("Top k per task", 5, MAX_K, session_kept(f"{key}-k", 20), key=f"{key}-k",
+                                            help="paper: 20"))
+    bootstrap = session_keep(f"{key}-boot", st.sidebar.number_input(
+        "Bootstrap resamples", 0, 2000, session_kept(f"{key}-boot", 200), step=50, key=f"{key}-boot",
+        help="0 turns stability off"))
+    seed = session_keep(f"{key}-seed", st.sidebar.number_input("Seed", 0, 2**31 - 1, session_kept(f"{key}-seed", 0),
+                                                        key=f"{key}-seed"))
     choices = [modality.normalise] + [n for n in ("global", "speaker") if n != modality.normalise]
     normalise = st.sidebar.radio("z-normalisation", choices if has_speakers else ["global"],
                                  key=f"{key}-norm", help=modality.normalise_help)
@@ -391,9 +410,14 @@ def task_ui(modality: Modality, analysis: IndicatorAnalysis, task: str, k: int,
     """Signed coefficient bars and the top-k table with stability and details, for one task."""
     st.plotly_chart(coefficient_figure(analysis, task, k, annotate), key=f"{modality.key}-fig-{task}")
     top = annotated(analysis.top(task, k), annotate)
-    st.dataframe(top, hide_index=True, height=35 * (len(top) + 1) + 3,  # every row, no inner scrolling
-                 column_order=["rank", *top.columns.drop("rank")], column_config={
+    # Every row (no inner scrolling), the full width, the description last and widest (it was cut).
+    order = ["rank", *[c for c in top.columns if c not in ("rank", "description")]] + \
+        (["description"] if "description" in top.columns else [])
+    st.dataframe(top, hide_index=True, height=35 * (len(top) + 1) + 3, width="stretch",
+                 column_order=order, column_config={
         **number_formats(top),
+        "description": st.column_config.TextColumn("description", width="large",
+                                                   help="what the feature measures (hover a cell to read it all)"),
         "stability": st.column_config.ProgressColumn("stability", min_value=0.0, max_value=1.0, format="%.2f",
                                                      help=STABILITY_HELP)})
     download(top, f"top_{task}.csv", f"{modality.key}-dl-{task}")

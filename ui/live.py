@@ -12,7 +12,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analysis.live_explain import stress_indicators, text_profile
+from analysis.live_explain import acoustic_movers, stress_indicators, text_movers, text_profile
+from analysis.palette import LIGHT, task_colour
 from muser_core.audio import microphone
 from muser_core.audio.transcribe import (
     DEFAULT_RECOGNISER,
@@ -20,6 +21,7 @@ from muser_core.audio.transcribe import (
     get_recogniser,
     takes_model_folder,
 )
+from muser_core.base.tasks import EMOTION_TASKS, MAIN_TASK
 from muser_core.data.samples import SampleClip, sample_clips
 from muser_core.predict.base import Predictor
 from muser_core.predict.clip import make_baseline, prepare_clip
@@ -27,7 +29,7 @@ from muser_core.predict.load import load_predictor as load_model
 from muser_core.predict.run_model import DEFAULT_CHECKPOINT, usable_checkpoints
 from muser_core.study.personal_model import MODEL_FILE, personal_models, read_personal_model
 from muser_core.train.data import load_corpus
-from ui.common import check_upload
+from ui.common import check_upload, table_ui
 
 AUDIO_TYPES = ["wav", "flac", "ogg", "mp3", "m4a", "webm"]
 SOURCE = "live-source"   # which input the user touched last: that one is scored
@@ -125,11 +127,13 @@ def recogniser_ui() -> tuple[str, str]:
 
 @dataclass
 class ClipChoice:
-    """The clip to score and, for a shipped sample, what is known about it."""
+    """The clip to score, the input tab it came from (its result is drawn there, nowhere else) and, for a
+    shipped sample, what is known about it."""
 
     data: bytes
     name: str
     sample: SampleClip | None = None
+    tab: object = None          # the st.tabs container of its input
 
     @property
     def key(self) -> str:
@@ -144,28 +148,35 @@ def _touched(source: str):
     return mark
 
 
+# The input tabs: the source name each input marks as touched, and its tab's title.
+SOURCE_TABS = {"browser": "Browser microphone", "upload": "Upload a file", "server": "Server microphone",
+               "sample": "Sample clips"}
+
+
 def clip_source_ui() -> ClipChoice | None:
     """The clip to score: browser microphone, upload, server microphone or a sample.
 
     Every tab is drawn on every run (returning from inside one left the later
-    tabs blank); the input the user touched last is the one scored.
+    tabs blank); the input the user touched last is the one scored, and its
+    result belongs in its own tab (the caller draws it into ``choice.tab``): a
+    sample's result under the microphone tabs read as the recording's. A tab
+    whose clip is not the one scored says so and offers to score it.
     """
-    browser_tab, upload_tab, server_tab, sample_tab = st.tabs(
-        ["Browser microphone", "Upload a file", "Server microphone", "Sample clips"])
+    tabs = dict(zip(SOURCE_TABS, st.tabs(list(SOURCE_TABS.values())), strict=True))
     choices: dict[str, ClipChoice] = {}
-    with browser_tab:
+    with tabs["browser"]:
         recorded = st.audio_input("Record a clip", key="live-browser", on_change=_touched("browser"))
         if recorded is not None:
             choices["browser"] = ClipChoice(check_upload(recorded), "browser recording")
-    with upload_tab:
+    with tabs["upload"]:
         upload = st.file_uploader("Audio file", type=AUDIO_TYPES, key="live-upload", on_change=_touched("upload"))
         if upload is not None:
             choices["upload"] = ClipChoice(check_upload(upload), upload.name)
-    with server_tab:
+    with tabs["server"]:
         data = server_microphone_ui()
         if data is not None:
             choices["server"] = ClipChoice(data, "server recording")
-    with sample_tab:
+    with tabs["sample"]:
         samples = {s.title: s for s in cached_samples()}
         st.caption("Real voices: a LibriVox reading (public domain) with its reference text, no stress label. "
                    "Synthetic: espeak-ng clips of the demo corpus with their sentence and true labels.")
@@ -174,10 +185,19 @@ def clip_source_ui() -> ClipChoice | None:
             sample = samples[title]
             st.caption(true_label(sample))  # the reference text is shown beside the transcript
             choices["sample"] = ClipChoice(sample.path.read_bytes(), title, sample)
+    if not choices:
+        return None
     active = st.session_state.get(SOURCE)
-    if active in choices:
-        return choices[active]
-    return next(iter(choices.values()), None)
+    active = active if active in choices else next(iter(choices))
+    for source in choices:
+        if source != active:
+            with tabs[source]:
+                st.caption(f"The clip scored is the one in the {SOURCE_TABS[active]} tab (the input used last); "
+                           "its result is shown there.")
+                st.button("Score this tab's clip", key=f"live-score-{source}", on_click=_touched(source))
+    choice = choices[active]
+    choice.tab = tabs[active]
+    return choice
 
 
 def true_label(sample: SampleClip) -> str:
@@ -261,12 +281,82 @@ def baseline_ui(predictor: Predictor):
     return make_baseline([c for c, *_ in store], [t for _, t, _ in store], [n for *_, n in store])
 
 
+def result_ui(choice: ClipChoice, result, corrected: str | None, predictor: Predictor, baseline) -> None:
+    """The clip's prediction and why, drawn in its own input tab."""
+    described = result.recogniser
+    if corrected is not None:
+        st.caption("Transcript corrected by hand (the recogniser was not run for this clip).")
+    else:
+        st.caption(f"Transcribed offline by {described.get('recogniser')} ({described.get('model')}"
+                   + (f", {described['source']}" if described.get("source") else "") + ").")
+    if choice.sample is not None:
+        st.markdown(f"**Reference text** (what was said): {choice.sample.text}")
+
+    if not result.scored:
+        st.warning(result.not_speech, icon=":material/hearing_disabled:")
+        for warning in result.warnings:
+            st.warning(warning)
+        timings_ui(result)
+        return
+
+    left, right = st.columns([1, 1])
+    with left:
+        st.plotly_chart(gauge(result.stress_probability), width="stretch")
+    with right:
+        scales = predictor.label_scales
+        st.metric("Prediction", "stressed" if result.stressed else "not stressed")
+        for task in EMOTION_TASKS:
+            value = getattr(result, task)
+            if value is not None:
+                lo, hi = scales.get(task, (float("nan"), float("nan")))
+                st.metric(task.capitalize(), f"{value:.2f}", help=f"on the training data's scale {lo:g}..{hi:g}")
+        if result.calibrated:
+            st.caption(f"Calibrated against {predictor.reference(True)}.")
+    for warning in result.warnings:   # "not calibrated", when it applies, is one of these
+        st.warning(warning)
+
+    with st.form(f"transcript-form-{choice.key}"):
+        text = st.text_area("Transcript (correct it and re-run)", result.transcript, key=f"live-text-{choice.key}")
+        if st.form_submit_button("Re-run with this transcript"):
+            st.session_state.setdefault("live-corrected", {})[choice.key] = text
+            st.rerun()
+
+    st.subheader("What moved")
+    acoustic_ind, text_ind, corpus_profile = indicators_for(predictor)
+    cols = st.columns(2)
+    with cols[0]:
+        st.markdown(f"**Voice** (z-score against {predictor.reference(result.calibrated)})")
+        if predictor.uses_audio:   # a static table: five rows whose descriptions wrap instead of being cut
+            st.table(acoustic_movers(result.zscores, acoustic_ind).set_index("z"))
+    with cols[1]:
+        st.markdown("**Words** (share of words, percentage points against "
+                    + predictor.reference(bool(baseline and baseline.transcripts) or not predictor.takes_baseline)
+                    + ")")
+        if result.text_absent:
+            st.info("No words were recognised, so there are no word-level indicators to show.")
+        else:
+            reference = cached_profile(baseline.transcripts) if baseline and baseline.transcripts else corpus_profile
+            st.dataframe(text_movers(result.transcript, reference, text_ind), hide_index=True, width="stretch")
+    st.caption("Indicators: " + ("the personal model's own 20 largest coefficients per modality"
+                                 if not predictor.takes_baseline else
+                                 "the top 20 stress coefficients of the paper's section 3 analysis on the model's "
+                                 "training corpus") + ". 'toward' says which way this change pushes a linear "
+                                                      "stress model.")
+    timings_ui(result)
+
+
+def timings_ui(result) -> None:
+    """The time each step of the prediction took."""
+    st.markdown("**Time per step (ms)**")
+    st.dataframe(pd.Series(result.timings_ms, name="ms").round(1), width="content")
+
+
 def gauge(probability: float) -> go.Figure:
     figure = go.Figure(go.Indicator(
         mode="gauge+number", value=100 * probability, number={"suffix": "%"},
         title={"text": "Probability of stress"},
-        gauge={"axis": {"range": [0, 100]}, "bar": {"color": "#c0392b" if probability >= 0.5 else "#2e86c1"},
-               "steps": [{"range": [0, 50], "color": "#eaf2f8"}, {"range": [50, 100], "color": "#fdedec"}],
+        gauge={"axis": {"range": [0, 100]}, "bar": {"color": task_colour(MAIN_TASK)},   # stress's colour
+               "steps": [{"range": [0, 100], "color": LIGHT}],
                "threshold": {"line": {"color": "black", "width": 2}, "value": 50}}))
     figure.update_layout(height=260, margin={"t": 50, "b": 10, "l": 30, "r": 30})
     return figure
@@ -276,13 +366,12 @@ def history_ui(history: list[dict]) -> None:
     """This session's clips: a table always; a chart of stress probability once two clips were scored."""
     frame = pd.DataFrame(history)
     frame.index = range(1, len(frame) + 1)
-    st.dataframe(frame, width="stretch", column_config={
-        "stress_probability": st.column_config.NumberColumn("stress probability", format="%.3f"),
-        "activation": st.column_config.NumberColumn(format="%.2f"),
-        "valence": st.column_config.NumberColumn(format="%.2f")})
+    table_ui(frame, {"stress_probability": 3, "activation": 2, "valence": 2}, width="stretch", column_config={
+        "stress_probability": st.column_config.TextColumn("stress probability", alignment="right")})
     scored = frame[frame["stress_probability"].notna()]
     if len(scored) >= 2:
         figure = go.Figure(go.Scatter(x=list(scored.index), y=scored["stress_probability"], mode="lines+markers",
+                                      line_color=task_colour(MAIN_TASK),
                                       text=scored["clip"], hovertemplate="clip %{x}: %{text}<br>%{y:.3f}"))
         figure.update_layout(height=220, margin={"t": 10, "b": 30, "l": 40, "r": 10},
                              xaxis={"title": "clip", "dtick": 1, "tickformat": "d"},

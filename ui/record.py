@@ -24,7 +24,7 @@ from muser_core.study.process import process_study
 from muser_core.study.protocol import RATING, Condition, Session, StressTask, StudySettings
 from muser_core.study.store import Study, list_studies, studies_dir
 from muser_core.study.table import correct_transcript, load_study, sentences
-from ui.common import check_upload
+from ui.common import check_upload, table_ui
 from ui.live import AUDIO_TYPES
 
 NEW_STUDY = "+ New study"
@@ -42,16 +42,20 @@ def inline_errors() -> Iterator[None]:
         st.error(str(exc), icon=":material/error:")
 
 
-def _done(message: str) -> None:
-    st.session_state[MESSAGE] = message
+def _done(message: str, toast: bool = False) -> None:
+    """Rerun and say ``message`` at the top; with ``toast`` also as a toast, seen wherever the page is
+    scrolled (after a long form: "Save the set-up" seemed to do nothing, issue 23)."""
+    st.session_state[MESSAGE] = (message, toast)
     st.rerun()
 
 
 def message_ui() -> None:
     """The line an action left for this run (a participant added, a session started...)."""
-    message = st.session_state.pop(MESSAGE, None)
+    message, toast = st.session_state.pop(MESSAGE, None) or (None, False)
     if message:
         st.success(message, icon=":material/check_circle:")
+        if toast:
+            st.toast(message, icon=":material/check_circle:")
 
 
 # --------------------------------------------------------------------------- study
@@ -109,7 +113,7 @@ def settings_ui(study: Study) -> None:
                 stress_task=StressTask(int(start), int(step), int(seconds)))
             with inline_errors():
                 study.save_settings(edited)
-                _done("Set-up saved. Sessions already recorded keep the questions they were asked.")
+                _done("Set-up saved. Sessions already recorded keep the questions they were asked.", toast=True)
     st.caption(f"Folder: `{study.root}`. Recordings stay on this machine; participants are known by "
                "pseudonymous IDs only.")
 
@@ -223,6 +227,8 @@ def run_session_ui(study: Study, session: Session) -> None:
     if st.button("Leave this session (it stays on disk and can be continued)" if not session.finished
                  else "Back to the sessions", key="rec-leave"):
         st.session_state.pop(ACTIVE, None)
+        # Back to this participant's sessions: the picker was not drawn meanwhile and forgot them (issue 23).
+        st.session_state["rec-participant"] = session.participant
         st.rerun()
 
 
@@ -307,14 +313,23 @@ def ratings_ui(study: Study, session: Session, question: int) -> None:
     """The self-assessment after an answer: activation and valence on 1-9 (MuSE's self-report scales)."""
     answer = session.answers[question]
     lo, hi = RATING
+    scale = list(range(lo, hi + 1))
     with st.form(f"rec-rate-{study.id}-{session.participant}-{session.session}-q{question}"):
         st.markdown("**How did you feel while answering?**")
-        activation = st.slider("Activation: 1 very calm … 9 very excited", lo, hi, answer.activation or 5)
-        valence = st.slider("Valence: 1 very negative … 9 very positive", lo, hi, answer.valence or 5)
+        # No rating is chosen until the participant chooses one: a default of 5 was saved as a real rating.
+        activation = st.radio("Activation: 1 very calm … 9 very excited", scale, horizontal=True,
+                              index=scale.index(answer.activation) if answer.activation in scale else None)
+        valence = st.radio("Valence: 1 very negative … 9 very positive", scale, horizontal=True,
+                           index=scale.index(answer.valence) if answer.valence in scale else None)
         if st.form_submit_button("Save the ratings and continue", type="primary"):
-            with inline_errors():
-                study.rate_answer(session.participant, session.session, question, activation, valence)
-                _done(f"Ratings of answer {question} saved.")
+            missing = [name for name, value in (("activation", activation), ("valence", valence)) if value is None]
+            if missing:
+                st.error(f"Choose a rating for {' and '.join(missing)} (1-9) first: an untouched scale is not a "
+                         "rating.", icon=":material/error:")
+            else:
+                with inline_errors():
+                    study.rate_answer(session.participant, session.session, question, activation, valence)
+                    _done(f"Ratings of answer {question} saved.")
 
 
 # --------------------------------------------------------------------------- processing and review
@@ -356,7 +371,7 @@ def review_ui(study: Study, table: pd.DataFrame, notes: list[str], skipped: list
     cols[2].metric("Sentences", len(table))
     cols[3].metric("Stressed share", f"{table['stress'].mean():.0%}" if len(table) else "n/a")
     st.markdown("**Sessions**")
-    st.dataframe(sessions_overview(study, table), hide_index=True, width="stretch")
+    table_ui(sessions_overview(study, table), hide_index=True, width="stretch")
     if skipped:
         with st.expander(f"{len(skipped)} answer(s) not in the table yet"):
             st.dataframe(pd.DataFrame([vars(s) for s in skipped]), hide_index=True, width="stretch")
@@ -364,7 +379,7 @@ def review_ui(study: Study, table: pd.DataFrame, notes: list[str], skipped: list
         st.info("No processed sentences yet: record answers, then press Process the study.")
         return table
     st.markdown("**Sentences per participant and condition** (label balance)")
-    st.dataframe(sentence_balance(table), hide_index=True, width="stretch")
+    table_ui(sentence_balance(table), hide_index=True, width="stretch")
     for note in notes:
         st.caption(note)
     transcripts_ui(study, table)

@@ -153,16 +153,58 @@ def sweep_form_ui(key: str = "sweep") -> dict:
     d1, d2, d3 = st.columns(3)
     max_epochs = int(d1.number_input("Max epochs", 1, 5000, 1000, key=f"{key}-max-epochs"))
     patience = int(d2.number_input("Patience", 1, 1000, 30, key=f"{key}-patience"))
-    name = d3.text_input("Sweep name", f"table{table}-demo", key=f"{key}-name-{table}")
+    name = d3.text_input("Sweep name", f"table{table}-demo", key=f"{key}-name-{table}").strip()
     overwrite = st.checkbox("Train afresh the runs of this sweep name that used other settings",
                             key=f"{key}-overwrite",
                             help="without it, a sweep into a folder whose runs were trained with other settings "
                                  "is refused, naming the settings that differ (--overwrite)")
+    error = _name_check(name, table, seeds)
+    if error and _launched_here(name):   # the sweep just launched from this form: not a mistake to mark red
+        st.caption(f"'{name}' is the sweep launched here (shown below); give another name to launch another.")
+    elif error:
+        error_line_ui(error)
     st.caption("Every run uses the synthetic demo corpus in frozen text mode (the fast CPU setting); "
                "the same sweep on MuSE is `python -m muser_core.sweep --table N --corpus PATH`.")
     return {"table": table, "seeds": seeds, "workers": workers, "max_epochs": max_epochs,
-            "patience": patience, "name": name.strip(), "executor": executor, "ray_address": address,
-            "overwrite": overwrite}
+            "patience": patience, "name": name, "executor": executor, "ray_address": address,
+            "overwrite": overwrite, "error": error}
+
+
+def _launched_here(name: str) -> bool:
+    try:
+        return str(rf.run_path(name)) == st.session_state.get("sweep-last")
+    except InputError:
+        return False
+
+
+def _name_check(name: str, table: str, seeds_text: str) -> str | None:
+    """A sweep under an existing name silently re-ran (Train refuses duplicates, issue 23): a finished sweep or
+    another run there is refused; a stopped one of the same table and seeds is continued, and the form says so."""
+    try:
+        folder = rf.run_path(name)
+    except InputError as exc:
+        return str(exc)
+    if not folder.exists() or (folder.is_dir() and not any(folder.iterdir())):
+        return None
+    if not sv.is_sweep(folder):
+        return f"'{name}' is taken by a run or other files in the runs folder: choose another sweep name"
+    state = sv.sweep_state(folder)
+    launch = rf.read_json(folder / rf.LAUNCH) or {}
+    if state["state"] == "finished":
+        return f"a sweep named '{name}' already exists (finished): choose another name, or open it below"
+    if state["state"] in process.ACTIVE:
+        return f"the sweep '{name}' is {state['state']}: wait for it or stop it below"
+    try:
+        same = str(launch.get("table")) == str(table) and launch.get("seeds") == parse_seeds(seeds_text)
+    except InputError:
+        same = False
+    if not same:
+        return (f"a sweep named '{name}' exists (table {launch.get('table', '?')}, seeds "
+                f"{', '.join(map(str, launch.get('seeds') or [])) or '?'}): choose another name, or the same "
+                "table and seeds to continue it")
+    st.caption(f"A sweep named '{name}' {state['state']} after {state['done']} of {state['total'] or '?'} runs: "
+               "Launch continues it (finished runs are kept).")
+    return None
 
 
 def launch_sweep_ui(options: dict) -> str | None:

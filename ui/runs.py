@@ -21,6 +21,7 @@ from muser_core.train import process
 from muser_core.train.cli import command_line
 
 POLL_S = 1.5                # how often a live view rereads the run folder
+MAX_SHOWN = 12              # runs drawn side by side before the page asks (four rows of three panels)
 FOLDER = "Another run folder…"
 SYNTHETIC = ("Stress was learnt from the **synthetic demo corpus**: the curves show what the sampler does, "
              "not how well stress can be detected in real speech.")
@@ -104,8 +105,11 @@ def problems_ui(view: rv.RunView) -> None:
 def run_charts_ui(view: rv.RunView, key: str) -> None:
     """Validation curves and task probabilities of one run."""
     if not view.records:
-        st.info("No evaluation recorded yet: the run is loading its data and the text encoder, "
-                "or evaluating before training.")
+        if view.active:
+            st.info("No evaluation recorded yet: the run is loading its data and the text encoder, "
+                    "or evaluating before training.")
+        else:   # a failed run is not loading anything (its error is said above)
+            st.info(f"No evaluation recorded: the run {view.state} before its first evaluation.")
         return
     left, right = st.columns(2)
     with left:
@@ -242,7 +246,17 @@ def active_runs_ui() -> None:
 
 
 def dynamics_ui(paths: list[str], stacked: bool, key: str = "dyn") -> None:
-    """Figure 2 made live for the chosen runs; polls while any of them runs."""
+    """Figure 2 made live for the chosen runs; polls while any of them runs.
+
+    Beyond :data:`MAX_SHOWN` runs ("Select all" on a big runs folder) the first
+    ones are drawn unless all are asked for: 40 panels a chart were unreadable
+    and took half a minute to draw.
+    """
+    if len(paths) > MAX_SHOWN and not st.toggle(f"Draw all {len(paths)} runs (slow; the panels get small)",
+                                                key=f"{key}-all"):
+        st.info(f"{len(paths)} runs chosen: the charts show the first {MAX_SHOWN}. Narrow the choice, or draw "
+                "them all with the switch above.")
+        paths = paths[:MAX_SHOWN]
     first = [read_run_quietly(p)[0] for p in paths]
     if not any(first):
         for path in paths:
@@ -319,6 +333,7 @@ def speed_ratios_ui(views: list[rv.RunView], labels: list[str], key: str) -> Non
     epoch = c2.select_slider("Epoch whose probabilities to explain", epochs, value=epochs[-1],
                              key=f"{key}-ratio-epoch-{run}") if len(epochs) > 1 else epochs[0]
     step = mine[mine["epoch"] == epoch].drop(columns=["run", "epoch"])
+    st.markdown(f"Equation 1 for run **{run}**, the probabilities of epoch {epoch}:")   # which run it explains
     st.dataframe(step, hide_index=True, width="stretch")
     gap = float((mine["probability"] - mine["recorded"]).abs().max())
     st.caption(f"`probability` is eq. 1 recomputed here from the validation history; `recorded` is what "

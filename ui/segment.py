@@ -10,17 +10,27 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from muser_core.audio.segment import segment_file
+from muser_core.audio.decode import load_audio
+from muser_core.audio.segment import Sentence, segment_file, segment_signal
 from muser_core.audio.transcribe import get_recogniser
 
 
 @st.cache_data(show_spinner="Transcribing and cutting into sentences…", max_entries=4)
+def cached_sentences(data: bytes, name: str, recogniser: str) -> list[Sentence]:
+    """The recording's sentences, transcribed once per file and recogniser (a new speaker id or label
+    re-transcribed the whole file, 20 s, issue 23)."""
+    return segment_signal(load_audio(data, name), get_recogniser(recogniser))
+
+
+@st.cache_data(show_spinner="Writing the clips…", max_entries=4)
 def cached_segments(data: bytes, name: str, speaker: str, recogniser: str,
                     labels: tuple[tuple[str, str], ...]) -> tuple[pd.DataFrame, bytes]:
     """The sentence table (with each clip's bytes) and a zip of clips + manifest, for one upload."""
+    sentences = cached_sentences(data, name, recogniser)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "segments"
-        manifest, _ = segment_file(data, out, speaker, get_recogniser(recogniser), dict(labels), name=name)
+        manifest, _ = segment_file(data, out, speaker, get_recogniser(recogniser), dict(labels), name=name,
+                                   sentences=sentences)
         table = pd.read_csv(manifest, dtype=str, keep_default_na=False)
         table["audio"] = [(out / p).read_bytes() for p in table["audio_path"]]
         buffer = io.BytesIO()

@@ -34,6 +34,7 @@ from muser_core.sources import DEMO, SOURCES, available, corpus_file
 from muser_core.strategies import STRATEGIES, make_strategy
 from muser_core.train import process
 from muser_core.train.cli import command_line, parse_seeds
+from muser_core.train.data import check_data
 from muser_core.train.run import time_batches
 from muser_core.train.run_folder import run_path
 from ui.common import cached_source, source_ui
@@ -187,6 +188,10 @@ def train_form_ui(key: str = "train") -> LaunchForm:
     if not tasks:   # an empty choice used to train every task silently
         errors["tasks"] = f"choose at least one task ({MAIN_TASK} is the main task)"
         error_line_ui(errors["tasks"])
+    base = paper_preset() if paper else RunConfig()
+    if not errors:   # the data's splits, checked as the run checks them (a run failed on them after launch)
+        data = replace(base.data, tasks=list(tasks), split=split)
+        _field_check(errors, "data", lambda: _check_splits(corpus, external, data))
     t1, t2, t3, t4 = st.columns(4)
     with t1:
         seeds_text = st.text_input("Seeds", "0", key=f"{key}-seeds", help="one run per seed: 0 or 0,1,2 or 0-4")
@@ -201,7 +206,6 @@ def train_form_ui(key: str = "train") -> LaunchForm:
                              help="a folder name inside the runs folder: letters, digits, - and _").strip()
         if name:
             _field_check(errors, "name", lambda: run_path(name))
-    base = paper_preset() if paper else RunConfig()
     config = replace(
         base, strategy=strategy,
         data=replace(base.data, corpus=DEMO, external=DEMO if external[0] else "", tasks=list(tasks), split=split),
@@ -210,6 +214,34 @@ def train_form_ui(key: str = "train") -> LaunchForm:
     if "strategy" not in errors:
         config = _field_check(errors, "settings", lambda: config.resolved() and config)
     return LaunchForm(config, corpus, external, seeds, name, errors)
+
+
+def _check_splits(corpus: tuple[str, str], external: tuple[str, str], data) -> None:
+    """The run's labels and splits as prepare_data checks them: the copies the run would train on (a study's
+    is named by its content, so a grown study is checked again), each check made once."""
+    if not all(SOURCES[kind].built_in or path for kind, path in (corpus, external) if kind):
+        return   # not located yet: its picker says what to give
+    spec = corpus_file(*corpus)
+    external_spec = corpus_file(*external, external=True) if external[0] else ""
+    problem = _split_problem(spec, external_spec, tuple(data.tasks), data.split, data.split_seed)
+    if problem:
+        if " split" in problem:   # a split's labels: another split (or, for a study, more sessions) helps
+            more = ", or record more sessions" if SOURCES[corpus[0]].listing is not None else ""
+            problem = f"{problem}: choose another split or other tasks{more}"
+        raise InputError(problem)
+
+
+@st.cache_data(show_spinner="Checking the data's splits…", max_entries=16)
+def _split_problem(corpus: str, external: str, tasks: tuple[str, ...], split: str, split_seed: int) -> str:
+    """The first problem of these tasks' labels and splits in one line, or '' (cached: loading a table is slow)."""
+    cfg = RunConfig()
+    cfg = replace(cfg, data=replace(cfg.data, corpus=corpus, external=external, tasks=list(tasks), split=split,
+                                    split_seed=split_seed))
+    try:
+        check_data(cfg)
+    except InputError as exc:
+        return str(exc)
+    return ""
 
 
 def _field_check(errors: dict[str, str], name: str, check):
@@ -235,9 +267,13 @@ def estimate_ui(form: LaunchForm, key: str) -> None:
                 + rv.epoch_estimate(timed["epoch_items"], timed["samples_per_s"]) + ".",
                 icon=":material/speed:")
     elif measured and items:
-        st.info(f"Measured on this machine by run `{measured['run']}`: "
-                + rv.epoch_estimate(items, measured["samples_per_s"]) + ". Runs show their own speed as they go.",
-                icon=":material/speed:")
+        whose = (f"Measured by the shipped demo run `{measured['run']}` when it was made"
+                 + (f" ({time.strftime('%Y-%m-%d', time.localtime(measured['measured']))})"
+                    if isinstance(measured.get("measured"), (int, float)) else "")
+                 + ", not by a run of yours" if measured["shipped"] else
+                 f"Measured on this machine by your run `{measured['run']}`")
+        st.info(whose + ": " + rv.epoch_estimate(items, measured["samples_per_s"])
+                + ". Runs show their own speed as they go.", icon=":material/speed:")
     elif cfg.model.text_mode == "finetune":
         st.warning("Fine-tuning the Transformer on a CPU is slow (minutes per epoch). Time a few batches "
                    "on this machine before launching, or launch and watch the run measure itself.",

@@ -180,7 +180,7 @@ def segment_signal(signal: np.ndarray, recogniser: Recogniser, pad_s: float = PA
 def _safe_id(speaker: str) -> str:
     cleaned = re.sub(r"[^A-Za-z0-9_-]+", "-", speaker.strip()).strip("-")
     if not cleaned:
-        raise InputError(f"--speaker {speaker!r}: needs at least one letter or digit")
+        raise InputError(f"speaker id {speaker!r}: needs at least one letter or digit")
     return cleaned
 
 
@@ -227,10 +227,15 @@ def write_segments(signal: np.ndarray, sentences: list[Sentence], out_dir: str |
 
 def segment_file(audio: AudioSource, out_dir: str | Path, speaker: str, recogniser: Recogniser,
                  labels: dict[str, str] | None = None, name: str | None = None,
-                 pad_s: float = PAD_S) -> tuple[Path, list[Sentence]]:
-    """Decode a recording, split it into sentences and write the clips and manifest."""
+                 pad_s: float = PAD_S, sentences: list[Sentence] | None = None) -> tuple[Path, list[Sentence]]:
+    """Decode a recording, split it into sentences and write the clips and manifest.
+
+    ``sentences``: this recording's :func:`segment_signal` result with this recogniser and ``pad_s``, made
+    earlier (the page keeps it per file, so a new speaker id does not transcribe again).
+    """
     signal = load_audio(audio, name)
-    sentences = segment_signal(signal, recogniser, pad_s)
+    if sentences is None:
+        sentences = segment_signal(signal, recogniser, pad_s)
     label = name or str(audio)
     if not sentences:
         raise InputError(f"{label}: no speech with recognised words (or under {MIN_CLIP_S} s of it), so there is no "

@@ -33,7 +33,7 @@ class PretrainPhases(Strategy):
         """The phases as (task, epochs), the last one with ``None`` (it runs to the end)."""
         parts = [p.strip() for p in self.phases.split(",") if p.strip()]
         if not parts:
-            raise InputError("pretrain needs --phases, e.g. activation:100,stress")
+            raise InputError("pretrain needs its phases (task:epochs, ...), e.g. activation:100,stress")
         out = []
         for i, part in enumerate(parts):
             task, _, length = part.partition(":")

@@ -130,19 +130,61 @@ def class_counts(task: TaskData) -> dict[str, dict[str, int]]:
             for split, idx in task.splits.items()}
 
 
-def check_classes(task: TaskData, corpus: str) -> None:
-    """Refuse a stress task whose split holds one class only: its metrics would be meaningless.
+def check_classes(counts: dict[str, dict[str, int]], task: str, corpus: str) -> None:
+    """Refuse a stress task whose split holds one class only (``counts``: split -> class -> items).
 
     With one class in training the model learns a constant; with one class in
     validation or test, accuracy, precision, recall and F1 can all read 1.000.
     """
-    counts = class_counts(task)
     one_class = [s for s, c in counts.items() if min(c.values()) == 0]
     if one_class:
         listed = "; ".join(f"{s}: " + ", ".join(f"{n} {name}" for name, n in c.items()) for s, c in counts.items())
-        raise InputError(f"task '{task.name}' in corpus '{corpus}': the {' and '.join(one_class)} split"
+        raise InputError(f"task '{task}' in corpus '{corpus}': the {' and '.join(one_class)} split"
                          f"{'s have' if len(one_class) > 1 else ' has'} only one class ({listed}); "
                          "every split needs stressed and not-stressed items")
+
+
+def _labelled(table: pd.DataFrame, task: str, sources: dict[str, Corpus], usable: pd.Series) -> pd.Series:
+    """The rows holding ``task``'s label, after checking them: labels at all, items in every split (the
+    test split may be empty for an auxiliary task), and for stress labels 0/1 with both classes in each split."""
+    source = "external" if task in EXTERNAL_TASKS else "main"
+    column = task.removeprefix("ext_")
+    corpus = sources[source]
+    labelled = (table["_source"] == source) & usable & table[column].notna()
+    if not labelled.any():
+        has = [t for t in corpus.tasks if t in EMOTION_TASKS or source == "main"]
+        raise InputError(f"task '{task}' has no labels in corpus '{corpus.name}' (it has labels for: "
+                         f"{', '.join(has) or 'no task'}; choose only those tasks)")
+    for split in SPLITS:
+        n = int((labelled & (table["split"] == split)).sum())
+        if n == 0 and (split != "test" or task == MAIN_TASK):
+            raise InputError(f"task '{task}': the {split} split of corpus '{corpus.name}' "
+                             "has no labelled items")
+    if is_classification(task):
+        if not set(table.loc[labelled, column].unique()) <= {0.0, 1.0}:
+            raise InputError(f"task '{task}': labels must be 0 or 1")
+        counts = {split: {name: int((labelled & (table["split"] == split) & (table[column] == value)).sum())
+                          for value, name in ((0.0, "not stressed"), (1.0, "stressed"))} for split in SPLITS}
+        check_classes(counts, task, corpus.name)
+    return labelled
+
+
+def _sources(cfg: RunConfig) -> tuple[dict[str, Corpus], pd.DataFrame]:
+    """The run's corpora by role (main, external) and their rows in one table (``_source`` names the role)."""
+    d = cfg.data
+    sources = {"main": load_corpus(d.corpus, d.split, split_seed=d.split_seed)}
+    if d.external:
+        sources["external"] = load_corpus(d.external, external=True)
+    parts = [corpus.table.assign(_source=key) for key, corpus in sources.items()]
+    return sources, pd.concat(parts, ignore_index=True)
+
+
+def check_data(cfg: RunConfig) -> None:
+    """Check the run's labels and splits as :func:`prepare_data` does, without features: what a form asks
+    before it launches (an InputError names the task, the split and the corpus)."""
+    sources, table = _sources(cfg)
+    for task in cfg.data.tasks:
+        _labelled(table, task, sources, pd.Series(True, index=table.index))
 
 
 def load_corpus(spec: str, split: str = "speaker", external: bool = False, split_seed: int = 0) -> Corpus:
@@ -188,16 +230,8 @@ def prepare_data(cfg: RunConfig, progress: bool = False, device: str = "cpu") ->
     acoustic features (when the model uses audio) are left out of every task.
     """
     d, m = cfg.data, cfg.model
-    main = load_corpus(d.corpus, d.split, split_seed=d.split_seed)
-    sources = {"main": main}
-    if d.external:
-        sources["external"] = load_corpus(d.external, external=True)
-    parts = []
-    for key, corpus in sources.items():
-        table = corpus.table.copy()
-        table["_source"] = key
-        parts.append(table)
-    table = pd.concat(parts, ignore_index=True)
+    sources, table = _sources(cfg)
+    parts = [corpus.table for corpus in sources.values()]   # each as loaded: its own columns, in table's order
     notes = [f"{corpus.name}: {note}" for corpus in sources.values() for note in corpus.notes
              if note.startswith("split:")]
     usable = pd.Series(True, index=table.index)
@@ -226,24 +260,10 @@ def prepare_data(cfg: RunConfig, progress: bool = False, device: str = "cpu") ->
     rows_per_task = {}
     for task in cfg.data.tasks:
         source = "external" if task in EXTERNAL_TASKS else "main"
-        column = task.removeprefix("ext_")
-        corpus = sources[source]
-        rows = (table["_source"] == source) & usable
-        labelled = rows & table[column].notna()
-        if not labelled.any():
-            has = [t for t in corpus.tasks if t in EMOTION_TASKS or source == "main"]
-            raise InputError(f"task '{task}' has no labels in corpus '{corpus.name}' (it has labels for: "
-                             f"{', '.join(has) or 'no task'}; choose the tasks with --tasks)")
-        unlabelled = int((rows & table[column].isna()).sum())
+        labelled = _labelled(table, task, sources, usable)
+        unlabelled = int(((table["_source"] == source) & usable & table[task.removeprefix("ext_")].isna()).sum())
         if unlabelled:
             notes.append(f"{task}: {unlabelled} items without a label left out of this task")
-        for split in SPLITS:
-            n = int((labelled & (table["split"] == split)).sum())
-            if n == 0 and (split != "test" or task == MAIN_TASK):
-                raise InputError(f"task '{task}': the {split} split of corpus '{corpus.name}' "
-                                 "has no labelled items")
-        if task == MAIN_TASK and not set(table.loc[labelled, column].unique()) <= {0.0, 1.0}:
-            raise InputError(f"task '{task}': labels must be 0 or 1")
         rows_per_task[task] = labelled
     used = pd.concat(rows_per_task.values(), axis=1).any(axis=1)
     table = table[used].reset_index(drop=True)
@@ -268,8 +288,6 @@ def prepare_data(cfg: RunConfig, progress: bool = False, device: str = "cpu") ->
         scale = sources[source].label_scales.get(column)
         tasks[task] = TaskData(task, splits, target, raw, mean, std,
                                tuple(scale) if scale else None, sources[source].name)
-        if is_classification(task):
-            check_classes(tasks[task], sources[source].name)
 
     features: dict[str, torch.Tensor] = {}
     normaliser, text_dim, encoder, max_length = None, 0, None, m.max_length

@@ -35,6 +35,7 @@ from muser_core.train import run_folder as rf
 
 ACTIVE = ("starting", "preparing", "running", "stopping")
 ENDED = ("finished", "failed", "stopped", "killed")
+EXIT_WAIT_S = 30.0   # how long a launch waits for the previous process of a folder, which wrote its end, to exit
 SHIPPED_RUNS = REPO_ROOT / "runs"   # the demo-* folders here ship with the repository (read-only)
 SWEEP_LOG = "sweep.log"
 
@@ -69,13 +70,24 @@ def _stop_requested(launch: dict, since: float | None) -> bool:
     return isinstance(asked, (int, float)) and asked >= (since or 0.0)
 
 
+def _ended_by(status: dict, record: dict) -> bool:
+    """status.json says the run ended, written by the process ``record`` names: it is over even while that
+    process still holds the lock or exits (read as 'stopping' or 'starting' for seconds, issue 23)."""
+    return (status.get("state") in ENDED and isinstance(record, dict) and record.get("pid") is not None
+            and all(status.get(k) == record.get(k) for k in ("pid", "process_started", "host")))
+
+
 def run_state(folder: str | Path, launch: dict | None = None) -> dict:
     """status.json with ``state`` decided from the lock, the launch record and the log."""
     folder = Path(folder)
     status = rf.read_json(folder / rf.STATUS) or {}
     launch = rf.read_json(folder / rf.LAUNCH) or {} if launch is None else launch
+    if _ended_by(status, launch):
+        return status
     if rf.is_locked(folder):
         owner = rf.read_json(folder / rf.OWNER) or {}
+        if _ended_by(status, owner):
+            return status
         state = "running" if status.get("state") == "running" else "preparing"
         if _stop_requested(launch, owner.get("acquired") or launch.get("started")):
             state = "stopping"
@@ -113,7 +125,8 @@ def launch(folder: str | Path, argv: Sequence[str], kind: str, log_name: str, **
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     with rf.RunLock(folder, owner=False):
-        if rf.same_process(rf.read_json(folder / rf.LAUNCH)):
+        previous = rf.read_json(folder / rf.LAUNCH)
+        if rf.same_process(previous) and not _exited(folder, previous):
             raise InputError(f"{folder.name}: a process was just started there; wait for it or stop it")
         with open(folder / log_name, "ab") as log:
             proc = subprocess.Popen(list(argv), cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
@@ -122,6 +135,16 @@ def launch(folder: str | Path, argv: Sequence[str], kind: str, log_name: str, **
                                            "argv": [str(a) for a in argv], **extra})
     _reap(proc)
     return folder
+
+
+def _exited(folder: Path, previous: dict, wait_s: float = EXIT_WAIT_S) -> bool:
+    """A process that wrote its run's end (and freed the lock) is only exiting: wait for it to be gone."""
+    if not _ended_by(rf.read_json(folder / rf.STATUS) or {}, previous):
+        return False
+    deadline = time.monotonic() + wait_s
+    while rf.same_process(previous) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not rf.same_process(previous)
 
 
 def _refuse_if_active(folder: Path) -> None:

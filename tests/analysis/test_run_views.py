@@ -167,7 +167,7 @@ def test_runs_with_the_same_folder_name_get_distinct_labels(runs_root):
     """Two sweeps both hold '<variant>-seed0': their curves must not share one panel (a line would run back)."""
     views = [rv.read_run(make_run(runs_root / sweep, "speed-seed0", epochs=4)) for sweep in ("a", "b")]
     views.append(rv.read_run(make_run(runs_root, "solo", epochs=4)))
-    assert rv.run_labels(views) == ["a/speed-seed0", "b/speed-seed0", "solo"]
+    assert rv.run_labels(views) == ["speed-seed0 (a)", "speed-seed0 (b)", "solo"]   # the name once, first
     table = rv.combine(views, lambda v: rv.probabilities_frame(v.records))
     for _, group in table.groupby(["run", "task"]):
         assert group["epoch"].is_monotonic_increasing
@@ -179,9 +179,75 @@ def test_ten_runs_stay_legible(runs_root):
                                   epochs=4, seed=i)) for i in range(10)]
     fig = figs.probability_figure(rv.combine(views, lambda v: rv.probabilities_frame(v.records)))
     rows = -(-10 // figs.WRAP)
-    assert fig.layout.height == 90 + figs.ROW_HEIGHT * rows
+    assert fig.layout.height == figs.MARGIN_PX + figs.ROW_HEIGHT * rows
     tops = sorted({round(fig.layout[a].domain[1], 6) for a in fig.layout if a.startswith("yaxis")}, reverse=True)
     bottoms = sorted({round(fig.layout[a].domain[0], 6) for a in fig.layout if a.startswith("yaxis")}, reverse=True)
-    gaps_px = [(bottoms[i] - tops[i + 1]) * (fig.layout.height - 90) for i in range(rows - 1)]
+    gaps_px = [(bottoms[i] - tops[i + 1]) * (fig.layout.height - figs.MARGIN_PX) for i in range(rows - 1)]
     assert all(abs(g - figs.GAP_PX) < 1 for g in gaps_px)
     assert all(len(a.text) <= figs.TITLE_CHARS for a in fig.layout.annotations)
+
+
+# --------------------------------------------------------------------------- status lines (issue 23)
+
+
+def test_a_stopped_runs_bar_is_not_full_and_keeps_its_bound(runs_root):
+    """A stopped run showed a full bar, 'epoch 8 of at most 8': its bound was cut to the epochs done."""
+    prog = rv.progress(rv.read_run(make_run(runs_root, "halted", state="stopped", epochs=8)))
+    # best epoch 6 (status.json), patience 5: the run would end by epoch 11 unless it improves
+    assert (prog.epochs_done, prog.bound) == (8, 11) and prog.fraction == pytest.approx(8 / 11)
+    assert "epoch 8 of at most 11" in prog.text() and "stopped" in prog.text()
+    finished = rv.progress(rv.read_run(make_run(runs_root, "done", state="finished", epochs=8)))
+    assert finished.fraction == 1.0 and "epoch 8 of at most 8" in finished.text()
+
+
+def _launched(folder, cfg, **status):
+    """A launch record naming this test's own process (alive), as process.launch writes it."""
+    argv = ["python", "-m", "muser_core.train", "--out", str(folder), "--no-progress", "--config", cfg.to_json()]
+    rf.write_json(folder / rf.LAUNCH, {"kind": "train", **rf.process_identity(), "started": 1000.0, "argv": argv})
+    if status:
+        rf.write_json(folder / rf.STATUS, {**status, **rf.process_identity()})
+
+
+def test_a_starting_run_reads_its_own_limits_and_time_since_launch(runs_root):
+    """'(max 1000)' showed while starting though 60 was set: before config.json the defaults were read."""
+    from dataclasses import replace
+
+    from muser_core.config import RunConfig
+
+    cfg = RunConfig()
+    cfg = replace(cfg, train=replace(cfg.train, max_epochs=60)).resolved()
+    folder = runs_root / "warming"
+    folder.mkdir()
+    _launched(folder, cfg)
+    view = rv.read_run(folder)
+    assert view.state == "starting" and view.config.train.max_epochs == 60
+    text = rv.progress(view, now=1042.0).text()
+    assert "at most 60 epochs" in text and "1000" not in text and "42 s since launch" in text
+
+
+def test_a_run_that_failed_before_training_says_so(runs_root):
+    """A failed run said 'epoch 0 of at most 0' and 'loading its data'."""
+    from muser_core.config import RunConfig
+
+    folder = runs_root / "broken"
+    folder.mkdir()
+    _launched(folder, RunConfig().resolved(), state="failed", error="task 'activation': the validation split "
+                                                                      "of corpus 'exam' has no labelled items")
+    view = rv.read_run(folder)
+    assert view.state == "failed"
+    text = rv.progress(view).text()
+    assert text == "failed before training began" and "of at most 0" not in text
+
+
+def test_a_run_that_wrote_its_end_is_ended_while_its_process_exits(runs_root):
+    """The state flipped back to 'starting' (and 'Stopping' stayed) for seconds near the end: the process was
+    still alive after status.json said stopped. The run's own end, written by the launched process, wins."""
+    from muser_core.config import RunConfig
+    from muser_core.train import process
+
+    folder = make_run(runs_root, "ending", state="running", epochs=4)
+    _launched(folder, RunConfig().resolved(), state="stopped", epochs_done=4, best_epoch=2)
+    assert process.run_state(folder)["state"] == "stopped"
+    # An end written by an earlier process (before a resume) does not end the new one.
+    rf.write_json(folder / rf.STATUS, {"state": "stopped", "pid": 1, "process_started": 0.0, "host": "x"})
+    assert process.run_state(folder)["state"] == "starting"

@@ -25,5 +25,5 @@ def test_sessions_and_balance_match_a_hand_count(studies):
     assert overview.loc[("P01", "s01"), "stress task"] == ""
     balance = sentence_balance(table).set_index("participant")
     # Each person: one session per condition, 2 answers x 2 sentences each.
-    assert balance.loc["P01", ["stressed", "not stressed", "sessions", "sentences", "stressed share"]].tolist() == \
-        [4, 4, 2, 8, 0.5]
+    assert balance.loc["P01", ["stressed", "not stressed", "sessions", "sentences", "stressed %"]].tolist() == \
+        [4, 4, 2, 8, 50.0]

@@ -46,12 +46,8 @@ def _radio(page, option: str) -> None:
 
 
 def _rate(page, label: str, value: int) -> None:
-    """Move a 1-9 slider (it starts at 5) with the keyboard."""
-    slider = page.get_by_test_id("stSlider").filter(has_text=label).get_by_role("slider")
-    slider.focus()
-    key = "ArrowRight" if value > 5 else "ArrowLeft"
-    for _ in range(abs(value - 5)):
-        slider.press(key)
+    """Choose a 1-9 rating (nothing is chosen until the participant chooses)."""
+    page.get_by_test_id("stRadio").filter(has_text=label).get_by_text(str(value), exact=True).click()
 
 
 def _record(page, seconds: float) -> None:
@@ -77,7 +73,7 @@ def test_a_session_in_the_browser_becomes_a_corpus_and_a_run(tmp_path_factory, s
             "What worries you this week?\nWhat did you do last weekend?")
         page.get_by_label("Seconds", exact=True).fill("10")
         page.get_by_role("button", name="Save the set-up").click()
-        page.get_by_text("Set-up saved").wait_for()
+        page.get_by_text("Set-up saved").first.wait_for()   # the line and a toast
 
         # A participant, with consent.
         _radio(page, "Participants")

@@ -236,7 +236,8 @@ def load_toy(path: str, split: str, seed: int) -> Corpus:
 
 
 TOY_SOURCE = Source(TOY, "Toy set", load_toy, FILE, help="a text file of sentences", metavar="TXT",
-                    path_label="Toy file", env="MUSER_TOY", hint="a text file", external=lambda p: load_toy(p, "speaker", 0))
+                    path_label="Toy file", env="MUSER_TOY", hint="a text file", external=lambda p: load_toy(p, "speaker", 0),
+                    tasks=("stress",))   # its only labels: the Train form offers only stress
 
 
 def test_a_registered_source_appears_everywhere(tmp_path, monkeypatch, capsys, runs_root):

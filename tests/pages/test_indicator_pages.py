@@ -275,3 +275,15 @@ def test_a_dic_with_a_huge_category_number_is_one_line(muse_root, tmp_path):
     assert not at.exception
     assert len(at.error) == 1 and at.error[0].value.startswith(
         f"{dic}, line 2: category number 100000000000... has 5001 digits")
+
+
+def test_the_acoustic_top_k_table_shows_the_description_whole_and_last():
+    """Issue 23: the description column on Acoustic indicators was cut."""
+    import json
+
+    at = AppTest.from_file(ACOUSTIC_PAGE, default_timeout=240).run()
+    assert not at.exception and not at.error
+    top = next(d for d in at.dataframe if "description" in d.value.columns and "stability" in d.value.columns)
+    assert list(top.proto.column_order)[-1] == "description"
+    config = json.loads(top.proto.columns)
+    assert config["description"]["width"] == "large"

@@ -43,3 +43,38 @@ def test_the_download_holds_clips_and_a_manifest():
     assert "segments/manifest.csv" in names and "segments/segment.json" in names
     assert sum(n.startswith("segments/clips/") for n in names) == len(table)
     assert set(table["stress"]) == {"0"}
+
+
+def test_a_new_speaker_id_does_not_transcribe_the_file_again(monkeypatch):
+    """Issue 23: changing the speaker id re-transcribed the whole file (20 s); the transcription is kept per
+    file and recogniser, and the clips are written again under the new id."""
+    from conftest import TwoSentences, speech_wav_bytes
+
+    heard = []
+
+    class Counting(TwoSentences):
+        def recognise(self, signal, sample_rate=16000):
+            heard.append(len(signal))
+            return super().recognise(signal, sample_rate)
+
+    monkeypatch.setattr("ui.segment.get_recogniser", lambda name, model=None: Counting())
+    at = AppTest.from_file(PAGE, default_timeout=240).run()
+    at.file_uploader[0].set_value(("answer.wav", speech_wav_bytes(4.0, seed=3), "audio/wav")).run()
+    assert not at.exception and not at.error and len(heard) == 1
+    first = at.dataframe[0].value["utterance_id"].tolist()
+    at.text_input(key="segment-speaker").set_value("ss07").run()
+    assert not at.exception and not at.error
+    assert len(heard) == 1                                   # not transcribed again
+    again = at.dataframe[0].value["utterance_id"].tolist()
+    assert len(again) == len(first) and all(u.startswith("ss07") for u in again) and again != first
+
+
+def test_a_bad_speaker_id_is_one_line_without_command_line_flags():
+    at = AppTest.from_file(PAGE, default_timeout=240).run()
+    at.text_input(key="segment-speaker").set_value("  ").run()
+    signal, _ = long_reading()
+    buffer = io.BytesIO()
+    soundfile.write(buffer, signal[: 16000 * 3], 16000, format="WAV", subtype="PCM_16")
+    at.file_uploader[0].set_value(("short.wav", buffer.getvalue(), "audio/wav")).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["speaker id '  ': needs at least one letter or digit"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from conftest import REPO, make_run
 from streamlit.testing.v1 import AppTest
 from transformers import AutoTokenizer
 
+from muser_core.base.errors import InputError
 from muser_core.config import RunConfig
 from muser_core.data.demo import load_demo
 from muser_core.features.text_encoder import default_model_path
@@ -80,10 +82,26 @@ def test_finetune_time_estimate_is_measured_on_this_machine(runs_root):
                                            "samples_per_s": 5.0})
     at.run()
     estimate = texts(at.info)
-    assert "Measured on this machine by run `measured`" in estimate and "at 5.0/s" in estimate
+    assert "Measured on this machine by your run `measured`" in estimate and "at 5.0/s" in estimate
     # A full fine-tuning run's speed is not offered for training the top layer only (issue 24: several x faster).
     at.number_input(key="train-finetune-layers").set_value(1).run()
-    assert "Measured on this machine by run `measured`" not in texts(at.info)
+    assert "Measured on this machine by your run `measured`" not in texts(at.info)
+
+
+    assert "Measured on this machine by your run `measured`" in estimate and "at 5.0/s" in estimate
+
+
+def test_the_speed_hint_says_when_its_figure_is_a_shipped_demo_runs(runs_root, tmp_path, monkeypatch):
+    """Issue 23: before any run of the user's the hint quoted a shipped demo run's speed as if measured here."""
+    shipped = tmp_path / "shipped"
+    folder = make_run(shipped, "demo-speed", epochs=2)
+    rf.write_json(folder / rf.STATUS, {**rf.read_json(folder / rf.STATUS), **rf.process_identity(),
+                                       "samples_per_s": 7.0})
+    monkeypatch.setattr("muser_core.train.process.SHIPPED_RUNS", shipped)
+    estimate = texts(page(TRAIN).info)
+    assert "Measured by the shipped demo run `demo-speed` when it was made" in estimate
+    assert "not by a run of yours" in estimate and "at 7.0/s" in estimate
+    assert "Measured on this machine" not in estimate
 
 
 @pytest.mark.parametrize("name, message", [("../outside", "letters, digits"), ("my run!", "letters, digits")])
@@ -572,3 +590,81 @@ def test_the_form_says_before_launch_how_many_texts_the_max_length_cuts(runs_roo
     tokenizer = AutoTokenizer.from_pretrained(str(default_model_path()))   # the independent count
     cut = sum(len(tokenizer(t)["input_ids"]) > 128 for t in texts_)
     assert f"{cut:,} of {len(texts_):,} texts" in notes[0] and "max length 128 tokens" in notes[0]
+
+
+def test_a_study_whose_validation_split_has_no_labels_is_refused_before_launch(runs_root, studies):
+    """Issue 23: on a recorded study whose validation split held no labelled items Launch was accepted and the
+    run failed; the form checks the data's splits as the run does, beside the field."""
+    from conftest import TwoSentences, small_study
+
+    from muser_core.study.process import process_study
+    from muser_core.train.data import check_data, load_corpus
+    from ui.common import STUDY_LABEL
+
+    study = small_study(studies, sessions_per_condition=2)   # one person, 2 sessions a condition: no validation
+    process_study(study, TwoSentences())
+    at = page(TRAIN)
+    at.radio(key="train-corpus").set_value(STUDY_LABEL).run()
+    at.selectbox(key="train-modality").set_value("text").run()
+    at.selectbox(key="train-split").set_value("table").run()
+    assert not at.exception
+    [error] = [e.value for e in at.error]
+    assert "the validation split of corpus" in error and "has no labelled items" in error
+    assert "record more sessions" in error
+    assert at.button(key="train-launch").disabled
+    # The same verdict as the library's, on the copy the run would read (an independent load of it).
+    copy = next((runs_root / ".corpora").glob("study-*.csv"))
+    assert not (load_corpus(str(copy), "table").table["split"] == "validation").any()
+    cfg = RunConfig()
+    tasks = next(m for m in at.multiselect if m.label == "Tasks").value
+    with pytest.raises(InputError) as refused:
+        check_data(replace(cfg, data=replace(cfg.data, corpus=str(copy), split="table", tasks=tasks)))
+    assert error.startswith(str(refused.value))
+
+
+def test_sampling_dynamics_with_forty_runs_draws_the_first_twelve_and_names_the_eq1_run(runs_root):
+    """Issue 23: "Select all" on 40+ runs drew 40 panels a chart (unreadable, 25 s); the eq. 1 table did not
+    say which run it explains."""
+    from ui.runs import MAX_SHOWN
+
+    paths = [str(make_run(runs_root / "many", f"speed-seed{i}", "speed", epochs=5, seed=i)) for i in range(40)]
+    at = AppTest.from_file(DYNAMICS, default_timeout=120).run()
+    at.multiselect(key="dyn-runs").set_value(paths).run()
+    assert not at.exception and not at.error
+    assert any(f"40 runs chosen: the charts show the first {MAX_SHOWN}" in i.value for i in at.info)
+    assert len(at.dataframe[0].value) == MAX_SHOWN
+    assert any("Equation 1 for run **speed-seed0**" in m.value for m in at.markdown)
+    at.toggle(key="dyn-all").set_value(True).run()
+    assert not at.exception and len(at.dataframe[0].value) == 40
+
+
+def test_a_sweep_under_an_existing_name_is_refused_or_continued(runs_root):
+    """Issue 23: a sweep launched under an existing name silently re-ran (Train refuses duplicates). A finished
+    sweep's name is refused beside the field; a stopped one of the same table and seeds is continued, as said."""
+    sweep = _table8_sweep(runs_root, {2: ("uniform", 2, 0.75), 4: ("speed", 5, 0.78)})
+    (sweep / "results.csv").write_text("label,seed\n")
+    at = page(RESULTS)
+    at.selectbox(key="sweep-table").set_value("8").run()
+    at.text_input(key="sweep-name-8").set_value("t8").run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["a sweep named 't8' already exists (finished): choose another name, "
+                                           "or open it below"]
+    assert at.button(key="sweep-launch").disabled
+    (sweep / "results.csv").unlink()
+    rf.write_json(sweep / rf.LAUNCH, {"kind": "sweep", "pid": 1, "process_started": 0.0, "host": "elsewhere",
+                                      "started": 1.0, "stop_requested": 2.0, "table": "8", "seeds": [0, 1]})
+    at.text_input(key="sweep-seeds").set_value("0,1").run()
+    assert not at.error and not at.button(key="sweep-launch").disabled
+    assert any("Launch continues it" in c.value for c in at.caption)
+    at.text_input(key="sweep-seeds").set_value("0,1,2").run()
+    assert "the same table and seeds to continue it" in texts(at.error) and at.button(key="sweep-launch").disabled
+
+
+def test_a_page_error_does_not_speak_of_command_line_flags(runs_root):
+    """Issue 23: error texts on a page spoke of flags ("--speaker ''", "--phases", "--tasks")."""
+    at = page(TRAIN)
+    at.selectbox(key="train-strategy").set_value("pretrain").run()
+    at.text_input(key="train-phases").set_value("").run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert errors and all("--" not in e for e in errors) and any("phases" in e for e in errors)

@@ -113,7 +113,7 @@ def test_bad_output_folder_and_speaker(tmp_path, reading):
     write_segments(signal, sentences, tmp_path / "cut", "s1")
     with pytest.raises(InputError, match="already holds a manifest.csv"):
         write_segments(signal, sentences, tmp_path / "cut", "s1")
-    with pytest.raises(InputError, match="--speaker '///'"):
+    with pytest.raises(InputError, match="speaker id '///'"):   # said the same on the page and the command line
         write_segments(signal, sentences, tmp_path / "cut2", "///")
     proc = subprocess.run([sys.executable, "-m", "muser_core.segment", "--audio", str(tmp_path / "missing.wav"),
                            "--speaker", "s1", "--out", str(tmp_path / "cut3")], capture_output=True, text=True)
