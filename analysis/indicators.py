@@ -253,7 +253,7 @@ class IndicatorAnalysis:
     normalise: str = "global"   # "global" (paper, text) or "speaker" (paper, acoustic)
     C: float = 1.0              # inverse L2 strength of the stress logistic regression
     max_iter: int = 5000        # lbfgs iterations: enough for collinear eGeMAPS features
-    workers: int = 0            # bootstrap threads, 0 = one per core (the results do not depend on it)
+    workers: int = 0            # bootstrap threads; 0: every core from 10,000 rows, else 1 (results do not depend on it)
 
     def fit(self, features: pd.DataFrame, labels: pd.DataFrame | Mapping[str, pd.Series],
             speakers: pd.Series | np.ndarray | None = None,
@@ -470,7 +470,9 @@ class IndicatorAnalysis:
             draws = (rng.integers(0, n, size=n) for _ in range(self.bootstrap))
             def fit(weights):
                 return _fit_ols_weighted(design, y, weights), 0
-        workers = self.workers or os.cpu_count() or 1
+        # Threads pay from about 10,000 rows; on a MuSE-sized table their overhead costs more than they
+        # save (bench/bootstrap.py: 0.86x at 2,300 rows, 1.4-2.3x at 23,000-100,000 for stress).
+        workers = self.workers or ((os.cpu_count() or 1) if n >= PARALLEL_BOOTSTRAP_ROWS else 1)
         results = Parallel(n_jobs=workers, prefer="threads")(
             delayed(fit)(np.bincount(idx, minlength=n).astype(np.float64)) for idx in draws)
         out = np.array([r[0][:-1] if task in CLASSIFICATION_TASKS else r[0] for r in results]).reshape(
@@ -488,6 +490,7 @@ def _fit_ols(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     return beta[:-1]
 
 
+PARALLEL_BOOTSTRAP_ROWS = 10_000   # from here the bootstrap fits resamples on every core (workers=0)
 _GRAM_ROWS = 16_384   # rows per block of the weighted normal equations: bounds the temporary to ~12 MB
 
 
