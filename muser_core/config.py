@@ -21,6 +21,7 @@ from typing import Any
 from muser_core.base.errors import InputError
 from muser_core.base.settings import Setting, check_value, copy_setting, describe, setting
 from muser_core.base.tasks import ALL_TASKS, EXTERNAL_TASKS, MAIN_TASK
+from muser_core.features.layer_cache import check_layer_choice, declared
 from muser_core.features.text_encoder import DEFAULT_TEXT_MODEL
 from muser_core.sources import DEMO, available, resolved_spec
 from muser_core.strategies import DEFAULT_STRATEGY, STRATEGIES, make_strategy
@@ -243,6 +244,9 @@ class RunConfig:
         if m.finetune_layers and not (m.text_mode == "finetune" and m.uses_text):
             raise InputError(f"--finetune-layers {m.finetune_layers} trains the top layers of a fine-tuned "
                              "Transformer: it needs --text-mode finetune and a model with text (or give 0)")
+        layers = declared(m.text_model or DEFAULT_TEXT_MODEL, "num_hidden_layers") if m.finetune_layers else None
+        if layers is not None:  # refused here, before anything is written (build() checks the model itself)
+            check_layer_choice(m.finetune_layers, layers)
         lr = t.lr if t.lr is not None else default_learning_rate(m.modality, m.text_mode)
         # A corpus path is stored absolute, so config.json repeats the run from any folder.
         paths = {k: resolved_spec(v) for k, v in (("corpus", d.corpus), ("external", d.external)) if v}

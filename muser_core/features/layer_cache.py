@@ -75,10 +75,15 @@ def layer_count(encoder: TextEncoder) -> int:
 def check_layers(encoder: TextEncoder, k: int) -> int:
     """The number of frozen lower layers for training the top ``k``; one line when ``k`` does not fit the model."""
     total = layer_count(encoder)
+    check_layer_choice(k, total)
+    return total - k
+
+
+def check_layer_choice(k: int, total: int) -> None:
+    """One line when the top ``k`` of ``total`` layers cannot be trained over cached lower ones."""
     if not 0 < k < total:
         raise InputError(f"--finetune-layers {k}: this model has {total} layers, so give 1 to {total - 1} "
                          "(0 trains them all, as the paper does)")
-    return total - k
 
 
 def freeze_lower(encoder: TextEncoder, k: int) -> None:
@@ -248,14 +253,19 @@ def forget_hidden_states(texts: Sequence[str], root: Path | None = None) -> int:
     return removed
 
 
-def position_limit(path: str | Path = "") -> int:
-    """The model's longest input in tokens (``max_position_embeddings`` of its config.json; 512 if unsaid)."""
+def declared(path: str | Path, name: str) -> int | None:
+    """A positive whole number the model folder's config.json declares (None when it says none)."""
     try:
         config = json.loads((resolve_model_path(path) / "config.json").read_text())
     except (OSError, ValueError):
-        return 512
-    value = config.get("max_position_embeddings")
-    return int(value) if isinstance(value, int) and value > 0 else 512
+        return None
+    value = config.get(name) if isinstance(config, dict) else None
+    return value if isinstance(value, int) and value > 0 else None
+
+
+def position_limit(path: str | Path = "") -> int:
+    """The model's longest input in tokens (``max_position_embeddings`` of its config.json; 512 if unsaid)."""
+    return declared(path, "max_position_embeddings") or 512
 
 
 def length_from_data(lengths: np.ndarray, limit: int) -> int:

@@ -450,6 +450,8 @@ def test_finetune_layers_control_reaches_the_command_and_paper_settings_reset_it
     at.number_input(key="train-finetune-layers").set_value(2).run()
     assert not at.exception and not at.error
     assert "--finetune-layers 2" in "\n".join(c.value for c in at.code)
+    at.number_input(key="train-finetune-layers").set_value(6).run()  # MiniLM has 6 layers: said on the form
+    assert not at.exception and "this model has 6 layers, so give 1 to 5" in texts(at.error)
     at.toggle(key="train-paper").set_value(True).run()
     assert at.number_input(key="train-finetune-layers").value == 0
     assert "--finetune-layers" not in "\n".join(c.value for c in at.code)
