@@ -28,6 +28,14 @@ def temporary_path(path: str | Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
 
 
+def remove_quietly(path: Path) -> None:
+    """Remove a temporary file if it is there; a folder that cannot hold it (a file in the way) is no error."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
 def atomic_write(path: str | Path, write: Callable[[Path], object]) -> None:
     """``write(tmp)`` to a temporary file beside ``path``, then rename it over ``path``.
 
@@ -44,7 +52,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], object]) -> None:
             exc.filename = str(path)    # name the file the user knows, not the temporary one
         raise
     finally:
-        tmp.unlink(missing_ok=True)
+        remove_quietly(tmp)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from muser_core.base.errors import InputError, Skipped, where
-from muser_core.base.files import atomic_write_text, file_sha256, temporary_path
+from muser_core.base.files import atomic_write_text, file_sha256, remove_quietly, temporary_path
 from muser_core.base.tasks import EMOTION_TASKS, INTERNAL_TASKS, SPLITS
 
 CANONICAL_COLUMNS = [
@@ -115,7 +115,7 @@ class Corpus:
         except OSError as exc:
             raise InputError(f"{path}: cannot write ({exc.strerror})") from None
         finally:
-            table_tmp.unlink(missing_ok=True)
+            remove_quietly(table_tmp)
 
     @classmethod
     def load(cls, path: str | Path) -> Corpus:
