@@ -40,7 +40,9 @@ from muser_core.features.text_encoder import (
     TextEncoder,
     mean_pool,
     model_key,
+    one_thread,
     resolve_model_path,
+    same_length_batches,
     text_key,
 )
 
@@ -122,19 +124,14 @@ def lower_states(encoder: TextEncoder, texts: Sequence[str], k: int, batch_size:
     device = next(encoder.transformer.parameters()).device
     tokens = encoder.tokenizer(list(texts), truncation=True, max_length=encoder.max_length,
                                return_token_type_ids=False)["input_ids"]
-    groups: dict[int, list[int]] = {}
-    for i, ids in enumerate(tokens):
-        groups.setdefault(len(ids), []).append(i)
     out: list[np.ndarray] = [np.zeros(0)] * len(texts)
-    for _, items in sorted(groups.items()):
-        for s in range(0, len(items), batch_size):
-            idx = items[s:s + batch_size]
-            ids = torch.tensor([tokens[i] for i in idx], device=device)
-            result = encoder.transformer(input_ids=ids, attention_mask=torch.ones_like(ids),
-                                         output_hidden_states=True)
-            states = result.hidden_states[lower].float().cpu().numpy()  # [0] is the embeddings' output
-            for j, i in enumerate(idx):
-                out[i] = states[j]
+    for idx in same_length_batches(tokens, batch_size):
+        ids = torch.tensor([tokens[i] for i in idx], device=device)
+        result = encoder.transformer(input_ids=ids, attention_mask=torch.ones_like(ids),
+                                     output_hidden_states=True)
+        states = result.hidden_states[lower].float().cpu().numpy()  # [0] is the embeddings' output
+        for j, i in enumerate(idx):
+            out[i] = states[j]
     encoder.train(was_training)
     return out
 
@@ -200,12 +197,8 @@ def cached_lower_states(encoder: TextEncoder, texts: Sequence[str], k: int, batc
     missing = [h for h, s in found.items() if s is None]
     if missing:
         first = {h: t for h, t in zip(hashes, texts, strict=True)}
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
+        with one_thread():
             states = lower_states(encoder, [first[h] for h in missing], k, batch_size)
-        finally:
-            torch.set_num_threads(threads)
         for h, s in zip(missing, states, strict=True):
             found[h] = s
             cache.save(h, s)

@@ -17,7 +17,7 @@ import os
 import sqlite3
 import warnings
 from collections.abc import Sequence
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -104,13 +104,9 @@ class TextEncoder(nn.Module):
         was_training = self.training
         self.eval()
         device = next(self.transformer.parameters()).device
-        lengths = [len(ids) for ids in self.tokenizer(list(texts), truncation=True, max_length=self.max_length,
-                                                      return_token_type_ids=False)["input_ids"]]
-        groups: dict[int, list[int]] = {}
-        for i, length in enumerate(lengths):
-            groups.setdefault(length, []).append(i)
-        batches = [items[s:s + batch_size] for _, items in sorted(groups.items())
-                   for s in range(0, len(items), batch_size)]
+        ids = self.tokenizer(list(texts), truncation=True, max_length=self.max_length,
+                             return_token_type_ids=False)["input_ids"]
+        batches = same_length_batches(ids, batch_size)
         out = np.zeros((len(texts), self.hidden_size), dtype=np.float32)
         if progress:
             from tqdm import tqdm
@@ -121,6 +117,30 @@ class TextEncoder(nn.Module):
             out[idx] = vectors.float().cpu().numpy()
         self.train(was_training)
         return out
+
+
+def same_length_batches(token_ids: Sequence[Sequence[int]], batch_size: int) -> list[list[int]]:
+    """Indices of the texts in batches of exactly one token length each (shortest first): no padding.
+
+    A padded batch gives a text slightly different numbers (last bits)
+    depending on its neighbours; what is cached must not.
+    """
+    groups: dict[int, list[int]] = {}
+    for i, ids in enumerate(token_ids):
+        groups.setdefault(len(ids), []).append(i)
+    return [items[s:s + batch_size] for _, items in sorted(groups.items()) for s in range(0, len(items), batch_size)]
+
+
+@contextmanager
+def one_thread():
+    """Run the block on one CPU thread: BLAS sums differ in the last bits with the thread count, and a
+    cached value must not depend on the process that happened to compute it."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def token_lengths(texts: Sequence[str], path: str | Path = "") -> np.ndarray:
@@ -266,12 +286,8 @@ def cached_embeddings(texts: Sequence[str], path: str | Path = "", max_length: i
     missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in stored}.items())
     if missing:
         encoder = TextEncoder(path, max_length).to(device)
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
+        with one_thread():
             vectors = encoder.embed([t for _, t in missing], batch_size, progress)
-        finally:
-            torch.set_num_threads(threads)
         new = {k: v for (k, _), v in zip(missing, vectors, strict=True)}
         stored.update(new)
         if use_cache:
