@@ -51,10 +51,11 @@ PUBLISHED = [("BERT-base fine-tuned (Buechel, Modersohn and Hahn 2021 code)", 0.
              ("RoBERTa-large fine-tuned (Park et al. 2021)", 0.829, 0.569)]
 
 
-def config(mode: str, strategy: str, max_epochs: int, patience: int, seed: int) -> RunConfig:
+def config(mode: str, strategy: str, max_epochs: int, patience: int, seed: int,
+           finetune_layers: int = 0) -> RunConfig:
     return RunConfig(
         data=DataConfig(corpus=DEMO, external=EMOBANK, tasks=list(TASKS)),
-        model=ModelConfig(modality="text", text_mode=mode),
+        model=ModelConfig(modality="text", text_mode=mode, finetune_layers=finetune_layers),
         strategy=StrategyConfig(name=strategy, history=5),
         train=TrainConfig(seed=seed, max_epochs=max_epochs, patience=patience, device="cpu"))
 
@@ -92,6 +93,8 @@ def main() -> int:
     parser.add_argument("--finetune-epochs", type=int, default=3,
                         help="fine-tuned runs' epochs (each is minutes on a CPU)")
     parser.add_argument("--patience", type=int, default=20)
+    parser.add_argument("--finetune-layers", default="0",
+                        help="fine-tuned runs: comma-separated top-layer counts, 0 for every layer (e.g. 0,2,1)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="keep the runs here (default: a temporary folder)")
     args = parser.parse_args()
@@ -105,10 +108,14 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(args.out or tmp)
-        for mode in modes:
+        runs = [(mode, 0) for mode in modes if mode == "frozen"] + [
+            ("finetune", int(k)) for k in args.finetune_layers.split(",") if "finetune" in modes]
+        for mode, layers in runs:
             epochs = args.max_epochs if mode == "frozen" else args.finetune_epochs
-            cfg = config(mode, args.strategy, epochs, min(args.patience, epochs), args.seed)
-            out = root / f"emobank-{mode}-{args.strategy}"
+            cfg = config(mode, args.strategy, epochs, min(args.patience, epochs), args.seed, layers)
+            if layers:
+                mode = f"finetune, top {layers} layer{'s' if layers > 1 else ''}"
+            out = root / f"emobank-{mode.replace(', ', '-').replace(' ', '')}-{args.strategy}"
             start = time.perf_counter()
             try:
                 test = train_run(cfg, out)

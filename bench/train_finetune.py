@@ -24,15 +24,20 @@
 3. The bare loop with dynamic padding (each batch cut to its longest
    sentence) against padding every batch to 128 tokens. Target: >= 3x.
 
-Parts 2 and 3 use the demo corpus when built, otherwise synthetic sentences of 5-25 words.
+4. ``torch.compile`` (Inductor) and one thread against today's eager loop on two threads, over the
+   same batches from the same weights: samples/s, the compile time, and the largest relative
+   difference of the per-step losses from the eager fp32 path.
+
+Parts 2-4 use the demo corpus when built, otherwise synthetic sentences of 5-25 words.
 
     python bench/train_finetune.py [--long-train 256] [--short-train 512] [--epochs 2] [--lr 1e-4]
-                                   [--batches 16] [--rounds 2] [--parts modes,loop]
+                                   [--batches 16] [--rounds 2] [--parts modes,loop,tuning]
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import io
 import os
 import sys
@@ -85,17 +90,24 @@ class RecordBatches(Callback):
         self.batches.append(idx)
 
 
-def bare_loop(trainer: Trainer, batches: list[dict], targets: list[torch.Tensor]) -> float:
-    """Samples/s of forward, backward, clipping and AdamW over pre-built batches."""
+def stress_loss(model, batch: dict, target: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(model.head("stress", model.encode(batch)), target)
+
+
+def bare_loop(trainer: Trainer, batches: list[dict], targets: list[torch.Tensor], loss_of=stress_loss,
+              losses: list | None = None) -> float:
+    """Samples/s of forward, backward, clipping and AdamW over pre-built batches (each loss kept in ``losses``)."""
     model, optimizer, params = trainer.model, trainer.optimizer, trainer.params
     model.train()
     started = time.perf_counter()
     for batch, target in zip(batches, targets, strict=True):
-        loss = F.cross_entropy(model.head("stress", model.encode(batch)), target)
+        loss = loss_of(model, batch, target)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0, foreach=True)
         optimizer.step()
+        if losses is not None:
+            losses.append(float(loss))
     return sum(len(t) for t in targets) / (time.perf_counter() - started)
 
 
@@ -301,9 +313,65 @@ def loop_checks(args: argparse.Namespace) -> None:
         print(f"{'PASS' if speedup >= 3 else 'FAIL'}: dynamic padding / pad to 128 = {speedup:.1f}x (target >= 3x)")
 
 
+def tuning_checks(args: argparse.Namespace) -> None:
+    """Part 4: torch.compile and the thread count, each against today's eager loop on the same batches.
+
+    Every variant starts from the same weights and an empty optimiser and steps through the same
+    batches (one trainer epoch of the demo sentences, full fine-tuning, text only); the losses are
+    compared step by step with the eager fp32 path on the default threads.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        csv, name = corpus_csv(Path(tmp), 32 * args.batches)
+        cfg = RunConfig(data=DataConfig(corpus=csv, tasks=["stress"]),
+                        model=ModelConfig(modality="text", text_mode="finetune"),
+                        strategy=StrategyConfig(name="single"), train=TrainConfig(threads=args.threads))
+        cfg, data, model, device = build(cfg)
+        recorder = RecordBatches()
+        trainer = Trainer(model, data, make_strategy(cfg.strategy), cfg, [recorder], device)
+        weights = copy.deepcopy(model.state_dict())
+        moments = copy.deepcopy(trainer.optimizer.state_dict())
+        trainer.train_epoch(EpochInProgress(1, {"stress": 1.0}))  # records one epoch's batches
+        batches = [data.batch(i) for i in recorder.batches]
+        targets = [data.tasks["stress"].target[i] for i in recorder.batches]
+        threads = torch.get_num_threads()
+        compiled = torch.compile(stress_loss, dynamic=True)  # Inductor, C++ on the CPU; dynamic: batch lengths vary
+
+        def variant(loss_of, n_threads: int) -> tuple[float, list[float]]:
+            model.load_state_dict(weights)
+            trainer.optimizer.load_state_dict(moments)
+            torch.set_num_threads(n_threads)
+            losses: list[float] = []
+            return bare_loop(trainer, batches, targets, loss_of, losses), losses
+
+        started = time.perf_counter()
+        variant(compiled, threads)  # the first pass compiles (counted apart)
+        compile_s = time.perf_counter() - started
+        speeds: dict[str, list[float]] = {}
+        losses: dict[str, list[float]] = {}
+        names = {f"eager, {threads} threads (today)": (stress_loss, threads),
+                 "eager, 1 thread": (stress_loss, 1),
+                 f"torch.compile, {threads} threads": (compiled, threads)}
+        for _ in range(args.rounds):
+            for label, (loss_of, n) in names.items():
+                speed, losses[label] = variant(loss_of, n)
+                speeds.setdefault(label, []).append(speed)
+        torch.set_num_threads(threads)
+        today = next(iter(names))
+        lengths = data.features["lengths"].float()
+        print(f"\ncorpus: {name}; MiniLM full fine-tuning, text only, {args.batches} batches of 32, tokens mean "
+              f"{lengths.mean():.1f}; {args.rounds} alternating rounds, the best kept; load average "
+              f"{os.getloadavg()[0]:.1f}; the first compiled pass took {compile_s:.1f} s (compilation included)")
+        for label in names:
+            difference = max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(losses[label], losses[today], strict=True))
+            print(f"{label:28s} {max(speeds[label]):7.1f} samples/s  {max(speeds[label]) / max(speeds[today]):5.2f}x "
+                  f"today  largest relative loss difference from today over {len(batches)} steps "
+                  f"{difference:.1e}  (rounds: {', '.join(f'{x:.1f}' for x in speeds[label])})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--parts", default="modes,loop", help="modes (part 1), loop (parts 2 and 3)")
+    parser.add_argument("--parts", default="modes,loop,tuning",
+                        help="modes (part 1), loop (parts 2 and 3), tuning (part 4: torch.compile, threads)")
     parser.add_argument("--long-train", type=int, default=256, help="training texts of ~110 tokens")
     parser.add_argument("--short-train", type=int, default=512, help="training sentences of the short corpus")
     parser.add_argument("--eval", type=int, default=128, help="validation and test items of each corpus")
@@ -320,6 +388,8 @@ def main() -> None:
         mode_table(args)
     if "loop" in args.parts:
         loop_checks(args)
+    if "tuning" in args.parts:
+        tuning_checks(args)
 
 
 if __name__ == "__main__":

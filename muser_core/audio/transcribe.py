@@ -130,7 +130,9 @@ class WhisperRecogniser:
 
     model_path: str = ""
     beam_size: int = 5
-    threads: int = 2                # the development and CI machines have 2 cores
+    # One CTranslate2 thread: on 2 cores tiny.en is faster on one than on two, alone (1.6x on 24 s of
+    # speech) and while VAD and openSMILE run beside it in live prediction (bench/live_overlap.py).
+    threads: int = 1
     prompt: str = FILLER_PROMPT     # previous-text prompt; "" for none (Whisper then drops most fillers)
     name: ClassVar[str] = "whisper"
 
