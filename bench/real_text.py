@@ -52,12 +52,12 @@ PUBLISHED = [("BERT-base fine-tuned (Buechel, Modersohn and Hahn 2021 code)", 0.
 
 
 def config(mode: str, strategy: str, max_epochs: int, patience: int, seed: int,
-           finetune_layers: int = 0) -> RunConfig:
+           finetune_layers: int = 0, lr: float | None = None) -> RunConfig:
     return RunConfig(
         data=DataConfig(corpus=DEMO, external=EMOBANK, tasks=list(TASKS)),
         model=ModelConfig(modality="text", text_mode=mode, finetune_layers=finetune_layers),
         strategy=StrategyConfig(name=strategy, history=5),
-        train=TrainConfig(seed=seed, max_epochs=max_epochs, patience=patience, device="cpu"))
+        train=TrainConfig(seed=seed, max_epochs=max_epochs, patience=patience, device="cpu", lr=lr))
 
 
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
@@ -93,6 +93,7 @@ def main() -> int:
     parser.add_argument("--finetune-epochs", type=int, default=3,
                         help="fine-tuned runs' epochs (each is minutes on a CPU)")
     parser.add_argument("--patience", type=int, default=20)
+    parser.add_argument("--lr", type=float, help="learning rate of every run (default: the paper's for the mode)")
     parser.add_argument("--finetune-layers", default="0",
                         help="fine-tuned runs: comma-separated top-layer counts, 0 for every layer (e.g. 0,2,1)")
     parser.add_argument("--seed", type=int, default=0)
@@ -112,9 +113,11 @@ def main() -> int:
             ("finetune", int(k)) for k in args.finetune_layers.split(",") if "finetune" in modes]
         for mode, layers in runs:
             epochs = args.max_epochs if mode == "frozen" else args.finetune_epochs
-            cfg = config(mode, args.strategy, epochs, min(args.patience, epochs), args.seed, layers)
+            cfg = config(mode, args.strategy, epochs, min(args.patience, epochs), args.seed, layers, args.lr)
             if layers:
                 mode = f"finetune, top {layers} layer{'s' if layers > 1 else ''}"
+            if args.lr is not None:
+                mode += f", lr {args.lr:g}"
             out = root / f"emobank-{mode.replace(', ', '-').replace(' ', '')}-{args.strategy}"
             start = time.perf_counter()
             try:

@@ -277,16 +277,22 @@ def mode_table(args: argparse.Namespace) -> None:
         os.environ["MUSER_CACHE_DIR"] = before
 
 
+def recording_trainer(folder: Path, args: argparse.Namespace, modality: str) -> tuple[str, Trainer, RecordBatches]:
+    """A full fine-tuning trainer on ``args.batches`` batches of the short corpus, recording the batches it draws."""
+    csv, name = corpus_csv(folder, 32 * args.batches)
+    cfg = RunConfig(data=DataConfig(corpus=csv, tasks=["stress"]),
+                    model=ModelConfig(modality=modality, text_mode="finetune"),
+                    strategy=StrategyConfig(name="single"), train=TrainConfig(threads=args.threads))
+    cfg, data, model, device = build(cfg)
+    recorder = RecordBatches()
+    return name, Trainer(model, data, make_strategy(cfg.strategy), cfg, [recorder], device), recorder
+
+
 def loop_checks(args: argparse.Namespace) -> None:
     """Parts 2 and 3: the trainer against a bare loop, dynamic padding against padding to 128."""
     with tempfile.TemporaryDirectory() as tmp:
-        csv, name = corpus_csv(Path(tmp), 32 * args.batches)
-        cfg = RunConfig(data=DataConfig(corpus=csv, tasks=["stress"]),
-                        model=ModelConfig(modality="both", text_mode="finetune"),
-                        strategy=StrategyConfig(name="single"), train=TrainConfig(threads=args.threads))
-        cfg, data, model, device = build(cfg)
-        recorder = RecordBatches()
-        trainer = Trainer(model, data, make_strategy(cfg.strategy), cfg, [recorder], device)
+        name, trainer, recorder = recording_trainer(Path(tmp), args, "both")
+        cfg, data, device = trainer.cfg, trainer.data, trainer.device
         print(f"corpus: {name}; MiniLM fine-tuning, modality both, {torch.get_num_threads()} threads, "
               f"device {device}, {args.batches} batches of 32 per epoch")
         trainer.train_epoch(EpochInProgress(1, {"stress": 1.0}))  # warm-up (allocator, first-call costs)
@@ -322,13 +328,8 @@ def tuning_checks(args: argparse.Namespace) -> None:
     stream); the losses are compared step by step with the eager fp32 path on the default threads.
     """
     with tempfile.TemporaryDirectory() as tmp:
-        csv, name = corpus_csv(Path(tmp), 32 * args.batches)
-        cfg = RunConfig(data=DataConfig(corpus=csv, tasks=["stress"]),
-                        model=ModelConfig(modality="text", text_mode="finetune"),
-                        strategy=StrategyConfig(name="single"), train=TrainConfig(threads=args.threads))
-        cfg, data, model, device = build(cfg)
-        recorder = RecordBatches()
-        trainer = Trainer(model, data, make_strategy(cfg.strategy), cfg, [recorder], device)
+        name, trainer, recorder = recording_trainer(Path(tmp), args, "text")
+        data, model = trainer.data, trainer.model
         weights = copy.deepcopy(model.state_dict())
         moments = copy.deepcopy(trainer.optimizer.state_dict())
         trainer.train_epoch(EpochInProgress(1, {"stress": 1.0}))  # records one epoch's batches
