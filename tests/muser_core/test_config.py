@@ -85,3 +85,16 @@ def test_older_config_files_are_carried_over():
     old["strategy"]["temperature"] = None
     assert RunConfig.from_dict(old).strategy.rho == 0.1
     assert TrainConfig().lr is None and RunConfig.from_dict(old).resolved().train.lr == 3e-4
+
+
+@pytest.mark.parametrize(("text_mode", "finetune_layers", "lr", "expected"), [
+    ("finetune", 0, None, 2e-5),    # the paper's text rate (5.2) for full fine-tuning
+    ("finetune", 2, None, 1e-4),    # top layers only: the rate measured on EmoBank (bench/real_text.py)
+    ("finetune", 2, 3e-5, 3e-5),    # a rate the user gives is kept
+    ("frozen", 0, None, 5e-4),
+])
+def test_the_default_learning_rate_follows_what_trains(text_mode, finetune_layers, lr, expected):
+    cfg = RunConfig.from_dict({"model": {"modality": "text", "text_mode": text_mode,
+                                         "finetune_layers": finetune_layers},
+                               "data": {"tasks": ["stress"]}, "train": {"lr": lr}})
+    assert cfg.resolved().train.lr == pytest.approx(expected, rel=1e-12)
