@@ -87,7 +87,8 @@ class ModelConfig:
                                    "data.json say the value chosen)", min=0, max=4096)
     finetune_layers: int = setting(0, "fine-tune mode: train only the top k Transformer layers, over hidden "
                                       "states of the layers below computed once per text and cached on disk "
-                                      "(several times faster on a CPU); 0: all layers, as the paper does",
+                                      "(several times faster on a CPU; text only, it learns at lr 1e-4 by default); 0: "
+                                      "all layers, as the paper does",
                                    min=0, max=64)
     hidden_size: int = setting(256, "text projection and acoustic MLP width (paper 4.3)", min=1)
     acoustic_layers: int = setting(4, "hidden layers of the acoustic MLP (paper 4.3.2)", min=1)
