@@ -99,10 +99,15 @@ def freeze_lower(encoder: TextEncoder, k: int) -> None:
 
 
 def _attention_mask(transformer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor):
-    """The mask the model's own layers expect (built by the model, as its forward does)."""
-    if hasattr(transformer, "_create_attention_masks"):  # transformers 5
-        return transformer._create_attention_masks(mask, None, hidden, None, None)[0]
-    return transformer.get_extended_attention_mask(mask, mask.shape)
+    """The mask the model's own layers expect, built by transformers' public function as the model's forward does."""
+    try:
+        # Imported here, not at the top: transformers' masking module costs ~0.8 s to import and only
+        # the top-layers mode needs it (issue 27: start-up of short commands).
+        from transformers.masking_utils import create_bidirectional_mask  # transformers 5
+    except ImportError:
+        return transformer.get_extended_attention_mask(mask, mask.shape)  # transformers 4
+    # Keywords only: the model's private _create_attention_masks changed its arguments in 5.25.
+    return create_bidirectional_mask(config=transformer.config, inputs_embeds=hidden, attention_mask=mask)
 
 
 def top_layers(encoder: TextEncoder, hidden: torch.Tensor, mask: torch.Tensor, k: int) -> torch.Tensor:
