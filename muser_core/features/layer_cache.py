@@ -101,8 +101,9 @@ def freeze_lower(encoder: TextEncoder, k: int) -> None:
 def _attention_mask(transformer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor):
     """The mask the model's own layers expect, built by transformers' public function as the model's forward does."""
     try:
-        # Imported here, not at the top: transformers' masking module costs ~0.8 s to import and only
-        # the top-layers mode needs it (issue 27: start-up of short commands).
+        # Imported where used, as text_encoder.TextEncoder imports transformers: importing it costs
+        # seconds, and commands that load no text model never pay (issue 27). Once a model is
+        # loaded the module is already in sys.modules, so this is a lookup on each step.
         from transformers.masking_utils import create_bidirectional_mask  # transformers 5
     except ImportError:
         return transformer.get_extended_attention_mask(mask, mask.shape)  # transformers 4
