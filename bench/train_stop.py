@@ -6,7 +6,11 @@ page does it (``muser_core.train.process.launch_run`` / ``stop``):
 1. frozen text (MUSER, both modalities): stopped after 5 epochs;
 2. fine-tuned MiniLM (the paper's setting): stopped a few batches into its
    second epoch, so the stop lands inside an epoch after a best checkpoint;
-3. the same with ``--finetune-layers 1`` (issue 24).
+3. the same with ``--finetune-layers 1`` (issue 24);
+4. full fine-tuning on long texts (~110 tokens: five EmoBank sentences joined,
+   as in ``bench/train_finetune.py``), where one batch takes seconds: stopped
+   ``--long-stops`` times, each after a seeded random delay inside a batch,
+   resumed in between (issue 24: a stop abandons the batch in progress).
 
 For each: seconds from ``stop()`` to the folder reading ``stopped`` (the page
 polls every 1.5 s on top of this), the resume state's size, and the items/s the
@@ -16,12 +20,13 @@ model's weights (the best weights are the checkpoint file, not repeated); with
 ``--finetune-layers 1`` only the top layer and the heads. It is written at
 most every ``--save-every`` seconds (default 60) and at a stop.
 
-    python bench/train_stop.py [--finetune-batches 3]
+    python bench/train_stop.py [--finetune-batches 3] [--long-stops 3] [--parts demo,long]
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import tempfile
 import time
@@ -55,7 +60,49 @@ def stop_and_measure(folder: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--finetune-batches", type=int, default=3, help="batches to train before stopping")
+    parser.add_argument("--long-stops", type=int, default=3, help="stops (and resumes) of the long-text run")
+    parser.add_argument("--parts", default="demo,long", help="demo (cases 1-3), long (case 4)")
     args = parser.parse_args()
+    if "demo" in args.parts:
+        demo_stops(args)
+    if "long" in args.parts:
+        long_stops(args)
+
+
+def long_stops(args: argparse.Namespace) -> None:
+    """Full fine-tuning on long texts, stopped at random points inside its batches, resumed in between."""
+    from train_finetune import long_texts
+
+    rng = random.Random(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "long"
+        cfg = RunConfig(data=DataConfig(corpus=long_texts(Path(tmp), 192, 32), tasks=["stress"]),
+                        model=ModelConfig(modality="text", text_mode="finetune"),
+                        strategy=StrategyConfig(name="single"), train=TrainConfig(max_epochs=5000, patience=5000))
+        process.launch_run(cfg, folder)
+        stops = []
+        for i in range(args.long_stops):
+            def drawn(folder=folder) -> int:
+                progress = (rf.read_json(folder / rf.STATUS) or {}).get("epoch_in_progress") or {}
+                return 10_000 * progress.get("epoch", 0) + progress.get("drawn", 0)
+            start = drawn()
+            # After epoch 1 (a best checkpoint exists), then one more batch since the last resume.
+            wait(lambda start=start: drawn() >= max(start + 32, 20_032), 3600, "a batch into epoch 2 or later")
+            batch_s = 32 / ((rf.read_json(folder / rf.STATUS) or {}).get("samples_per_s") or 32)
+            time.sleep(rng.uniform(0.1, 0.9) * batch_s)  # somewhere inside the next batch
+            t = stop_and_measure(folder)
+            stops.append(t["stop_s"])
+            where = (f"inside epoch {t['epoch']['epoch']}, {t['epoch']['drawn']}/{t['epoch']['goal']} items"
+                     if t["epoch"] else "between epochs")
+            print(f"long full: stop {i + 1} took {t['stop_s']:.2f} s (a batch takes {batch_s:.2f} s at the "
+                  f"{t['samples_per_s']:.1f} items/s the run measured; {where}); resume state {t['resume_mb']:.1f} MB")
+            if i + 1 < args.long_stops:
+                process.launch_run(None, folder, resume=True)
+        print(f"long full: stops took {min(stops):.2f}-{max(stops):.2f} s (mean {sum(stops) / len(stops):.2f} s) "
+              f"over {len(stops)} stops; the batches take {batch_s:.2f} s")
+
+
+def demo_stops(args: argparse.Namespace) -> None:
     base = RunConfig(data=DataConfig(corpus="demo"), strategy=StrategyConfig(name="speed"),
                      train=TrainConfig(max_epochs=5000, patience=5000))
     with tempfile.TemporaryDirectory() as tmp:

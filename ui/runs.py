@@ -151,7 +151,8 @@ def run_summary_ui(view: rv.RunView, key: str) -> None:
         st.dataframe(rv.metrics_summary(view), hide_index=True, width="stretch")
 
 
-STOPPING = ("Stopping: the run ends after its current batch and saves its state (resume continues it "
+STOPPING = ("Stopping: the run ends after its current batch (a fine-tuning batch is dropped at once, to be "
+            "trained again on resume) and saves its state (resume continues it "
             "exactly).")
 
 
@@ -161,7 +162,8 @@ def stop_ui(view: rv.RunView, key: str) -> None:
         st.info(STOPPING, icon=":material/hourglass_top:")
         return
     if st.button("Stop this run", key=f"{key}-stop", type="secondary",
-                 help="Ends after the current batch; the best checkpoint and the resume state are kept"):
+                 help="Ends after the current batch (fine-tuning: drops it at once, a resume trains it again); "
+                      "the best checkpoint and the resume state are kept"):
         if process.stop(view.path):
             st.info(STOPPING, icon=":material/hourglass_top:")
         else:
@@ -181,11 +183,13 @@ def watch_run_ui(path: str, key: str) -> None:
         if now is None:
             error_line_ui(error)
             return
+        if view.active and not now.active:
+            # It just ended: one full rerun draws it, without the timer. Before drawing anything, so the
+            # charts are drawn once and the ended state only ever shows on the settled page.
+            st.rerun()
         run_summary_ui(now, key)
         if now.active and not now.shipped:
             stop_ui(now, key)
-        elif view.active:
-            st.rerun()  # it just ended: one full rerun draws it without the timer
         elif now.state in ("stopped", "failed", "killed") and not now.shipped and now.config is not None:
             if st.button("Resume this run", key=f"{key}-resume",
                          help="Continues exactly from the last saved state (python -m muser_core.train --resume)"):

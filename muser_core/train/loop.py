@@ -16,9 +16,14 @@ Epochs are counted as :mod:`muser_core.strategies` states once for the whole
 app: ``epochs_done`` finished epochs, evaluation 0 before any training.
 
 A stop request (SIGTERM, the Train page's Stop button) is honoured after the
-current batch. The trainer's :meth:`Trainer.state_dict` then holds the
-*current* weights and the epoch in progress, so a resumed run continues
-exactly where it stopped and its metrics.jsonl equals an uninterrupted one's.
+current batch. When a Transformer is fine-tuned, a batch takes seconds on a
+CPU (4.4 s for 32 long texts), so there the batch in progress is abandoned
+instead, at the next layer of its forward or backward pass: no weight has
+changed before the AdamW step, and the draw (task, items, random states) is
+rewound, so a resumed run trains that batch again. The trainer's
+:meth:`Trainer.state_dict` then holds the *current* weights and the epoch in
+progress, so a resumed run continues exactly where it stopped and its
+metrics.jsonl equals an uninterrupted one's.
 
 Each line of ``metrics.jsonl`` (:meth:`Trainer._finish_epoch`): ``epoch``,
 ``probabilities`` {task: p}, ``batches`` {task: count}, ``samples`` (items
@@ -59,6 +64,10 @@ class Callback:
     def on_evaluate(self, trainer: Trainer, epoch: int) -> None: ...
     def on_epoch_end(self, trainer: Trainer, record: dict) -> None: ...
     def on_fit_end(self, trainer: Trainer) -> None: ...
+
+
+class BatchAbandoned(Exception):
+    """Raised inside a training step when a stop request arrives; the trainer drops the batch and rewinds."""
 
 
 class TaskStream:
@@ -143,6 +152,9 @@ class Trainer:
         self.best_state: dict[str, torch.Tensor] = {}
         self.stop_requested = False
         self.stopped = False            # fit() ended on a stop request, not by early stopping
+        self.in_step = False            # a stop request may abandon the batch only inside step()
+        # Fine-tuning a Transformer: a batch takes seconds, too long for a stop to wait (issue 24).
+        self.abandons_batches = cfg.model.text_mode == "finetune" and cfg.model.modality != "audio"
         self.elapsed = 0.0
         self.samples_trained = 0        # in this process, for the measured throughput
         self.train_seconds = 0.0
@@ -171,16 +183,21 @@ class Trainer:
     def fit(self) -> None:
         """Evaluate, train epoch by epoch until early stopping or a stop request; restore the best weights."""
         self._emit("on_fit_start")
-        if not self.records:
-            self._finish_epoch(EpochInProgress(0, {}))
-        while not self.stop_requested and not self.done():
-            if self.current is None:
-                self.current = EpochInProgress(self.epochs_done + 1,
-                                               self.strategy.probabilities(self.training_state()))
-            self.train_epoch(self.current)
-            if self.stop_requested:
-                break  # mid-epoch: self.current holds where to go on
-            self._finish_epoch(self.current)
+        hooks = self._stop_hooks() if self.abandons_batches else []
+        try:
+            if not self.records:
+                self._finish_epoch(EpochInProgress(0, {}))
+            while not self.stop_requested and not self.done():
+                if self.current is None:
+                    self.current = EpochInProgress(self.epochs_done + 1,
+                                                   self.strategy.probabilities(self.training_state()))
+                self.train_epoch(self.current)
+                if self.stop_requested:
+                    break  # mid-epoch: self.current holds where to go on
+                self._finish_epoch(self.current)
+        finally:
+            for hook in hooks:
+                hook.remove()
         self.stopped = self.stop_requested and not self.done()
         if not self.stopped and self.best_epoch is not None:
             if not self.best_state:  # a resume without its checkpoint: never score the last weights as the best
@@ -204,9 +221,14 @@ class Trainer:
         self.model.train()
         while epoch.drawn < self.epoch_size and not self.stop_requested:
             started = time.perf_counter()
+            before = self._draw_point() if self.abandons_batches else None
             task = tasks[int(self.rng.choice(len(tasks), p=p))] if len(tasks) > 1 else tasks[0]
             idx = self.streams[task].take(size, self.rng)
-            loss = self.step(task, idx)
+            try:
+                loss = self.step(task, idx)
+            except BatchAbandoned:
+                self._rewind(before)  # a resumed run draws and trains this batch again
+                break
             epoch.losses.setdefault(task, []).append(loss)
             epoch.drawn += len(idx)
             seconds = time.perf_counter() - started
@@ -217,15 +239,48 @@ class Trainer:
 
     def step(self, task: str, idx: torch.Tensor) -> torch.Tensor:
         """One AdamW step on one batch of one task (paper 4.4.1: only that task's head plugged in)."""
-        with self.autocast():
-            out = self.model.head(task, self.model.encode(self.data.batch(idx)))
-            target = self.data.tasks[task].target[idx]
-            loss = F.cross_entropy(out, target) if is_classification(task) else F.mse_loss(out, target)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        self.in_step = True
+        try:
+            with self.autocast():
+                out = self.model.head(task, self.model.encode(self.data.batch(idx)))
+                target = self.data.tasks[task].target[idx]
+                loss = F.cross_entropy(out, target) if is_classification(task) else F.mse_loss(out, target)
+            loss.backward()
+        finally:
+            self.in_step = False
+        # From here on the weights change: a stop request now waits for the end of this step.
         torch.nn.utils.clip_grad_norm_(self.params, self.cfg.train.clip_norm, foreach=True)
         self.optimizer.step()
         return loss.detach()
+
+    # ------------------------------------------------------------------ abandoning a batch on a stop
+
+    def _check_stop(self, *_) -> None:
+        """A hook before each module's forward and on each weight's gradient: abandon the batch on a stop."""
+        if self.in_step and self.stop_requested:
+            raise BatchAbandoned
+
+    def _stop_hooks(self) -> list:
+        """Checks for a stop request between layers, forward and backward (removed when fit() ends)."""
+        return ([m.register_forward_pre_hook(self._check_stop) for m in self.model.modules()]
+                + [p.register_hook(self._check_stop) for p in self.params])
+
+    def _draw_point(self) -> tuple:
+        """What drawing and training a batch changes besides the weights: the random states and the streams."""
+        cuda = torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None
+        return (self.rng.bit_generator.state, torch.get_rng_state(), cuda,
+                {t: (s.order, s.pos) for t, s in self.streams.items()})
+
+    def _rewind(self, point: tuple) -> None:
+        numpy_state, torch_state, cuda_state, streams = point
+        self.rng.bit_generator.state = numpy_state
+        torch.set_rng_state(torch_state)
+        if cuda_state is not None:
+            torch.cuda.set_rng_state(cuda_state, self.device)
+        for task, (order, pos) in streams.items():
+            self.streams[task].order, self.streams[task].pos = order, pos
+        self.optimizer.zero_grad(set_to_none=True)  # the abandoned batch's partial gradients
 
     def autocast(self) -> torch.autocast:
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)

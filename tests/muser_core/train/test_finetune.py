@@ -27,6 +27,7 @@ from muser_core.predict.run_model import load_trained_model, predict
 from muser_core.strategies import make_strategy
 from muser_core.train import Trainer, build, train_run
 from muser_core.train import run_folder as rf
+from muser_core.train.loop import Callback
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +78,45 @@ def test_finetune_run_stop_resume_and_reload(tmp_path, tiny_bert, corpus_csv):
     accuracy = np.mean((pred["stress_probability"].to_numpy() > 0.5) == rows["stress"].to_numpy())
     assert accuracy == pytest.approx(test["stress"]["accuracy"])
     assert json.loads((straight / rf.TEST).read_text())["best_epoch"] == rf.read_status(straight)["best_epoch"]
+
+
+class StopInsideBatch(Callback):
+    """SIGTERM arriving while batch ``batch`` is in layer 1's forward pass, or in the backward pass
+    (when the gradient of layer 1's first weight is computed): the trainer must not wait for the batch."""
+
+    def __init__(self, batch: int, phase: str):
+        self.batch, self.phase, self.finished, self.trainer = batch, phase, 0, None
+
+    def on_fit_start(self, trainer):
+        self.trainer = trainer
+        layer = trainer.model.text_encoder.transformer.encoder.layer[1]
+        if self.phase == "forward":
+            layer.register_forward_pre_hook(self.arrive)
+        else:
+            next(layer.parameters()).register_hook(self.arrive)
+
+    def arrive(self, *_):
+        if self.trainer.in_step and self.finished == self.batch - 1:
+            self.trainer.stop_requested = True
+
+    def on_batch_end(self, trainer, task, idx, loss):
+        self.finished += 1
+
+
+@pytest.mark.parametrize("phase", ["forward", "backward"])
+def test_a_stop_inside_a_batch_abandons_it_and_resumes_exactly(tmp_path, tiny_bert, corpus_csv, phase):
+    """Issue 24: a stop lands between layers; the abandoned batch leaves no trace, and a resume trains it."""
+    cfg = finetune_config(corpus_csv, str(tiny_bert))
+    stopped = tmp_path / "stopped"
+    stop = StopInsideBatch(6, phase)  # the second batch of epoch 2 (4 batches an epoch)
+    assert train_run(cfg, stopped, callbacks=[stop]) == {}
+    assert stop.finished == 5  # batch 6 never ended
+    progress = rf.read_status(stopped)["epoch_in_progress"]
+    assert progress["epoch"] == 2 and progress["drawn"] == 32
+    test = train_run(None, stopped, resume=True)
+    straight = tmp_path / "straight"
+    assert train_run(cfg, straight) == test
+    assert timeless(rf.read_metrics(stopped)) == timeless(rf.read_metrics(straight))
 
 
 def test_time_batches_measures_this_machine(tiny_bert, corpus_csv):
