@@ -75,7 +75,9 @@ def validation_figure(table: pd.DataFrame, panels: Sequence[str]):
     runs = "run" if "run" in table and table["run"].nunique() > 1 else None
     layout = _layout(table, "panel")
     layout["facet_col_spacing"] = 0.09   # every panel has its own y ticks: room for them beside the neighbour
-    fig = px.line(table, x="epoch", y="value", line_dash=runs, line_dash_sequence=list(RUN_DASHES),
+    # A curve of one point (a run stopped before its first epoch) is invisible as a bare line: mark the points.
+    lone = bool(len(table)) and table.groupby([c for c in ("run", "panel") if c in table])["epoch"].nunique().min() == 1
+    fig = px.line(table, x="epoch", y="value", line_dash=runs, line_dash_sequence=list(RUN_DASHES), markers=lone,
                   **{**TASKS, "category_orders": {"panel": list(panels), "task": list(ALL_TASKS)}}, **layout)
     fig.update_yaxes(matches=None, showticklabels=True)
     if runs:   # the legend says which dash is which run; the colour is the panel's task

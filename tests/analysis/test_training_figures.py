@@ -99,3 +99,11 @@ def test_seeds_are_symbols_in_the_task_colour_not_colours():
     assert [t.marker.symbol for t in seeds] == list(SEED_SYMBOLS[:2])
     assert {t.marker.color for t in seeds} == {TASK_COLOURS["stress"]}
     assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+
+
+def test_a_run_with_only_evaluation_0_shows_its_points():
+    """A run stopped before its first epoch has one validation point per metric: a bare line draws nothing."""
+    records = [{"epoch": 0, "val": {"stress": {"accuracy": 0.5, "f1": 0.4}, "valence": {"rmse": 1.2}}}]
+    fig = figs.validation_figure(rv.validation_frame(records), rv.curve_panels(["stress", "valence"]))
+    assert fig.data and all("markers" in trace.mode for trace in fig.data)
+    assert {round(float(y), 3) for trace in fig.data for y in trace.y} == {0.5, 0.4, 1.2}
