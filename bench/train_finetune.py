@@ -18,7 +18,7 @@
    metrics say whether a mode learns as today's does on the same seed, not
    the paper's figures.
 2. The trainer's loop (task draw, batch sampling, dynamic padding, step,
-   logging hooks) against a bare loop over the *same* batches, pre-built:
+   logging hooks; also timed with the stop checks fit() installs) against a bare loop over the *same* batches, pre-built:
    forward, backward, gradient clipping and the AdamW step, nothing else.
    Target: the trainer keeps at least 85% of the bare loop's samples/s.
 3. The bare loop with dynamic padding (each batch cut to its longest
@@ -296,8 +296,15 @@ def loop_checks(args: argparse.Namespace) -> None:
         print(f"corpus: {name}; MiniLM fine-tuning, modality both, {torch.get_num_threads()} threads, "
               f"device {device}, {args.batches} batches of 32 per epoch")
         trainer.train_epoch(EpochInProgress(1, {"stress": 1.0}))  # warm-up (allocator, first-call costs)
-        loop, bare, padded = [], [], []
+        loop, hooked, bare, padded = [], [], [], []
         for _ in range(args.rounds):
+            # With the checks fit() installs so that a stop can drop a batch (timed on the next epoch's batches).
+            hooks = trainer.stop_hooks()
+            started = time.perf_counter()
+            trainer.train_epoch(EpochInProgress(1, {"stress": 1.0}))
+            hooked.append(32 * args.batches / (time.perf_counter() - started))
+            for hook in hooks:
+                hook.remove()
             recorder.batches.clear()
             started = time.perf_counter()
             trainer.train_epoch(EpochInProgress(1, {"stress": 1.0}))
@@ -313,6 +320,8 @@ def loop_checks(args: argparse.Namespace) -> None:
         loop_best, bare_best, padded_best = max(loop), max(bare), max(padded)
         ratio, speedup = loop_best / bare_best, bare_best / padded_best
         print(f"trainer loop      : {loop_best:7.1f} samples/s  (rounds: {', '.join(f'{x:.1f}' for x in loop)})")
+        print(f"  with stop hooks : {max(hooked):7.1f} samples/s  (rounds: {', '.join(f'{x:.1f}' for x in hooked)}); "
+              f"{max(hooked) / loop_best:.3f}x without (the checks that let a stop drop a batch, issue 24)")
         print(f"bare loop         : {bare_best:7.1f} samples/s  (rounds: {', '.join(f'{x:.1f}' for x in bare)})")
         print(f"bare, pad to 128  : {padded_best:7.1f} samples/s  (rounds: {', '.join(f'{x:.1f}' for x in padded)})")
         print(f"{'PASS' if ratio >= 0.85 else 'FAIL'}: trainer / bare = {ratio:.2f} (target >= 0.85)")

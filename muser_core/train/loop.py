@@ -183,7 +183,7 @@ class Trainer:
     def fit(self) -> None:
         """Evaluate, train epoch by epoch until early stopping or a stop request; restore the best weights."""
         self._emit("on_fit_start")
-        hooks = self._stop_hooks() if self.abandons_batches else []
+        hooks = self.stop_hooks() if self.abandons_batches else []
         try:
             if not self.records:
                 self._finish_epoch(EpochInProgress(0, {}))
@@ -261,7 +261,7 @@ class Trainer:
         if self.in_step and self.stop_requested:
             raise BatchAbandoned
 
-    def _stop_hooks(self) -> list:
+    def stop_hooks(self) -> list:
         """Checks for a stop request between layers, forward and backward (removed when fit() ends)."""
         return ([m.register_forward_pre_hook(self._check_stop) for m in self.model.modules()]
                 + [p.register_hook(self._check_stop) for p in self.params])
