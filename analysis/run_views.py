@@ -178,11 +178,11 @@ def _read_config(folder: Path, problems: list[str]) -> RunConfig | None:
 def _launch_config(launch: dict) -> RunConfig | None:
     """The settings a run was launched with (its ``--config`` argument), before it writes config.json: a
     starting run's limits are its own, not the defaults ("(max 1000)" showed while 60 was set)."""
-    argv = launch.get("argv") if isinstance(launch, dict) else None
-    if not isinstance(argv, list) or "--config" not in argv[:-1]:
+    config = process.launched_config(launch)
+    if not config:
         return None
     try:
-        return RunConfig.from_dict(json.loads(argv[argv.index("--config") + 1])).checked()
+        return RunConfig.from_dict(config).checked()
     except (InputError, TypeError, ValueError, AttributeError):
         return None
 
@@ -239,6 +239,19 @@ def run_table() -> pd.DataFrame:
         return table.assign(label=[])
     table["label"] = [f"{n}  (shipped demo)" if s else n for n, s in zip(table["name"], table["shipped"], strict=True)]
     return table
+
+
+def runs_going_now(table: pd.DataFrame) -> pd.DataFrame:
+    """The runs of ``run_table()`` that are going now, as the Train page lists them.
+
+    Before its first epoch a run has no epoch count or best epoch: the table
+    says "none yet" rather than show a bare None.
+    """
+    going = table[table["state"].isin(process.ACTIVE)] if len(table) else table
+    shown = going.reindex(columns=["name", "state", "epochs_done", "best_epoch", "strategy", "seed"])
+    for column in ("epochs_done", "best_epoch"):
+        shown[column] = ["none yet" if pd.isna(n) else str(int(n)) for n in shown[column]]
+    return shown.rename(columns={"epochs_done": "epochs done", "best_epoch": "best epoch"})
 
 
 # --------------------------------------------------------------------------- progress

@@ -228,18 +228,13 @@ def details_ui(view: rv.RunView) -> None:
 
 def active_runs_ui() -> None:
     """A small table of the runs going now (several can run at once); refreshes while any runs."""
-    def going() -> pd.DataFrame:
-        table = rv.run_table()
-        return table[table["state"].isin(process.ACTIVE)] if len(table) else table
-
-    any_active = len(going()) > 0
+    any_active = len(rv.runs_going_now(rv.run_table())) > 0
 
     @st.fragment(run_every=POLL_S * 2 if any_active else None)
     def live() -> None:
-        active = going()
+        active = rv.runs_going_now(rv.run_table())
         if len(active):
-            st.dataframe(active[["name", "state", "epochs_done", "best_epoch", "strategy", "seed"]],
-                         hide_index=True, width="stretch")
+            st.dataframe(active, hide_index=True, width="stretch")
         else:
             st.caption("No run is going now.")
 

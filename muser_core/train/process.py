@@ -16,6 +16,7 @@ nothing holds its lock any more).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -233,6 +234,19 @@ def _is_run(folder: Path) -> bool:
     return launch_record.get("kind") == "train"
 
 
+def launched_config(launch_record: dict) -> dict:
+    """The config a run was launched with (the JSON after ``--config`` in launch.json's argv), {} when none:
+    what a starting run is, before it writes config.json."""
+    argv = launch_record.get("argv") if isinstance(launch_record, dict) else None
+    if not isinstance(argv, list) or "--config" not in argv[:-1]:
+        return {}
+    try:
+        config = json.loads(argv[argv.index("--config") + 1])
+    except (TypeError, ValueError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
 def _sections(config: dict):
     """config.json's sections, each a dict even when the file is damaged."""
     return lambda name: config.get(name) if isinstance(config.get(name), dict) else {}
@@ -258,8 +272,8 @@ def list_runs(roots: Sequence[tuple[Path, bool]] | None = None) -> pd.DataFrame:
         for folder in sorted(candidates):
             if not _is_run(folder) or (shipped and not is_shipped(folder)):
                 continue
-            config = rf.read_json(folder / rf.CONFIG) or {}
             launch_record = rf.read_json(folder / rf.LAUNCH) or {}
+            config = rf.read_json(folder / rf.CONFIG) or launched_config(launch_record)
             status = run_state(folder, launch_record)
             test = rf.read_json(folder / rf.TEST) or {}
             stress = (test.get("metrics") or {}).get(MAIN_TASK) or {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import make_run
 
@@ -120,6 +121,19 @@ def test_listing_includes_shipped_demo_runs_read_only(runs_root):
 
 
 
+def test_runs_going_now_lists_only_active_runs_and_says_when_no_best_epoch_exists_yet():
+    """Seen in the browser: a run before its first epoch showed "None" as its epochs and best epoch."""
+    table = pd.DataFrame({"name": ["new", "later", "done"], "state": ["running", "stopping", "finished"],
+                          "epochs_done": [None, 4, 9], "best_epoch": [None, 3, 7],
+                          "strategy": ["speed", "uniform", "speed"], "seed": [0, 1, 2], "shipped": [False] * 3})
+    shown = rv.runs_going_now(table)
+    assert list(shown["name"]) == ["new", "later"]
+    assert list(shown["best epoch"]) == ["none yet", "3"]
+    assert list(shown["epochs done"]) == ["none yet", "4"]
+    assert list(shown.columns) == ["name", "state", "epochs done", "best epoch", "strategy", "seed"]
+    assert rv.runs_going_now(table.iloc[:0]).empty
+
+
 def test_progress_within_an_epoch_uses_the_runs_own_measured_speed(runs_root):
     """Early in a fine-tune run: no epoch finished yet, but the batches so far say how fast it goes."""
     folder = make_run(runs_root, "early", state="running", epochs=0)
@@ -223,6 +237,9 @@ def test_a_starting_run_reads_its_own_limits_and_time_since_launch(runs_root):
     assert view.state == "starting" and view.config.train.max_epochs == 60
     text = rv.progress(view, now=1042.0).text()
     assert "at most 60 epochs" in text and "1000" not in text and "42 s since launch" in text
+    # The "Runs going now" table showed None as a starting run's strategy and seed: they are its launch's.
+    row = rv.run_table().set_index("name").loc["warming"]
+    assert (row["strategy"], row["seed"], row["modality"]) == (cfg.strategy.name, cfg.train.seed, cfg.model.modality)
 
 
 def test_a_run_that_failed_before_training_says_so(runs_root):
