@@ -262,7 +262,8 @@ class Trainer:
             raise BatchAbandoned
 
     def stop_hooks(self) -> list:
-        """Checks for a stop request between layers, forward and backward (removed when fit() ends)."""
+        """Checks for a stop request between layers, forward and backward; the caller removes the handles
+        (fit() does when it ends)."""
         return ([m.register_forward_pre_hook(self._check_stop) for m in self.model.modules()]
                 + [p.register_hook(self._check_stop) for p in self.params])
 
