@@ -32,6 +32,8 @@ from muser_core.sweep.grid import (
     TABLE_DEFAULTS,
     slug,
     summarise,
+    tally,
+    tally_text,
     validation_score,
     variant_config,
 )
@@ -136,8 +138,8 @@ def _variant_order(folder: Path, found: list[str]) -> list[str]:
 
 
 def sweep_state(folder: str | Path) -> dict:
-    """state (running, stopping, finished, stopped, failed, incomplete), runs done, running, queued and
-    planned, the executor, error line.
+    """state (running, stopping, finished, stopped, failed, incomplete), the runs counted by
+    :func:`~muser_core.sweep.grid.tally` and planned (total), the executor, error line.
 
     A run is running while a process holds its folder's lock, whichever executor started it (a Ray
     worker on another node too, on a shared filesystem). While the sweep goes, a run that a
@@ -149,15 +151,13 @@ def sweep_state(folder: str | Path) -> dict:
     subs = [p for p in folder.iterdir() if p.is_dir() and _SEED.match(p.name)
             and ((p / rf.CONFIG).exists() or rf.is_locked(p))] if folder.is_dir() else []
     statuses = [process.run_state(p) for p in subs]
-    states = [s["state"] for s in statuses]
-    running = sum(s in process.ACTIVE for s in states)
     active = rf.is_locked(folder) or rf.same_process(launch)
     since = (rf.read_json(folder / rf.OWNER) or {}).get("acquired") or launch.get("started") or 0.0
-    waiting = sum(active and s["state"] in ("stopped", "killed") and as_float(s.get("updated")) < since
-                  for s in statuses)
-    done = sum(s in process.ENDED for s in states) - waiting
+    # While the sweep goes, a run that a previous call left stopped or killed waits to be resumed: queued.
+    states = ["queued" if active and s["state"] in ("stopped", "killed") and as_float(s.get("updated")) < since
+              else s["state"] for s in statuses]
+    running = sum(s in process.ACTIVE for s in states)
     total = launch.get("total") or plan.get("total") or (len(subs) if (folder / "runs.csv").is_file() else None)
-    queued = max(0, total - done - running) if total and (active or running) else 0
     asked = launch.get("stop_requested")
     stop_asked = isinstance(asked, (int, float)) and asked >= (launch.get("started") or 0.0)
     error = None
@@ -185,17 +185,14 @@ def sweep_state(folder: str | Path) -> dict:
         state = "failed" if error else "incomplete"
     else:
         state = "incomplete"
-    return {"state": state, "done": done, "total": total, "running": running, "queued": queued, "error": error,
-            "started": launch.get("started"), "executor": plan.get("executor") or launch.get("executor") or DEFAULT_EXECUTOR}
+    counts = tally(states, total or len(states), starting=state in process.ACTIVE and not stop_asked)
+    return {"state": state, **counts, "total": total, "error": error, "started": launch.get("started"),
+            "executor": plan.get("executor") or launch.get("executor") or DEFAULT_EXECUTOR}
 
 
 def progress_line(state: dict) -> str:
-    """'3 of 8 runs done, 2 running, 3 queued · running · executor ray', as the command line counts them."""
-    total = state["total"]
-    text = f"{state['done']} of {total if total else '?'} runs done, {state['running']} running"
-    if state["state"] in process.ACTIVE:
-        text += f", {state['queued']} queued"
-    return f"{text} · {state['state']} · executor {state['executor']}"
+    """'3 of 15 runs done, 2 running, 10 queued · running · executor ray', counted as the command line counts."""
+    return f"{tally_text(state, state['total'])} · {state['state']} · executor {state['executor']}"
 
 
 def summary_table(per_run: pd.DataFrame, reference: str | None) -> pd.DataFrame:

@@ -82,6 +82,7 @@ def run_job(job: Job) -> tuple[str, dict]:
 
 
 _SWEEP_PID: int | None = None  # in a local worker process: the sweep that started it
+_STOP_ASKED = False  # in a local worker process: the sweep asked its runs to stop
 
 
 def _orphaned() -> bool:
@@ -96,14 +97,24 @@ def _die_with_sweep(sweep_pid: int) -> None:
     another parent (getppid(2)) and sends it too. The run then stops after its
     current batch and keeps its resume state, as on Stop, and frees its
     folder's lock, so the next sweep resumes it; a worker still there after
-    :data:`ORPHAN_GRACE_S` (stuck in preparing data) ends at once.
+    :data:`ORPHAN_GRACE_S` (stuck in preparing data) ends at once. Between
+    runs a SIGTERM only notes the stop (an idle worker that died would break
+    the pool under the runs still stopping), so no run starts after it.
     """
     global _SWEEP_PID
     _SWEEP_PID = sweep_pid
+    signal.signal(signal.SIGTERM, _note_stop)
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
     threading.Thread(target=_watch_sweep, daemon=True, name="watch-sweep").start()
+
+
+def _note_stop(signum, frame) -> None:
+    global _STOP_ASKED
+    _STOP_ASKED = True
+    if _orphaned():  # between runs, with nobody left to hand out the next one
+        os._exit(0)
 
 
 def _watch_sweep() -> None:
@@ -116,20 +127,29 @@ def _watch_sweep() -> None:
 
 def _run_in_worker(job: Job) -> tuple[str, dict]:
     """:func:`run_job` in a local worker; an orphaned worker ends as soon as its run has stopped."""
+    if _STOP_ASKED:  # the stop came between handing out this job and starting it
+        return unstarted(job)
     result = run_job(job)
     if _orphaned():
         os._exit(0)  # nobody is left to take the result or hand out the next job
     return result
 
 
+def unstarted(job: Job) -> tuple[str, dict]:
+    """(state, test) of a job the sweep's stop kept from starting: its folder as an earlier call left it
+    (finished, or stopped: resumable), else not started."""
+    state = run_state(job.out)["state"] if (job.out / rf.CONFIG).is_file() else "not started"
+    if state == "finished":
+        return state, ((rf.read_json(job.out / rf.TEST) or {}).get("metrics") or {})
+    return ("not started" if state == "not started" else "stopped"), {}
+
+
 def lost(job: Job, why: str) -> tuple[str, dict]:
     """(state, test) of a run whose process ended without answering, read from its folder (lock and status)."""
     state = run_state(job.out)["state"] if job.out.is_dir() else "not started"
-    if state == "finished":  # it ended just after writing its results
-        return state, ((rf.read_json(job.out / rf.TEST) or {}).get("metrics") or {})
     if state in ("killed", "running", "preparing"):
         return f"killed: {why}; run the sweep again to resume it", {}
-    return ("stopped" if state in ("stopped", "unknown", "not started") else state), {}
+    return unstarted(job) if state in ("finished", "stopped", "unknown", "not started") else (state, {})
 
 
 class StopRequest:
@@ -195,7 +215,7 @@ class LocalExecutor(Executor):
         if self.workers <= 1:
             for i, job in enumerate(jobs):
                 if stop.requested:
-                    yield Outcome(i, "stopped", {})
+                    yield Outcome(i, *unstarted(job))
                     continue
                 state, test = run_job(job)  # the run's own signal handler turns a stop into "stopped"
                 if state == "stopped":
@@ -207,26 +227,77 @@ class LocalExecutor(Executor):
         # Each worker dies with this process (kill -9 included), so no run outlives its sweep.
         with ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=_die_with_sweep,
                                  initargs=(os.getpid(),)) as pool:
-            futures = {pool.submit(_run_in_worker, job): i for i, job in enumerate(jobs)}
-            pending, signalled = set(futures), 0
-            while pending:
-                done, pending = wait(pending, timeout=TICK_S, return_when=FIRST_COMPLETED)
-                for future in done:
-                    i = futures[future]
-                    try:
-                        state, test = future.result()
-                    except (CancelledError, BrokenProcessPool):
-                        state, test = lost(jobs[i], "its worker process died")
-                    yield Outcome(i, state, test)
-                if stop.count > signalled:
-                    signalled = stop.count
-                    for future in pending:
-                        future.cancel()
-                    for proc in list(pool._processes.values()):  # the workers: their runs stop after a batch
-                        with contextlib.suppress(ProcessLookupError):
-                            os.kill(proc.pid, signal.SIGTERM)
-                if not done:
-                    yield None
+            yield from run_bounded(jobs, stop, self.workers, _ProcessSlots(pool))
+
+
+class Slots(ABC):
+    """Where :func:`run_bounded` sends jobs: an executor's pool of processes or Ray tasks."""
+
+    @abstractmethod
+    def submit(self, job: Job):
+        """Start ``job``; return its handle (a future, an object ref)."""
+
+    @abstractmethod
+    def wait(self, handles: list) -> list:
+        """The handles that ended, after at most :data:`TICK_S`."""
+
+    @abstractmethod
+    def result(self, handle, job: Job) -> tuple[str, dict]:
+        """An ended job's (state, test), read from its folder when its process died."""
+
+    @abstractmethod
+    def stop(self, handles: list, count: int) -> None:
+        """Ask the running jobs to stop after their current batch (``count``: stop requests so far)."""
+
+
+def run_bounded(jobs: Sequence[Job], stop: StopRequest, slots: int, pool: Slots) -> Iterator[Outcome | None]:
+    """Run ``jobs`` with at most ``slots`` submitted at a time, so a stop has nothing queued to take back.
+
+    While a stop is requested and runs remain, ``pool.stop`` is called at every tick; jobs never submitted
+    end as :func:`unstarted`. Yields as :meth:`Executor.execute` does.
+    """
+    running: dict = {}
+    submitted = 0
+    while True:
+        while not stop.requested and len(running) < slots and submitted < len(jobs):
+            running[pool.submit(jobs[submitted])] = submitted
+            submitted += 1
+        if not running:
+            break
+        done = pool.wait(list(running))
+        for handle in done:
+            i = running.pop(handle)
+            yield Outcome(i, *pool.result(handle, jobs[i]))
+        if stop.requested and running:
+            pool.stop(list(running), stop.count)
+        if not done:
+            yield None
+    for i in range(submitted, len(jobs)):
+        yield Outcome(i, *unstarted(jobs[i]))
+
+
+class _ProcessSlots(Slots):
+    def __init__(self, pool: ProcessPoolExecutor):
+        self.pool = pool
+
+    def submit(self, job: Job):
+        return self.pool.submit(_run_in_worker, job)
+
+    def wait(self, handles: list) -> list:
+        return list(wait(handles, timeout=TICK_S, return_when=FIRST_COMPLETED).done)
+
+    def result(self, handle, job: Job) -> tuple[str, dict]:
+        try:
+            return handle.result()
+        except (CancelledError, BrokenProcessPool):
+            return lost(job, "its worker process died")
+
+    def stop(self, handles: list, count: int) -> None:
+        # Every worker, at every tick: a run that was only starting (its handler not yet installed) stops
+        # too, and an idle worker notes the stop (see _die_with_sweep).
+        for proc in list(self.pool._processes.values()):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGTERM)
 
 
 @dataclass(frozen=True)
@@ -264,10 +335,8 @@ class RayExecutor(Executor):
         return 1.0 if job.fine_tunes and cluster_gpus >= 1 else 0.0
 
     def _run(self, ray, jobs: Sequence[Job], stop: StopRequest) -> Iterator[Outcome | None]:
-        from ray.exceptions import RayError, TaskCancelledError
-
         if stop.requested:  # asked to stop while Ray was starting
-            yield from (Outcome(i, "stopped", {}) for i in range(len(jobs)))
+            yield from (Outcome(i, *unstarted(job)) for i, job in enumerate(jobs))
             return
         resources = ray.cluster_resources()
         gpus = {i: self.gpus_for(job, resources.get("GPU", 0.0)) for i, job in enumerate(jobs)}
@@ -276,31 +345,13 @@ class RayExecutor(Executor):
                 raise InputError(f"each run asks Ray for {need:g} {what}, but the Ray cluster has "
                                  f"{resources.get(what, 0.0):g}: lower --run-{what.lower()}s")
         task = ray.remote(max_retries=0)(run_job)  # a killed run is reported; the next sweep resumes it
-        refs = {}
-        for i, job in enumerate(jobs):
-            if stop.requested:
-                yield Outcome(i, "stopped", {})
-                continue
-            options = {"num_cpus": self.run_cpus, "num_gpus": gpus[i], "name": f"muser:{job.out.name}"}
-            refs[task.options(**options).remote(job)] = i
-        pending, cancelled = list(refs), 0
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1, timeout=TICK_S)
-            for ref in done:
-                i = refs[ref]
-                try:
-                    state, test = ray.get(ref)
-                except TaskCancelledError:
-                    state, test = lost(jobs[i], "cancelled")
-                except RayError as exc:  # the worker died (killed, out of memory, node lost)
-                    state, test = lost(jobs[i], f"the Ray worker died ({type(exc).__name__})")
-                yield Outcome(i, state, test)
-            if stop.count > cancelled:
-                cancelled = stop.count
-                for ref in pending:  # queued: dropped; running: KeyboardInterrupt -> stop after a batch
-                    ray.cancel(ref, force=stop.count > 1)
-            if not done:
-                yield None
+        # As many tasks in Ray's hands as the cluster's CPUs train at once, so a stop has none queued to drop.
+        slots = max(1, int(resources.get("CPU", 0.0) // self.run_cpus))
+        yield from run_bounded(jobs, stop, slots, _RaySlots(ray, task, {j.out: self._options(j, gpus[i])
+                                                                          for i, j in enumerate(jobs)}))
+
+    def _options(self, job: Job, gpus: float) -> dict:
+        return {"num_cpus": self.run_cpus, "num_gpus": gpus, "name": f"muser:{job.out.name}"}
 
     def _connect(self, stop: StopRequest):
         """(ray, started here): a Ray already initialised in this process, the cluster, or a new local instance."""
@@ -317,6 +368,33 @@ class RayExecutor(Executor):
             if handler is not None and threading.current_thread() is threading.main_thread():
                 signal.signal(signal.SIGTERM, handler)  # ray.init replaces it; the sweep's stop must stay
         return ray, True
+
+
+class _RaySlots(Slots):
+    def __init__(self, ray, task, options: dict[Path, dict]):
+        self.ray, self.task, self.options, self.cancelled = ray, task, options, 0
+
+    def submit(self, job: Job):
+        return self.task.options(**self.options[job.out]).remote(job)
+
+    def wait(self, handles: list) -> list:
+        return self.ray.wait(handles, num_returns=1, timeout=TICK_S)[0]
+
+    def result(self, handle, job: Job) -> tuple[str, dict]:
+        from ray.exceptions import RayError, TaskCancelledError
+
+        try:
+            return self.ray.get(handle)
+        except TaskCancelledError:
+            return lost(job, "cancelled")
+        except RayError as exc:  # the worker died (killed, out of memory, node lost)
+            return lost(job, f"the Ray worker died ({type(exc).__name__})")
+
+    def stop(self, handles: list, count: int) -> None:
+        if count > self.cancelled:  # once per request: KeyboardInterrupt -> stop after a batch; a second forces
+            self.cancelled = count
+            for ref in handles:
+                self.ray.cancel(ref, force=count > 1)
 
 
 def start_ray(address: str = "", num_cpus: int | None = None, dashboard: bool = False):

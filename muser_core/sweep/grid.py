@@ -55,7 +55,7 @@ from muser_core.sweep.executors import (
     add_executor_flags,
     executor_from_args,
 )
-from muser_core.train import prepare_data
+from muser_core.train import prepare_data, process
 from muser_core.train import run_folder as rf
 from muser_core.train.cli import add_config_flags, config_from_args, parse_seeds
 
@@ -278,10 +278,41 @@ def selection_text(choices: dict) -> str:
                      + f" over seeds {', '.join(map(str, c['seeds']))})" for label, c in choices.items())
 
 
-def progress_counts(jobs: list[Job], ended: set[int]) -> tuple[int, int, int]:
-    """(done, running, queued): a run is running while a process holds its folder's lock, whatever started it."""
-    running = sum(rf.is_locked(job.out) for i, job in enumerate(jobs) if i not in ended)
-    return len(ended), running, len(jobs) - len(ended) - running
+COUNTS = ("done", "failed", "stopped", "running", "queued", "not started")  # each run in exactly one
+
+
+def tally(states: list[str], total: int | None = None, starting: bool = True) -> dict[str, int]:
+    """Count a sweep's runs once each, from their states: done (finished), failed, stopped (stopped or killed:
+    the next call resumes it), running, and the rest of ``total``: queued while runs may still start
+    (``starting``), not started once the sweep stopped or ended. The command line and the Results page both
+    count with this, so they agree."""
+    counts = dict.fromkeys(COUNTS, 0)
+    for state in states:
+        if state == "finished":
+            counts["done"] += 1
+        elif state.startswith("failed"):
+            counts["failed"] += 1
+        elif state.startswith(("stopped", "killed")):
+            counts["stopped"] += 1
+        elif state in process.ACTIVE:
+            counts["running"] += 1
+    rest = max(0, (total or 0) - sum(counts.values()))
+    counts["queued" if starting else "not started"] = rest
+    return counts
+
+
+def tally_text(counts: dict[str, int], total: int | None) -> str:
+    """'3 of 15 runs done, 1 failed, 2 running, 9 queued': the counts that are not zero, done always."""
+    parts = [f"{counts['done']} of {total if total else '?'} runs done"]
+    parts += [f"{counts[name]} {name}" for name in COUNTS[1:] if counts[name]]
+    return ", ".join(parts)
+
+
+def progress_states(jobs: list[Job], outcomes: dict[int, str]) -> list[str]:
+    """Each job's state during a sweep: its outcome once it ended, running while a process holds its folder's
+    lock (whatever started it), else queued."""
+    return [outcomes[i] if i in outcomes else "running" if rf.is_locked(job.out) else "queued"
+            for i, job in enumerate(jobs)]
 
 
 def run_jobs(jobs: list[Job], executor: Executor | None = None, progress: bool = True) -> pd.DataFrame:
@@ -290,8 +321,8 @@ def run_jobs(jobs: list[Job], executor: Executor | None = None, progress: bool =
     SIGTERM or Ctrl-C stops the sweep: no new run starts, running runs stop
     after their current batch (each keeps its resume state; a second signal
     forces them on Ray), and the rows say ``stopped``; running the same sweep
-    again resumes them. While it goes, the command line says how many runs
-    are done, running and queued.
+    again resumes them; a run the stop kept from starting says ``not started``.
+    While it goes, the command line counts the runs with :func:`tally`.
     """
     executor = executor or LocalExecutor()
     rows: dict[int, dict] = {}
@@ -313,15 +344,19 @@ def run_jobs(jobs: list[Job], executor: Executor | None = None, progress: bool =
                                        "best_epoch": status.get("best_epoch"), "epochs": status.get("epochs_done"),
                                        "history": history if "--n" in job.out.name else np.nan,
                                        "val_score": validation_score(job.out)}
-            counts = progress_counts(jobs, set(rows))
+            counts = tally(progress_states(jobs, {i: r["state"] for i, r in rows.items()}), len(jobs),
+                           starting=not stop.requested)
             if progress and (outcome is not None or counts != shown):
-                line = f"[{counts[0]}/{len(jobs)} done, {counts[1]} running, {counts[2]} queued]"
+                line = f"[{tally_text(counts, len(jobs))}]"
                 if outcome is not None:
                     stress = outcome.test.get("stress")
                     line += (f" {job.label} seed {job.seed}: "
                              + (f"acc {stress['accuracy']:.3f}" if stress else outcome.state))
                 print(line, flush=True)
             shown = counts
+        if progress:
+            print(tally_text(tally([r["state"] for r in rows.values()], len(jobs), starting=False), len(jobs)),
+                  flush=True)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -482,7 +517,7 @@ def _run_sweep(out: Path, jobs: list[Job], variants, seeds: list[int], reference
     atomic_write_text(out / "results.md", text)
     print(text)
     failed = per_run[per_run["state"] != "finished"]
-    for r in failed.to_dict("records"):
+    for r in failed[failed["state"] != "not started"].to_dict("records"):  # those are counted in the last count line
         print(f"warning: {r['label']} seed {r['seed']}: {r['state']}", file=sys.stderr)
     return 1 if len(failed) else 0
 

@@ -389,6 +389,23 @@ def test_results_progress_counts_done_running_queued_and_names_the_executor(runs
         assert "1 of 4 runs done, 1 running, 2 queued · running · executor ray" in at.get("progress")[0].proto.text
 
 
+def test_a_stopped_sweep_counts_stopped_and_never_started_runs_apart_from_done(runs_root):
+    """Six planned runs, one finished, two stopped by the sweep's stop, three never started."""
+    from analysis import sweep_views as sv
+
+    sweep = _table8_sweep(runs_root, {2: ("uniform", 2, 0.75)}, seeds=(0,))
+    rf.write_json(sweep / "plan.json", {"total": 6, "executor": "local"})
+    rf.write_json(sweep / rf.LAUNCH, {"pid": 999_999_999, "started": 1.0, "stop_requested": 2.0, "total": 6})
+    for name in ("speed-based-sampling-history-5-seed0", "uniform-sampling-seed1"):
+        make_run(sweep, name, "speed", state="stopped", epochs=2)
+    state = sv.sweep_state(sweep)
+    assert state["state"] == "stopped"
+    assert (state["done"], state["stopped"], state["not started"], state["queued"]) == (1, 2, 3, 0)
+    at = _results_page(sweep)
+    assert not at.exception
+    assert "1 of 6 runs done, 2 stopped, 3 not started · stopped · executor local" in at.get("progress")[0].proto.text
+
+
 @pytest.mark.slow
 def test_a_ray_sweep_from_the_page_shows_progress_and_its_stop_leaves_no_ray_process(runs_root):
     """Launched with the ray executor (a Ray instance on 127.0.0.1 in the sweep's process), stopped with the
@@ -416,7 +433,7 @@ def test_a_ray_sweep_from_the_page_shows_progress_and_its_stop_leaves_no_ray_pro
     started = sweep.children(recursive=True)
     assert any("raylet" in " ".join(p.cmdline()) for p in started)
     at.run()
-    assert "0 of 2 runs done, 2 running, 0 queued · running · executor ray" in at.get("progress")[0].proto.text
+    assert "0 of 2 runs done, 2 running · running · executor ray" in at.get("progress")[0].proto.text
     [stop] = [b for b in at.button if b.label == "Stop the sweep"]
     stop.click().run()
     assert not at.exception

@@ -272,3 +272,18 @@ def test_kill_9_of_a_local_sweep_takes_its_trainers_with_it_and_a_rerun_resumes(
     for run in runs:
         assert [r["epoch"] for r in rf.read_metrics(run)] == list(range(151))
         assert len(rf.read_json(run / rf.ENV)["resumes"]) == 1
+
+
+def test_tally_counts_each_run_once_and_names_the_rest_by_whether_runs_still_start():
+    from muser_core.sweep.grid import tally, tally_text
+
+    states = ["finished", "finished", "failed: ValueError: x", "stopped", "killed: the Ray worker died",
+              "running", "preparing", "not started"]
+    counts = tally(states, total=10, starting=False)
+    assert counts == {"done": 2, "failed": 1, "stopped": 2, "running": 2, "queued": 0, "not started": 3}
+    assert sum(counts.values()) == 10
+    assert tally_text(counts, 10) == "2 of 10 runs done, 1 failed, 2 stopped, 2 running, 3 not started"
+    going = tally(["finished", "running", "queued"], total=4)
+    assert going == {"done": 1, "failed": 0, "stopped": 0, "running": 1, "queued": 2, "not started": 0}
+    assert tally_text(going, 4) == "1 of 4 runs done, 1 running, 2 queued"
+    assert tally_text(tally([], None), None) == "0 of ? runs done"
