@@ -22,7 +22,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	touch $@
 
 run: $(VENV)/.installed
-	HF_HUB_OFFLINE=1 $(VENV)/bin/streamlit run app.py --server.address localhost --server.port $(PORT)
+	$(PY) -m muser_core app --port $(PORT)
 
 test: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

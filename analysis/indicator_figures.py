@@ -1,6 +1,6 @@
 """Plotly figures for the indicator analysis: signed coefficients and the overlap of top-k sets.
 
-Pure functions from an :class:`~analysis.indicators.IndicatorAnalysis` (or plain
+Pure functions from an :class:`~muser_core.indicators.IndicatorAnalysis` (or plain
 top-k lists) to a figure, so pages only place them and tests can inspect them.
 """
 
@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from analysis.indicators import Annotator, IndicatorAnalysis, intersections
+from muser_core.indicators import Annotator, IndicatorAnalysis, intersections
 from analysis.palette import LIGHT, NEUTRAL, task_colour
 
 # The sign is told by fill, not by colour: a colour means a task in every chart (analysis.palette).

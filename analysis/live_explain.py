@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.indicators import IndicatorAnalysis, egemaps_annotation
+from muser_core.indicators import IndicatorAnalysis, egemaps_annotation
 from muser_core.data.corpus import Corpus
 from muser_core.features.acoustic import EGEMAPS_FEATURES
 from muser_core.features.lexicon import default_lexicon
@@ -54,8 +54,8 @@ def acoustic_movers(zscores: pd.Series, indicators: pd.DataFrame, n: int = 5) ->
     table = _movers(zscores, indicators, n)
     table["description"] = [egemaps_annotation(f)["description"] for f in table["feature"]]
     table["change"] = table["change"].round(2)
-    # The number and the feature first, the long description after them (it pushed the feature off screen, and two
-    # features with alike descriptions read the same, issue 23).
+    # The number and the feature first, the long description after them: a long description first would push the
+    # feature off screen, and two features with alike descriptions would read the same.
     return table[["change", "toward", "feature", "description", "rank"]].rename(
         columns={"change": "z"})
 

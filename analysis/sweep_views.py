@@ -229,7 +229,7 @@ def results_display(summary: pd.DataFrame, reference: str | None) -> pd.DataFram
 
 
 def missing_p_reason(summary: pd.DataFrame, reference: str | None) -> str:
-    """Why a p-value cell reads '-' (issue 23: with one seed it said nothing), or '' when every one is there."""
+    """Why a p-value cell reads '-' (one seed gives no t-test), or '' when every one is there."""
     rows = [r for r in summary.to_dict("records") if r["label"] != reference]
     missing = [r for r in rows if np.isnan(r.get("p_accuracy", np.nan)) or np.isnan(r.get("p_f1", np.nan))]
     if not missing:

@@ -3,7 +3,7 @@
 For each size, one task at a time (stress: logistic regression; valence:
 least squares), the same resamples from the same seeded stream are fitted
 three ways, side by side in one run: the old way (the drawn rows copied),
-today's (:class:`analysis.indicators.IndicatorAnalysis`: weights, one worker)
+today's (:class:`muser_core.indicators.IndicatorAnalysis`: weights, one worker)
 and today's on both cores; the bare step is the full-data fit repeated as
 often as there are resamples (the least a bootstrap can cost). Prints seconds,
 ratios to the bare step and the growth from the smallest to the largest table.
@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from indicators import muse_sized_table  # noqa: E402  (bench/indicators.py: the same table shape)
 
-from analysis.indicators import TASKS, IndicatorAnalysis, _fit_ols_weighted  # noqa: E402
+from muser_core.indicators import TASKS, IndicatorAnalysis, _fit_ols_weighted  # noqa: E402
 
 
 def old_bootstrap(analysis: IndicatorAnalysis, task: str, X: np.ndarray, y: np.ndarray) -> np.ndarray:

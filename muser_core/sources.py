@@ -1,6 +1,6 @@
 """Every data source the app reads, listed once in :data:`SOURCES`.
 
-The corpus command line (``python -m muser_core.corpus``, its flags made
+The corpus command line (``muser corpus``, its flags made
 here from the registry), the data picker of every page and the Train page's
 corpus and external-set choices all read it. A :class:`Source` says how it
 is located (built in, a folder, a file, or one of a listed set such as the
@@ -15,7 +15,7 @@ copied once into ``<runs>/.corpora/`` so that ``config.json`` repeats the run.
 
 Command line::
 
-    python -m muser_core.corpus --muse ROOT | --omg ROOT [--omg-split paper|official] | --manifest CSV | --demo \\
+    muser corpus --muse ROOT | --omg ROOT [--omg-split paper|official] | --manifest CSV | --demo \\
         | --study DIR  --out corpus.csv [--split speaker|paper] [--seed N]
 
 writes ``corpus.csv`` and its metadata (label scales, notes, skipped items) as
@@ -29,7 +29,6 @@ import hashlib
 import json
 import os
 import re
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,7 +157,7 @@ SOURCES: dict[str, Source] = {
             path, split, seed, label_columns={"stress": stress_column, "activation": activation_column,
                                               "valence": valence_column}, scales=parse_scales(scale)), FILE,
         help="a CSV with text and/or audio_path and labels (audio paths relative to the CSV), or a table "
-             "from python -m muser_core.corpus", metavar="CSV", path_label="CSV path",
+             "from muser corpus", metavar="CSV", path_label="CSV path",
         hint="a CSV with a `text` and/or `audio_path` column and any of `stress`, `activation`, `valence`",
         options=(
             Option("stress_column", ("",), "manifest only: the column holding stress (0/1), e.g. label",
@@ -322,11 +321,8 @@ def runs_reading(tables: list[Path]) -> list[str]:
 
 # --------------------------------------------------------------------------- command line
 
-def cli_parser() -> argparse.ArgumentParser:
-    """``python -m muser_core.corpus``'s flags: one per registered source and per source option."""
-    parser = argparse.ArgumentParser(
-        prog="python -m muser_core.corpus",
-        description="Write one canonical utterance table, and its metadata, from a data set.")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``muser corpus``'s flags: one per registered source and per source option."""
     group = parser.add_mutually_exclusive_group(required=True)
     for s in SOURCES.values():
         if s.built_in and s.other_copy:   # the shipped copy, or another one: --emobank [DIR]
@@ -344,23 +340,17 @@ def cli_parser() -> argparse.ArgumentParser:
             parser.add_argument(o.flag, dest=o.name, choices=None if o.free else o.choices, default=o.default,
                                 help=o.help, metavar="TEXT" if o.free else None)
     parser.add_argument("--seed", type=int, default=0, help="seeds the split (and the OMG hold-out)")
-    return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Write the canonical table of the source given on the command line; 2 and one line on bad input."""
-    args = cli_parser().parse_args(argv)
+def run(args: argparse.Namespace) -> int:
+    """Write the canonical table of the source given on the command line."""
     name = next(n for n in SOURCES if getattr(args, n) not in (None, False))
     s = SOURCES[name]
-    try:
-        check_table_path(args.out)  # before a long load, not after it
-        location = getattr(args, name)
-        corpus = load(name, "" if location is True else location, split=args.split, seed=args.seed,
-                      **{o.name: getattr(args, o.name) for o in s.options})
-        corpus.save(args.out)
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    check_table_path(args.out)  # before a long load, not after it
+    location = getattr(args, name)
+    corpus = load(name, "" if location is True else location, split=args.split, seed=args.seed,
+                  **{o.name: getattr(args, o.name) for o in s.options})
+    corpus.save(args.out)
     print(corpus.summary())
     print(f"wrote {args.out} and {sidecar_path(args.out).name}")
     return 0

@@ -1,7 +1,7 @@
 """Text indicators: which word categories mark stress, activation and valence (MUSER paper 3.2).
 
 Reproduces Tables 1, 2 and 4 of the paper on the loaded data, with bootstrap
-stability beside every rank. The analysis lives in :mod:`analysis.indicators`,
+stability beside every rank. The analysis lives in :mod:`muser_core.indicators`,
 the shared page parts in :mod:`ui.indicators`; this page picks the dictionary
 and sets the paper's text tables beside the results.
 """

@@ -2,7 +2,7 @@
 
 Reproduces Tables 3 and 4 of the paper (and Tables 1-2's layout) on the loaded
 data, with bootstrap stability beside every rank. The analysis lives in
-:mod:`analysis.indicators`, the shared page parts in :mod:`ui.indicators`; this
+:mod:`muser_core.indicators`, the shared page parts in :mod:`ui.indicators`; this
 page adds the eGeMAPS group table and the paper's Table 3.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis import paper_reference
-from analysis.indicators import acoustic_group_table, egemaps_annotation
+from muser_core.indicators import acoustic_group_table, egemaps_annotation
 from ui.common import show_input_errors
 from ui.indicators import (
     ACOUSTIC,

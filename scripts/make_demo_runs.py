@@ -34,7 +34,7 @@ RUNS = [
     ("demo-speed-external", "--strategy speed --history 5 --tasks stress,ext_activation,ext_valence "
                             "--external demo"),
 ]
-# Real emotion labels (issue 22): stress from the SYNTHETIC demo corpus, activation and valence from EmoBank's REAL
+# Real emotion labels: stress from the SYNTHETIC demo corpus, activation and valence from EmoBank's REAL
 # ratings (shipped, CC BY-SA 4.0) as the external set, text only (EmoBank has no audio).
 REAL_RUNS = [
     ("demo-text-speed-emobank", "--modality text --strategy speed --history 5 "

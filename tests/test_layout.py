@@ -21,7 +21,7 @@ FLOORS = [
     {"base"},
     {"audio", "strategies"},
     {"features"},
-    {"data"},
+    {"data", "indicators"},
     {"study"},
     {"sources"},
     {"config"},
@@ -30,8 +30,8 @@ FLOORS = [
     {"predict", "sweep"},
     {"privacy"},
 ]
-# Thin entry modules (``python -m muser_core.corpus`` and friends) and the public face sit above everything.
-ENTRY = {"__init__", "corpus", "segment", "acoustic_features", "text_features", "personal_model"}
+# The public face, the ``muser`` command line and ``muser app``'s launcher sit above everything.
+ENTRY = {"__init__", "__main__", "cli", "serve"}
 
 
 def _modules(root: Path, prefix: str) -> dict[str, Path]:
@@ -264,8 +264,11 @@ def test_source_names_are_written_only_in_their_registry():
     """A source's name is written in ``muser_core/sources.py``, and in its own loader file under data/."""
     from muser_core.sources import SOURCES
 
-    def allowed(rel: Path, name: str) -> bool:
-        return rel == Path("muser_core/sources.py") or rel == Path(f"muser_core/data/{name}.py")
+    from muser_core.cli import COMMANDS
+
+    def allowed(rel: Path, name: str) -> bool:  # the command line's `muser study ...` names a command group
+        return (rel == Path("muser_core/sources.py") or rel == Path(f"muser_core/data/{name}.py")
+                or (rel == Path("muser_core/cli.py") and name in COMMANDS))
 
     assert _written(set(SOURCES), allowed) == []
 

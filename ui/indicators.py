@@ -21,7 +21,7 @@ import streamlit as st
 
 from analysis import paper_reference
 from analysis.indicator_figures import coefficient_figure, upset_figure
-from analysis.indicators import (
+from muser_core.indicators import (
     TASKS,
     Annotator,
     IndicatorAnalysis,
@@ -288,7 +288,7 @@ def kept_score(key: str) -> str:
 
 def score_ui(key: str) -> str:
     """Sidebar: how a category scores a transcript: ``count`` (paper 3.2, the default) or ``percent``; the
-    choice holds for the browser session (it reset on navigation, issue 23)."""
+    choice holds for the browser session, so it survives navigation between pages."""
     options = list(SCORE_LABELS)
     return session_keep(f"{key}-score", st.sidebar.radio(
         "Category score", options, index=session_index(options, f"{key}-score", True), format_func=SCORE_LABELS.get,
@@ -302,7 +302,7 @@ def options_ui(modality: Modality, has_speakers: bool) -> Options:
     """Sidebar: top k, bootstrap count, seed and z-normalisation (the paper's choice first)."""
     key = modality.key
     st.sidebar.subheader("Analysis")
-    # Kept for the browser session, as the data choice is (they reset on navigation, issue 23).
+    # Kept for the browser session, as the data choice is, so navigating between pages keeps them.
     k = session_keep(f"{key}-k", st.sidebar.slider("Top k per task", 5, MAX_K, session_kept(f"{key}-k", 20), key=f"{key}-k",
                                             help="paper: 20"))
     bootstrap = session_keep(f"{key}-boot", st.sidebar.number_input(

@@ -44,7 +44,7 @@ def inline_errors() -> Iterator[None]:
 
 def _done(message: str, toast: bool = False) -> None:
     """Rerun and say ``message`` at the top; with ``toast`` also as a toast, seen wherever the page is
-    scrolled (after a long form: "Save the set-up" seemed to do nothing, issue 23)."""
+    scrolled (after a long form such as "Save the set-up" the top of the page is out of sight)."""
     st.session_state[MESSAGE] = (message, toast)
     st.rerun()
 
@@ -227,7 +227,7 @@ def run_session_ui(study: Study, session: Session) -> None:
     if st.button("Leave this session (it stays on disk and can be continued)" if not session.finished
                  else "Back to the sessions", key="rec-leave"):
         st.session_state.pop(ACTIVE, None)
-        # Back to this participant's sessions: the picker was not drawn meanwhile and forgot them (issue 23).
+        # Back to this participant's sessions: the picker was not drawn meanwhile, so it must be told again.
         st.session_state["rec-participant"] = session.participant
         st.rerun()
 

@@ -178,7 +178,7 @@ def _launched_here(name: str) -> bool:
 
 
 def _name_check(name: str, table: str, seeds_text: str) -> str | None:
-    """A sweep under an existing name silently re-ran (Train refuses duplicates, issue 23): a finished sweep or
+    """A sweep under an existing name is never re-run silently (as Train refuses duplicates): a finished sweep or
     another run there is refused; a stopped one of the same table and seeds is continued, and the form says so."""
     try:
         folder = rf.run_path(name)

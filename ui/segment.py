@@ -17,8 +17,8 @@ from muser_core.audio.transcribe import get_recogniser
 
 @st.cache_data(show_spinner="Transcribing and cutting into sentences…", max_entries=4)
 def cached_sentences(data: bytes, name: str, recogniser: str) -> list[Sentence]:
-    """The recording's sentences, transcribed once per file and recogniser (a new speaker id or label
-    re-transcribed the whole file, 20 s, issue 23)."""
+    """The recording's sentences, transcribed once per file and recogniser, so a new speaker id or label
+    does not re-transcribe the whole file (20 s)."""
     return segment_signal(load_audio(data, name), get_recogniser(recogniser))
 
 

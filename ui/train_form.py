@@ -117,7 +117,7 @@ PAPER_WIDGETS = {"text-mode": ("model", "text_mode"), "split": ("data", "split")
 
 
 def _apply_paper(key: str) -> None:
-    """On: remember the widgets' values and set the paper's. Off: put back what was there before (issue 23)."""
+    """On: remember the widgets' values and set the paper's. Off: put back what was there before."""
     saved = f"{key}-before-paper"
     if st.session_state.get(f"{key}-paper"):
         default = RunConfig()
@@ -155,7 +155,7 @@ def train_form_ui(key: str = "train") -> LaunchForm:
     split = c3.selectbox("Split", SPLIT_METHODS, index=SPLIT_METHODS.index(DEFAULT.data.split), key=f"{key}-split",
                          help=setting_help("data", "split"))
     finetune_layers = 0
-    if text_mode == "finetune":  # issue 24: the top k layers over cached lower ones, several times faster on a CPU
+    if text_mode == "finetune":  # the top k layers over cached lower ones, several times faster on a CPU
         finetune_layers = int(c2.number_input("Fine-tune the top layers (0: all)", 0, 64,
                                               DEFAULT.model.finetune_layers, key=f"{key}-finetune-layers",
                                               help=setting_help("model", "finetune_layers")))
@@ -302,7 +302,7 @@ def _token_lengths(kind: str, path: str, text_model: str) -> np.ndarray | None:
 
 
 def truncation_ui(form: LaunchForm) -> None:
-    """Before launch: how many of the data's texts the max length cuts, and their token lengths (issue 26)."""
+    """Before launch: how many of the data's texts the max length cuts, and their token lengths."""
     cfg = form.config
     if cfg is None or not cfg.model.uses_text:
         return

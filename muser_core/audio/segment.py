@@ -11,13 +11,13 @@ punctuation (PocketSphinx), at a pause of at least ``pause_s``. Each clip gets
 
 Command line::
 
-    python -m muser_core.segment --audio LONG.wav --speaker ID --out DIR
+    muser segment --audio LONG.wav --speaker ID --out DIR
         [--stress 1] [--activation 6] [--valence 3] [--split train]
         [--recogniser whisper|pocketsphinx] [--asr-model FOLDER] [--pad 0.15]
 
 writes ``DIR/clips/<speaker>_<n>.wav`` (16 kHz mono), ``DIR/manifest.csv``
 (``utterance_id, speaker, text, audio_path, start_s, end_s``, the labels given,
-``recogniser``, ``asr_model``) for ``python -m muser_core.corpus --manifest``,
+``recogniser``, ``asr_model``) for ``muser corpus --manifest``,
 and ``DIR/segment.json`` (the source, the recogniser and the settings).
 """
 
@@ -27,7 +27,6 @@ import argparse
 import csv
 import hashlib
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -259,9 +258,8 @@ def _check_labels(labels: dict) -> None:
         raise InputError(f"--split {labels['split']!r}: give {', '.join(SPLITS)}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m muser_core.segment",
-                                     description="Cut a long recording into one clip per sentence.")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``muser segment``'s flags."""
     parser.add_argument("--audio", required=True, help="the long recording (WAV, FLAC, OGG, mp4, WebM...)")
     parser.add_argument("--speaker", required=True, help="the speaker's id, written on every row")
     parser.add_argument("--out", required=True, help="an empty folder for clips/, manifest.csv, segment.json")
@@ -272,24 +270,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recogniser", choices=list(RECOGNISERS), default=DEFAULT_RECOGNISER)
     parser.add_argument("--asr-model", help="a local CTranslate2 Whisper folder (with --recogniser whisper)")
     parser.add_argument("--pad", type=float, default=PAD_S, help=f"seconds of padding (default {PAD_S})")
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
     labels = {"stress": args.stress, "activation": None if args.activation is None else f"{args.activation:g}",
               "valence": None if args.valence is None else f"{args.valence:g}", "split": args.split}
-    try:
-        if not 0 <= args.pad <= 2:
-            raise InputError(f"--pad {args.pad}: between 0 and 2 seconds")
-        _safe_id(args.speaker)
-        _check_labels(labels)   # before the (slow) recogniser: a typo must not cost a transcription
-        recogniser = get_recogniser(args.recogniser, args.asr_model)
-        manifest, sentences = segment_file(args.audio, args.out, args.speaker, recogniser, labels, pad_s=args.pad)
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    if not 0 <= args.pad <= 2:
+        raise InputError(f"--pad {args.pad}: between 0 and 2 seconds")
+    _safe_id(args.speaker)
+    _check_labels(labels)   # before the (slow) recogniser: a typo must not cost a transcription
+    recogniser = get_recogniser(args.recogniser, args.asr_model)
+    manifest, sentences = segment_file(args.audio, args.out, args.speaker, recogniser, labels, pad_s=args.pad)
     print(f"{len(sentences)} sentences -> {manifest}")
     for s in sentences:
         print(f"  {s.start_s:7.2f}-{s.end_s:7.2f} s  {s.text}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

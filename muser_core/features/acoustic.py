@@ -8,14 +8,13 @@ content, so extracting the same corpus twice costs only hashing.
 
 Command line::
 
-    python -m muser_core.acoustic_features --in DIR|FILE|LIST.txt --out OUT.csv [--workers N]
+    muser features acoustic --in DIR|FILE|LIST.txt --out OUT.csv [--workers N]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -257,42 +256,35 @@ def _check_out(out: Path) -> None:
         raise InputError(f"{out}: cannot write ({blocker} is a file, not a folder)")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m muser_core.acoustic_features",
-                                     description="Extract the 88 eGeMAPSv02 functionals with openSMILE.")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``muser features acoustic``: audio files -> one CSV row of 88 eGeMAPS functionals per file."""
     parser.add_argument("--in", dest="source", required=True,
                         help="a folder of audio files, one audio file, or a text file listing one path per line")
     parser.add_argument("--out", required=True, help="CSV to write: path + 88 feature columns")
     parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 1)),
                         help="parallel processes (default: all cores)")
     parser.add_argument("--no-cache", action="store_true", help="ignore and do not read the disk cache")
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
     print_notices()
     out = Path(args.out)
+    _check_out(out)
+    files = list_audio(args.source)
+    if not files:
+        raise InputError(f"{args.source}: no audio files found ({', '.join(sorted(AUDIO_SUFFIXES))})")
+    table, skipped = extract_egemaps(files, workers=args.workers,
+                                     use_cache=not args.no_cache, progress=True)
     try:
-        _check_out(out)
-        files = list_audio(args.source)
-        if not files:
-            raise InputError(f"{args.source}: no audio files found ({', '.join(sorted(AUDIO_SUFFIXES))})")
-        table, skipped = extract_egemaps(files, workers=args.workers,
-                                         use_cache=not args.no_cache, progress=True)
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            write_csv(out, table)
-        except OSError as exc:
-            kept = "; the extracted features are in the cache, a re-run costs only hashing" \
-                if not args.no_cache else ""
-            raise InputError(f"{out}: cannot write ({exc.strerror}){kept}") from None
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_csv(out, table)
+    except OSError as exc:
+        kept = "; the extracted features are in the cache, a re-run costs only hashing" \
+            if not args.no_cache else ""
+        raise InputError(f"{out}: cannot write ({exc.strerror}){kept}") from None
     print(f"wrote {len(table)} rows x {table.shape[1]} features to {args.out}")
     if skipped:
         print(f"skipped {len(skipped)} files:")
         for item in skipped:
             print(f"  {item.reason}")
     return 0 if len(table) else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,7 @@
 """The 88 eGeMAPSv02 functional names, in openSMILE's order (Eyben et al. 2016; MUSER paper 3.3).
 
 Written out so that reading a table or training on stored features does not
-import openSMILE and build an extractor (0.55 s per process, issue 27);
+import openSMILE and build an extractor (0.55 s per process);
 ``tests/muser_core/features/test_acoustic.py`` checks them against openSMILE.
 """
 

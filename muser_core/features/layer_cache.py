@@ -1,4 +1,4 @@
-"""Fine-tuning the top k Transformer layers over cached hidden states of the layers below (issue 24).
+"""Fine-tuning the top k Transformer layers over cached hidden states of the layers below.
 
 Full fine-tuning runs and back-propagates every layer of the Transformer for
 every batch. With ``--finetune-layers k`` the embeddings and the lower
@@ -102,7 +102,7 @@ def _attention_mask(transformer: nn.Module, hidden: torch.Tensor, mask: torch.Te
     """The mask the model's own layers expect, built by transformers' public function as the model's forward does."""
     try:
         # Imported where used, as text_encoder.TextEncoder imports transformers: importing it costs
-        # seconds, and commands that load no text model never pay (issue 27). Once a model is
+        # seconds, and commands that load no text model never pay it. Once a model is
         # loaded the module is already in sys.modules, so this is a lookup on each step.
         from transformers.masking_utils import create_bidirectional_mask  # transformers 5
     except ImportError:

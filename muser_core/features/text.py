@@ -11,11 +11,11 @@ a row, and its words are then not counted again one by one.
 
 Command line::
 
-    python -m muser_core.text_features --in IN.csv --text-column text --out OUT.csv \
+    muser features text --in IN.csv --text-column text --out OUT.csv \
         [--score count|percent] [--dic PATH]
 
 The output keeps the input's ``utterance_id``, ``speaker``, ``split`` and label
-columns (those it has), so ``python -m analysis.indicators --features OUT.csv``
+columns (those it has), so ``muser indicators --features OUT.csv``
 finds its labels.
 """
 
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -145,7 +144,7 @@ def extract_features(texts: Iterable[str], lexicon: Lexicon | None = None, *,
 
 
 # Columns of the input that the command line copies to its output, so the feature
-# table can be analysed on its own (python -m analysis.indicators --features OUT.csv).
+# table can be analysed on its own (muser indicators --features OUT.csv).
 CARRIED_COLUMNS = ("utterance_id", "speaker", "split", *INTERNAL_TASKS)
 
 
@@ -182,11 +181,8 @@ def with_carried_columns(table: pd.DataFrame, features: pd.DataFrame, text_colum
     return pd.concat([table[carried].reset_index(drop=True), features.reset_index(drop=True)], axis=1)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command line: texts in a CSV column -> one CSV row of features per text."""
-    parser = argparse.ArgumentParser(
-        prog="python -m muser_core.text_features",
-        description="LIWC-style word-category scores for each text of a CSV column.")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``muser features text``: texts in a CSV column -> one CSV row of features per text."""
     parser.add_argument("--in", dest="input", required=True, help="input CSV file")
     parser.add_argument("--text-column", default="text", help="column holding the texts")
     parser.add_argument("--out", required=True, help="output CSV file")
@@ -196,22 +192,17 @@ def main(argv: list[str] | None = None) -> int:
                              "the number of words in the category, the paper's (3.2; its Tables 1, 2, 4)")
     parser.add_argument("--wps", action="store_true",
                         help="add WPS, words per sentence (sentences end at . ! or ?)")
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    lexicon = Lexicon.read_dic(args.dic) if args.dic else default_lexicon()
+    table = read_table(args.input, args.text_column)
+    features = extract_features(table[args.text_column], lexicon, wps=args.wps, score=args.score)
+    features = with_carried_columns(table, features, args.text_column, args.input)
+    out = Path(args.out)
     try:
-        lexicon = Lexicon.read_dic(args.dic) if args.dic else default_lexicon()
-        table = read_table(args.input, args.text_column)
-        features = extract_features(table[args.text_column], lexicon, wps=args.wps, score=args.score)
-        features = with_carried_columns(table, features, args.text_column, args.input)
-        out = Path(args.out)
-        try:
-            write_csv(out, features, index=False, float_format="%.4g")
-        except OSError as exc:
-            raise InputError(f"{where(out)}: cannot write ({exc.strerror})") from None
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        write_csv(out, features, index=False, float_format="%.4g")
+    except OSError as exc:
+        raise InputError(f"{where(out)}: cannot write ({exc.strerror})") from None
+    print(f"wrote {len(features)} rows to {out}")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

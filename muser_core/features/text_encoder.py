@@ -153,8 +153,8 @@ def token_lengths(texts: Sequence[str], path: str | Path = "") -> np.ndarray:
 
 
 def truncation_note(lengths: np.ndarray, max_length: int) -> str:
-    """One line: how many texts ``max_length`` cuts, and the token-length distribution (issue 26: 22 % of Reddit
-    posts were cut at 128 without a word)."""
+    """One line: how many texts ``max_length`` cuts, and the token-length distribution (22 % of Reddit posts
+    are longer than 128 tokens, so a cut must not go unsaid)."""
     if not len(lengths):
         return f"text: no texts (max length {max_length} tokens)"
     cut = int((lengths > max_length).sum())

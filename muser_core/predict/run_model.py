@@ -253,9 +253,9 @@ class LivePredictor(Predictor):
     def zscores(self, features: pd.Series, baseline: Baseline | None) -> pd.Series:
         """The clip's features normalised as the model sees them (baseline or pooled statistics).
 
-        The run's statistics are built once, when the model is loaded (issue 27:
-        rebuilding them from JSON for every clip took 200-335 ms with 10,000
-        training speakers).
+        The run's statistics are built once, when the model is loaded: rebuilding
+        them from JSON for every clip would take 200-335 ms with 10,000 training
+        speakers.
         """
         if self.scaler is None:
             return pd.Series(dtype=float)

@@ -20,14 +20,13 @@ it through the same pipeline as a MUSER run.
 
 Command line::
 
-    python -m muser_core.personal_model --study DIR --participant P01
+    muser study personal-model --study DIR --participant P01
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -304,21 +303,14 @@ def personal_models(root: str | Path | None = None) -> dict[str, Path]:
     return found
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m muser_core.personal_model",
-                                     description="Train a participant's personal stress model on a study.")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``muser study personal-model``'s flags."""
     parser.add_argument("--study", required=True, help="the study folder")
     parser.add_argument("--participant", required=True, help="the participant's id")
-    args = parser.parse_args(argv)
-    try:
-        model, folder = train_personal_model(Study(args.study), args.participant)
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    model, folder = train_personal_model(Study(args.study), args.participant)
     print(model.card().replace("**", ""))
     print(f"wrote {folder / MODEL_FILE}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -39,7 +39,7 @@ from filelock import FileLock, Timeout
 from muser_core.audio.decode import TARGET_SR, load_audio
 from muser_core.base.errors import InputError
 from muser_core.base.files import atomic_write, atomic_write_bytes, read_json, write_json
-from muser_core.base.paths import DATA_DIR
+from muser_core.base.paths import studies_default
 from muser_core.study.protocol import (
     ID,
     RATING,
@@ -63,8 +63,8 @@ CORRECTION_COLUMNS = ["utterance_id", "text", "asr_text", "source_sha256", "star
 
 
 def studies_dir() -> Path:
-    """Where studies live: ``MUSER_STUDIES_DIR``, else ``data/studies/``."""
-    return Path(os.environ.get(STUDIES_VAR) or DATA_DIR / "studies")
+    """Where studies live: ``MUSER_STUDIES_DIR``, else :func:`~muser_core.base.paths.studies_default`."""
+    return Path(os.environ.get(STUDIES_VAR) or studies_default())
 
 
 def list_studies(root: str | Path | None = None) -> list[str]:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import ClassVar, NamedTuple
 
 from muser_core.base.errors import InputError
-from muser_core.base.paths import REPO_ROOT
+from muser_core.base.paths import PACKAGE_DIR
 from muser_core.base.settings import number_argument, setting
 from muser_core.config import RunConfig
 from muser_core.train import run_folder as rf
@@ -420,7 +420,7 @@ def start_ray(address: str = "", num_cpus: int | None = None, dashboard: bool = 
         # The workers of a cluster get what they need from the job (a runtime_env per task would start
         # a fresh worker, and import torch, for every run); the code is at the same path on every node.
         env = {k: v for k, v in os.environ.items() if k.startswith("MUSER_") or k == "HF_HUB_OFFLINE"}
-        path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+        path = os.pathsep.join(filter(None, [str(PACKAGE_DIR.parent), os.environ.get("PYTHONPATH")]))
         kwargs = {"address": address, "runtime_env": {"env_vars": {**env, **WORKER_ENV, "PYTHONPATH": path}}}
     else:
         ray._private.ray_constants.ENABLE_RAY_CLUSTER = False  # in case ray was imported before os.environ was set

@@ -1,6 +1,6 @@
 """Sweeps: a grid of strategies x seeds, trained on an executor, summarised like the paper's Tables 6-9.
 
-Each variant is a label and the ``muser_core.train`` flags that make it; flags
+Each variant is a label and the ``muser train`` flags that make it; flags
 given to the sweep itself apply to every variant. ``--table 6|7|8|9`` picks
 the paper's rows. The sweep writes, in ``--out``:
 
@@ -19,11 +19,11 @@ the executor; rerunning a sweep reuses finished runs and resumes the others.
 
 Command line::
 
-    python -m muser_core.sweep --table 8 --seeds 0,1,2,3,4 --workers 2 --out runs/table8 \\
+    muser sweep --table 8 --seeds 0,1,2,3,4 --workers 2 --out runs/table8 \\
         --corpus demo --text-mode frozen
-    python -m muser_core.sweep --table 8 --seeds 0-4 --executor ray --ray-address HEAD:6379 \\
+    muser sweep --table 8 --seeds 0-4 --executor ray --ray-address HEAD:6379 \\
         --text-mode finetune --out /shared/runs/table8
-    python -m muser_core.sweep --variant "uniform=--strategy uniform" \\
+    muser sweep --variant "uniform=--strategy uniform" \\
         --variant "speed5=--strategy speed --history 5" --reference uniform --out runs/mine
 """
 
@@ -428,16 +428,8 @@ def warm_up(jobs: list[Job], retrain: set[Path] = frozenset()) -> None:
             prepare_data(cfg, progress=True)
 
 
-class _Parser(argparse.ArgumentParser):
-    """The sweep's own flags; a bad one is one line (InputError), not a usage dump."""
-
-    def error(self, message: str):
-        raise InputError(message)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = _Parser(prog="python -m muser_core.sweep", description=__doc__.split("\n")[0],
-                     epilog="Any other flag is a muser_core.train flag applied to every variant.")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``muser sweep``'s own flags (any other flag is a ``muser train`` flag applied to every variant)."""
     parser.add_argument("--table", choices=sorted(PAPER_TABLES), help="the paper's rows for Table 6, 7, 8 or 9")
     parser.add_argument("--variant", action="append", default=[], metavar="LABEL=FLAGS",
                         help="a row: its label and train flags (repeatable)")
@@ -453,8 +445,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-progress", action="store_true",
                         help="no line per run as the sweep goes (the results table is still printed)")
     add_executor_flags(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Plan the sweep, refuse what cannot work before any data is prepared, then train and tabulate it."""
+    train_flags = args.unknown
     try:
-        args, train_flags = parser.parse_known_args(argv)
         executor = executor_from_args(args)
         executor.check()
         seeds = parse_seeds(args.seeds)
@@ -478,21 +474,18 @@ def main(argv: list[str] | None = None) -> int:
         if not args.overwrite:
             refuse_stale(stale)  # before any data is prepared
         warm_up(jobs, {job.out for job, _ in stale})
-    except (ValueError, argparse.ArgumentError) as exc:  # InputError, a bad --seeds number or flag
-        print(f"error: {exc}".splitlines()[0], file=sys.stderr)
-        return 2
-    try:
-        with rf.RunLock(out):  # one process per sweep folder, held to the end
-            stale = stale_runs(jobs)  # again, under the lock: another sweep may have written meanwhile
-            if not args.overwrite:
-                refuse_stale(stale)
-            for job, differences in stale:
-                print(f"{job.out.name}: trained afresh ({'; '.join(differences)})", file=sys.stderr)
-                clear_run_folder(job.out)
-            return _run_sweep(out, jobs, variants, seeds, reference, executor, args.table, not args.no_progress)
-    except InputError as exc:
-        print(f"error: {exc}".splitlines()[0], file=sys.stderr)
-        return 2
+    except (ValueError, argparse.ArgumentError) as exc:  # a bad --seeds number or train flag: one line too
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(str(exc)) from None
+    with rf.RunLock(out):  # one process per sweep folder, held to the end
+        stale = stale_runs(jobs)  # again, under the lock: another sweep may have written meanwhile
+        if not args.overwrite:
+            refuse_stale(stale)
+        for job, differences in stale:
+            print(f"{job.out.name}: trained afresh ({'; '.join(differences)})", file=sys.stderr)
+            clear_run_folder(job.out)
+        return _run_sweep(out, jobs, variants, seeds, reference, executor, args.table, not args.no_progress)
 
 
 def _run_sweep(out: Path, jobs: list[Job], variants, seeds: list[int], reference: str | None,
@@ -520,7 +513,3 @@ def _run_sweep(out: Path, jobs: list[Job], variants, seeds: list[int], reference
     for r in failed[failed["state"] != "not started"].to_dict("records"):  # those are counted in the last count line
         print(f"warning: {r['label']} seed {r['seed']}: {r['state']}", file=sys.stderr)
     return 1 if len(failed) else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

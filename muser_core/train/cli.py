@@ -1,8 +1,8 @@
-"""The command line: ``python -m muser_core.train``. Its flags are generated from the settings.
+"""``muser train``: train one run of the multi-task model, or resume it.
 
-    python -m muser_core.train --corpus demo --strategy speed --history 5 --out runs/NAME
-    python -m muser_core.train --config runs/OTHER/config.json --seed 1 --out runs/NAME
-    python -m muser_core.train --out runs/NAME --resume
+    muser train --corpus demo --strategy speed --history 5 --out runs/NAME
+    muser train --config runs/OTHER/config.json --seed 1 --out runs/NAME
+    muser train --out runs/NAME --resume
 
 Every field of :class:`~muser_core.config.RunConfig` declared with
 :func:`~muser_core.base.settings.setting` becomes a flag with its help text; the
@@ -78,9 +78,9 @@ def config_from_args(args: argparse.Namespace, base: RunConfig | None = None) ->
 
 
 def command_line(cfg: RunConfig, out: str) -> str:
-    """The ``python -m muser_core.train`` command that makes the same run (the flags that differ from defaults)."""
+    """The ``muser train`` command that makes the same run (the flags that differ from defaults)."""
     default = RunConfig()
-    args = ["python", "-m", "muser_core.train"]
+    args = ["muser", "train"]
     for s in cli_settings():
         value = getattr(getattr(cfg, s.section), s.name)
         if value != getattr(getattr(default, s.section), s.name) and value not in (None, "", []):
@@ -118,43 +118,35 @@ def paper_deviations_text() -> str:
     return "\n".join(lines)
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse whose errors are one line through InputError (no usage dump for a typo'd number)."""
-
-    def error(self, message: str):
-        raise InputError(message)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = _Parser(prog="python -m muser_core.train", description=__doc__.split("\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``muser train``'s flags: every setting, and where the run goes."""
     add_config_flags(parser)
     parser.add_argument("--out", help="run folder, e.g. runs/NAME")
     parser.add_argument("--name", help="run name inside the runs folder (instead of --out)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out with its saved settings")
     parser.add_argument("--init-from", help="initialise weights from a run folder or .safetensors")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train (or resume) the run the flags describe; print its test stress metrics."""
     print_notices()
-    try:
-        args = parser.parse_args(argv)
-        if not args.out and not args.name:
-            raise InputError("give --out runs/NAME (or --name NAME)")
-        out = Path(args.out) if args.out else run_path(args.name)
-        if args.resume:
-            if not (out / "config.json").is_file():
-                raise InputError(f"{out}: not a run folder (no config.json), nothing to resume")
-            ignored = given_config_flags(args) + (["--init-from"] if args.init_from else [])
-            if ignored:
-                raise InputError(f"--resume continues with the run's saved settings; drop {', '.join(ignored)} "
-                                 f"(or start a new run: --config {out / 'config.json'} {ignored[0]} ...)")
-        cfg = None if args.resume else config_from_args(args)
-        if getattr(args, "paper", False):
-            print(paper_deviations_text(), file=sys.stderr)
-        test = train_run(cfg, out, resume=args.resume, init_from=args.init_from, progress=not args.no_progress)
-    except InputError as exc:
-        print(f"error: {exc}".splitlines()[0], file=sys.stderr)
-        return 2
+    if not args.out and not args.name:
+        raise InputError("give --out runs/NAME (or --name NAME)")
+    out = Path(args.out) if args.out else run_path(args.name)
+    if args.resume:
+        if not (out / "config.json").is_file():
+            raise InputError(f"{out}: not a run folder (no config.json), nothing to resume")
+        ignored = given_config_flags(args) + (["--init-from"] if args.init_from else [])
+        if ignored:
+            raise InputError(f"--resume continues with the run's saved settings; drop {', '.join(ignored)} "
+                             f"(or start a new run: --config {out / 'config.json'} {ignored[0]} ...)")
+    cfg = None if args.resume else config_from_args(args)
+    if getattr(args, "paper", False):
+        print(paper_deviations_text(), file=sys.stderr)
+    test = train_run(cfg, out, resume=args.resume, init_from=args.init_from, progress=not args.no_progress)
     if not test:
-        print(f"stopped; continue with: python -m muser_core.train --out {shlex.quote(str(out))} --resume")
+        print(f"stopped; continue with: muser train --out {shlex.quote(str(out))} --resume")
         return 0
     stress = test[MAIN_TASK]
     print(f"test stress: accuracy {stress['accuracy']:.3f}, precision {stress['precision']:.3f}, "

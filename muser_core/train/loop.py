@@ -153,7 +153,7 @@ class Trainer:
         self.stop_requested = False
         self.stopped = False            # fit() ended on a stop request, not by early stopping
         self.in_step = False            # a stop request may abandon the batch only inside step()
-        # Fine-tuning a Transformer: a batch takes seconds, too long for a stop to wait (issue 24).
+        # Fine-tuning a Transformer: a batch takes seconds, too long for a stop to wait.
         self.abandons_batches = cfg.model.text_mode == "finetune" and cfg.model.modality != "audio"
         self.elapsed = 0.0
         self.samples_trained = 0        # in this process, for the measured throughput

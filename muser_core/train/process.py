@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from muser_core.base.errors import InputError
-from muser_core.base.paths import REPO_ROOT, runs_dir
+from muser_core.base.paths import PACKAGE_DIR, SHIPPED_RUNS, runs_dir
 from muser_core.base.tasks import MAIN_TASK
 from muser_core.config import RunConfig
 from muser_core.train import run_folder as rf
@@ -37,7 +37,6 @@ from muser_core.train import run_folder as rf
 ACTIVE = ("starting", "preparing", "running", "stopping")
 ENDED = ("finished", "failed", "stopped", "killed")
 EXIT_WAIT_S = 30.0   # how long a launch waits for the previous process of a folder, which wrote its end, to exit
-SHIPPED_RUNS = REPO_ROOT / "runs"   # the demo-* folders here ship with the repository (read-only)
 SWEEP_LOG = "sweep.log"
 
 
@@ -130,7 +129,7 @@ def launch(folder: str | Path, argv: Sequence[str], kind: str, log_name: str, **
         if rf.same_process(previous) and not _exited(folder, previous):
             raise InputError(f"{folder.name}: a process was just started there; wait for it or stop it")
         with open(folder / log_name, "ab") as log:
-            proc = subprocess.Popen(list(argv), cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+            proc = subprocess.Popen(list(argv), cwd=PACKAGE_DIR.parent, stdout=log, stderr=subprocess.STDOUT,
                                     start_new_session=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
         rf.write_json(folder / rf.LAUNCH, {"kind": kind, **rf.process_identity(proc.pid), "started": time.time(),
                                            "argv": [str(a) for a in argv], **extra})
@@ -155,7 +154,7 @@ def _refuse_if_active(folder: Path) -> None:
 
 
 def launch_run(cfg: RunConfig | None, folder: str | Path, resume: bool = False) -> Path:
-    """Start ``python -m muser_core.train`` for ``cfg`` into ``folder`` (or resume the run there).
+    """Start ``muser train`` for ``cfg`` into ``folder`` (or resume the run there).
 
     The config and the folder are checked here first, so a mistake comes back
     as one line at once; data problems end the child with ``error: ...`` in
@@ -165,7 +164,7 @@ def launch_run(cfg: RunConfig | None, folder: str | Path, resume: bool = False) 
     if is_shipped(folder):
         raise InputError("shipped demo runs are read-only")
     _refuse_if_active(folder)
-    args = [sys.executable, "-m", "muser_core.train", "--out", str(folder), "--no-progress"]
+    args = [sys.executable, "-m", "muser_core", "train", "--out", str(folder), "--no-progress"]
     if resume:
         rf.read_config(folder)
         args.append("--resume")
@@ -178,10 +177,10 @@ def launch_run(cfg: RunConfig | None, folder: str | Path, resume: bool = False) 
 
 
 def launch_sweep(folder: str | Path, sweep_args: Sequence[str], **extra) -> Path:
-    """Start ``python -m muser_core.sweep --out folder ...`` detached (the sweep checks its own arguments)."""
+    """Start ``muser sweep --out folder ...`` detached (the sweep checks its own arguments)."""
     folder = Path(folder)
     _refuse_if_active(folder)
-    argv = [sys.executable, "-m", "muser_core.sweep", "--out", str(folder), *sweep_args]
+    argv = [sys.executable, "-m", "muser_core", "sweep", "--out", str(folder), *sweep_args]
     log = folder / SWEEP_LOG  # appended by every launch: this one's output starts at its present size
     return launch(folder, argv, "sweep", SWEEP_LOG, log_offset=log.stat().st_size if log.is_file() else 0, **extra)
 

@@ -43,7 +43,8 @@ from muser_core.base.files import atomic_write_bytes, json_safe
 from muser_core.base.files import (
     temporary_path as temporary_path,  # train/checkpoints.py writes with it
 )
-from muser_core.base.paths import REPO_ROOT, runs_dir
+from muser_core.base.paths import CHECKOUT, runs_dir
+from muser_core.base.version import __version__
 from muser_core.config import RunConfig
 
 CONFIG, METRICS, CHECKPOINT, TEST = "config.json", "metrics.jsonl", "checkpoint.safetensors", "test.json"
@@ -296,14 +297,17 @@ def environment(device: str = "cpu") -> dict:
             packages[name] = version(name)
         except PackageNotFoundError:
             packages[name] = None
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True,
-                                text=True, timeout=5).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        commit = None
+    commit = None
+    if CHECKOUT is not None:  # an installed package has no commit; its version says what it is
+        try:
+            commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=CHECKOUT, capture_output=True,
+                                    text=True, timeout=5).stdout.strip() or None
+        except (OSError, subprocess.SubprocessError):
+            commit = None
     import torch
 
-    return {"python": sys.version.split()[0], "platform": platform.platform(), "packages": packages,
+    return {"muser": __version__, "python": sys.version.split()[0], "platform": platform.platform(),
+            "packages": packages,
             "git_commit": commit, "device": device,
             "device_name": (torch.cuda.get_device_name(0) if device.startswith("cuda")
                             else platform.processor() or platform.machine()),

@@ -216,7 +216,7 @@ def test_a_stopped_runs_bar_is_not_full_and_keeps_its_bound(runs_root):
 
 def _launched(folder, cfg, **status):
     """A launch record naming this test's own process (alive), as process.launch writes it."""
-    argv = ["python", "-m", "muser_core.train", "--out", str(folder), "--no-progress", "--config", cfg.to_json()]
+    argv = ["python", "-m", "muser_core", "train", "--out", str(folder), "--no-progress", "--config", cfg.to_json()]
     rf.write_json(folder / rf.LAUNCH, {"kind": "train", **rf.process_identity(), "started": 1000.0, "argv": argv})
     if status:
         rf.write_json(folder / rf.STATUS, {**status, **rf.process_identity()})

@@ -139,7 +139,7 @@ def test_a_session_in_the_browser_becomes_a_corpus_and_a_run(tmp_path_factory, s
     assert (report.processed, report.up_to_date, report.skipped) == (10, 2, [])
 
     out = tmp_path_factory.mktemp("corpus") / "study.csv"
-    done = subprocess.run([sys.executable, "-m", "muser_core.corpus", "--study", str(study.root), "--out", str(out)],
+    done = subprocess.run([sys.executable, "-m", "muser_core", "corpus", "--study", str(study.root), "--out", str(out)],
                           cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     corpus = pd.read_csv(out)
@@ -154,7 +154,7 @@ def test_a_session_in_the_browser_becomes_a_corpus_and_a_run(tmp_path_factory, s
 
     run = tmp_path_factory.mktemp("runs") / "study-run"
     started = time.time()
-    trained = subprocess.run([sys.executable, "-m", "muser_core.train", "--corpus", str(out), "--text-mode", "frozen",
+    trained = subprocess.run([sys.executable, "-m", "muser_core", "train", "--corpus", str(out), "--text-mode", "frozen",
                               "--max-epochs", "3", "--strategy", "uniform", "--out", str(run), "--no-progress"],
                              cwd=REPO, capture_output=True, text=True, timeout=600,
                              env={**os.environ, "HF_HUB_OFFLINE": "1"})

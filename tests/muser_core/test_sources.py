@@ -20,10 +20,13 @@ from streamlit.testing.v1 import AppTest
 
 from muser_core import sources
 from muser_core.base.errors import InputError
+from muser_core.cli import run_command
 from muser_core.data.corpus import Corpus, canonical, sidecar_path
 from muser_core.data.splits import assign_split
-from muser_core.sources import BUILT_IN, FILE, FOLDER, SOURCES, Source, corpus_file, main
+from muser_core.sources import BUILT_IN, FILE, FOLDER, SOURCES, Source, corpus_file
 from muser_core.study.process import process_study
+
+main = run_command("corpus")
 
 # --------------------------------------------------------------------------- the registry
 
@@ -149,12 +152,12 @@ def manifest(tmp_path):
 
 def test_command_line_writes_table_and_summary(muse_root, tmp_path):
     out = tmp_path / "out" / "corpus.csv"
-    proc = subprocess.run([sys.executable, "-m", "muser_core.corpus", "--muse", str(muse_root),
+    proc = subprocess.run([sys.executable, "-m", "muser_core", "corpus", "--muse", str(muse_root),
                            "--out", str(out)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "skipped 1 items" in proc.stdout and "1 x no transcript file" in proc.stdout
     assert len(pd.read_csv(out)) == 23 and sidecar_path(out).exists()
-    proc = subprocess.run([sys.executable, "-m", "muser_core.corpus", "--muse", str(tmp_path / "x"),
+    proc = subprocess.run([sys.executable, "-m", "muser_core", "corpus", "--muse", str(tmp_path / "x"),
                            "--out", str(out)], capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
 
@@ -246,11 +249,11 @@ def test_a_registered_source_appears_everywhere(tmp_path, monkeypatch, capsys, r
     toy = tmp_path / "toy.txt"
     toy.write_text("calm\nxtense\nfine\nxpanic\nok\nxrush\n")
 
-    # python -m muser_core.corpus --help lists it, and builds its table.
+    # muser corpus --help lists it, and builds its table (python -m muser_core is the same command).
     def corpus_command(*args) -> int:
-        monkeypatch.setattr(sys, "argv", ["python -m muser_core.corpus", *map(str, args)])
+        monkeypatch.setattr(sys, "argv", ["python -m muser_core", "corpus", *map(str, args)])
         with pytest.raises(SystemExit) as done:
-            runpy.run_module("muser_core.corpus", run_name="__main__")
+            runpy.run_module("muser_core", run_name="__main__")
         return done.value.code
 
     assert corpus_command("--help") == 0

@@ -176,9 +176,9 @@ def _all_features(at: AppTest) -> pd.DataFrame:
 
 def _direct_fit(muse_root: Path, score: str) -> pd.Series:
     """Stress coefficients fitted here, outside the page, on the transcripts scored with ``score``."""
-    from analysis.indicators import IndicatorAnalysis
     from muser_core.data.muse import load_muse
     from muser_core.features.text import extract_features
+    from muser_core.indicators import IndicatorAnalysis
 
     table = load_muse(muse_root).table
     features = extract_features(table["text"], score=score).drop(columns="WC")

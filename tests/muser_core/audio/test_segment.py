@@ -19,12 +19,14 @@ from muser_core.audio.segment import (
     split_sentences,
     write_segments,
 )
-from muser_core.audio.segment import main as segment_main
 from muser_core.audio.transcribe import Word, get_recogniser, word_error_rate
 from muser_core.audio.vad import SpeechActivity
 from muser_core.base.errors import InputError
+from muser_core.cli import run_command
 from muser_core.data.manifest import load_manifest
 from muser_core.data.samples import long_reading
+
+segment_main = run_command("segment")
 
 
 def words(*spec):
@@ -74,7 +76,7 @@ def test_a_real_reading_is_cut_at_its_sentence_ends(tmp_path, reading):
     path = tmp_path / "reading.wav"
     soundfile.write(path, signal, 16000)
     out = tmp_path / "cut"
-    proc = subprocess.run([sys.executable, "-m", "muser_core.segment", "--audio", str(path), "--speaker", "ss01",
+    proc = subprocess.run([sys.executable, "-m", "muser_core", "segment", "--audio", str(path), "--speaker", "ss01",
                            "--out", str(out), "--stress", "0", "--activation", "3"],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
@@ -115,7 +117,7 @@ def test_bad_output_folder_and_speaker(tmp_path, reading):
         write_segments(signal, sentences, tmp_path / "cut", "s1")
     with pytest.raises(InputError, match="speaker id '///'"):   # said the same on the page and the command line
         write_segments(signal, sentences, tmp_path / "cut2", "///")
-    proc = subprocess.run([sys.executable, "-m", "muser_core.segment", "--audio", str(tmp_path / "missing.wav"),
+    proc = subprocess.run([sys.executable, "-m", "muser_core", "segment", "--audio", str(tmp_path / "missing.wav"),
                            "--speaker", "s1", "--out", str(tmp_path / "cut3")], capture_output=True, text=True)
     assert proc.returncode == 2 and "file not found" in proc.stderr and "Traceback" not in proc.stderr
 

@@ -158,7 +158,7 @@ def test_a_bad_model_folder_on_the_command_line_is_one_line(tmp_path, real):
     import sys
 
     clip = real_clips()[0].path
-    proc = subprocess.run([sys.executable, "-m", "muser_core.predict", "--audio", str(clip),
+    proc = subprocess.run([sys.executable, "-m", "muser_core", "predict", "--audio", str(clip),
                            "--asr-model", str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().count("\n") == 0 and "not a CTranslate2 Whisper folder" in proc.stderr

@@ -13,7 +13,7 @@ import pytest
 from conftest import run_with_file_limit, stray_temporaries
 
 from muser_core.base.errors import InputError
-from muser_core.base.paths import REPO_ROOT
+from muser_core.base.paths import CHECKOUT as REPO_ROOT
 from muser_core.data.corpus import (
     CANONICAL_COLUMNS,
     Corpus,

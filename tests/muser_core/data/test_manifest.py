@@ -110,7 +110,9 @@ def test_an_uploaded_manifest_is_named_as_uploaded_and_leaves_no_copy(tmp_path, 
 
 def test_a_label_column_the_manifest_does_not_know_is_named_and_can_be_mapped(tmp_path, capsys):
     """Issue 26: text + label (0/1) loaded 'successfully' with an empty stress column, failing only in training."""
-    from muser_core.sources import main
+    from muser_core.cli import run_command
+
+    main = run_command("corpus")
 
     path = tmp_path / "posts.csv"
     pd.DataFrame({"text": [f"post {i}" for i in range(20)], "label": [i % 2 for i in range(20)],

@@ -12,13 +12,15 @@ import pytest
 from conftest import run_with_file_limit, stray_temporaries, write_wav
 
 from muser_core.base.errors import Notice
+from muser_core.cli import run_command
 from muser_core.features.acoustic import (
     EGEMAPS_FEATURES,
     FeatureCache,
     egemaps_from_file,
     extract_egemaps,
-    main,
 )
+
+main = run_command("features", "acoustic")
 
 
 @pytest.fixture(autouse=True)
@@ -102,13 +104,13 @@ def test_command_line(tmp_path):
         write_wav(folder / f"c{i}.wav", seed=i)
     (folder / "broken.wav").write_bytes(b"xx" * 100)
     out = tmp_path / "f.csv"
-    proc = subprocess.run([sys.executable, "-m", "muser_core.acoustic_features", "--in", str(folder),
+    proc = subprocess.run([sys.executable, "-m", "muser_core", "features", "acoustic", "--in", str(folder),
                            "--out", str(out), "--workers", "1"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "skipped 1 files" in proc.stdout and "broken.wav" in proc.stdout
     table = pd.read_csv(out, index_col=0)
     assert table.shape == (2, 88)
-    proc = subprocess.run([sys.executable, "-m", "muser_core.acoustic_features", "--in",
+    proc = subprocess.run([sys.executable, "-m", "muser_core", "features", "acoustic", "--in",
                            str(tmp_path / "none"), "--out", str(out)], capture_output=True, text=True)
     assert proc.returncode == 2 and "error:" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -156,7 +158,7 @@ def test_a_full_disk_keeps_the_previous_table_whole(tmp_path):
     for i in range(3):
         write_wav(folder / f"c{i}.wav", seed=i)
     out = tmp_path / "egemaps.csv"
-    command = [sys.executable, "-m", "muser_core.acoustic_features", "--in", str(folder),
+    command = [sys.executable, "-m", "muser_core", "features", "acoustic", "--in", str(folder),
                "--out", str(out), "--workers", "1"]
     assert subprocess.run(command, capture_output=True, text=True).returncode == 0
     before = out.read_bytes()

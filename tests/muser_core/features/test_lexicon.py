@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from muser_core.base.errors import InputError
-from muser_core.base.paths import REPO_ROOT
+from muser_core.base.paths import CHECKOUT as REPO_ROOT
 from muser_core.features.lexicon import DEFAULT_DIC_PATH, Lexicon, default_lexicon
 
 # The categories issue 3 asks for, by LIWC2015 abbreviation.

@@ -11,7 +11,7 @@ import pytest
 from conftest import run_with_file_limit, stray_temporaries
 
 from muser_core.base.errors import InputError
-from muser_core.base.paths import REPO_ROOT
+from muser_core.base.paths import CHECKOUT as REPO_ROOT
 from muser_core.features.lexicon import Lexicon, default_lexicon
 from muser_core.features.text import (
     TextFeatureExtractor,
@@ -171,7 +171,7 @@ def test_default_extractor_uses_open_dictionary():
 # ---------------------------------------------------------------- command line
 def run_cli(*args, cwd):
     return subprocess.run(
-        [sys.executable, "-m", "muser_core.text_features", *args],
+        [sys.executable, "-m", "muser_core", "features", "text", *args],
         cwd=cwd, capture_output=True, text=True,
         env={"PYTHONPATH": str(REPO_ROOT), "PATH": ""},
     )
@@ -260,7 +260,7 @@ def test_cli_on_a_full_disk_keeps_the_previous_table_whole(tmp_path):
     assert run_cli("--in", "in.csv", "--out", "out.csv", cwd=tmp_path).returncode == 0
     before = (tmp_path / "out.csv").read_bytes()
     pd.DataFrame({"text": ["We were worried, really worried."] * 400}).to_csv(tmp_path / "in.csv", index=False)
-    proc = run_with_file_limit([sys.executable, "-m", "muser_core.text_features", "--in", "in.csv",
+    proc = run_with_file_limit([sys.executable, "-m", "muser_core", "features", "text", "--in", "in.csv",
                                 "--out", "out.csv"], limit_bytes=len(before) + 1024, cwd=tmp_path,
                                env={"PYTHONPATH": str(REPO_ROOT), "PATH": ""})
     assert proc.returncode == 2 and "cannot write" in proc.stderr and "Traceback" not in proc.stderr

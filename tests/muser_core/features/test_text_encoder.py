@@ -14,7 +14,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from muser_core.base.errors import InputError, Notice
-from muser_core.base.paths import REPO_ROOT
+from muser_core.base.paths import CHECKOUT as REPO_ROOT
 from muser_core.features.text_encoder import (
     EmbeddingCache,
     TextEncoder,

@@ -133,7 +133,7 @@ def test_calibration_normalises_against_the_baseline(predictor, real_paths):
 
 @needs_checkpoint
 def test_command_line_prints_one_json_object(tmp_path, real_paths):
-    proc = subprocess.run([sys.executable, "-m", "muser_core.predict", "--audio", str(real_paths[0]),
+    proc = subprocess.run([sys.executable, "-m", "muser_core", "predict", "--audio", str(real_paths[0]),
                            "--transcript", "I am fine", "--baseline", str(real_paths[1]),
                            "--recogniser", "pocketsphinx"],
                           capture_output=True, text=True)
@@ -145,7 +145,7 @@ def test_command_line_prints_one_json_object(tmp_path, real_paths):
     assert out["recogniser"]["recogniser"] == "pocketsphinx"
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"garbage" * 30)
-    proc = subprocess.run([sys.executable, "-m", "muser_core.predict", "--audio", str(bad)],
+    proc = subprocess.run([sys.executable, "-m", "muser_core", "predict", "--audio", str(bad)],
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "not a readable audio file" in proc.stderr
@@ -199,7 +199,7 @@ def test_not_speech_gets_no_stress_call(predictor, make):
 def test_not_speech_on_the_command_line(tmp_path):
     noise = tmp_path / "noise.wav"
     soundfile.write(noise, _white_noise(), 16000)
-    proc = subprocess.run([sys.executable, "-m", "muser_core.predict", "--audio", str(noise)],
+    proc = subprocess.run([sys.executable, "-m", "muser_core", "predict", "--audio", str(noise)],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
@@ -302,7 +302,7 @@ def test_empty_normaliser_is_one_clear_line(tmp_path, real_paths):
     (folder / "normaliser.json").write_text("{}")
     with pytest.raises(InputError, match="normaliser.json: holds no normalisation statistics"):
         LivePredictor(folder)
-    proc = subprocess.run([sys.executable, "-m", "muser_core.predict", "--audio", str(real_paths[0]),
+    proc = subprocess.run([sys.executable, "-m", "muser_core", "predict", "--audio", str(real_paths[0]),
                            "--checkpoint", str(folder)], capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().count("\n") == 0 and "normaliser.json" in proc.stderr

@@ -47,7 +47,10 @@ from dataclasses import replace
 from streamlit.testing.v1 import AppTest
 from muser_core.config import RunConfig, StrategyConfig
 from muser_core.strategies import STRATEGIES, TrainingState, make_strategy
-from muser_core.train.cli import command_line, main
+from muser_core.train.cli import command_line
+from muser_core.cli import run_command
+
+main = run_command("train")
 
 out = {"registered": list(STRATEGIES)}
 cfg = replace(RunConfig(), strategy=StrategyConfig(name="lossmax", sharpness=0.5)).resolved()

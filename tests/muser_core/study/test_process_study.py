@@ -10,7 +10,7 @@ import pandas as pd
 from conftest import TwoSentences, small_study
 from conftest import voiced_wav_bytes as wav
 
-from muser_core.base.paths import REPO_ROOT
+from muser_core.base.paths import CHECKOUT as REPO_ROOT
 from muser_core.features.acoustic import EGEMAPS_FEATURES
 from muser_core.study.process import process_study
 from muser_core.study.table import load_study, sentences
@@ -81,7 +81,7 @@ def test_corpus_study_on_a_damaged_features_table_is_not_a_traceback(studies, tm
     study = small_study(studies)
     process_study(study, TwoSentences())
     next(study.root.glob("processed/P01/*/q1/egemaps.csv")).write_text("utterance_id,Loudness\nx,notanumber\n")
-    proc = subprocess.run([sys.executable, "-m", "muser_core.corpus", "--study", str(study.root),
+    proc = subprocess.run([sys.executable, "-m", "muser_core", "corpus", "--study", str(study.root),
                            "--out", str(tmp_path / "s.csv")], capture_output=True, text=True, cwd=REPO_ROOT)
     assert "Traceback" not in proc.stderr and proc.returncode == 0, proc.stderr
     assert "damaged eGeMAPS table" in proc.stdout + proc.stderr

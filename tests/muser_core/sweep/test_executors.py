@@ -21,7 +21,8 @@ import pytest
 from conftest import synthetic_corpus, timeless
 
 from muser_core.base.errors import InputError
-from muser_core.base.paths import REPO_ROOT
+from muser_core.base.paths import CHECKOUT as REPO_ROOT
+from muser_core.cli import run_command
 from muser_core.sweep.executors import (
     EXECUTORS,
     LocalExecutor,
@@ -31,9 +32,10 @@ from muser_core.sweep.executors import (
     executor_settings,
     make_executor,
 )
-from muser_core.sweep.grid import main
 from muser_core.train import process
 from muser_core.train import run_folder as rf
+
+main = run_command("sweep")
 
 
 def _args(*argv: str) -> argparse.Namespace:
@@ -236,11 +238,11 @@ def test_a_local_worker_whose_sweep_is_gone_ends(stuck):
     assert result.returncode == (1 if stuck else 0)
 
 
-def test_the_readme_gives_the_grace_period_of_an_orphaned_worker():
+def test_the_sweep_docs_give_the_grace_period_of_an_orphaned_worker():
     from muser_core.sweep.executors import ORPHAN_GRACE_S
 
-    readme = (REPO_ROOT / "README.md").read_text()
-    assert f"worker still there {ORPHAN_GRACE_S:g} s later" in " ".join(readme.split())
+    page = (REPO_ROOT / "docs" / "sweeps.md").read_text()
+    assert f"worker still there {ORPHAN_GRACE_S:g} s later" in " ".join(page.split())
 
 
 @pytest.mark.slow

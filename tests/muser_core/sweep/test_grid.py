@@ -14,18 +14,20 @@ from conftest import synthetic_corpus
 from scipy import stats
 
 from muser_core.base.errors import InputError
+from muser_core.cli import run_command
 from muser_core.config import RunConfig
 from muser_core.sweep.grid import (
     PAPER_REFERENCES,
     PAPER_TABLES,
     TABLE_DEFAULTS,
-    main,
     markdown,
     plan,
     summarise,
 )
 from muser_core.train import run_folder as rf
 from muser_core.train.cli import config_from_args
+
+main = run_command("sweep")
 
 
 @pytest.mark.parametrize("table", sorted(PAPER_TABLES))
@@ -235,7 +237,7 @@ def test_kill_9_of_a_local_sweep_takes_its_trainers_with_it_and_a_rerun_resumes(
 
     import psutil
 
-    from muser_core.base.paths import REPO_ROOT
+    from muser_core.base.paths import CHECKOUT as REPO_ROOT
 
     corpus = tmp_path / "c.csv"
     synthetic_corpus().save(corpus)
@@ -244,7 +246,7 @@ def test_kill_9_of_a_local_sweep_takes_its_trainers_with_it_and_a_rerun_resumes(
             "--seeds", "0", "--workers", "2", "--corpus", str(corpus), "--modality", "audio",
             "--max-epochs", "150", "--patience", "5000", "--no-progress"]
     runs = [out / f"{v}-seed0" for v in ("single", "uniform")]
-    sweep = subprocess.Popen([sys.executable, "-m", "muser_core.sweep", *args], cwd=REPO_ROOT,
+    sweep = subprocess.Popen([sys.executable, "-m", "muser_core", "sweep", *args], cwd=REPO_ROOT,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     trainers: list[psutil.Process] = []
     try:

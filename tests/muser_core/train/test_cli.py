@@ -8,8 +8,11 @@ import shlex
 import pytest
 
 from muser_core.base.errors import InputError
+from muser_core.cli import run_command
 from muser_core.config import RunConfig, settings
-from muser_core.train.cli import add_config_flags, command_line, config_from_args, main, parse_seeds
+from muser_core.train.cli import add_config_flags, command_line, config_from_args, parse_seeds
+
+main = run_command("train")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,7 +34,7 @@ def test_command_line_round_trip():
     cfg.strategy.history, cfg.data.tasks, cfg.train.seed = 10, ["stress", "activation"], 3
     cfg.train.lr, cfg.strategy.rho = 1e-3, 0.25
     line = command_line(cfg, "runs/x")
-    flags = shlex.split(line)[3:-2]  # drop 'python -m muser_core.train' and '--out runs/x'
+    flags = shlex.split(line)[2:-2]  # drop 'muser train' and '--out runs/x'
     assert config_from_args(_parser().parse_args(flags)).resolved() == cfg.resolved()
 
 
@@ -119,12 +122,13 @@ def test_paper_preset_says_what_still_differs(tmp_path, capsys):
         assert f"- {what}:" in err
 
 
-def test_the_readme_lists_every_paper_setting_and_deviation():
-    from muser_core.base.paths import REPO_ROOT
+def test_the_training_docs_list_every_paper_setting_and_deviation():
+    from muser_core.base.paths import CHECKOUT as REPO_ROOT
     from muser_core.config import PAPER_DEVIATIONS, PAPER_SETTINGS
 
-    readme = (REPO_ROOT / "README.md").read_text()
-    table = readme[readme.index("### Paper settings"):]
+    page = (REPO_ROOT / "docs" / "training.md").read_text()
+    start = page.index("## Paper settings")
+    table = page[start:page.index("\n## ", start + 1)]
     for section, name in PAPER_SETTINGS:
         assert f"`{section}.{name}`" in table, (section, name)
     for what, _, _ in PAPER_DEVIATIONS:

@@ -9,11 +9,13 @@ import pytest
 from conftest import write_dreaddit, write_emobank
 
 from muser_core.base.errors import InputError
+from muser_core.cli import run_command
 from muser_core.config import DataConfig, RunConfig
 from muser_core.data.dreaddit import load_dreaddit
 from muser_core.data.emobank import load_emobank
 from muser_core.train import run_folder as rf
-from muser_core.train.cli import main
+
+main = run_command("train")
 
 
 @pytest.mark.slow

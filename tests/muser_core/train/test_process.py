@@ -56,7 +56,7 @@ def test_launching_twice_quickly_starts_one_trainer(tmp_path, corpus_csv):
         process.launch_run(config(corpus_csv, max_epochs=5000, patience=5000), out)
     # A second trainer started by hand meanwhile is refused by the lock, in one line.
     wait_for(lambda: len(rf.read_metrics(out)) >= 3, what="three epochs")
-    second = subprocess.run([sys.executable, "-m", "muser_core.train", "--out", str(out), "--resume",
+    second = subprocess.run([sys.executable, "-m", "muser_core", "train", "--out", str(out), "--resume",
                              "--no-progress"], capture_output=True, text=True, timeout=120)
     assert second.returncode == 2 and "another process is working in this folder" in second.stderr
     assert process.stop(out)

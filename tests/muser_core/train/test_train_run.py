@@ -16,15 +16,17 @@ from conftest import StopAtBatch, run_with_file_limit, stray_temporaries, synthe
 from safetensors.torch import load_file
 
 from muser_core.base.errors import InputError
-from muser_core.base.paths import REPO_ROOT
+from muser_core.base.paths import CHECKOUT as REPO_ROOT
+from muser_core.cli import run_command
 from muser_core.config import DataConfig, ModelConfig, RunConfig, StrategyConfig, TrainConfig
 from muser_core.data.corpus import Corpus
 from muser_core.features.acoustic import EGEMAPS_FEATURES
 from muser_core.predict.run_model import load_trained_model, predict
 from muser_core.train import Callback, build, train_run
 from muser_core.train import run_folder as rf
-from muser_core.train.cli import main
 from muser_core.train.loop import TIMING_KEYS
+
+main = run_command("train")
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +153,7 @@ def straight_run(tmp_path_factory, corpus_csv):
 def test_resume_after_a_stop_or_a_kill_equals_an_uninterrupted_run(tmp_path, corpus_csv, straight_run, sig):
     """SIGTERM (the Stop button) and SIGKILL mid-run; the resumed metrics.jsonl equals the straight run's."""
     out = tmp_path / "interrupted"
-    proc = subprocess.Popen([sys.executable, "-m", "muser_core.train", "--corpus", corpus_csv, *KILL_FLAGS,
+    proc = subprocess.Popen([sys.executable, "-m", "muser_core", "train", "--corpus", corpus_csv, *KILL_FLAGS,
                              "--out", str(out)], cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 120
     while len(rf.read_metrics(out)) < 8 and proc.poll() is None and time.time() < deadline:
@@ -207,7 +209,7 @@ def test_the_resume_state_is_written_at_most_every_n_seconds_and_at_a_stop(tmp_p
 
 def test_a_second_trainer_on_a_locked_folder_is_refused(tmp_path, corpus_csv):
     out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "muser_core.train", "--corpus", corpus_csv, "--max-epochs",
+    proc = subprocess.Popen([sys.executable, "-m", "muser_core", "train", "--corpus", corpus_csv, "--max-epochs",
                              "5000", "--patience", "5000", "--no-progress", "--out", str(out)],
                             cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -323,7 +325,7 @@ def test_the_effective_precision_and_device_are_recorded(tmp_path, corpus_csv):
 # ---------------------------------------------------------------- faults (issue 25)
 
 def _train_cli(out, corpus, *extra) -> list[str]:
-    return [sys.executable, "-m", "muser_core.train", "--corpus", corpus, "--strategy", "single",
+    return [sys.executable, "-m", "muser_core", "train", "--corpus", corpus, "--strategy", "single",
             "--max-epochs", "2", "--no-progress", "--out", str(out), *extra]
 
 

@@ -12,7 +12,7 @@ for any k without refitting (what makes the pages' slider instant).
 
 Command line::
 
-    python -m analysis.indicators --features FILE.csv --stress-col stress \\
+    muser indicators --features FILE.csv --stress-col stress \\
         --activation-col activation --valence-col valence [--speaker-col speaker] \\
         [--top 20] [--bootstrap 200] --out DIR
 """
@@ -23,7 +23,6 @@ import argparse
 import io
 import json
 import os
-import sys
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -38,10 +37,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
-from analysis import egemaps_groups
 from muser_core.base.errors import InputError, where
 from muser_core.base.files import atomic_write_text, spreadsheet_safe, write_csv
 from muser_core.base.tasks import INTERNAL_TASKS, STRESS_WORDS
+from muser_core.features import egemaps_groups
 from muser_core.features.lexicon import default_lexicon
 from muser_core.features.normalise import global_zscore, speaker_zscore
 
@@ -774,10 +773,8 @@ def _write_report(analysis: IndicatorAnalysis, out: Path, k: int | None, modalit
 # --------------------------------------------------------------------------- command line
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m analysis.indicators",
-        description="Top-k stress/activation/valence indicators with bootstrap stability (MUSER section 3).")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``muser indicators``: a feature table in, the report's CSV files and summary.md out."""
     parser.add_argument("--features", required=True, help="CSV: one row per utterance, feature + label columns")
     parser.add_argument("--stress-col", default="stress", help="stress label column (two values)")
     parser.add_argument("--activation-col", default="activation", help="activation score column")
@@ -793,24 +790,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modality", choices=("auto", "text", "acoustic"), default="auto",
                         help="how to annotate features (auto: acoustic if all are eGeMAPS names)")
     parser.add_argument("--out", required=True, help="folder for the CSV files and summary.md")
-    args = parser.parse_args(argv)
-    try:
-        check_report_folder(args.out)  # before the fit, not after it
-        table = read_feature_csv(args.features, max_bytes=None)
-        labels = {args.stress_col, args.activation_col, args.valence_col, args.speaker_col}
-        identifiers = [c for c in default_non_features(table) if c not in labels]
-        ignore = [c.strip() for c in args.ignore_cols.split(",") if c.strip()] + identifiers
-        data = split_columns(table, args.stress_col, args.activation_col, args.valence_col,
-                             args.speaker_col, ignore=ignore, source=args.features)
-        normalise = args.normalise or ("speaker" if args.speaker_col else "global")
-        analysis = IndicatorAnalysis(top_k=args.top, bootstrap=args.bootstrap, seed=args.seed,
-                                     normalise=normalise)
-        analysis.fit(data.features, data.labels, data.speakers, skipped=data.skipped)
-        modality = modality_of(analysis.features_) if args.modality == "auto" else args.modality
-        written = write_report(analysis, args.out, modality=modality, source=Path(args.features).name)
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    check_report_folder(args.out)  # before the fit, not after it
+    table = read_feature_csv(args.features, max_bytes=None)
+    labels = {args.stress_col, args.activation_col, args.valence_col, args.speaker_col}
+    identifiers = [c for c in default_non_features(table) if c not in labels]
+    ignore = [c.strip() for c in args.ignore_cols.split(",") if c.strip()] + identifiers
+    data = split_columns(table, args.stress_col, args.activation_col, args.valence_col,
+                         args.speaker_col, ignore=ignore, source=args.features)
+    normalise = args.normalise or ("speaker" if args.speaker_col else "global")
+    analysis = IndicatorAnalysis(top_k=args.top, bootstrap=args.bootstrap, seed=args.seed,
+                                 normalise=normalise)
+    analysis.fit(data.features, data.labels, data.speakers, skipped=data.skipped)
+    modality = modality_of(analysis.features_) if args.modality == "auto" else args.modality
+    written = write_report(analysis, args.out, modality=modality, source=Path(args.features).name)
     meta = {c.lower() for c in LIWC_META_COLUMNS}
     shown = [c for c in identifiers if c not in NON_FEATURE_COLUMNS and str(c).lower() not in meta]
     if shown:
@@ -825,7 +820,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dropped {len(group)} features ({reason}): {', '.join(group['feature'])}")
     print(f"wrote {', '.join(p.name for p in written)} to {args.out}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

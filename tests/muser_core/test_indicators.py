@@ -14,8 +14,11 @@ import pytest
 import scipy.optimize
 from sklearn.linear_model import LogisticRegression
 
-from analysis import egemaps_groups
-from analysis.indicators import (
+from muser_core.base.errors import InputError
+from muser_core.cli import run_command
+from muser_core.features import egemaps_groups
+from muser_core.features.acoustic import EGEMAPS_FEATURES
+from muser_core.indicators import (
     TASKS,
     IndicatorAnalysis,
     _fit_ols,
@@ -25,7 +28,6 @@ from analysis.indicators import (
     default_non_features,
     intersections,
     jaccard,
-    main,
     modality_of,
     read_feature_csv,
     shared_indicators,
@@ -36,8 +38,8 @@ from analysis.indicators import (
     unique_indicators,
     unique_table,
 )
-from muser_core.base.errors import InputError
-from muser_core.features.acoustic import EGEMAPS_FEATURES
+
+main = run_command("indicators")
 
 REPO = Path(__file__).resolve().parents[2]
 N_FEATURES = 12
@@ -403,7 +405,7 @@ def test_cli_skips_a_missing_label_column(tmp_path, table, capsys):
 def test_cli_bad_input_exits_non_zero_with_one_line(tmp_path, table):
     path = tmp_path / "features.csv"
     table.assign(stress=0.0).to_csv(path, index=False)
-    done = subprocess.run([sys.executable, "-m", "analysis.indicators", "--features", str(path),
+    done = subprocess.run([sys.executable, "-m", "muser_core", "indicators", "--features", str(path),
                            "--out", str(tmp_path / "out")], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
@@ -433,24 +435,24 @@ def test_cli_out_an_existing_file_is_one_line(tmp_path, table, capsys):
     assert (tmp_path / "report.md").read_text() == "mine"
 
 
-def _readme_commands(program: str) -> list[str]:
-    """The README's command line for ``program`` (continuation lines joined, [optional] parts dropped)."""
-    text = (REPO / "README.md").read_text().replace("\\\n", " ")
-    lines = [ln.split("#")[0] for ln in text.splitlines() if ln.startswith(f"python -m {program} ")]
-    return [re.sub(r"\[[^\]]*\]", "", ln).split()[3:] for ln in lines]
+def _documented_commands(command: str) -> list[str]:
+    """docs/indicators.md's ``muser COMMAND`` lines, flags only (continuation lines joined, [optional] parts
+    dropped)."""
+    text = (REPO / "docs" / "indicators.md").read_text().replace("\\\n", " ")
+    lines = [ln.split("#")[0] for ln in text.splitlines() if ln.startswith(f"muser {command} ")]
+    return [re.sub(r"\[[^\]]*\]", "", ln).split()[1 + len(command.split()):] for ln in lines]
 
 
 @pytest.mark.slow
-def test_the_readmes_text_pipeline_runs_end_to_end(tmp_path):
-    """corpus -> text_features -> analysis.indicators, exactly as the README writes them."""
-    [build] = [c for c in _readme_commands("muser_core.corpus") if "--demo" in c]
-    [text] = _readme_commands("muser_core.text_features")
-    [indicators] = _readme_commands("analysis.indicators")
-    for module, args in (("muser_core.corpus", build), ("muser_core.text_features", text),
-                         ("analysis.indicators", indicators)):
-        done = subprocess.run([sys.executable, "-m", module, *args], cwd=tmp_path, capture_output=True,
-                              text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
-        assert done.returncode == 0, f"{module} {' '.join(args)}: {done.stderr}"
+def test_the_documented_text_pipeline_runs_end_to_end(tmp_path):
+    """muser corpus -> muser features text -> muser indicators, exactly as docs/indicators.md writes them."""
+    [build] = [c for c in _documented_commands("corpus") if "--demo" in c]
+    [text] = _documented_commands("features text")
+    [indicators] = _documented_commands("indicators")
+    for command, args in (("corpus", build), ("features text", text), ("indicators", indicators)):
+        done = subprocess.run([sys.executable, "-m", "muser_core", *command.split(), *args], cwd=tmp_path,
+                              capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+        assert done.returncode == 0, f"muser {command} {' '.join(args)}: {done.stderr}"
     assert "LIWC summary columns left out" in done.stdout and "WC" in done.stdout
     out = tmp_path / indicators[indicators.index("--out") + 1]
     for task in ("stress", "activation", "valence"):
