@@ -6,7 +6,7 @@ muser_core.transcribe.RECOGNISERS transcribes the same clips in one run;
 Whisper is also run through faster-whisper's own 30 s-window decoding (the
 path segmentation uses) to show what the short encoder window costs in
 accuracy. Real-time factor = processing seconds / audio seconds (lower is
-faster). Target (issue 12): default recogniser WER <= 0.10 on clean read speech.
+faster). Target: default recogniser WER <= 0.10 on clean read speech.
 
     .venv/bin/python bench/asr.py [--repeats 3]
 """

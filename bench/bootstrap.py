@@ -1,10 +1,10 @@
-"""The indicator bootstrap at three table sizes: copying each resample (before issue 27) against integer weights.
+"""The indicator bootstrap at three table sizes: copying each resample against integer row weights.
 
 For each size, one task at a time (stress: logistic regression; valence:
 least squares), the same resamples from the same seeded stream are fitted
-three ways, side by side in one run: the old way (the drawn rows copied),
-today's (:class:`muser_core.indicators.IndicatorAnalysis`: weights, one worker)
-and today's on both cores; the bare step is the full-data fit repeated as
+three ways, side by side in one run: the naive way (the drawn rows copied),
+the analysis's own (:class:`muser_core.indicators.IndicatorAnalysis`: weights,
+one worker) and the same on both cores; the bare step is the full-data fit repeated as
 often as there are resamples (the least a bootstrap can cost). Prints seconds,
 ratios to the bare step and the growth from the smallest to the largest table.
 
@@ -30,7 +30,7 @@ from muser_core.indicators import TASKS, IndicatorAnalysis, _fit_ols_weighted  #
 
 
 def old_bootstrap(analysis: IndicatorAnalysis, task: str, X: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """The procedure before issue 27: every resample copies its rows, then fits them."""
+    """The naive procedure, for comparison: every resample copies its rows, then fits them."""
     rng = np.random.default_rng([analysis.seed, TASKS.index(task)])
     out = []
     start = analysis._fit_logistic(X, y)[0] if task == "stress" else None

@@ -1,12 +1,12 @@
-"""What one cache miss costs as the sentence-vector cache grows (issue 27), today's store against the old one.
+"""What one cache miss costs as the sentence-vector cache grows: the SQLite store against a whole-file one.
 
-The old store was one ``.npz`` per model, read whole and rewritten whole on
+The whole-file store is one ``.npz`` per model, read whole and rewritten whole on
 every miss; the store in :class:`muser_core.features.text_encoder.EmbeddingCache`
 inserts rows into SQLite. Both hold the same random 384-dimensional float32
 vectors (MiniLM's size) at three sizes; each round adds one new vector and
 reads back a batch of 64 (a training run's lookups), the two stores taking
 turns in one run so the machine's load falls on both. Prints the medians,
-the ratio old / new and the growth from the smallest to the largest size.
+the ratio whole-file / SQLite and the growth from the smallest to the largest size.
 
     python bench/embedding_cache.py [--sizes 2300,37000,100000] [--rounds 5]
 """
@@ -30,7 +30,7 @@ DIM = 384
 
 
 class WholeFileStore:
-    """The store before issue 27, as it was: load every vector, add the new ones, write the file again."""
+    """A whole-file store, for comparison: load every vector, add the new ones, write the file again."""
 
     def __init__(self, file: Path):
         self.file = file

@@ -1,6 +1,6 @@
 """Benchmark eGeMAPS extraction: files/s and real-time factor for 1 and 2 workers, and a cache hit.
 
-Targets (foundation issue): 2 workers at least 1.7x one worker; a cache hit at
+Targets: 2 workers at least 1.7x one worker; a cache hit at
 least 50x faster than extraction. All figures are measured side by side in
 this one run on the same files (spoken sentences made with espeak-ng).
 

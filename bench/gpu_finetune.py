@@ -1,10 +1,10 @@
-"""Benchmark: fine-tuning throughput of a BERT-base-shaped encoder on a GPU, every mode, fp32 and bf16 (issues 14, 24).
+"""Benchmark: fine-tuning throughput of a BERT-base-shaped encoder on a GPU, every mode, fp32 and bf16.
 
 The encoder is ``BertModel(BertConfig())`` (12 layers, hidden 768) with random
 weights and MiniLM's tokenizer, so nothing is downloaded; throughput does not
 depend on the weights' values. The project's own trainer runs whole epochs of
 the stress task in fine-tune mode on ``--device`` (auto: CUDA when present),
-for today's full fine-tuning and each fast mode of ``bench/train_finetune.py``
+for full fine-tuning and each fast mode of ``bench/train_finetune.py``
 (``--finetune-layers``, ``--length-buckets``, ``--max-length 0``), on short
 sentences (the demo corpus) and on long texts (~110 tokens: five EmoBank
 sentences joined), each with fp32 and with bf16 autocast where the device
@@ -15,7 +15,7 @@ Meant for a GPU machine: without one it says so and measures nothing, unless
 ``--device cpu`` asks for the (slow) CPU figures, which also checks the script.
 
     python bench/gpu_finetune.py [--device auto] [--batches 32] [--rounds 2] [--cpu-batches 2]
-                                 [--modes "full (today),top 1 layer"] [--corpora short,long]
+                                 [--modes "full,top 1 layer"] [--corpora short,long]
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def bert_base_folder(folder: Path) -> Path:
 
 
 def epoch_throughput(csv: str, text_model: str, device: str, precision: str, rounds: int,
-                     mode: str = "full (today)") -> tuple[str, list[float]]:
+                     mode: str = "full") -> tuple[str, list[float]]:
     """Samples/s of the trainer's fine-tuning epochs (after one warm-up epoch), one figure per round."""
     from train_finetune import MODES
 

@@ -1,4 +1,4 @@
-"""Time the full indicator analysis of a MuSE-sized table (issue 5: at most 10 s on 2 cores).
+"""Time the full indicator analysis of a MuSE-sized table (target: at most 10 s on 2 cores).
 
 2,300 rows x 88 eGeMAPS-named features with correlated columns (as real
 eGeMAPS functionals are), 28 speakers, per-speaker z-scores, three tasks and

@@ -1,4 +1,4 @@
-"""Does overlapping speech recognition with the voice detector and openSMILE pay on this machine? (issue 27)
+"""Does overlapping speech recognition with the voice detector and openSMILE pay on this machine?
 
 Live prediction (muser_core.predict.clip.prepare_clip) starts the transcript
 on a background thread, then runs the voice activity detector (Silero, in

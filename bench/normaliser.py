@@ -1,10 +1,10 @@
-"""The per-clip cost of normalising a live clip's eGeMAPS as the training corpus grows in speakers (issue 27).
+"""The per-clip cost of normalising a live clip's eGeMAPS as the training corpus grows in speakers.
 
-Before: the run's statistics were rebuilt from their JSON for every clip (and,
-with a relaxed baseline, deep-copied first). Now
-:class:`muser_core.predict.run_model.LivePredictor` builds them once, when the
-model is loaded. Side by side in one run, at 28, 1,500 and 10,000 training
-speakers: the rebuild-per-clip path, today's path, and the bare arithmetic
+:class:`muser_core.predict.run_model.LivePredictor` builds the run's statistics
+once, when the model is loaded; the alternative rebuilds them from their JSON
+for every clip (and, with a relaxed baseline, deep-copies them first). Side by
+side in one run, at 28, 1,500 and 10,000 training speakers: the
+rebuild-per-clip path ("before"), the built-once path ("now"), and the bare arithmetic
 (subtract, divide) as the floor. Prints medians, the ratio to the bare step
 and the growth from the smallest to the largest corpus.
 
@@ -38,7 +38,7 @@ def statistics_of(speakers: int, rng: np.random.Generator) -> dict:
 
 
 def before(stats: dict, clip: pd.Series, baseline: Baseline) -> pd.Series:
-    """The old LivePredictor.zscores with a baseline: deep copy, add the user, rebuild, transform."""
+    """Rebuilding per clip, with a baseline: deep copy, add the user, rebuild, transform."""
     stats = copy.deepcopy(stats)
     spreads = np.array([s["std"] for s in stats["speakers"].values()], dtype=np.float64)
     stats["speakers"]["<calibrated user>"] = {"mean": baseline.mean[stats["features"]].tolist(),
@@ -56,7 +56,7 @@ def timed(action, clips: int) -> float:
 
 
 def measure(stats: dict, clip: pd.Series, baseline: Baseline, clips: int) -> dict[str, float]:
-    """Median milliseconds per clip of each path; today's results checked against the old ones first."""
+    """Median milliseconds per clip of each path; the built-once results checked against the rebuilt ones first."""
     scaler = SpeakerZScore.from_dict(stats)            # what LivePredictor builds once
     spread = scaler.stds_.median(axis=0)
     pooled_old = SpeakerZScore.from_dict(stats).transform(clip.to_frame().T, [NEW_SPEAKER]).iloc[0]

@@ -1,6 +1,6 @@
 """Benchmark live prediction: WAV bytes of a 5 s real clip -> result, with the model warm.
 
-Target (issue 12): median at most 0.6 s on 2 cores with the default recogniser
+Target: median at most 0.6 s on 2 cores with the default recogniser
 (Whisper tiny.en), speech recognition included. The clip is the first 5 s of a
 real LibriVox sentence (data/speech/librivox). Every registered recogniser is
 timed in the same run, interleaved clip by clip so machine load hits them

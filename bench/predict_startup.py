@@ -1,6 +1,6 @@
-"""Start-up of the predict command against the bare libraries' own start-up (issue 27).
+"""Start-up of the predict command against the bare libraries' own start-up.
 
-``python -m muser_core.predict --audio CLIP`` imports torch, transformers,
+``muser predict --audio CLIP`` imports torch, transformers,
 faster-whisper and openSMILE and loads MiniLM, Whisper tiny.en and the VAD
 before it scores one clip. The floor is a bare script that does only that
 with the same libraries and the same weights and no project code: import,
@@ -82,7 +82,7 @@ def main() -> None:
         for _ in range(args.runs):
             bare.append(timed_run([sys.executable, "-c", BARE_START_UP])[0])
             for length, clip in clips.items():
-                wall, out = timed_run([sys.executable, "-m", "muser_core.predict", "--audio", str(clip)])
+                wall, out = timed_run([sys.executable, "-m", "muser_core", "predict", "--audio", str(clip)])
                 command[length].append(wall)
                 work[length].append(json.loads(out)["timings_ms"]["total"] / 1000)
     print(f"{args.runs} fresh processes of each, interleaved; load average {load_before:.2f} -> "

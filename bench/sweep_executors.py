@@ -3,7 +3,7 @@
 Four rows of the paper's Table 8 x seeds 0 and 1 on the demo corpus (frozen
 MiniLM, both modalities), two runs at a time: ``--workers 2`` for the local
 processes, a Ray instance started by the sweep with 2 CPUs for Ray. Each timing
-is the whole command, ``python -m muser_core.sweep ...`` from start to exit,
+is the whole command, ``muser sweep ...`` from start to exit,
 Ray's start and shutdown included; the text embeddings are cached first (not
 timed). The executors alternate, ``--repeats`` times each, in fresh sweep
 folders. Beside the wall time it reports the CPU time of the whole process
@@ -40,7 +40,7 @@ TARGET = 1.15
 
 def sweep_command(out: Path, corpus: str, executor: str, max_epochs: int) -> list[str]:
     variants = [f"--variant={label}={flags}" for label, flags in ROWS]
-    return [sys.executable, "-m", "muser_core.sweep", *variants, "--seeds", SEEDS, "--workers", "2",
+    return [sys.executable, "-m", "muser_core", "sweep", *variants, "--seeds", SEEDS, "--workers", "2",
             "--executor", executor, "--out", str(out), "--corpus", corpus, "--text-mode", "frozen",
             "--modality", "both", "--max-epochs", str(max_epochs)]
 

@@ -1,4 +1,4 @@
-"""Time LIWC-style text features on 100k sentences (issue 3: under 60 s on 2 cores).
+"""Time LIWC-style text features on 100k sentences (target: under 60 s on 2 cores).
 
 Sentences are drawn with a fixed seed from a fixed spoken-English vocabulary
 (fillers, contractions, emotion and topic words, numbers, unknown words), 5 to 25

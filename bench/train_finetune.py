@@ -1,6 +1,6 @@
 """Benchmark: fine-tuning throughput and accuracy, side by side in one run.
 
-1. Today's full fine-tuning against each fast mode (issue 24). Two corpora,
+1. Full fine-tuning against each fast mode. Two corpora,
    text only, the stress task, MiniLM, the same seed and learning rate for
    every mode:
 
@@ -15,7 +15,7 @@
    lower layers, the resume state's size and the longest batch (how long a
    stop can wait). Minutes per epoch of 2,800 texts are extrapolated from the
    measured samples/s and labelled so. Few epochs on a subsample: the test
-   metrics say whether a mode learns as today's does on the same seed, not
+   metrics say whether a mode learns as full fine-tuning does on the same seed, not
    the paper's figures.
 2. The trainer's loop (task draw, batch sampling, dynamic padding, step,
    logging hooks; also timed with the stop checks fit() installs) against a bare loop over the *same* batches, pre-built:
@@ -24,7 +24,7 @@
 3. The bare loop with dynamic padding (each batch cut to its longest
    sentence) against padding every batch to 128 tokens. Target: >= 3x.
 
-4. ``torch.compile`` (Inductor) and one thread against today's eager loop on two threads, over the
+4. ``torch.compile`` (Inductor) and one thread against the eager loop on two threads, over the
    same batches from the same weights: samples/s, the compile time, and the largest relative
    difference of the per-step losses from the eager fp32 path.
 
@@ -111,9 +111,9 @@ def bare_loop(trainer: Trainer, batches: list[dict], targets: list[torch.Tensor]
     return sum(len(t) for t in targets) / (time.perf_counter() - started)
 
 
-# mode -> (ModelConfig changes, TrainConfig changes); the first is today's full fine-tuning.
+# mode -> (ModelConfig changes, TrainConfig changes); the first is full fine-tuning, the reference.
 MODES = {
-    "full (today)": ({}, {}),
+    "full": ({}, {}),
     "full + length buckets": ({}, {"length_buckets": 16}),
     "top 2 layers": ({"finetune_layers": 2}, {}),
     "top 1 layer": ({"finetune_layers": 1}, {}),
@@ -227,7 +227,7 @@ def finish_mode(trainer: Trainer, info: dict) -> dict:
 
 
 def mode_table(args: argparse.Namespace) -> None:
-    """Part 1: today's full fine-tuning and each fast mode, on long texts and short sentences."""
+    """Part 1: full fine-tuning and each fast mode, on long texts and short sentences."""
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     unknown = [m for m in modes if m not in MODES]
     if unknown:
@@ -254,10 +254,10 @@ def mode_table(args: argparse.Namespace) -> None:
             results = {mode: finish_mode(*pair) for mode, pair in built.items()}
             load = os.getloadavg()[0]
             first = next(iter(results.values()))
-            base = results.get("full (today)", first)
+            base = results.get("full", first)
             print(f"\n== {name}: {first['texts']} texts, tokens {first['tokens']}, {first['threads']} threads, "
                   f"load average {load:.1f} at the end (other jobs share this machine)")
-            print(f"{'mode':32s} {'samples/s':>9s} {'x today':>7s} {'/CPU s':>7s} {'x today':>7s} {'test acc':>8s} {'test F1':>7s} "
+            print(f"{'mode':32s} {'samples/s':>9s} {'x full':>7s} {'/CPU s':>7s} {'x full':>7s} {'test acc':>8s} {'test F1':>7s} "
                   f"{'min/2,800*':>10s} {'prep s':>7s} {'resume MB':>9s} {'batch s':>7s} {'max len':>7s}")
             for mode, r in results.items():
                 print(f"{mode:32s} {r['samples_per_s']:9.1f} {r['samples_per_s'] / base['samples_per_s']:7.2f} "
@@ -321,7 +321,7 @@ def loop_checks(args: argparse.Namespace) -> None:
         ratio, speedup = loop_best / bare_best, bare_best / padded_best
         print(f"trainer loop      : {loop_best:7.1f} samples/s  (rounds: {', '.join(f'{x:.1f}' for x in loop)})")
         print(f"  with stop hooks : {max(hooked):7.1f} samples/s  (rounds: {', '.join(f'{x:.1f}' for x in hooked)}); "
-              f"{max(hooked) / loop_best:.3f}x without (the checks that let a stop drop a batch, issue 24)")
+              f"{max(hooked) / loop_best:.3f}x without (the checks that let a stop drop a batch)")
         print(f"bare loop         : {bare_best:7.1f} samples/s  (rounds: {', '.join(f'{x:.1f}' for x in bare)})")
         print(f"bare, pad to 128  : {padded_best:7.1f} samples/s  (rounds: {', '.join(f'{x:.1f}' for x in padded)})")
         print(f"{'PASS' if ratio >= 0.85 else 'FAIL'}: trainer / bare = {ratio:.2f} (target >= 0.85)")
@@ -329,7 +329,7 @@ def loop_checks(args: argparse.Namespace) -> None:
 
 
 def tuning_checks(args: argparse.Namespace) -> None:
-    """Part 4: torch.compile and the thread count, each against today's eager loop on the same batches.
+    """Part 4: torch.compile and the thread count, each against the eager loop on the same batches.
 
     Every variant starts from the same weights and an empty optimiser and steps through the same
     batches (one trainer epoch of the demo sentences, full fine-tuning, text only), with dropout off
@@ -359,7 +359,7 @@ def tuning_checks(args: argparse.Namespace) -> None:
         compile_s = time.perf_counter() - started
         speeds: dict[str, list[float]] = {}
         losses: dict[str, list[float]] = {}
-        names = {f"eager, {threads} threads (today)": (stress_loss, threads),
+        names = {f"eager, {threads} threads": (stress_loss, threads),
                  "eager, 1 thread": (stress_loss, 1),
                  f"torch.compile, {threads} threads": (compiled, threads)}
         for _ in range(args.rounds):
@@ -367,17 +367,17 @@ def tuning_checks(args: argparse.Namespace) -> None:
                 speed, losses[label] = variant(loss_of, n)
                 speeds.setdefault(label, []).append(speed)
         torch.set_num_threads(threads)
-        today = next(iter(names))
+        reference = next(iter(names))
         lengths = data.features["lengths"].float()
         print(f"\ncorpus: {name}; MiniLM full fine-tuning, text only, {args.batches} batches of 32, tokens mean "
               f"{lengths.mean():.1f}; {args.rounds} alternating rounds, the best kept; load average "
               f"{os.getloadavg()[0]:.1f}; the first compiled pass took {compile_s:.1f} s (compilation included)")
         for label in names:
-            difference = max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(losses[label], losses[today], strict=True))
-            compared = ("(the reference)" if label == today else
-                        f"largest relative loss difference from today over {len(batches)} steps {difference:.1e}")
-            print(f"{label:28s} {max(speeds[label]):7.1f} samples/s  {max(speeds[label]) / max(speeds[today]):5.2f}x "
-                  f"today  {compared}  (rounds: {', '.join(f'{x:.1f}' for x in speeds[label])})")
+            difference = max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(losses[label], losses[reference], strict=True))
+            compared = ("(the reference)" if label == reference else
+                        f"largest relative loss difference from the reference over {len(batches)} steps {difference:.1e}")
+            print(f"{label:28s} {max(speeds[label]):7.1f} samples/s  {max(speeds[label]) / max(speeds[reference]):5.2f}x "
+                  f"the reference  {compared}  (rounds: {', '.join(f'{x:.1f}' for x in speeds[label])})")
 
 
 def main() -> None:

@@ -6,11 +6,11 @@ page does it (``muser_core.train.process.launch_run`` / ``stop``):
 1. frozen text (MUSER, both modalities): stopped after 5 epochs;
 2. fine-tuned MiniLM (the paper's setting): stopped a few batches into its
    second epoch, so the stop lands inside an epoch after a best checkpoint;
-3. the same with ``--finetune-layers 1`` (issue 24);
+3. the same with ``--finetune-layers 1``;
 4. full fine-tuning on long texts (~110 tokens: five EmoBank sentences joined,
    as in ``bench/train_finetune.py``), where one batch takes seconds: stopped
    ``--long-stops`` times, each after a seeded random delay inside a batch,
-   resumed in between (issue 24: a stop abandons the batch in progress).
+   resumed in between (a stop abandons the batch in progress).
 
 For each: seconds from ``stop()`` to the folder reading ``stopped`` (the page
 polls every 1.5 s on top of this), the resume state's size, and the items/s the

@@ -20,10 +20,16 @@ from typing import Any
 
 from muser_core.base.errors import InputError
 from muser_core.base.settings import Setting, check_value, copy_setting, describe, setting
-from muser_core.base.tasks import ALL_TASKS, EXTERNAL_TASKS, MAIN_TASK
+from muser_core.base.tasks import (
+    ALL_TASKS,
+    EMOTION_TASKS,
+    EXTERNAL_PREFIX,
+    EXTERNAL_TASKS,
+    MAIN_TASK,
+)
 from muser_core.features.layer_cache import check_layer_choice, declared
 from muser_core.features.text_encoder import DEFAULT_TEXT_MODEL
-from muser_core.sources import DEMO, available, resolved_spec
+from muser_core.sources import DEMO, available, labelled_tasks, resolved_spec
 from muser_core.strategies import DEFAULT_STRATEGY, STRATEGIES, make_strategy
 
 MODALITIES = ("text", "audio", "both")
@@ -51,6 +57,17 @@ def default_learning_rate(modality: str, text_mode: str, finetune_layers: int = 
     if modality == "text" and finetune_layers:
         return TOP_LAYERS_TEXT_LEARNING_RATE
     return PAPER_LEARNING_RATES[modality]
+
+
+def default_tasks(wanted: tuple[str, ...], corpus: str, external: str) -> list[str]:
+    """The tasks of a run that lists none: those the strategy wants that the corpus has labels for (stress
+    always), plus, with an external set, an ``ext_*`` task for each emotion it has labels for."""
+    own = labelled_tasks(corpus or DEMO)
+    tasks = [t for t in wanted if own is None or t in own or t == MAIN_TASK]
+    if external:
+        theirs = labelled_tasks(external) or EMOTION_TASKS
+        tasks += [EXTERNAL_PREFIX + t for t in EMOTION_TASKS if t in theirs and EXTERNAL_PREFIX + t not in tasks]
+    return tasks
 
 
 @dataclass
@@ -238,7 +255,7 @@ class RunConfig:
         cfg = self.checked()
         m, s, t, d = cfg.model, cfg.strategy, cfg.train, cfg.data
         strategy = make_strategy(s)
-        tasks = list(d.tasks) or list(strategy.default_tasks())
+        tasks = list(d.tasks) or default_tasks(strategy.default_tasks(), d.corpus, d.external)
         if MAIN_TASK not in tasks:
             raise InputError(f"the task list must include the main task '{MAIN_TASK}' (got {','.join(tasks)})")
         if len(set(tasks)) != len(tasks):
@@ -246,6 +263,9 @@ class RunConfig:
         if any(task in EXTERNAL_TASKS for task in tasks) and not d.external:
             raise InputError("ext_activation/ext_valence need an external emotion set (--external NAME or a "
                              f"table's path; named: {', '.join(s.name for s in available(external=True))})")
+        if d.external and not any(task in EXTERNAL_TASKS for task in tasks):
+            raise InputError(f"--external {d.external}: no chosen task uses it (tasks {','.join(tasks)}); add "
+                             f"{','.join(EXTERNAL_TASKS)} to --tasks, or drop --external")
         strategy.check(tasks)
         if strategy.first_stop_epoch > t.max_epochs:
             raise InputError(f"max epochs {t.max_epochs} ends before the stress phase starts "

@@ -776,9 +776,12 @@ def _write_report(analysis: IndicatorAnalysis, out: Path, k: int | None, modalit
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``muser indicators``: a feature table in, the report's CSV files and summary.md out."""
     parser.add_argument("--features", required=True, help="CSV: one row per utterance, feature + label columns")
-    parser.add_argument("--stress-col", default="stress", help="stress label column (two values)")
-    parser.add_argument("--activation-col", default="activation", help="activation score column")
-    parser.add_argument("--valence-col", default="valence", help="valence score column")
+    parser.add_argument("--stress-col", help="stress label column (two values) (default: stress, skipped when the table has none; "
+                                             "a column named here must exist)")
+    parser.add_argument("--activation-col", help="activation score column (default: activation, skipped when the table has none; "
+                                                 "a column named here must exist)")
+    parser.add_argument("--valence-col", help="valence score column (default: valence, skipped when the table has none; "
+                                              "a column named here must exist)")
     parser.add_argument("--speaker-col", default=None,
                         help="speaker column; given, features are z-scored per speaker (paper 3.3)")
     parser.add_argument("--normalise", choices=NORMALISATIONS, default=None,
@@ -795,6 +798,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     check_report_folder(args.out)  # before the fit, not after it
     table = read_feature_csv(args.features, max_bytes=None)
+    named = {flag: col for flag, col in (("--stress-col", args.stress_col), ("--activation-col", args.activation_col),
+                                         ("--valence-col", args.valence_col), ("--speaker-col", args.speaker_col))
+             if col is not None}
+    for flag, col in named.items():  # a column asked for by name and absent is a mistake, not a skipped task
+        if col not in table.columns:
+            raise InputError(f"{flag} {col}: no such column in {args.features} (its columns: "
+                             f"{', '.join(map(str, table.columns[:30]))}{', ...' if len(table.columns) > 30 else ''})")
+    args.stress_col = args.stress_col or "stress"
+    args.activation_col = args.activation_col or "activation"
+    args.valence_col = args.valence_col or "valence"
     labels = {args.stress_col, args.activation_col, args.valence_col, args.speaker_col}
     identifiers = [c for c in default_non_features(table) if c not in labels]
     ignore = [c.strip() for c in args.ignore_cols.split(",") if c.strip()] + identifiers

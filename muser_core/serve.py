@@ -16,8 +16,9 @@ import argparse
 import os
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 from muser_core.base.errors import InputError
 from muser_core.base.paths import APP_DIR

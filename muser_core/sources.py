@@ -220,6 +220,13 @@ def named_source(spec: str) -> tuple[Source, str] | None:
     return s, path
 
 
+def labelled_tasks(spec: str) -> tuple[str, ...] | None:
+    """The tasks a ``--corpus``/``--external`` value's data set has labels for, as its registry entry says;
+    None for a table's path (known only once it is read)."""
+    named = named_source(spec) if spec else None
+    return named[0].tasks if named else None
+
+
 def resolved_spec(spec: str) -> str:
     """A ``--corpus``/``--external`` value with its location made absolute, so config.json repeats the run."""
     named = named_source(spec)

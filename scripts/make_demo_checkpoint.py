@@ -35,7 +35,7 @@ CARD = """# Model card: demo-muser (demo checkpoint: SYNTHETIC stress, REAL emot
 planted stress effects, see `data/demo/README.md`). Its stress predictions on a
 real voice say nothing reliable about that person's stress; it exists so the
 Live prediction page works out of the box. Train your own on MuSE or Dreaddit
-(Train page or `python -m muser_core.train`) and pick that run on the page.
+(Train page or `muser train`) and pick that run on the page.
 
 **What each head learnt from:**
 - stress: the synthetic demo corpus, voice and text (not real stress labels);

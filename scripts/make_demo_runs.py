@@ -72,11 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     sweeps = {None: [SWEEP, REAL_SWEEP], "sweep": [SWEEP], "real": [REAL_SWEEP]}.get(args.only, [])
     for name, flags in runs:
         shutil.rmtree(out / name, ignore_errors=True)
-        run(f"python -m muser_core.train {COMMON} {flags} --no-progress --out {out / name}")
+        run(f"python -m muser_core train {COMMON} {flags} --no-progress --out {out / name}")
         prune(out / name, name in KEEP_CHECKPOINT)
     for name, flags in sweeps:
         shutil.rmtree(out / name, ignore_errors=True)
-        run(f"python -m muser_core.sweep {flags} --out {out / name}")
+        run(f"python -m muser_core sweep {flags} --out {out / name}")
         prune(out / name, False)
         # Paths in runs.csv point at this machine; the pages read the run folders by name.
         runs_csv = out / name / "runs.csv"

@@ -38,7 +38,7 @@ def test_overview_opens_on_the_synthetic_demo_corpus():
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Utterances"] == "2,326" and metrics["Speakers"] == "28"
     assert any("Synthetic data" in w.value for w in at.warning)
-    # "With audio 2 %" is explained: how many rows have audio, and what the acoustic side uses (issue 23).
+    # "With audio 2 %" is explained: how many rows have audio, and what the acoustic side uses.
     from muser_core.data.demo import load_demo
 
     table = load_demo().table
@@ -131,8 +131,8 @@ def test_the_data_choice_carries_to_the_next_page(muse_root):
 
 
 def test_page_settings_are_kept_for_the_browser_session():
-    """Issue 23: Text indicators' percent and the Overview's split reset on navigation, and the Acoustic
-    page's Table 4 caption then named the word count though the text page scored by percent."""
+    """Text indicators' percent and the Overview's split survive navigation, and the Acoustic page's Table 4
+    caption then names the score the text page uses (percent, not the word count)."""
     at = AppTest.from_file(APP, default_timeout=240).run()
     at.sidebar.selectbox(key="overview-split").set_value("paper").run()
     at.switch_page("pages/1_Text_indicators.py").run()
@@ -150,7 +150,7 @@ def test_page_settings_are_kept_for_the_browser_session():
 
 
 def test_the_overview_table_has_no_none_cells_and_one_number_of_decimals_a_column(tmp_path):
-    """Issue 23: empty cells read "None", and one column mixed 5.733 with 5.9963."""
+    """Empty cells are blank, not "None", and one column has one number of decimals (not 5.733 with 5.9963)."""
     rows = "\n".join(f"sentence {i},{i % 2},{3 + i / 7},{i % 3},train,s{i % 3}" for i in range(9))
     at = _upload(AppTest.from_file(APP, default_timeout=60).run(), "train-only.csv",
                  "text,stress,activation,valence,split,speaker\n" + rows + "\n")

@@ -185,7 +185,7 @@ def train_form_ui(key: str = "train") -> LaunchForm:
     tasks = st.multiselect("Tasks", available, default=[t for t in default_tasks if t in available],
                            key=f"{key}-tasks-{strategy.name}-{external[0] or 'none'}",
                            help="stress is the main task; the others are auxiliary")
-    if not tasks:   # an empty choice used to train every task silently
+    if not tasks:   # an empty choice must not train every task silently
         errors["tasks"] = f"choose at least one task ({MAIN_TASK} is the main task)"
         error_line_ui(errors["tasks"])
     base = paper_preset() if paper else RunConfig()

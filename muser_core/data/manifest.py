@@ -63,7 +63,7 @@ def load_manifest(path: str | Path, split: str = "speaker", seed: int = 0, *,
     skips relative paths (an uploaded CSV has no folder of its own). ``label_columns`` maps a task to the column
     holding it (``{"stress": "label"}``); ``scales`` declares emotion label scales (else they are inferred from
     the values present, and the notes say so). A table with no label column at all, but one that looks like
-    labels (``label``, ``class``...), is refused in one line suggesting the mapping: it used to load with an
+    labels (``label``, ``class``...), is refused in one line suggesting the mapping: loaded, it would have an
     empty stress column and fail only at training time.
     """
     path = Path(path).expanduser().resolve()

@@ -1,4 +1,4 @@
-"""analysis.display: no 'None' cells, one number of decimals per column (issue 23)."""
+"""analysis.display: no 'None' cells, one number of decimals per column."""
 
 from __future__ import annotations
 

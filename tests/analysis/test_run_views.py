@@ -201,7 +201,7 @@ def test_ten_runs_stay_legible(runs_root):
     assert all(len(a.text) <= figs.TITLE_CHARS for a in fig.layout.annotations)
 
 
-# --------------------------------------------------------------------------- status lines (issue 23)
+# --------------------------------------------------------------------------- status lines
 
 
 def test_a_stopped_runs_bar_is_not_full_and_keeps_its_bound(runs_root):

@@ -134,7 +134,7 @@ def test_identical_metrics_with_different_draws_are_flagged_not_explained(runs_r
 
 
 def test_a_one_seed_sweep_says_why_its_p_values_are_missing(runs_root):
-    """Issue 23: with one seed the p-value columns read '-' with no reason given."""
+    """With one seed the p-value columns read '-', and a line gives the reason."""
     one = sv.sweep_runs(make_sweep(runs_root, seeds=(0,)))
     reference = one["label"].iloc[0]
     shown = sv.results_display(sv.summary_table(one, reference), reference)

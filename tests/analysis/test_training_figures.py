@@ -1,4 +1,4 @@
-"""Charts (issue 23): axis titles on every chart, one Okabe-Ito colour per task everywhere, runs by dash, seeds
+"""Charts: axis titles on every chart, one Okabe-Ito colour per task everywhere, runs by dash, seeds
 by symbol, and the task colours told apart under simulated colour-vision deficiencies."""
 
 from __future__ import annotations

@@ -171,13 +171,13 @@ def test_weighted_bootstrap_ols_equals_lstsq_on_the_drawn_rows():
 
 
 def test_the_bootstrap_without_copies_equals_fitting_the_drawn_rows_for_any_number_of_workers(table):
-    """Issue 27: each resample used to copy the data; weights give the same numbers (and ranks) on the same seed."""
+    """Row weights give the same numbers (and ranks) as copying each resample's rows, on the same seed."""
     data = split_columns(table)
     one = IndicatorAnalysis(bootstrap=12, seed=3, workers=1).fit(data.features, data.labels)
     two = IndicatorAnalysis(bootstrap=12, seed=3, workers=2).fit(data.features, data.labels)
     for task in one.tasks_:
         np.testing.assert_array_equal(one.boot_coef_[task], two.boot_coef_[task])
-    # The reference: the procedure before issue 27, drawing the same rows from the same stream and copying them.
+    # The reference: the naive procedure, drawing the same rows from the same stream and copying them.
     X = one._normalised(data.features, None).to_numpy()
     for task in one.tasks_:
         rng = np.random.default_rng([3, TASKS.index(task)])
@@ -267,7 +267,7 @@ def test_bad_input_raises_one_clear_line(table, change, message):
 
 
 def test_a_task_without_labels_is_skipped_with_a_note_and_the_others_are_ranked(table):
-    """EmoBank has no stress, Dreaddit no emotion, text_features copies the empty columns (issue 26)."""
+    """EmoBank has no stress, Dreaddit no emotion, text_features copies the empty columns."""
     data = split_columns(table.assign(stress=np.nan), speaker_col="speaker")
     assert data.skipped == {"stress": "no stress labels in table (column 'stress' is empty)"}
     fitted = IndicatorAnalysis(bootstrap=0).fit(data.features, data.labels, data.speakers, data.skipped)
@@ -278,7 +278,7 @@ def test_a_task_without_labels_is_skipped_with_a_note_and_the_others_are_ranked(
 
 
 def test_a_small_table_ranks_what_it_can_and_says_why_not_the_rest(table):
-    """28 sentences rank stress (logistic regression) but cannot fit least squares on many features (issue 23)."""
+    """28 sentences rank stress (logistic regression) but cannot fit least squares on many features."""
     small = table.head(30)
     wide = pd.concat([small] + [small[["f1", "f2"]].add_suffix(f"_{i}") + i for i in range(15)], axis=1)
     data = split_columns(wide, speaker_col="speaker")
@@ -402,6 +402,16 @@ def test_cli_skips_a_missing_label_column(tmp_path, table, capsys):
     assert "valence: skipped" in (tmp_path / "out" / "summary.md").read_text()
 
 
+def test_cli_refuses_a_named_column_the_table_lacks_and_lists_its_columns(tmp_path, table, capsys):
+    path = tmp_path / "features.csv"
+    table.to_csv(path, index=False)
+    assert main(["--features", str(path), "--stress-col", "nosuch", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"error: --stress-col nosuch: no such column in {path} (its columns: "
+                   f"{', '.join(table.columns)})\n")
+    assert not (tmp_path / "out" / "summary.md").exists()
+
+
 def test_cli_bad_input_exits_non_zero_with_one_line(tmp_path, table):
     path = tmp_path / "features.csv"
     table.assign(stress=0.0).to_csv(path, index=False)
@@ -461,8 +471,8 @@ def test_the_documented_text_pipeline_runs_end_to_end(tmp_path):
 
 
 def test_speakers_of_one_row_fall_back_to_global_z_scores_with_a_note(table):
-    """Issue 26: post ids as speakers put most rows alone in their 'speaker'; per-speaker z-scores set them to 0
-    and the top indicators became noise. Global z-scores instead, said in a note, equal to a global fit."""
+    """Post ids as speakers put most rows alone in their 'speaker', where per-speaker z-scores would set them to
+    0 and make the top indicators noise. Global z-scores instead, said in a note, equal to a global fit."""
     alone = table.assign(speaker=[f"post{i // 2 if i < 200 else i}" for i in range(len(table))])
     data = split_columns(alone, speaker_col="speaker")
     fitted = IndicatorAnalysis(bootstrap=0, normalise="speaker").fit(data.features, data.labels, data.speakers)
@@ -472,7 +482,7 @@ def test_speakers_of_one_row_fall_back_to_global_z_scores_with_a_note(table):
 
 
 def test_cli_report_tables_cannot_run_as_spreadsheet_formulas(tmp_path, table):
-    """Issue 25: a feature name from a user's data (``=cmd|...``) reached the report's CSV as it was."""
+    """A feature name from a user's data (``=cmd|...``) reaches the report's CSV neutralised, not as it was."""
     path = tmp_path / "features.csv"
     table.rename(columns={"f0": "=HYPERLINK(1)", "f3": "-f3"}).to_csv(path, index=False)
     out = tmp_path / "out"

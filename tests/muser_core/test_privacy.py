@@ -113,7 +113,7 @@ class DeletedWhileHeard(TwoSentences):
 
 
 def test_deletion_during_a_processing_pass_wins(studies):
-    """Issue 25: a participant deleted while their answers were processed got their clips written back."""
+    """A participant deleted while their answers are processed does not get their clips written back."""
     study = small_study(studies, people=("P01",))
     recogniser = DeletedWhileHeard()
     reports = []
@@ -131,7 +131,7 @@ def test_deletion_during_a_processing_pass_wins(studies):
 
 
 def test_a_killed_pass_leaves_no_voice_clips_after_the_next_pass(studies):
-    """Issue 25 (low): a pass killed mid-answer left a hidden partial folder of clips; the next pass removes it."""
+    """A pass killed mid-answer leaves a hidden partial folder of clips; the next pass removes it."""
     study = small_study(studies, people=("P01",))
     process_study(study, TwoSentences())
     answer = next(study.root.glob("processed/P01/s01/q1"))

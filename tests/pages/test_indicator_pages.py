@@ -116,7 +116,7 @@ def test_acoustic_page_on_a_tiny_muse_copy_says_what_is_missing(muse_root, tmp_p
     at.sidebar.text_input(key="ac-ind-muse").set_value(str(muse_root)).run()
     assert not at.exception
     # 23 sentences cannot support least squares on 88 features: stress is ranked, and the page says per task
-    # why activation and valence are not (issue 23: the whole page was one error).
+    # why activation and valence are not, rather than the whole page being one error.
     assert not at.error
     captions = "\n".join(c.value for c in at.caption)
     assert re.search(r"activation not analysed: \d+ labelled rows; at least \d+ are needed \(least squares", captions)
@@ -278,7 +278,7 @@ def test_a_dic_with_a_huge_category_number_is_one_line(muse_root, tmp_path):
 
 
 def test_the_acoustic_top_k_table_shows_the_description_whole_and_last():
-    """Issue 23: the description column on Acoustic indicators was cut."""
+    """The description column on Acoustic indicators is shown whole."""
     import json
 
     at = AppTest.from_file(ACOUSTIC_PAGE, default_timeout=240).run()

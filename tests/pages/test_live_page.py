@@ -1,4 +1,4 @@
-"""The Live prediction page: AppTest for its logic and the defects found in a real browser (issue 12)."""
+"""The Live prediction page: AppTest for its logic and for what a real browser shows."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def test_sample_clip_gives_a_prediction_with_explanations(page):
     labels = {m.label: m.value for m in page.metric}
     assert labels["Prediction"] in ("stressed", "not stressed")
     assert {"Activation", "Valence"} <= set(labels)
-    # The number and the feature are not pushed off-screen by the description, which wraps (issue 23).
+    # The number and the feature are not pushed off-screen by the description, which wraps.
     voice = next(t.value for t in page.table if "description" in t.value.columns)
     assert voice.index.name == "z" and list(voice.columns[:2]) == ["toward", "feature"]
     assert voice["feature"].is_unique and voice.columns[-2] == "description"
@@ -87,7 +87,7 @@ def test_sample_clip_gives_a_prediction_with_explanations(page):
 
 
 def test_one_clip_in_this_sessions_clips(page):
-    """One clip used to give an empty chart with the tick 1.000000 and an infinite-extent warning."""
+    """One clip gives a table, not an empty chart with the tick 1.000000 and an infinite-extent warning."""
     widget(page, "selectbox", "Sample").set_value(real_clips()[2].title).run()
     history = next(d for d in page.dataframe if "clip" in d.value.columns)
     assert len(history.value) == 1 and history.value["clip"].iloc[0] == real_clips()[2].title
@@ -95,7 +95,7 @@ def test_one_clip_in_this_sessions_clips(page):
 
 
 def test_other_inputs_stay_after_a_microphone_recording(page, tmp_path):
-    """After a recording, the upload and sample tabs went blank (issue 12)."""
+    """After a recording, the upload and sample tabs stay drawn."""
     clip = speak(tmp_path / "mic.wav", "I am so worried about the exam tomorrow.")
     widget(page, "audio_input", "Record a clip").set_value(("mic.wav", clip.read_bytes(), "audio/wav"))
     page.run()
@@ -110,8 +110,8 @@ def tab(at, title: str):
 
 
 def test_each_tab_shows_only_its_own_clips_result(page):
-    """Issue 23: a sample's result and reference text showed under the microphone tabs too, and a too-short
-    upload's error under Sample clips. Each tab shows its own clip's result or nothing."""
+    """A sample's result and reference text do not show under the microphone tabs, nor a too-short upload's
+    error under Sample clips. Each tab shows its own clip's result or nothing."""
     real = real_clips()[1]
     widget(page, "selectbox", "Sample").set_value(real.title).run()
     assert not page.exception
@@ -215,9 +215,9 @@ def test_record_in_a_real_browser(tmp_path_factory, streamlit_url):
 @pytest.mark.browser
 @pytest.mark.slow
 def test_a_corrected_transcript_stays_with_its_clip_in_a_real_browser(tmp_path_factory, streamlit_url):
-    """Issue 23 (high): a correction made for one recording was reused for every later one (all are called
-    "browser recording"), Whisper was not run and the caption still said it transcribed. A new clip is
-    transcribed afresh."""
+    """A correction made for one recording is not reused for a later one (all are called "browser
+    recording"), which would skip Whisper while the caption said it transcribed. A new clip is transcribed
+    afresh."""
     from conftest import fake_microphone_page
 
     clip = speak(tmp_path_factory.mktemp("mic") / "clip.wav",

@@ -166,8 +166,8 @@ def test_the_study_is_a_corpus_choice_on_the_train_page(studies):
 
 
 def test_leaving_a_session_returns_to_its_participant_and_the_set_up_confirms(studies):
-    """Issue 23: "Back to the sessions" jumped to the first participant; "Save the set-up" (far down its form)
-    gave no confirmation one could see."""
+    """"Back to the sessions" returns to the session's participant, not the first one; "Save the set-up" (far
+    down its form) gives a confirmation one can see (a toast)."""
     small_study(studies, people=("P01", "P02"))
     at = AppTest.from_file(PAGE, default_timeout=120).run()
     section(at, "Session")

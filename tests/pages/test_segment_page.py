@@ -46,7 +46,7 @@ def test_the_download_holds_clips_and_a_manifest():
 
 
 def test_a_new_speaker_id_does_not_transcribe_the_file_again(monkeypatch):
-    """Issue 23: changing the speaker id re-transcribed the whole file (20 s); the transcription is kept per
+    """Changing the speaker id does not re-transcribe the whole file (20 s): the transcription is kept per
     file and recogniser, and the clips are written again under the new id."""
     from conftest import TwoSentences, speech_wav_bytes
 

@@ -83,7 +83,7 @@ def test_finetune_time_estimate_is_measured_on_this_machine(runs_root):
     at.run()
     estimate = texts(at.info)
     assert "Measured on this machine by your run `measured`" in estimate and "at 5.0/s" in estimate
-    # A full fine-tuning run's speed is not offered for training the top layer only (issue 24: several x faster).
+    # A full fine-tuning run's speed is not offered for training the top layer only (several x faster).
     at.number_input(key="train-finetune-layers").set_value(1).run()
     assert "Measured on this machine by your run `measured`" not in texts(at.info)
 
@@ -92,7 +92,7 @@ def test_finetune_time_estimate_is_measured_on_this_machine(runs_root):
 
 
 def test_the_speed_hint_says_when_its_figure_is_a_shipped_demo_runs(runs_root, tmp_path, monkeypatch):
-    """Issue 23: before any run of the user's the hint quoted a shipped demo run's speed as if measured here."""
+    """Before any run of the user's, the hint says its speed is a shipped demo run's, not measured here."""
     shipped = tmp_path / "shipped"
     folder = make_run(shipped, "demo-speed", epochs=2)
     rf.write_json(folder / rf.STATUS, {**rf.read_json(folder / rf.STATUS), **rf.process_identity(),
@@ -288,7 +288,7 @@ def test_stop_from_the_page_says_stopping_then_stopped(runs_root):
     assert [b for b in at.button if b.label == "Resume this run"]
 
 
-# --------------------------------------------------------------------------- Results page (issues 15 and 16)
+# --------------------------------------------------------------------------- Results page
 
 
 def _table8_sweep(root: Path, rows: dict[int, tuple[str, int, float]], seeds=(0, 1, 2), epochs: int = 8) -> Path:
@@ -460,7 +460,7 @@ def test_paper_settings_switch_sets_the_form_and_lists_what_still_differs(runs_r
 
 
 def test_finetune_layers_control_reaches_the_command_and_paper_settings_reset_it(runs_root):
-    """Issue 24: one control, shown for fine-tuning only; the command preview carries it; the paper trains all."""
+    """One control, shown for fine-tuning only; the command preview carries it; the paper trains all."""
     at = page(TRAIN)
     assert not [n for n in at.number_input if n.key == "train-finetune-layers"]
     at.radio(key="train-text-mode").set_value("finetune").run()
@@ -475,7 +475,8 @@ def test_finetune_layers_control_reaches_the_command_and_paper_settings_reset_it
 
 
 def test_turning_paper_settings_off_restores_what_was_there(runs_root):
-    """Issue 23: off kept fine-tune, the paper split, the command and the slow-fine-tuning warning."""
+    """Paper settings off puts back what was there: not fine-tune, the paper split, its command or the
+    slow-fine-tuning warning."""
     at = page(TRAIN)
     at.selectbox(key="train-split").set_value("speaker").run()
     at.number_input(key="train-max-epochs").set_value(60).run()
@@ -491,7 +492,7 @@ def test_turning_paper_settings_off_restores_what_was_there(runs_root):
 
 
 def test_no_task_chosen_is_refused_beside_the_field(runs_root):
-    """Issue 23: with no task Launch stayed enabled and the run silently trained all three."""
+    """With no task Launch is disabled, rather than a run silently training all three."""
     at = page(TRAIN)
     tasks = next(m for m in at.multiselect if m.label == "Tasks")
     tasks.set_value([]).run()
@@ -536,7 +537,7 @@ def test_sampling_dynamics_says_each_error_once(runs_root, tmp_path):
 
 @pytest.mark.slow
 def test_train_page_runs_the_external_setting_on_dreaddit_and_emobank(runs_root, tmp_path, monkeypatch):
-    """Issue 22: stress from Dreaddit, activation and valence from the shipped EmoBank, text only, from the page."""
+    """Stress from Dreaddit, activation and valence from the shipped EmoBank, text only, from the page."""
     from conftest import write_dreaddit
 
     from analysis import run_views as rv
@@ -570,7 +571,7 @@ def test_train_page_runs_the_external_setting_on_dreaddit_and_emobank(runs_root,
 
 
 def test_the_shipped_emobank_run_and_sweep_show_what_learnt_from_real_ratings(tmp_path, monkeypatch):
-    """Issue 22: out of the box, Sampling dynamics and Results show runs whose emotion tasks learnt from EmoBank."""
+    """Out of the box, Sampling dynamics and Results show runs whose emotion tasks learnt from EmoBank."""
     monkeypatch.setenv("MUSER_RUNS_DIR", str(tmp_path / "runs"))   # an empty runs folder: only the shipped ones
     run = process.SHIPPED_RUNS / "demo-text-speed-emobank"
     at = page(DYNAMICS)
@@ -600,7 +601,7 @@ def test_a_text_only_external_set_joins_a_model_that_hears_the_corpus(runs_root)
 
 
 def test_the_form_says_before_launch_how_many_texts_the_max_length_cuts(runs_root):
-    """Issue 26: long texts were cut at 128 tokens without a word; the page now says so before launch."""
+    """The page says before launch how many texts are cut at 128 tokens."""
     at = page(TRAIN, **{"train-max-epochs": 3})
     assert not at.exception
     notes = [c.value for c in [*at.caption, *at.warning] if "longer than max length" in str(c.value)]
@@ -612,8 +613,8 @@ def test_the_form_says_before_launch_how_many_texts_the_max_length_cuts(runs_roo
 
 
 def test_a_study_whose_validation_split_has_no_labels_is_refused_before_launch(runs_root, studies):
-    """Issue 23: on a recorded study whose validation split held no labelled items Launch was accepted and the
-    run failed; the form checks the data's splits as the run does, beside the field."""
+    """On a recorded study whose validation split holds no labelled items Launch is refused, rather than the
+    run failing: the form checks the data's splits as the run does, beside the field."""
     from conftest import TwoSentences, small_study
 
     from muser_core.study.process import process_study
@@ -642,8 +643,8 @@ def test_a_study_whose_validation_split_has_no_labels_is_refused_before_launch(r
 
 
 def test_sampling_dynamics_with_forty_runs_draws_the_first_twelve_and_names_the_eq1_run(runs_root):
-    """Issue 23: "Select all" on 40+ runs drew 40 panels a chart (unreadable, 25 s); the eq. 1 table did not
-    say which run it explains."""
+    """"Select all" on 40+ runs draws the first few unless all are asked for (40 panels a chart are unreadable
+    and take 25 s); the eq. 1 table says which run it explains."""
     from ui.runs import MAX_SHOWN
 
     paths = [str(make_run(runs_root / "many", f"speed-seed{i}", "speed", epochs=5, seed=i)) for i in range(40)]
@@ -658,7 +659,7 @@ def test_sampling_dynamics_with_forty_runs_draws_the_first_twelve_and_names_the_
 
 
 def test_a_sweep_under_an_existing_name_is_refused_or_continued(runs_root):
-    """Issue 23: a sweep launched under an existing name silently re-ran (Train refuses duplicates). A finished
+    """A sweep launched under an existing name is never re-run silently (Train refuses duplicates). A finished
     sweep's name is refused beside the field; a stopped one of the same table and seeds is continued, as said."""
     sweep = _table8_sweep(runs_root, {2: ("uniform", 2, 0.75), 4: ("speed", 5, 0.78)})
     (sweep / "results.csv").write_text("label,seed\n")
@@ -680,7 +681,7 @@ def test_a_sweep_under_an_existing_name_is_refused_or_continued(runs_root):
 
 
 def test_a_page_error_does_not_speak_of_command_line_flags(runs_root):
-    """Issue 23: error texts on a page spoke of flags ("--speaker ''", "--phases", "--tasks")."""
+    """Error texts on a page do not speak of flags ("--speaker ''", "--phases", "--tasks")."""
     at = page(TRAIN)
     at.selectbox(key="train-strategy").set_value("pretrain").run()
     at.text_input(key="train-phases").set_value("").run()

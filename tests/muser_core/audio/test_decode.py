@@ -76,7 +76,7 @@ def test_clipping_share():
 
 
 def test_a_float_recording_over_full_scale_is_refused_and_a_small_over_is_clipped(tmp_path):
-    """Issue 25: peaks of 3x full scale reached openSMILE as they were (wrapped or clipped there, HNR changed)."""
+    """Peaks of 3x full scale are refused: passed on, openSMILE would wrap or clip them and HNR would change."""
     loud = tmp_path / "loud.wav"
     soundfile.write(loud, 3.0 * voiced_signal(1.0) / np.abs(voiced_signal(1.0)).max(), TARGET_SR, subtype="FLOAT")
     with pytest.raises(InputError, match=r"reach 3\.00 times full scale") as info:
@@ -89,7 +89,8 @@ def test_a_float_recording_over_full_scale_is_refused_and_a_small_over_is_clippe
 
 
 def test_a_rate_below_speech_and_a_device_are_one_line(tmp_path):
-    """Issue 25 (low): a 1 Hz WAV was upsampled silently; /dev/zero was "file not found"."""
+    """A 1 Hz WAV is refused rather than upsampled silently; /dev/zero is "not a regular file", not "file not
+    found"."""
     path = tmp_path / "1hz.wav"
     soundfile.write(path, voiced_signal(1.0, 16_000)[:400], 1)
     with pytest.raises(InputError, match="sampled at 1 Hz; speech needs at least 8000 Hz"):

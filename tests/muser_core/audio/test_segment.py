@@ -123,8 +123,8 @@ def test_bad_output_folder_and_speaker(tmp_path, reading):
 
 
 def test_white_noise_yields_no_sentence_and_noise_around_speech_is_dropped(tmp_path, reading):
-    """Issue 23 (high): 5 s of white noise became "1 sentences", a 1.57 s clip of ~70 invented words. Segmenting
-    applies the live pipeline's speech check: words only where the VAD heard speech, at a rate one can speak."""
+    """5 s of white noise gives no clip, not a 1.57 s clip of ~70 invented words. Segmenting applies the live
+    pipeline's speech check: words only where the VAD heard speech, at a rate one can speak."""
     noise = (np.random.default_rng(0).standard_normal(5 * 16000) * 0.3).astype(np.float32)
     whisper = get_recogniser("whisper")
     assert segment_signal(noise, whisper) == []
@@ -153,7 +153,7 @@ def test_a_sentence_with_more_words_than_its_speech_can_hold_is_dropped():
 @pytest.mark.parametrize("flag,value,message", [("--stress", "maybe", "--stress 'maybe': give 1/0"),
                                                 ("--split", "exam", "--split 'exam': give train, validation, test")])
 def test_label_flags_are_checked_before_recognition(tmp_path, capsys, flag, value, message):
-    """Issue 25 (low): a bad --stress/--split was accepted; only the corpus loader refused the manifest later."""
+    """A bad --stress/--split is refused at once, not left for the corpus loader to refuse the manifest later."""
     # A recogniser that cannot load: had the flags been checked after it, its error would show instead.
     status = segment_main(["--audio", str(tmp_path / "a.wav"), "--speaker", "s1", "--out", str(tmp_path / "out"),
                            "--recogniser", "whisper", "--asr-model", str(tmp_path / "no-model"), flag, value])

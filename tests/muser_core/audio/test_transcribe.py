@@ -23,8 +23,8 @@ from muser_core.data.samples import demo_sample_clips, real_clips
 from muser_core.features.text import extract_features
 
 # Word error rate each recogniser must reach on the five real LibriVox sentences
-# (clean read speech). Whisper's target is the issue's 0.10; PocketSphinx, the
-# light fallback, measured 0.30 there (bench/asr.py).
+# (clean read speech). Whisper's target is 0.10; PocketSphinx, the light
+# fallback, measured 0.30 there (bench/asr.py).
 WER_LIMITS = {"whisper": 0.10, "pocketsphinx": 0.40}
 
 
@@ -66,10 +66,10 @@ def test_word_error_rate_on_real_read_speech(real, name):
 
 @pytest.mark.parametrize("name", list(RECOGNISERS))
 def test_same_clip_same_transcript_whatever_came_before(name):
-    """A clip's transcript must not depend on the clips decoded before it (issue 12).
+    """A clip's transcript must not depend on the clips decoded before it.
 
-    A PocketSphinx decoder shared between clips carried state from one clip to
-    the next; in this order several demo clips changed their transcript.
+    A PocketSphinx decoder shared between clips carries state from one clip to
+    the next; in this order several demo clips would change their transcript.
     """
     signals = [load_audio(c.path) for c in demo_sample_clips()[:6]]
     recogniser = get_recogniser(name)

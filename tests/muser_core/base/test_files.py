@@ -1,4 +1,4 @@
-"""Files written whole, content hashes, and CSV cells a spreadsheet cannot run (issue 25)."""
+"""Files written whole, content hashes, and CSV cells a spreadsheet cannot run."""
 
 from __future__ import annotations
 

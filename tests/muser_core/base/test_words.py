@@ -1,4 +1,4 @@
-"""Counts in sentences: "1 sentence", not "1 sentences" (issue 23)."""
+"""Counts in sentences: "1 sentence", not "1 sentences"."""
 
 from muser_core.base.words import plural
 

@@ -62,7 +62,7 @@ def test_check_table_path_refuses_what_save_must_not_write(tmp_path):
     assert sidecar_path(tmp_path / "new.csv.gz").name == "new.csv.gz.meta.json"
 
 
-# ---------------------------------------------------------------- table and sidecar change together (issue 25)
+# ---------------------------------------------------------------- table and sidecar change together
 
 _SAVE_A_NEW_VERSION = """
 import os, signal, sys

@@ -109,7 +109,8 @@ def test_an_uploaded_manifest_is_named_as_uploaded_and_leaves_no_copy(tmp_path, 
 
 
 def test_a_label_column_the_manifest_does_not_know_is_named_and_can_be_mapped(tmp_path, capsys):
-    """Issue 26: text + label (0/1) loaded 'successfully' with an empty stress column, failing only in training."""
+    """Text + label (0/1) is refused with the mapping to use, not loaded with an empty stress column that would
+    fail only in training."""
     from muser_core.cli import run_command
 
     main = run_command("corpus")

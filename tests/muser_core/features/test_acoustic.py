@@ -29,7 +29,7 @@ def private_cache(tmp_path, monkeypatch):
 
 
 def test_88_features_named_as_opensmile():
-    """The names are written out (no openSMILE import to read a table, issue 27): they must be openSMILE's own."""
+    """The names are written out (no openSMILE import to read a table): they must be openSMILE's own."""
     smile = opensmile.Smile(feature_set=opensmile.FeatureSet.eGeMAPSv02, feature_level=opensmile.FeatureLevel.Functionals)
     assert EGEMAPS_FEATURES == list(smile.feature_names)
     assert len(EGEMAPS_FEATURES) == 88
@@ -153,7 +153,7 @@ def test_command_line_bad_out_and_cache_are_one_line(tmp_path, monkeypatch, caps
 
 
 def test_a_full_disk_keeps_the_previous_table_whole(tmp_path):
-    """Issue 25: ``--out`` on a full disk used to truncate the previous good table."""
+    """``--out`` on a full disk leaves the previous good table whole."""
     folder = tmp_path / "clips"
     for i in range(3):
         write_wav(folder / f"c{i}.wav", seed=i)
@@ -172,7 +172,7 @@ def test_a_full_disk_keeps_the_previous_table_whole(tmp_path):
 
 
 def test_a_read_only_cache_extracts_without_caching_with_one_notice(tmp_path, read_only_folder):
-    """Issue 25: a feature cache on a read-only disk used to stop the batch with a traceback."""
+    """A feature cache on a read-only disk is skipped with a warning; the batch goes on."""
     clips = [write_wav(tmp_path / f"c{i}.wav", seed=i) for i in range(2)]
     with pytest.warns(Notice, match="cannot be written") as caught:
         table, skipped = extract_egemaps(clips, cache=FeatureCache(read_only_folder))

@@ -1,4 +1,4 @@
-"""Top-k fine-tuning's cached lower layers (issue 24): the split equals the whole model; the cache is bounded."""
+"""Top-k fine-tuning's cached lower layers: the split equals the whole model; the cache is bounded."""
 
 from __future__ import annotations
 

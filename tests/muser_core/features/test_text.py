@@ -255,7 +255,7 @@ def test_speed_smoke():
 
 
 def test_cli_on_a_full_disk_keeps_the_previous_table_whole(tmp_path):
-    """Issue 25: a full disk used to leave a truncated table in place of the previous one."""
+    """A full disk leaves the previous table whole, not a truncated one in its place."""
     pd.DataFrame({"text": ["I am so happy!", "Um, we lost."] * 20}).to_csv(tmp_path / "in.csv", index=False)
     assert run_cli("--in", "in.csv", "--out", "out.csv", cwd=tmp_path).returncode == 0
     before = (tmp_path / "out.csv").read_bytes()

@@ -96,7 +96,7 @@ def test_a_sentences_vector_is_the_same_in_any_batch_within_tolerance_and_cached
 
 
 def test_the_share_of_texts_cut_at_max_length_is_counted_by_hand():
-    """Issue 26: long texts were cut at 128 tokens without a word."""
+    """Texts cut at 128 tokens are counted and said, with their token-length distribution."""
     from muser_core.features.text_encoder import token_lengths, truncation_note
 
     texts = ["calm", "word " * 200, "two words"]
@@ -108,7 +108,7 @@ def test_the_share_of_texts_cut_at_max_length_is_counted_by_hand():
 
 
 def test_a_model_retrained_in_place_does_not_reuse_the_old_vectors(tmp_path, monkeypatch):
-    """Issue 25: the cache key used weight-file sizes, so same-size new weights got stale vectors (gap 0.93)."""
+    """New weights of the same size get fresh vectors: the cache key hashes the weights, not their file size."""
     model = tmp_path / "model"
     shutil.copytree(default_model_path(), model)
     monkeypatch.setenv("MUSER_CACHE_DIR", str(tmp_path / "cache"))
@@ -127,7 +127,7 @@ def test_a_model_retrained_in_place_does_not_reuse_the_old_vectors(tmp_path, mon
     assert np.abs(after - before).max() > 1e-3
 
 
-# ---------------------------------------------------------------- the vector store (issue 27)
+# ---------------------------------------------------------------- the vector store
 
 def _vectors(n: int, start: int = 0, dim: int = 384) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(start)

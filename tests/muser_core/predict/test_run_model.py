@@ -182,7 +182,7 @@ def _clicks(seconds: float = 5.0) -> np.ndarray:
 @needs_checkpoint
 @pytest.mark.parametrize("make", [_white_noise, _chords, _clicks], ids=["noise", "music", "clicks"])
 def test_not_speech_gets_no_stress_call(predictor, make):
-    """5 s of white noise used to score 'stressed 1.0' with valence -2.3 on a 1..9 scale (issue 12)."""
+    """5 s of white noise is 'not speech' with no stress call, not 'stressed 1.0' with valence -2.3 on 1..9."""
     clip = prepare_clip(make(), "not speech")
     assert clip.speech is not None and not clip.speech.is_speech
     result = predictor.predict(clip)
@@ -263,7 +263,7 @@ def test_emotions_outside_the_label_scale_are_clipped_and_said(tmp_path, real_pa
 
 @needs_checkpoint
 def test_the_live_models_emotion_comes_from_real_ratings_of_the_words(predictor, real_paths):
-    """Issue 22: the shipped model learnt activation and valence from EmoBank (its text side): a frightened
+    """The shipped model learnt activation and valence from EmoBank (its text side): a frightened
     sentence gets a lower valence than a calm, pleasant one, on EmoBank's 1..5 scale, whatever the voice."""
     clip = prepare_clip(real_paths[0])
     afraid = predictor.predict(clip, "I am terrified I will fail this exam")
@@ -297,7 +297,7 @@ def test_synthetic_models_are_recognised(tmp_path):
 
 @needs_checkpoint
 def test_empty_normaliser_is_one_clear_line(tmp_path, real_paths):
-    """Issue 16: a checkpoint whose normaliser.json is {} gave a KeyError traceback."""
+    """A checkpoint whose normaliser.json is {} is one line naming the file, not a KeyError traceback."""
     folder = _copy_run(tmp_path)
     (folder / "normaliser.json").write_text("{}")
     with pytest.raises(InputError, match="normaliser.json: holds no normalisation statistics"):

@@ -1,4 +1,4 @@
-"""A new sampling strategy is one file and one registry line (issue 21): CONTRIBUTING.md's example, added to a
+"""A new sampling strategy is one file and one registry line: CONTRIBUTING.md's example, added to a
 copy of the app, reaches the command line, config.json, the views and the Train page without another edit."""
 
 from __future__ import annotations

@@ -56,7 +56,8 @@ def test_a_bad_answer_is_skipped_counted_and_the_rest_kept(studies):
 
 
 def test_a_damaged_or_truncated_features_table_is_named_and_redone(studies):
-    """Issue 25: a damaged egemaps.csv was a traceback in ``corpus --study``; a truncated one dropped features silently."""
+    """A damaged egemaps.csv is one line in ``corpus --study``, not a traceback; a truncated one is not read as
+    fewer features."""
     study = small_study(studies)
     process_study(study, TwoSentences())
     answers = sorted(study.root.glob("processed/P01/*/q*"))

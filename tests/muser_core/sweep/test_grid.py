@@ -161,7 +161,8 @@ def test_select_history_keeps_the_n_with_the_best_validation_mean(tmp_path, caps
 
 
 def test_no_progress_is_a_sweep_flag_not_a_bad_train_flag(tmp_path, capsys):
-    """Issue 26: `--no-progress` was refused as a bad train flag, though the help says other flags go to training."""
+    """`--no-progress` is accepted (not refused as a bad train flag: the help says flags a sweep does not know go
+    to training) and leaves out the line per run."""
     from conftest import synthetic_corpus
 
     corpus = tmp_path / "c.csv"

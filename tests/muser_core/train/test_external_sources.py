@@ -23,8 +23,9 @@ def test_a_text_only_speed_run_on_dreaddit_with_emobank_as_the_external_set(tmp_
     dreaddit, emobank = write_dreaddit(tmp_path / "Dreaddit"), write_emobank(tmp_path / "EmoBank")
     monkeypatch.setenv("MUSER_DREADDIT_ROOT", str(dreaddit))   # --corpus dreaddit reads it
     out = tmp_path / "run"
+    # No --tasks: the corpus's own labelled task (stress) and the external set's two.
     assert main(["--corpus", "dreaddit", "--external", f"emobank:{emobank}", "--modality", "text",
-                 "--tasks", "stress,ext_activation,ext_valence", "--strategy", "speed", "--history", "1",
+                 "--strategy", "speed", "--history", "1",
                  "--max-epochs", "3", "--patience", "3", "--threads", "1", "--out", str(out), "--no-progress"]) == 0, \
         capsys.readouterr().err
     cfg = rf.read_config(out)
@@ -54,6 +55,20 @@ def test_a_source_on_disk_without_its_location_is_one_line(monkeypatch):
         RunConfig(data=DataConfig(corpus="dreaddit")).resolved()
     with pytest.raises(InputError, match="ext_activation/ext_valence need an external emotion set .*emobank"):
         RunConfig(data=DataConfig(tasks=["stress", "ext_valence"])).resolved()
+
+
+def test_an_external_set_no_task_uses_is_refused_and_no_tasks_means_the_data_sets_own(tmp_path, capsys):
+    assert main(["--corpus", "demo", "--external", "emobank", "--tasks", "stress,activation,valence",
+                 "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == ("error: --external emobank: no chosen task uses it (tasks stress,activation,valence); add "
+                   "ext_activation,ext_valence to --tasks, or drop --external")
+    assert not (tmp_path / "run").exists()
+    tasks = RunConfig(data=DataConfig(corpus=f"dreaddit:{tmp_path}", external="emobank")).resolved().data.tasks
+    assert tasks == ["stress", "ext_activation", "ext_valence"]
+    assert RunConfig(data=DataConfig(corpus="demo")).resolved().data.tasks == ["stress", "activation", "valence"]
+    with_external = RunConfig(data=DataConfig(corpus="demo", external="emobank")).resolved().data.tasks
+    assert with_external == ["stress", "activation", "valence", "ext_activation", "ext_valence"]
 
 
 def test_a_table_without_the_asked_task_says_which_tasks_it_has(tmp_path, runs_root, capsys):

@@ -105,7 +105,7 @@ class StopInsideBatch(Callback):
 
 @pytest.mark.parametrize("phase", ["forward", "backward"])
 def test_a_stop_inside_a_batch_abandons_it_and_resumes_exactly(tmp_path, tiny_bert, corpus_csv, phase):
-    """Issue 24: a stop lands between layers; the abandoned batch leaves no trace, and a resume trains it."""
+    """A stop lands between layers; the abandoned batch leaves no trace, and a resume trains it."""
     cfg = finetune_config(corpus_csv, str(tiny_bert))
     stopped = tmp_path / "stopped"
     stop = StopInsideBatch(6, phase)  # the second batch of epoch 2 (4 batches an epoch)
@@ -137,7 +137,7 @@ FAST_MODES = {"top layer": ({"finetune_layers": 1}, {}),
 
 @pytest.mark.parametrize("mode", list(FAST_MODES))
 def test_fast_modes_stop_and_resume_exactly(tmp_path, tiny_bert, corpus_csv, monkeypatch, mode):
-    """Issue 24: every new mode continues exactly after a stop; the resume state holds no best weights and,
+    """Every fast mode continues exactly after a stop; the resume state holds no best weights and,
     with --finetune-layers, none of the frozen layers."""
     monkeypatch.setenv("MUSER_CACHE_DIR", str(tmp_path / "cache"))
     model, train = FAST_MODES[mode]

@@ -322,7 +322,7 @@ def test_the_effective_precision_and_device_are_recorded(tmp_path, corpus_csv):
     assert (saved.device, saved.precision, saved.threads) == ("cpu", "fp32", 1)  # no GPU here: fp32
 
 
-# ---------------------------------------------------------------- faults (issue 25)
+# ---------------------------------------------------------------- faults
 
 def _train_cli(out, corpus, *extra) -> list[str]:
     return [sys.executable, "-m", "muser_core", "train", "--corpus", corpus, "--strategy", "single",
@@ -373,7 +373,7 @@ def test_a_resume_state_of_the_wrong_shape_is_one_line(tmp_path, corpus_csv, cap
 
 
 def test_the_resume_state_holds_no_second_copy_of_the_best_weights(tmp_path, corpus_csv):
-    """Issue 24: the best weights are the checkpoint file; a resume reads them back from there, and without them
+    """The best weights are the checkpoint file; a resume reads them back from there, and without them
     it refuses rather than scoring the last weights as the best."""
     from muser_core.train.checkpoints import load_best_state, save_checkpoint
 
