@@ -492,10 +492,15 @@ def combine(views: Sequence[RunView], frame: Callable[[RunView], pd.DataFrame],
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["run"])
 
 
-def metrics_summary(view: RunView) -> pd.DataFrame:
-    """Test metrics (rows: task, columns: metrics) of a finished run, else an empty table."""
+def metrics_summary(view: RunView) -> list[pd.DataFrame]:
+    """Test metrics of a finished run: one table per kind of task (stress: accuracy, precision, recall, F1;
+    the emotion scores: RMSE, CCC), each task with its own metrics only; [] when there are none."""
     metrics = (view.test or {}).get("metrics")
     if not isinstance(metrics, dict):
-        return pd.DataFrame()
-    rows = {t: v for t, v in metrics.items() if isinstance(v, dict)}
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("task").reset_index()
+        return []
+    kinds: dict[tuple[str, ...], dict[str, dict]] = {}
+    for task, values in metrics.items():
+        if isinstance(values, dict) and values:
+            kinds.setdefault(tuple(values), {})[task] = values
+    return [pd.DataFrame.from_dict(rows, orient="index").rename_axis("task").reset_index()
+            for rows in kinds.values()]

@@ -148,7 +148,8 @@ def run_summary_ui(view: rv.RunView, key: str) -> None:
     run_charts_ui(view, key)
     if view.test:
         st.markdown(f"**Test metrics** of the best checkpoint (epoch {view.test.get('best_epoch')})")
-        st.dataframe(rv.metrics_summary(view), hide_index=True, width="stretch")
+        for table in rv.metrics_summary(view):
+            st.dataframe(table, hide_index=True, width="stretch")
 
 
 STOPPING = ("Stopping: the run ends after its current batch (a fine-tuning batch is dropped at once, to be "

@@ -130,6 +130,18 @@ def test_picker_labels_carry_no_state_that_could_go_stale(runs_root):
     assert at.selectbox(key="train-watch").format_func(str(runs_root / "done")) == "done"
 
 
+def test_a_finished_runs_test_metrics_show_each_tasks_own_metrics_and_no_none(runs_root):
+    make_run(runs_root, "done")
+    at = page(TRAIN)
+    at.selectbox(key="train-watch").set_value(str(runs_root / "done")).run()
+    assert not at.exception
+    tables = [t.value for t in at.dataframe if "task" in t.value.columns]
+    assert [list(t.columns) for t in tables] == [["task", "accuracy", "precision", "recall", "f1"],
+                                                 ["task", "rmse", "ccc"]]
+    assert [list(t["task"]) for t in tables] == [["stress"], ["activation"]]
+    assert not any(t.isna().to_numpy().any() for t in tables)
+
+
 def test_a_folder_that_is_not_a_run_is_one_line(runs_root, tmp_path):
     (tmp_path / "junk").mkdir()
     at = page(TRAIN)
