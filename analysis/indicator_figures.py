@@ -12,8 +12,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from muser_core.indicators import Annotator, IndicatorAnalysis, intersections
 from analysis.palette import LIGHT, NEUTRAL, task_colour
+from muser_core.indicators import Annotator, IndicatorAnalysis, intersections
 
 # The sign is told by fill, not by colour: a colour means a task in every chart (analysis.palette).
 LOWERS_PATTERN = "/"

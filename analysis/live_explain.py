@@ -15,11 +15,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from muser_core.indicators import IndicatorAnalysis, egemaps_annotation
 from muser_core.data.corpus import Corpus
 from muser_core.features.acoustic import EGEMAPS_FEATURES
 from muser_core.features.lexicon import default_lexicon
 from muser_core.features.text import extract_features
+from muser_core.indicators import IndicatorAnalysis, egemaps_annotation
 
 
 def stress_indicators(corpus: Corpus, modality: str, k: int = 20) -> pd.DataFrame:

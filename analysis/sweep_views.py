@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis import run_views as rv
 from analysis.paper_results import labels, paper_table
 from analysis.run_views import as_float
 from muser_core.base.errors import InputError
@@ -319,6 +320,24 @@ def _why(runs: pd.DataFrame) -> str:
     if not all(_draws(list(g["run"]), best, "probabilities") for g, best in pairs):
         text += ", their task probabilities differing too little to change a draw of the same seeded generator"
     return text + ", and kept the same checkpoint"
+
+
+def data_lines(per_run: pd.DataFrame) -> list[str]:
+    """What the sweep's runs learnt from: one line when every row learnt from the same data, else one line
+    per kind naming its rows. A run folder still being created (nothing in it yet) is left out."""
+    rows: dict[str, list[str]] = {}
+    for label, group in per_run.groupby("label", sort=False):
+        for run in group["run"]:
+            try:
+                line = rv.data_line(rv.read_run(run))
+            except InputError:  # not started, or being created: its line comes at a later poll
+                continue
+            if line:
+                rows.setdefault(line, []).append(str(label))
+                break
+    if len(rows) == 1:
+        return [next(iter(rows)).replace("Learnt:", "Every row learnt:", 1)]
+    return [f"{_quoted(labels)} — {line}" for line, labels in rows.items()]
 
 
 def identical_rows(per_run: pd.DataFrame) -> list[str]:

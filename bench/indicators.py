@@ -19,8 +19,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from muser_core.indicators import IndicatorAnalysis  # noqa: E402
 from muser_core.features.acoustic import EGEMAPS_FEATURES  # noqa: E402
+from muser_core.indicators import IndicatorAnalysis  # noqa: E402
 
 TARGET_S = 10.0
 

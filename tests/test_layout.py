@@ -262,9 +262,8 @@ def test_strategy_names_are_written_only_in_their_registry():
 
 def test_source_names_are_written_only_in_their_registry():
     """A source's name is written in ``muser_core/sources.py``, and in its own loader file under data/."""
-    from muser_core.sources import SOURCES
-
     from muser_core.cli import COMMANDS
+    from muser_core.sources import SOURCES
 
     def allowed(rel: Path, name: str) -> bool:  # the command line's `muser study ...` names a command group
         return (rel == Path("muser_core/sources.py") or rel == Path(f"muser_core/data/{name}.py")

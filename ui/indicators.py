@@ -21,6 +21,12 @@ import streamlit as st
 
 from analysis import paper_reference
 from analysis.indicator_figures import coefficient_figure, upset_figure
+from muser_core.base.errors import InputError
+from muser_core.base.files import spreadsheet_csv
+from muser_core.data.corpus import Corpus
+from muser_core.features.acoustic import EGEMAPS_FEATURES, extract_egemaps
+from muser_core.features.lexicon import Lexicon, default_lexicon
+from muser_core.features.text import extract_features
 from muser_core.indicators import (
     TASKS,
     Annotator,
@@ -35,12 +41,6 @@ from muser_core.indicators import (
     unique_counts,
     unique_table,
 )
-from muser_core.base.errors import InputError
-from muser_core.base.files import spreadsheet_csv
-from muser_core.data.corpus import Corpus
-from muser_core.features.acoustic import EGEMAPS_FEATURES, extract_egemaps
-from muser_core.features.lexicon import Lexicon, default_lexicon
-from muser_core.features.text import extract_features
 from ui.common import (
     check_upload,
     corpus_banner,

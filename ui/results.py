@@ -12,7 +12,6 @@ from pathlib import Path
 import streamlit as st
 
 from analysis import paper_results, sweep_figures
-from analysis import run_views as rv
 from analysis import sweep_views as sv
 from muser_core.base.errors import InputError
 from muser_core.base.files import spreadsheet_csv
@@ -101,9 +100,8 @@ def _results(folder: str, state: dict, key: str) -> None:
         st.info(line, icon=":material/content_copy:")
     _downloads(f"{key}-ours", name, summary.assign(reference=reference), ours, caption.replace("**", ""))
     cfg = rf.read_json(Path(per_run["run"].iloc[0]) / rf.CONFIG) or {}
-    learnt = rv.data_line(rv.read_run(Path(per_run["run"].iloc[0])))
-    if learnt:
-        st.caption(learnt)
+    for line in sv.data_lines(per_run):
+        st.caption(line)
     if (cfg.get("data") or {}).get("corpus") == DEMO:
         st.caption(SYNTHETIC_SWEEP)
     if table_id:

@@ -401,6 +401,26 @@ def test_results_progress_counts_done_running_queued_and_names_the_executor(runs
         assert "1 of 4 runs done, 1 running, 2 queued · running · executor ray" in at.get("progress")[0].proto.text
 
 
+def test_a_sweep_whose_first_run_is_being_created_shows_no_error_and_says_what_each_row_learnt(runs_root):
+    """Right after Launch the first row's folder exists but is empty: that run is starting, not an error;
+    and the line saying what the runs learnt covers every row, not the first row's run only."""
+    from muser_core.sweep.grid import PAPER_TABLES, slug
+
+    sweep = runs_root / "t8"
+    (sweep / f"{slug(PAPER_TABLES['8'][0][0])}-seed0").mkdir(parents=True)  # being created
+    demo = {"datasets": {"main": {"name": "demo", "synthetic": True}}}
+    for i, tasks in ((1, ("stress",)), (2, ("stress", "activation", "valence"))):
+        run = make_run(sweep, f"{slug(PAPER_TABLES['8'][i][0])}-seed0", "uniform", tasks=tasks)
+        rf.write_json(run / rf.DATA, demo)
+    rf.write_json(sweep / "plan.json", {"total": 3, "executor": "local"})
+    at = _results_page(sweep)
+    assert not at.exception and not at.error
+    captions = [c.value for c in at.caption]
+    assert any(f"**{PAPER_TABLES['8'][1][0]}** — Learnt: stress from demo" in c for c in captions), captions
+    assert any(f"**{PAPER_TABLES['8'][2][0]}** — Learnt: stress, activation, valence from demo" in c
+               for c in captions), captions
+
+
 def test_a_stopped_sweep_counts_stopped_and_never_started_runs_apart_from_done(runs_root):
     """Six planned runs, one finished, two stopped by the sweep's stop, three never started."""
     from analysis import sweep_views as sv
