@@ -14,9 +14,10 @@ from __future__ import annotations
 import streamlit as st
 from starlette.middleware import Middleware
 
-from ui.server import HostCheck
+from ui.server import HostCheck, use_app_navigation
 
 if __name__ != "__main__":  # imported by `streamlit run` to be served
+    use_app_navigation()
     app = st.App(__file__, middleware=[Middleware(HostCheck)])
 else:  # the app's script, run by Streamlit for every session
     # Imported here, once the server runs: the pages' Streamlit caches look for its runtime when declared.

@@ -324,45 +324,55 @@ def server_studies(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("studies")
 
 
-@pytest.fixture(scope="session")
-def streamlit_url(tmp_path_factory, server_studies):
-    """`streamlit run app.py` on a free localhost port, as `make run` starts it."""
-    import os
+@contextmanager
+def serving_app(env: dict, log_path: Path):
+    """`muser app` (as `make run` starts it) on a free localhost port; yields its URL, stops it after."""
+    import sys
     import time
     import urllib.request
 
     port = _free_port()
-    env = dict(os.environ, HF_HUB_OFFLINE="1",
-               MUSER_RUNS_DIR=str(tmp_path_factory.mktemp("runs")), MUSER_STUDIES_DIR=str(server_studies),
-               MUSER_CACHE_DIR=os.environ.get("MUSER_CACHE_DIR", str(REPO / ".cache" / "muser")))
-    import sys
     # The server's output goes to a file: an unread pipe fills up (64 KB) and blocks the server.
-    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
     log = open(log_path, "wb")  # noqa: SIM115 (closed at teardown)
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py",
-                             "--server.address", "127.0.0.1", "--server.port", str(port),
-                             "--server.headless", "true"],
+    proc = subprocess.Popen([sys.executable, "-m", "muser_core", "app", "--port", str(port)],
                             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(log_path.read_text()) from None
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        raise RuntimeError("streamlit did not start within 60 s:\n" + log_path.read_text()[-2000:])
-    yield url
-    proc.terminate()
     try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError(log_path.read_text()) from None
+                time.sleep(0.5)
+        else:
+            raise RuntimeError("streamlit did not start within 60 s:\n" + log_path.read_text()[-2000:])
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def app_env(tmp_path_factory, studies: Path) -> dict:
+    import os
+
+    return dict(os.environ, HF_HUB_OFFLINE="1",
+                MUSER_RUNS_DIR=str(tmp_path_factory.mktemp("runs")), MUSER_STUDIES_DIR=str(studies),
+                MUSER_CACHE_DIR=os.environ.get("MUSER_CACHE_DIR", str(REPO / ".cache" / "muser")))
+
+
+@pytest.fixture(scope="session")
+def streamlit_url(tmp_path_factory, server_studies):
+    """The app served once for the session's browser tests."""
+    with serving_app(app_env(tmp_path_factory, server_studies),
+                     tmp_path_factory.mktemp("streamlit") / "server.log") as url:
+        yield url
 
 
 @contextmanager

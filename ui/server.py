@@ -19,6 +19,8 @@ import re
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
+from streamlit.runtime.pages_manager import PagesManager
+
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 ALLOWED_HOSTS_VAR = "MUSER_ALLOWED_HOSTS"
 _LOG = logging.getLogger(__name__)
@@ -69,3 +71,16 @@ class HostCheck:
                     await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
+
+
+def use_app_navigation() -> None:
+    """Every URL gets the app's own navigation (its sections), a deep link on a fresh server too.
+
+    Streamlit treats a ``pages/`` folder beside the main script as the old
+    automatic multipage layout until some session has run ``st.navigation``:
+    until then a first request for ``/Results`` ran that page file alone,
+    under a flat list of files ("app, Overview, ..."). The flag below is the
+    one ``st.navigation`` itself clears; clearing it when the server starts
+    makes every session run ``app.py``, which draws the navigation.
+    """
+    PagesManager.uses_pages_directory = False

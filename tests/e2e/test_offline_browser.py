@@ -49,3 +49,19 @@ def test_no_page_reaches_outside_localhost(streamlit_url, browser_page):
         icons = page.eval_on_selector_all("link[rel~='icon']", "links => links.map(l => l.href)")
         outside += [f"{path or 'overview'} favicon {href}" for href in icons if _outside(href)]
     assert not outside, f"requests left the machine: {sorted(set(outside))}"
+
+
+@pytest.mark.parametrize("first", ["Results", "Train"])
+def test_a_deep_link_on_a_fresh_server_gets_the_apps_navigation(tmp_path_factory, browser_page, first):
+    """The first request of a new server is /Results (a bookmark): the sidebar still shows the app's
+    sections, not Streamlit's flat list of the files in pages/."""
+    from conftest import app_env, serving_app
+
+    env = app_env(tmp_path_factory, tmp_path_factory.mktemp("studies"))
+    with serving_app(env, tmp_path_factory.mktemp("fresh") / "server.log") as url:
+        browser_page.goto(f"{url}/{first}")
+        nav = browser_page.locator('[data-testid="stSidebarNav"]')
+        nav.get_by_text("Multi-task training (sections 4-5)").wait_for()
+        text = nav.inner_text()
+        assert "Segment a recording" in text and "app\n" not in text
+        browser_page.get_by_role("heading", name=first).first.wait_for()  # the page asked for, not the overview
