@@ -76,7 +76,7 @@ class DataConfig:
 
     corpus: str = setting(DEMO, "a data source by name ('demo', the synthetic demo corpus; 'NAME:PATH' for a "
                                 "copy on disk, e.g. dreaddit:/data/dreaddit, or NAME alone when its MUSER_*_ROOT "
-                                "is set) or a table's path (python -m muser_core.corpus --out)")
+                                "is set) or a table's path (muser corpus --out)")
     external: str = setting("", "external emotion set for the ext_* tasks: '' (none), a source by name "
                                 "('emobank', 'demo', 'omg:PATH') or a table's path with activation/valence")
     split: str = setting("table", "how the main corpus is split: 'table' (its own split column; the demo's "
@@ -203,7 +203,7 @@ PAPER_DEVIATIONS: list[tuple[str, str, str]] = [
     ("early stopping", "used, patience not given", "patience 30 epochs on validation stress accuracy"),
     ("AdamW weight decay", "not given", "0.01 (PyTorch's default)"),
     ("history n of eq. 1", "chosen from {1, 5, 10} on validation", "one n per run (--history); a sweep chooses "
-     "it on validation: python -m muser_core.sweep ... --select-history 1,5,10"),
+     "it on validation: muser sweep ... --select-history 1,5,10"),
     ("history of the first dynamic step", "not said", "includes the evaluation before training (epoch 0), as "
      "Figure 2 draws it"),
 ]

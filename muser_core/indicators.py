@@ -452,8 +452,8 @@ class IndicatorAnalysis:
         """Coefficients on ``self.bootstrap`` resamples (rows with replacement; stress within each class).
 
         A resample is drawn as the number of times each row is in it (integer
-        weights), so no resample copies the data (issue 27: two copies of the
-        table per resample). The draws come from ``rng`` in order, in this
+        weights), so no resample copies the data (a copy would cost two copies of
+        the table per resample). The draws come from ``rng`` in order, in this
         thread, and the fits run on ``workers`` threads: the numbers are the
         same for any number of workers, and the same as fitting the drawn rows.
         """

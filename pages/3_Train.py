@@ -1,6 +1,6 @@
 """Train: launch multi-task runs in the background, watch them live, open any run folder.
 
-Training runs in its own process (``python -m muser_core.train``), never in
+Training runs in its own process (``muser train``), never in
 this script; the page reads the run folder the engine writes, so it survives
 switching pages and reloading the browser, and several runs can go at once.
 """

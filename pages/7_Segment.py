@@ -16,7 +16,7 @@ st.title("Segment a recording into sentences")
 st.caption("The paper's pre-processing (4.2): each monologue is cut into sentences and transcribed; every "
            "sentence keeps the monologue's labels. The recogniser's word timestamps give the cuts "
            f"({PAD_S} s padding where there is room, no clip under {MIN_CLIP_S} s). The same as "
-           "`python -m muser_core.segment --audio LONG.wav --speaker ID --out DIR`.")
+           "`muser segment --audio LONG.wav --speaker ID --out DIR`.")
 
 upload = st.file_uploader("Long recording (a monologue)", type=AUDIO_TYPES, key="segment-upload")
 cols = st.columns(3)

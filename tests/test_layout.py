@@ -1,4 +1,4 @@
-"""The house's shape (issue 21): muser_core's imports flow one way, and each named choice is written once.
+"""The house's shape: muser_core's imports flow one way, and each named choice is written once.
 
 These tests read the source with :mod:`ast`; nothing is imported, so a
 circle or an upward import fails here with the modules named, before any

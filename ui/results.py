@@ -162,7 +162,7 @@ def sweep_form_ui(key: str = "sweep") -> dict:
     elif error:
         error_line_ui(error)
     st.caption("Every run uses the synthetic demo corpus in frozen text mode (the fast CPU setting); "
-               "the same sweep on MuSE is `python -m muser_core.sweep --table N --corpus PATH`.")
+               "the same sweep on MuSE is `muser sweep --table N --corpus PATH`.")
     return {"table": table, "seeds": seeds, "workers": workers, "max_epochs": max_epochs,
             "patience": patience, "name": name, "executor": executor, "ray_address": address,
             "overwrite": overwrite, "error": error}

@@ -56,7 +56,7 @@ def run_picker_ui(key: str, default_path: str | None = None) -> str | None:
                           help="Your runs (newest first), then the shipped demo runs")
     if choice == FOLDER:
         path = st.text_input("Run folder", key=f"{key}-path",
-                             help="Any run folder, e.g. one made with `python -m muser_core.train` "
+                             help="Any run folder, e.g. one made with `muser train` "
                                   "or copied from another machine")
         return path or None
     return choice
@@ -193,7 +193,7 @@ def watch_run_ui(path: str, key: str) -> None:
             stop_ui(now, key)
         elif now.state in ("stopped", "failed", "killed") and not now.shipped and now.config is not None:
             if st.button("Resume this run", key=f"{key}-resume",
-                         help="Continues exactly from the last saved state (python -m muser_core.train --resume)"):
+                         help="Continues exactly from the last saved state (muser train --resume)"):
                 try:
                     process.launch_run(None, now.path, resume=True)
                     st.rerun()

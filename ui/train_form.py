@@ -1,7 +1,7 @@
 """The Train page's launch form: it builds the same RunConfig the command line builds.
 
 Every widget takes its default and help text from the setting in
-:mod:`muser_core.config`, so the page and ``python -m muser_core.train`` agree.
+:mod:`muser_core.config`, so the page and ``muser train`` agree.
 A mistake (seeds, run name, strategy settings) is shown beside its field and
 keeps the rest of the page; the Launch button waits until the form is valid.
 """
@@ -135,7 +135,7 @@ def paper_switch_ui(key: str) -> bool:
     """The 'Paper settings' switch, and while it is on, what still differs from the paper."""
     paper = st.toggle("Paper settings (section 5.1)", key=f"{key}-paper", on_change=_apply_paper, args=(key,),
                       help="Fine-tuned encoder, max length 128, batch 32, clipping 1.0, the paper's learning "
-                           "rates, the paper's split, rho 0.1: python -m muser_core.train --paper")
+                           "rates, the paper's split, rho 0.1: muser train --paper")
     if paper:
         st.caption("Still different from the paper with these settings:")
         st.table([{"what": w, "the paper": p, "here": o} for w, p, o in PAPER_DEVIATIONS])

@@ -38,7 +38,7 @@ def _smile():
 
     openSMILE is imported here, not at the top: importing it and building the
     extractor cost 0.55 s, which every command that only reads stored
-    features (training on a table, predicting from one) used to pay (issue 27).
+    features (training on a table, predicting from one) would otherwise pay.
     """
     import opensmile
 

@@ -6,7 +6,7 @@ sentences; hand corrections of transcripts are applied where they still fit.
 
 Command line (through the corpus loader)::
 
-    python -m muser_core.corpus --study DIR --out study.csv
+    muser corpus --study DIR --out study.csv
 """
 
 from __future__ import annotations

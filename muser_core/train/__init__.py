@@ -9,7 +9,7 @@ Read in this order:
 - :mod:`~muser_core.train.run_folder`: the files of a run folder and its OS lock;
 - :mod:`~muser_core.train.run`: one run from lock to test metrics (:func:`train_run`);
 - :mod:`~muser_core.train.process`: launch, stop, liveness and listing of runs and sweeps;
-- :mod:`~muser_core.train.cli`: ``python -m muser_core.train``, flags generated from the settings.
+- :mod:`~muser_core.train.cli`: ``muser train``, flags generated from the settings.
 
 The settings themselves are :mod:`muser_core.config`; the sampling strategies
 :mod:`muser_core.strategies`.

@@ -72,7 +72,7 @@ def _stop_requested(launch: dict, since: float | None) -> bool:
 
 def _ended_by(status: dict, record: dict) -> bool:
     """status.json says the run ended, written by the process ``record`` names: it is over even while that
-    process still holds the lock or exits (read as 'stopping' or 'starting' for seconds, issue 23)."""
+    process still holds the lock or exits (else it would read as 'stopping' or 'starting' for seconds)."""
     return (status.get("state") in ENDED and isinstance(record, dict) and record.get("pid") is not None
             and all(status.get(k) == record.get(k) for k in ("pid", "process_started", "host")))
 

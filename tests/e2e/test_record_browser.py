@@ -7,7 +7,7 @@ stressed session (stress task with its visible timer, each question recorded
 and rated), process it with Whisper. Then, as a researcher would go on over
 the following days, more sessions are added through the library so that every
 split of the session split holds both conditions; the study loads through
-``python -m muser_core.corpus --study`` with the expected sentences and labels,
+``muser corpus --study`` with the expected sentences and labels,
 and a short frozen training run on it finishes.
 """
 

@@ -10,8 +10,8 @@ import pytest
 from conftest import TwoSentences, small_study
 from conftest import speech_wav_bytes as wav
 
-from muser_core import sources
 from muser_core.base.errors import InputError
+from muser_core.cli import run_command
 from muser_core.data.corpus import SPLITS, Corpus
 from muser_core.study.process import process_study
 from muser_core.study.protocol import Condition
@@ -76,12 +76,13 @@ def test_session_split_matches_a_hand_count():
 
 def test_the_command_line_writes_the_study_table(studies, tmp_path, capsys):
     study = small_study(studies)
-    with pytest.raises(SystemExit):
-        sources.main(["--study", str(study.root)])   # --out is required
-    assert sources.main(["--study", str(study.root), "--out", str(tmp_path / "s.csv")]) == 2
+    corpus = run_command("corpus")
+    assert corpus(["--study", str(study.root)]) == 2   # --out is required
+    assert "the following arguments are required: --out" in capsys.readouterr().err
+    assert corpus(["--study", str(study.root), "--out", str(tmp_path / "s.csv")]) == 2
     assert "no processed sentences yet; first: P01/s01 q1: not processed yet" in capsys.readouterr().err
     process_study(study, TwoSentences())
-    assert sources.main(["--study", str(study.root), "--out", str(tmp_path / "s.csv")]) == 0
+    assert corpus(["--study", str(study.root), "--out", str(tmp_path / "s.csv")]) == 0
     loaded = Corpus.load(tmp_path / "s.csv")
     assert len(loaded.table) == 8 and loaded.name == "exam"
     assert loaded.table["stress"].value_counts().to_dict() == {1.0: 4, 0.0: 4}
