@@ -99,13 +99,36 @@ def test_latex_table_escapes_text_and_bolds_the_best_values():
                             "Seeds": [3, 3]})
     tex = sv.latex_table(display, "Test-split stress, 100% of items_here")
     lines = tex.splitlines()
-    assert lines[0] == r"\begin{table}[t]" and lines[-1] == r"\end{table}"
+    assert lines[0] == r"% needs \usepackage{booktabs} in the preamble"
+    assert lines[1] == r"\begin{table}[t]" and lines[-1] == r"\end{table}"
     assert r"\caption{Test-split stress, 100\% of items\_here}" in lines
     assert r"\begin{tabular}{lccc}" in lines
     assert r"Strategy & Accuracy & p (accuracy) & Seeds \\" in lines
     assert r"Uniform sampling with activation \& valence & \textbf{0.756 $\pm$ 0.010} & ref. & 3 \\" in lines
     assert r"(Liu et al., 2019) - modified & 0.700 $\pm$ 0.020 & 0.05 & 3 \\" in lines
     assert "★" not in tex and "±" not in tex
+
+
+def test_a_latex_table_compiles_with_plain_pdflatex(tmp_path):
+    """The page's caption says "★ best mean per column"; the file says "in bold" and is ASCII, so plain
+    pdflatex (no inputenc, no symbol package) reads it; compiled when a TeX engine is installed."""
+    import shutil
+    import subprocess
+
+    display = pd.DataFrame({"Strategy": ["Speed – history 5", "Büchel’s “ref.”"],
+                            "Accuracy": ["0.756 ± 0.010 ★", "0.700 ± 0.020"]})
+    caption = ("Test-split stress detection, mean ± sample sd over seeds 0, 1; ★ best mean per column; "
+               "p: paired t-test against **ref** over the same seeds.")
+    tex = sv.latex_table(display, caption)
+    tex.encode("ascii")  # raises on any byte pdflatex would stop on
+    assert "best mean per column in bold;" in tex and r"Speed -- history 5" in tex
+    assert r"\textbf{0.756 $\pm$ 0.010}" in tex and "Buchel's ``ref.''" in tex
+    if shutil.which("pdflatex"):
+        (tmp_path / "t.tex").write_text("\\documentclass{article}\n\\usepackage{booktabs}\n"
+                                        "\\begin{document}\n" + tex + "\\end{document}\n")
+        done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout[-2000:]
 
 
 def test_identical_rows_on_one_seed_are_named_with_that_seed(runs_root):
