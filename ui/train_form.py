@@ -147,17 +147,20 @@ def train_form_ui(key: str = "train") -> LaunchForm:
     paper = paper_switch_ui(key)
     corpus = corpus_choice_ui(key)
     external = external_choice_ui(key)
+    # The widgets the Paper switch sets take their first value from Session State only: a widget given a
+    # default as well as a Session State value makes Streamlit warn (and the default would be ignored).
+    for widget, (section, name) in PAPER_WIDGETS.items():
+        st.session_state.setdefault(f"{key}-{widget}", getattr(getattr(DEFAULT, section), name))
     c1, c2, c3 = st.columns(3)
     modality = c1.selectbox("Modality", MODALITIES, index=MODALITIES.index(DEFAULT.model.modality),
                             key=f"{key}-modality", help=setting_help("model", "modality"))
-    text_mode = c2.radio("Text encoder", TEXT_MODES, index=TEXT_MODES.index(DEFAULT.model.text_mode),
-                         key=f"{key}-text-mode", horizontal=True, help=setting_help("model", "text_mode"))
-    split = c3.selectbox("Split", SPLIT_METHODS, index=SPLIT_METHODS.index(DEFAULT.data.split), key=f"{key}-split",
+    text_mode = c2.radio("Text encoder", TEXT_MODES, key=f"{key}-text-mode", horizontal=True, help=setting_help("model", "text_mode"))
+    split = c3.selectbox("Split", SPLIT_METHODS, key=f"{key}-split",
                          help=setting_help("data", "split"))
     finetune_layers = 0
     if text_mode == "finetune":  # the top k layers over cached lower ones, several times faster on a CPU
         finetune_layers = int(c2.number_input("Fine-tune the top layers (0: all)", 0, 64,
-                                              DEFAULT.model.finetune_layers, key=f"{key}-finetune-layers",
+                                              key=f"{key}-finetune-layers",
                                               help=setting_help("model", "finetune_layers")))
     strategy = _strategy_ui(key)
     errors: dict[str, str] = {}
@@ -197,7 +200,7 @@ def train_form_ui(key: str = "train") -> LaunchForm:
         seeds_text = st.text_input("Seeds", "0", key=f"{key}-seeds", help="one run per seed: 0 or 0,1,2 or 0-4")
         seeds = _field_check(errors, "seeds", lambda: parse_seeds(seeds_text)) or []
     train = DEFAULT.train
-    max_epochs = int(t2.number_input("Max epochs", 1, 100_000, train.max_epochs, key=f"{key}-max-epochs",
+    max_epochs = int(t2.number_input("Max epochs", 1, 100_000, key=f"{key}-max-epochs",
                                      help=setting_help("train", "max_epochs")))
     patience = int(t3.number_input("Patience", 1, 100_000, train.patience, key=f"{key}-patience",
                                    help=setting_help("train", "patience")))

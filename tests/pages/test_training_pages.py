@@ -506,6 +506,31 @@ def test_finetune_layers_control_reaches_the_command_and_paper_settings_reset_it
     assert "--finetune-layers" not in "\n".join(c.value for c in at.code)
 
 
+def test_the_paper_switch_makes_streamlit_warn_about_no_widget(runs_root):
+    """A widget given a default and a Session State value logs a Streamlit warning (server log) and ignores
+    the default; the widgets the switch sets take their value from Session State only."""
+    import logging
+
+    seen: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    logger, handler = logging.getLogger("streamlit.elements.lib.policies"), Collect(logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        at = page(TRAIN)
+        at.toggle(key="train-paper").set_value(True).run()
+        at.toggle(key="train-paper").set_value(False).run()
+        at.toggle(key="train-paper").set_value(True).run()
+    finally:
+        logger.removeHandler(handler)
+    assert not at.exception
+    assert [m for m in seen if "Session State" in m] == []
+    assert at.radio(key="train-text-mode").value == "finetune"
+
+
 def test_turning_paper_settings_off_restores_what_was_there(runs_root):
     """Paper settings off puts back what was there: not fine-tune, the paper split, its command or the
     slow-fine-tuning warning."""
