@@ -9,6 +9,7 @@ from ui.live import (
     baseline_ui,
     checkpoint_ui,
     clip_source_ui,
+    add_to_history,
     history_ui,
     load_predictor,
     model_notes_ui,
@@ -42,10 +43,7 @@ with choice.tab:    # a clip's result, and a refusal of it, show under its own t
         st.audio(choice.data)
         result = predictor.predict(clip, corrected, baseline)
     history = st.session_state.setdefault("live-history", [])
-    entry = {"clip": choice.name, "stress_probability": result.stress_probability,
-             "activation": result.activation, "valence": result.valence}
-    if not history or history[-1] != entry:
-        history.append(entry)
+    add_to_history(history, choice, result, corrected)
     result_ui(choice, result, corrected, predictor, baseline)
 
 st.markdown("**This session's clips**")

@@ -362,9 +362,21 @@ def gauge(probability: float) -> go.Figure:
     return figure
 
 
+def add_to_history(history: list[dict], choice: ClipChoice, result, corrected: str | None) -> None:
+    """This session's clips, one row per clip: a re-run of the last clip with a corrected transcript updates
+    its row (same clip, the corrected text's scores), never adds another 'browser recording'."""
+    entry = {"clip": choice.name, "transcript": "corrected by hand" if corrected is not None else "recognised",
+             "stress_probability": result.stress_probability, "activation": result.activation,
+             "valence": result.valence, "_clip": choice.key}
+    if history and history[-1]["_clip"] == choice.key:
+        history[-1] = entry   # the same clip again: a rerun of the page, or its transcript corrected
+    else:
+        history.append(entry)
+
+
 def history_ui(history: list[dict]) -> None:
     """This session's clips: a table always; a chart of stress probability once two clips were scored."""
-    frame = pd.DataFrame(history)
+    frame = pd.DataFrame(history).drop(columns="_clip")
     frame.index = range(1, len(frame) + 1)
     table_ui(frame, {"stress_probability": 3, "activation": 2, "valence": 2}, width="stretch", column_config={
         "stress_probability": st.column_config.TextColumn("stress probability", alignment="right")})

@@ -146,6 +146,21 @@ def test_noise_is_flagged_not_speech_with_no_stress_call(page):
     assert not page.get("plotly_chart")                            # no gauge
 
 
+def test_a_corrected_transcript_updates_its_clips_row_instead_of_adding_a_recording(page):
+    widget(page, "selectbox", "Sample").set_value(real_clips()[2].title).run()
+    first = next(d for d in page.dataframe if "clip" in d.value.columns).value
+    assert list(first["transcript"]) == ["recognised"]
+    next(t for t in page.text_area if t.label.startswith("Transcript")).set_value("I am so worried and scared.")
+    next(b for b in page.button if "Re-run" in b.label).click().run()
+    assert not page.exception
+    history = next(d for d in page.dataframe if "clip" in d.value.columns).value
+    assert list(history["clip"]) == [real_clips()[2].title] and list(history["transcript"]) == ["corrected by hand"]
+    assert "_clip" not in history.columns
+    widget(page, "selectbox", "Sample").set_value(real_clips()[1].title).run()   # another clip: a new row
+    history = next(d for d in page.dataframe if "clip" in d.value.columns).value
+    assert list(history["clip"]) == [real_clips()[2].title, real_clips()[1].title]
+
+
 def test_no_words_means_no_word_movers(page):
     widget(page, "selectbox", "Sample").set_value(real_clips()[0].title).run()
     form_text = next(t for t in page.text_area if t.label.startswith("Transcript"))
