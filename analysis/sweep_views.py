@@ -13,7 +13,6 @@ import argparse
 import math
 import re
 import shlex
-import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import run_views as rv
+from analysis.display import BEST
 from analysis.paper_results import labels, paper_table
 from analysis.run_views import as_float
 from muser_core.base.errors import InputError
@@ -205,7 +205,6 @@ def summary_table(per_run: pd.DataFrame, reference: str | None) -> pd.DataFrame:
 
 
 DISPLAY_METRICS = {"accuracy": "Accuracy", "precision": "Precision", "recall": "Recall", "f1": "F-score"}
-BEST = " ★"
 
 
 def results_display(summary: pd.DataFrame, reference: str | None) -> pd.DataFrame:
@@ -252,48 +251,6 @@ def paper_display(table: str) -> pd.DataFrame:
         out[DISPLAY_METRICS[m]] = [f"{v:g}" + (BEST if np.isclose(v, best) else "") for v in frame[m]]
     out["Trained by the sweep"] = np.where(frame["reproduced"], "yes", "no (baseline from another paper)")
     return out
-
-
-_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
-
-
-# Plain pdflatex reads ASCII only (without inputenc/fontenc for the rest): the signs the tables use, in LaTeX.
-_LATEX_SIGNS = {"±": r"$\pm$", "×": r"$\times$", "≥": r"$\geq$", "≤": r"$\leq$", "—": "---", "–": "--",
-                "’": "'", "‘": "`", "“": "``", "”": "''", "…": r"\ldots{}", "α": r"$\alpha$", "ρ": r"$\rho$"}
-
-
-def _latex_text(text: str) -> str:
-    out = []
-    for c in text:
-        if c in _LATEX_SPECIAL or c in _LATEX_SIGNS:
-            out.append(_LATEX_SPECIAL.get(c) or _LATEX_SIGNS[c])
-        elif c.isascii():
-            out.append(c)
-        else:  # an accented letter: its base letter (a name like Buechel), never a byte pdflatex stops on
-            out.append(unicodedata.normalize("NFKD", c).encode("ascii", "ignore").decode() or "?")
-    return "".join(out)
-
-
-def _latex_cell(text) -> str:
-    text = str(text)
-    best = text.endswith(BEST)
-    text = _latex_text(text.removesuffix(BEST).strip() if best else text)
-    return rf"\textbf{{{text}}}" if best else text
-
-
-def latex_table(display: pd.DataFrame, caption: str) -> str:
-    """A display table (:func:`results_display`, :func:`paper_display`) as LaTeX that plain pdflatex
-    compiles (ASCII; booktabs rules): ± as ``$\\pm$``, the best values of each column in bold, and the
-    caption's "★ best ..." said as "best ... in bold"."""
-    caption = re.sub(rf"{BEST.strip()}\s*(best[^;.]*)", r"\1 in bold", caption)
-    lines = [r"% needs \usepackage{booktabs} in the preamble", r"\begin{table}[t]", r"\centering",
-             rf"\caption{{{_latex_cell(caption)}}}",
-             r"\begin{tabular}{l" + "c" * (display.shape[1] - 1) + "}", r"\toprule",
-             " & ".join(_latex_cell(c) for c in display.columns) + r" \\", r"\midrule"]
-    lines += [" & ".join(_latex_cell(v) for v in row) + r" \\" for row in display.itertuples(index=False)]
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
-    return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------- identical rows

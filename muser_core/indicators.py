@@ -256,12 +256,21 @@ class IndicatorAnalysis:
 
     def fit(self, features: pd.DataFrame, labels: pd.DataFrame | Mapping[str, pd.Series],
             speakers: pd.Series | np.ndarray | None = None,
-            skipped: Mapping[str, str] | None = None) -> IndicatorAnalysis:
-        """Normalise, fit one linear model per task and bootstrap it; returns self."""
+            skipped: Mapping[str, str] | None = None,
+            progress: Callable[[int, int], None] | None = None) -> IndicatorAnalysis:
+        """Normalise, fit one linear model per task and bootstrap it; returns self.
+
+        ``progress(done, total)`` is called as bootstrap resamples finish (all tasks' together).
+        """
         # Many small solves: one BLAS thread each is several times faster than two
         # threads fighting over two shared cores.
-        with threadpool_limits(limits=1):
-            return self._fit(features, labels, speakers, skipped)
+        self._progress, self._done = progress, 0
+        try:
+            with threadpool_limits(limits=1):
+                return self._fit(features, labels, speakers, skipped)
+        finally:
+            for name in ("_progress", "_done", "_total"):  # a fitted analysis holds no callback (pages cache it)
+                self.__dict__.pop(name, None)
 
     def _fit(self, features, labels, speakers, skipped) -> IndicatorAnalysis:
         self._check_options(speakers)
@@ -278,6 +287,7 @@ class IndicatorAnalysis:
         X = self._normalised(features, speakers)
         self.features_ = list(X.columns)
         self.tasks_ = [t for t in TASKS if t in labels.columns]
+        self._total = self.bootstrap * len(self.tasks_)  # an upper bound: a task with too few rows is left out
         coefs, self.n_rows_, self.boot_coef_, self.boot_rank_ = {}, {}, {}, {}
         too_few = {}
         for task in self.tasks_:
@@ -472,8 +482,13 @@ class IndicatorAnalysis:
         # Threads pay from about 10,000 rows; on a MuSE-sized table their overhead costs more than they
         # save (bench/bootstrap.py: 0.86x at 2,300 rows, 1.4-2.3x at 23,000-100,000 for stress).
         workers = self.workers or ((os.cpu_count() or 1) if n >= PARALLEL_BOOTSTRAP_ROWS else 1)
-        results = Parallel(n_jobs=workers, prefer="threads")(
-            delayed(fit)(np.bincount(idx, minlength=n).astype(np.float64)) for idx in draws)
+        results = []
+        for result in Parallel(n_jobs=workers, prefer="threads", return_as="generator")(
+                delayed(fit)(np.bincount(idx, minlength=n).astype(np.float64)) for idx in draws):
+            results.append(result)
+            self._done += 1
+            if self._progress is not None:
+                self._progress(self._done, self._total)
         out = np.array([r[0][:-1] if task in CLASSIFICATION_TASKS else r[0] for r in results]).reshape(
             self.bootstrap, X.shape[1])
         slow = sum(r[1] >= self.max_iter for r in results) if task in CLASSIFICATION_TASKS else 0

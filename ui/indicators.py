@@ -10,7 +10,9 @@ modality, through the same cached function.
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import paper_reference
+from analysis.display import latex_table, readable
 from analysis.indicator_figures import coefficient_figure, upset_figure
 from muser_core.base.errors import InputError
 from muser_core.base.files import spreadsheet_csv
@@ -97,18 +100,65 @@ class Options(NamedTuple):
 # --------------------------------------------------------------------------- cached work
 
 
-@st.cache_data(show_spinner="Fitting three models and the bootstrap resamples…", max_entries=8)
-def cached_analysis(features: pd.DataFrame, labels: pd.DataFrame, speakers: pd.Series | None,
-                    skipped: tuple, bootstrap: int, seed: int, normalise: str) -> IndicatorAnalysis:
-    # top_k does not enter the key: every k up to MAX_K is read from one fit.
-    return IndicatorAnalysis(top_k=MAX_K, bootstrap=bootstrap, seed=seed, normalise=normalise).fit(
-        features, labels, speakers, skipped=dict(skipped))
+FITS_KEPT = 8  # analyses kept in memory, across sessions (each a few MB of bootstrap coefficients)
+
+
+@st.cache_resource
+def _fits() -> OrderedDict:
+    """The server's fitted analyses by their inputs' digest, newest last. A plain store rather than
+    st.cache_data: the bootstrap reports its progress to the page while it runs, which a cached function may
+    not do (Streamlit replays a cached function's elements)."""
+    return OrderedDict()
+
+
+def _digest(data: IndicatorInput, *settings) -> str:
+    parts = [data.features, data.labels, data.speakers] if data.speakers is not None else [data.features,
+                                                                                         data.labels]
+    digest = hashlib.sha1(repr((list(data.features.columns), list(data.labels.columns), sorted(data.skipped.items()),
+                                settings)).encode())
+    for part in parts:
+        digest.update(pd.util.hash_pandas_object(part, index=True).to_numpy().tobytes())
+    return digest.hexdigest()
 
 
 def fit(data: IndicatorInput, bootstrap: int, seed: int, normalise: str) -> IndicatorAnalysis:
-    """The (cached) analysis of one feature table."""
-    return cached_analysis(data.features, data.labels, data.speakers, tuple(data.skipped.items()),
-                           bootstrap, seed, normalise)
+    """The analysis of one feature table, fitted once per inputs and settings (top k does not enter: every k
+    up to MAX_K is read from one fit).
+
+    A new fit shows its work: the coefficients first (one fit per task, a fraction of a second), then a
+    progress bar counting the bootstrap resamples that give each feature's stability.
+    """
+    fits, key = _fits(), _digest(data, bootstrap, seed, normalise)
+    if key in fits:
+        fits.move_to_end(key)
+        return fits[key]
+    tasks = len(data.labels.columns)
+    make = lambda n: IndicatorAnalysis(top_k=MAX_K, bootstrap=n, seed=seed, normalise=normalise)  # noqa: E731
+    with st.spinner(f"Fitting {tasks} model{'s' * (tasks != 1)}, one per task…"):
+        quick = make(0).fit(data.features, data.labels, data.speakers, skipped=data.skipped)
+    analysis = quick
+    if bootstrap:
+        draft = st.empty()
+        with draft.container():
+            bar = st.progress(0.0, text=f"Bootstrap for stability: 0 of {bootstrap * len(quick.tasks_):,} resamples")
+            st.caption(f"Meanwhile, the top {min(10, len(quick.features_))} coefficients per task "
+                       "(stability follows):")
+            for column, task in zip(st.columns(len(quick.tasks_)), quick.tasks_, strict=True):
+                column.dataframe(quick.top(task, 10)[["feature", "coefficient"]], hide_index=True,
+                                 column_config={"coefficient": st.column_config.NumberColumn(task, format="%+.3f")})
+        step = max(1, bootstrap // 50)
+
+        def progress(done: int, total: int) -> None:
+            if done % step == 0 or done == total:
+                bar.progress(done / total, text=f"Bootstrap for stability: {done:,} of {total:,} resamples")
+
+        analysis = make(bootstrap).fit(data.features, data.labels, data.speakers, skipped=data.skipped,
+                                       progress=progress)
+        draft.empty()
+    fits[key] = analysis
+    while len(fits) > FITS_KEPT:
+        fits.popitem(last=False)
+    return analysis
 
 
 @st.cache_data(show_spinner="Reading the feature table…", max_entries=4)
@@ -334,8 +384,13 @@ PaperTable = tuple[str, pd.DataFrame | None]  # a Markdown title, and the table 
 
 
 def download(table: pd.DataFrame, name: str, key: str) -> None:
-    st.download_button(f"Download {name}", spreadsheet_csv(table).encode(), file_name=name,
-                       mime="text/csv", key=key)
+    """The table as CSV (its numbers) and as LaTeX (3 decimals; plain pdflatex with booktabs), side by side."""
+    csv, tex = st.columns([1, 1])
+    csv.download_button(f"Download {name}", spreadsheet_csv(table).encode(), file_name=name,
+                        mime="text/csv", key=key)
+    shown, _ = readable(table)
+    tex.download_button("LaTeX", latex_table(shown, name.removesuffix(".csv").replace("_", " ")),
+                        file_name=name.removesuffix(".csv") + ".tex", mime="application/x-tex", key=f"{key}-tex")
 
 
 def number_formats(table: pd.DataFrame) -> dict:
@@ -394,6 +449,9 @@ def summary_ui(analysis: IndicatorAnalysis) -> None:
     cols[2].metric("Labelled rows", f"{rows[0]:,}" if len(set(rows)) == 1 else ", ".join(f"{n:,}" for n in rows),
                    help="per task: " + ", ".join(f"{t} {analysis.n_rows_[t]:,}" for t in analysis.tasks_))
     cols[3].metric("Bootstrap resamples", analysis.bootstrap)
+    if not analysis.bootstrap:
+        st.caption("Stability is blank: Bootstrap resamples is 0 in the sidebar (raise it to see how often each "
+                   "feature stays in the top k).")
     for task, why in analysis.skipped_.items():
         st.caption(f"{task} not analysed: {why}.")
     for note in analysis.notes_:
@@ -429,7 +487,7 @@ def table4(modality: Modality, analysis: IndicatorAnalysis, options: Options, co
     """Paper Table 4 on the loaded data, and a line per remark.
 
     From a corpus that also carries the other modality, that modality is fitted
-    too, with :func:`cached_analysis` (its paper z-normalisation, the page's
+    too, with :func:`fit` (its paper z-normalisation, the page's
     seed; transcripts scored with ``score``, the paper's word counts unless the
     text page chose otherwise). Table 4 reads only the full-data ranks, so that
     fit skips the bootstrap: the page costs a fraction of a second more, not a

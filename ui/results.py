@@ -13,6 +13,7 @@ import streamlit as st
 
 from analysis import paper_results, sweep_figures
 from analysis import sweep_views as sv
+from analysis.display import latex_table
 from muser_core.base.errors import InputError
 from muser_core.base.files import spreadsheet_csv
 from muser_core.sources import DEMO
@@ -128,7 +129,7 @@ def _downloads(key: str, stem: str, numbers, display, caption: str) -> None:
     c1, c2, _ = st.columns([1, 1, 4])
     c1.download_button("CSV", spreadsheet_csv(numbers), f"{stem}.csv", "text/csv", key=f"{key}-csv",
                        icon=":material/download:")
-    c2.download_button("LaTeX", sv.latex_table(display, caption), f"{stem}.tex", "application/x-tex",
+    c2.download_button("LaTeX", latex_table(display, caption), f"{stem}.tex", "application/x-tex",
                        key=f"{key}-tex", icon=":material/download:")
 
 

@@ -15,6 +15,7 @@ from analysis import paper_results
 from analysis import run_views as rv
 from analysis import sweep_views as sv
 from analysis import training_figures as figs
+from analysis.display import latex_table
 from muser_core.train import process
 
 
@@ -97,7 +98,7 @@ def test_latex_table_escapes_text_and_bolds_the_best_values():
     display = pd.DataFrame({"Strategy": ["Uniform sampling with activation & valence", "(Liu et al., 2019) - modified"],
                             "Accuracy": ["0.756 ± 0.010 ★", "0.700 ± 0.020"], "p (accuracy)": ["ref.", "0.05"],
                             "Seeds": [3, 3]})
-    tex = sv.latex_table(display, "Test-split stress, 100% of items_here")
+    tex = latex_table(display, "Test-split stress, 100% of items_here")
     lines = tex.splitlines()
     assert lines[0] == r"% needs \usepackage{booktabs} in the preamble"
     assert lines[1] == r"\begin{table}[t]" and lines[-1] == r"\end{table}"
@@ -119,7 +120,7 @@ def test_a_latex_table_compiles_with_plain_pdflatex(tmp_path):
                             "Accuracy": ["0.756 ± 0.010 ★", "0.700 ± 0.020"]})
     caption = ("Test-split stress detection, mean ± sample sd over seeds 0, 1; ★ best mean per column; "
                "p: paired t-test against **ref** over the same seeds.")
-    tex = sv.latex_table(display, caption)
+    tex = latex_table(display, caption)
     tex.encode("ascii")  # raises on any byte pdflatex would stop on
     assert "best mean per column in bold;" in tex and r"Speed -- history 5" in tex
     assert r"\textbf{0.756 $\pm$ 0.010}" in tex and "Buchel's ``ref.''" in tex

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import re
 import subprocess
 import sys
@@ -400,6 +401,20 @@ def test_cli_skips_a_missing_label_column(tmp_path, table, capsys):
     assert f"skipped valence: no column 'valence' in {path}" in capsys.readouterr().out
     assert not (tmp_path / "out" / "top_valence.csv").exists()
     assert "valence: skipped" in (tmp_path / "out" / "summary.md").read_text()
+
+
+def test_the_bootstrap_reports_its_progress_and_gives_the_same_numbers(table):
+    labels = table[["stress", "activation", "valence"]]
+    features = table.drop(columns=["stress", "activation", "valence", "speaker"])
+    seen = []
+    with_progress = IndicatorAnalysis(bootstrap=7, seed=3).fit(features, labels,
+                                                               progress=lambda d, t: seen.append((d, t)))
+    assert seen == [(i, 21) for i in range(1, 22)]  # 7 resamples x 3 tasks, counted once each
+    plain = IndicatorAnalysis(bootstrap=7, seed=3).fit(features, labels)
+    for task in plain.tasks_:
+        np.testing.assert_array_equal(with_progress.boot_coef_[task], plain.boot_coef_[task])
+    assert "_progress" not in vars(with_progress)  # nothing unpicklable kept
+    pickle.dumps(with_progress)
 
 
 def test_cli_refuses_a_named_column_the_table_lacks_and_lists_its_columns(tmp_path, table, capsys):

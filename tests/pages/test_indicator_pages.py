@@ -71,6 +71,20 @@ def test_text_page_ranks_planted_categories_from_a_csv(tmp_path):
             "Download all_features.csv"} <= downloads
 
 
+def test_every_table_offers_latex_beside_csv_and_bootstrap_0_says_why_stability_is_blank(tmp_path):
+    at = open_csv(TEXT_PAGE, planted_csv(tmp_path / "liwc.csv", TEXT_COLUMNS))
+    buttons = at.get("download_button")
+    csv = [b for b in buttons if b.proto.label.startswith("Download ")]
+    tex = [b for b in buttons if b.proto.label == "LaTeX"]
+    assert len(tex) == len(csv) >= 7
+    assert not [c for c in at.caption if "Stability is blank" in c.value]
+    at.sidebar.number_input(key="text-ind-boot").set_value(0).run()
+    assert not at.exception and not at.get("progress")
+    assert [c.value for c in at.caption if "Stability is blank" in c.value] == [
+        "Stability is blank: Bootstrap resamples is 0 in the sidebar (raise it to see how often each feature "
+        "stays in the top k)."]
+
+
 def test_moving_the_slider_reads_the_cached_fit(tmp_path):
     at = open_csv(TEXT_PAGE, planted_csv(tmp_path / "liwc.csv", TEXT_COLUMNS))
     assert len(frames(at)[0]) == 10  # top 20 of 10 features
