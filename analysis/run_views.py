@@ -342,9 +342,16 @@ def progress(view: RunView, now: float | None = None) -> Progress:
     if per_epoch is None and rate and in_epoch:
         per_epoch = in_epoch[2] / rate  # before the first epoch ends: the run's own batches so far
     elapsed = _number(view.records[-1].get("elapsed")) if view.records else None
+    clock = time.time() if now is None else now
+    if elapsed is not None and view.state in ("running", "stopping"):
+        # The last record says the time at its epoch's end; a long epoch (fine-tuning) is still going.
+        try:
+            elapsed += max(0.0, clock - (view.path / rf.METRICS).stat().st_mtime)
+        except OSError:
+            pass
     started = _number(view.launch.get("started"))
     if view.state in ("starting", "preparing") and started is not None and not view.records:
-        elapsed = max(0.0, (time.time() if now is None else now) - started)
+        elapsed = max(0.0, clock - started)
     remaining = per_epoch * max(0.0, bound - done - part) if per_epoch is not None and view.active else None
     return Progress(done, bound, t.max_epochs, min(1.0, (done + part) / bound) if bound else 1.0,
                     elapsed or 0.0, view.status.get("phase") if view.active else None, in_epoch, rate,

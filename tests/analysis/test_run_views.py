@@ -99,6 +99,18 @@ def test_crashed_run_reports_error_and_last_good_epoch(runs_root):
     assert view.state == "failed" and view.error == "RuntimeError: out of memory" and view.last_epoch == 6
 
 
+def test_a_running_runs_elapsed_time_counts_on_during_a_long_epoch(runs_root):
+    """Ten seconds into a fine-tuning epoch the line said '0.9 s elapsed' (the epoch-0 record's time)."""
+    folder = make_run(runs_root, "long-epoch", state="running", epochs=0)
+    written = (folder / rf.METRICS).stat().st_mtime
+    view = rv.read_run(folder)
+    view.status["state"] = "running"
+    recorded = rv.progress(view, now=written).elapsed_s
+    assert rv.progress(view, now=written + 10.0).elapsed_s == pytest.approx(recorded + 10.0)
+    view.status["state"] = "stopped"   # an ended run keeps the time it recorded
+    assert rv.progress(view, now=written + 10.0).elapsed_s == pytest.approx(recorded)
+
+
 def test_progress_bound_is_best_epoch_plus_patience(runs_root):
     view = rv.read_run(make_run(runs_root, "r", state="running", epochs=8))
     view.status["state"] = "running"
