@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from analysis.display import readable
 from analysis.live_explain import acoustic_movers, stress_indicators, text_movers, text_profile
 from analysis.palette import LIGHT, task_colour
 from muser_core.audio import microphone
@@ -98,17 +99,21 @@ def cached_samples() -> list[SampleClip]:
 def checkpoint_ui() -> str:
     """Sidebar: which model to use: a trained run (only those whose checkpoint can score a clip) or a
     personal model trained on a study, labelled with its measured accuracy."""
-    options = {f"demo checkpoint (synthetic data) — {DEFAULT_CHECKPOINT.name}": str(DEFAULT_CHECKPOINT)}
+    # Short labels (the sidebar is narrow: a long one was cut off); the chosen one's details below it.
+    options = {"demo checkpoint (synthetic data)": str(DEFAULT_CHECKPOINT)}
+    details = {"demo checkpoint (synthetic data)": f"{DEFAULT_CHECKPOINT.name}, trained on the synthetic demo corpus"}
     options.update({f"run: {label}": str(path) for label, path in usable_checkpoints().items()})
     for label, folder in personal_models().items():
         model = read_personal_model(folder)
-        options[f"personal: {label} — {model.cv.accuracy:.0%} on held-out sessions ({model.sessions} sessions)"] \
-            = str(folder)
+        name = f"personal: {label} ({model.cv.accuracy:.0%})"
+        options[name] = str(folder)
+        details[name] = (f"{label}: {model.cv.accuracy:.0%} on held-out sessions ({model.sessions} sessions)")
     label = st.sidebar.selectbox("Model", list(options), key="live-model",
                                  help="Runs without a usable checkpoint (no weights yet, or no normalisation "
                                       "statistics) are not listed. Personal models are trained on the Record a "
                                       "corpus page; their accuracy is measured by leave-one-session-out "
                                       "cross-validation.")
+    st.sidebar.caption(details.get(label, options[label]))
     return options[label]
 
 
@@ -323,11 +328,13 @@ def result_ui(choice: ClipChoice, result, corrected: str | None, predictor: Pred
 
     st.subheader("What moved")
     acoustic_ind, text_ind, corpus_profile = indicators_for(predictor)
-    cols = st.columns(2)
+    # Stacked at full width, not side by side: a half-width column cut the descriptions ("Hammarbe...").
+    cols = [st.container(), st.container()]
     with cols[0]:
         st.markdown(f"**Voice** (z-score against {predictor.reference(result.calibrated)})")
         if predictor.uses_audio:   # a static table: five rows whose descriptions wrap instead of being cut
-            st.table(acoustic_movers(result.zscores, acoustic_ind).set_index("z"))
+            voice, _ = readable(acoustic_movers(result.zscores, acoustic_ind), {"z": 2})
+            st.table(voice.set_index("z"))
     with cols[1]:
         st.markdown("**Words** (share of words, percentage points against "
                     + predictor.reference(bool(baseline and baseline.transcripts) or not predictor.takes_baseline)

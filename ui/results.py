@@ -56,6 +56,10 @@ SYNTHETIC_SWEEP = ("Stress was learnt from the **synthetic demo corpus**: these 
                    "speech, not how well stress can be detected in real speech.")
 
 
+# The row labels are long ("Uniform sampling with activation & valence"): a wide first column, not a cut one.
+LABEL_COLUMN = {"Strategy": st.column_config.TextColumn("Strategy", width="large")}
+
+
 def _results(folder: str, state: dict, key: str) -> None:
     total = state["total"]
     st.progress(min(1.0, state["done"] / total) if total else (1.0 if state["state"] == "finished" else 0.0),
@@ -87,7 +91,7 @@ def _results(folder: str, state: dict, key: str) -> None:
     # Stacked, not side by side: seven columns of 'mean ± sd' need the full width.
     st.markdown(f"**This app: `{name}`**" + (f" (the rows of the paper's Table {table_id})" if table_id else ""))
     ours = sv.results_display(summary, reference)
-    st.dataframe(ours, hide_index=True, width="stretch")
+    st.dataframe(ours, hide_index=True, width="stretch", column_config=LABEL_COLUMN)
     seeds = sorted(per_run.loc[per_run["state"] == "finished", "seed"].unique())
     caption = (f"Test-split stress detection, mean ± sample sd over seeds {', '.join(map(str, seeds)) or '-'}; "
                "precision, recall and F-score of the stressed class; ★ best mean per column; "
@@ -108,7 +112,7 @@ def _results(folder: str, state: dict, key: str) -> None:
     if table_id:
         st.markdown(f"**The paper's numbers** — {paper_results.TITLES[table_id]}")
         paper = sv.paper_display(table_id)
-        st.dataframe(paper, hide_index=True, width="stretch")
+        st.dataframe(paper, hide_index=True, width="stretch", column_config=LABEL_COLUMN)
         st.caption(f"{paper_results.SOURCE}. Single values as printed in the paper; ★ best per column.")
         _downloads(f"{key}-paper", f"muser-paper-table{table_id}", paper_results.paper_table(table_id), paper,
                    f"{paper_results.TITLES[table_id]}. {paper_results.SOURCE}.")
@@ -142,13 +146,14 @@ def sweep_form_ui(key: str = "sweep") -> dict:
     workers = int(c3.number_input("Parallel runs", 1, max(1, os.cpu_count() or 1), 1, key=f"{key}-workers",
                                   help="runs at once on this machine; each uses one core in frozen mode"))
     e1, e2 = st.columns([1, 2])
-    executor = e1.selectbox("Executor", list(EXECUTORS), key=f"{key}-executor",
-                            format_func=lambda n: f"{n}: {EXECUTORS[n].summary}")
+    # The name only (a long option was cut off); what it is, below.
+    executor = e1.selectbox("Executor", list(EXECUTORS), key=f"{key}-executor")
+    e1.caption(EXECUTORS[executor].summary)
     address = ""
     if EXECUTORS[executor].declares("address"):
         address = e2.text_input("Ray cluster address", "", key=f"{key}-ray-address", placeholder="HEAD:6379",
                                 help="empty: a Ray instance on this machine, bound to 127.0.0.1, no dashboard; "
-                                     "a cluster needs the runs folder on a shared filesystem (see the README)")
+                                     "a cluster needs the runs folder on a shared filesystem (docs/sweeps.md)")
     d1, d2, d3 = st.columns(3)
     max_epochs = int(d1.number_input("Max epochs", 1, 5000, 1000, key=f"{key}-max-epochs"))
     patience = int(d2.number_input("Patience", 1, 1000, 30, key=f"{key}-patience"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import json
 import shutil
 
@@ -81,6 +82,7 @@ def test_sample_clip_gives_a_prediction_with_explanations(page):
     voice = next(t.value for t in page.table if "description" in t.value.columns)
     assert voice.index.name == "z" and list(voice.columns[:2]) == ["toward", "feature"]
     assert voice["feature"].is_unique and voice.columns[-2] == "description"
+    assert all(re.fullmatch(r"-?\d+\.\d\d", z) for z in voice.index)  # z to 2 decimals, not 4
     # "not calibrated" is said once, not twice.
     assert sum("not calibrated" in t.lower() for t in texts(page)) == 1
     assert any("whisper" in t and "tiny.en" in t for t in texts(page))   # which recogniser transcribed
@@ -277,8 +279,9 @@ def test_a_personal_model_is_in_the_picker_with_its_measured_accuracy(runs_root,
     at = AppTest.from_file(PAGE, default_timeout=240).run()
     picker = widget(at, "selectbox", "Model")
     label = next(o for o in picker.options if o.startswith("personal: exam/P01"))
-    assert f"{model.cv.accuracy:.0%} on held-out sessions (4 sessions)" in label
+    assert label == f"personal: exam/P01 ({model.cv.accuracy:.0%})"   # short: the sidebar is narrow
     picker.set_value(label).run()
+    assert f"{model.cv.accuracy:.0%} on held-out sessions (4 sessions)" in " ".join(c.value for c in at.sidebar.caption)
     assert not at.exception and not at.error
     assert not any("synthetic" in w.value.lower() for w in at.warning)
     shown = " ".join(texts(at))
