@@ -267,8 +267,9 @@ def estimate_ui(form: LaunchForm, key: str) -> None:
     items = _train_items(form.corpus[0])
     if timed:
         st.info(f"Measured now on this machine ({timed['batches']} timed batches, {timed['threads']} threads): "
-                + rv.epoch_estimate(timed["epoch_items"], timed["samples_per_s"]) + ".",
-                icon=":material/speed:")
+                + rv.epoch_estimate(timed["epoch_items"], timed["samples_per_s"]) + ". Timed with the CPU to "
+                "itself: a run shares its cores with this page while you watch it, and with other runs, so its "
+                "own figure can be lower.", icon=":material/speed:")
     elif measured and items:
         whose = (f"Measured by the shipped demo run `{measured['run']}` when it was made"
                  + (f" ({time.strftime('%Y-%m-%d', time.localtime(measured['measured']))})"

@@ -195,18 +195,22 @@ def _train_locked(cfg, out: Path, resume: bool, init_from, progress: bool, callb
 
 
 def time_batches(cfg: RunConfig, batches: int = 3) -> dict:
-    """Measure training throughput on this machine: one warm-up batch, then ``batches`` timed ones.
+    """Measure training throughput on this machine: a warm-up batch of each task, then ``batches`` timed
+    batches taken from the run's tasks in turn (their texts differ in length, so a stress-only timing
+    over- or under-states a mixed epoch).
 
     For the Train page's estimate before a run; the run itself then measures
     its own samples/s as it goes (status.json).
     """
     cfg, data, model, device = build(cfg)
     trainer = Trainer(model, data, make_strategy(cfg.strategy), cfg, device=device)
-    task = MAIN_TASK  # every run has the main task; its batches time the step
-    trainer.step(task, trainer.streams[task].take(cfg.train.batch_size, trainer.rng))  # first-call costs
+    tasks = [t for t in cfg.data.tasks if t in trainer.streams] or [MAIN_TASK]
+    for task in tasks:  # first-call costs of each head
+        trainer.step(task, trainer.streams[task].take(cfg.train.batch_size, trainer.rng))
     started = time.perf_counter()
     items = 0
-    for _ in range(batches):
+    for i in range(batches):
+        task = tasks[i % len(tasks)]
         idx = trainer.streams[task].take(cfg.train.batch_size, trainer.rng)
         trainer.step(task, idx)
         items += len(idx)
