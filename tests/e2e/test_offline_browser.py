@@ -8,6 +8,7 @@ aborted; the test fails if there is one.
 
 from __future__ import annotations
 
+import re
 import time
 from urllib.parse import urlsplit
 
@@ -65,3 +66,30 @@ def test_a_deep_link_on_a_fresh_server_gets_the_apps_navigation(tmp_path_factory
         text = nav.inner_text()
         assert "Segment a recording" in text and "app\n" not in text
         browser_page.get_by_role("heading", name=first).first.wait_for()  # the page asked for, not the overview
+
+
+def test_a_walk_of_every_page_on_a_fresh_server_shows_no_error_and_no_none(tmp_path_factory, browser_page):
+    """Every page, first visit of a fresh server, once its script has finished: no red error box, no
+    traceback, and no "None" where a value is missing."""
+    from conftest import app_env, serving_app
+
+    env = app_env(tmp_path_factory, tmp_path_factory.mktemp("studies"))
+    page = browser_page
+    walk = {**PAGES, "Segment": "Segment a recording into sentences"}
+    found = []
+    with serving_app(env, tmp_path_factory.mktemp("walk") / "server.log") as url:
+        for path, title in walk.items():
+            page.goto(f"{url}/{path}")
+            page.get_by_role("heading", name=title).first.wait_for()
+            # Done when the "running" widget has been gone for a moment (the pages' first runs fit models).
+            deadline, quiet = time.time() + 120, 0
+            while time.time() < deadline and quiet < 4:
+                quiet = quiet + 1 if not page.query_selector('[data-testid="stStatusWidget"]') else 0
+                time.sleep(0.5)
+            main = page.locator('[data-testid="stMain"]').inner_text()
+            errors = page.locator('[data-testid="stAlertContentError"], [data-testid="stException"]')
+            found += [f"{path or 'overview'}: error box: {errors.nth(i).inner_text()[:200]}"
+                      for i in range(errors.count())]
+            found += [f"{path or 'overview'}: None in '{line.strip()[:120]}'" for line in main.splitlines()
+                      if re.search(r"\bNone\b", line)]
+    assert found == []
