@@ -75,7 +75,7 @@ def corpus_choice_ui(key: str) -> tuple[str, str]:
 def external_choice_ui(key: str) -> tuple[str, str]:
     """(kind, path) of the external emotion set: none, or a source that may be one; ("", "") for none."""
     choice = source_ui("External auxiliary set", f"{key}-external", f"{key}-external", available(external=True),
-                       none="None", external=True,
+                       none="No external set", external=True,
                        help="Emotion labels from another data set, as the tasks ext_activation and "
                             "ext_valence (paper 5.3.3, Table 9)")
     return (choice.source.name, choice.path) if choice.source is not None else ("", "")
