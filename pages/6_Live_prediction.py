@@ -6,10 +6,10 @@ import streamlit as st
 
 from ui.common import show_input_errors
 from ui.live import (
+    add_to_history,
     baseline_ui,
     checkpoint_ui,
     clip_source_ui,
-    add_to_history,
     history_ui,
     load_predictor,
     model_notes_ui,
