@@ -39,3 +39,26 @@ def seed_strip_figure(per_run: pd.DataFrame, metric: str = "accuracy"):
     fig.update_layout(height=120 + 45 * len(order), margin={"l": 10, "r": 10, "t": 30, "b": 40},
                       legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0})
     return fig
+
+
+def reliability_figure(rows: pd.DataFrame):
+    """A reliability diagram (Guo et al. 2017): per row of the sweep, accuracy against mean confidence in
+    each confidence bin of its calibrated test predictions; the diagonal is perfect calibration. A marker's
+    size grows with the items in its bin."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Scatter(x=[0.5, 1.0], y=[0.5, 1.0], mode="lines", name="perfectly calibrated",
+                               line={"color": NEUTRAL, "dash": "dot"}, hoverinfo="skip"))
+    biggest = max(1, int(rows["items"].max())) if len(rows) else 1
+    for label, bins in rows.groupby("label", sort=False):
+        fig.add_trace(go.Scatter(
+            x=bins["confidence"].tolist(), y=bins["accuracy"].tolist(), mode="lines+markers", name=str(label),
+            marker={"size": [6 + 14 * n / biggest for n in bins["items"]]},
+            customdata=bins[["items"]].to_numpy().tolist(),
+            hovertemplate=f"{label}<br>confidence %{{x:.2f}}: accuracy %{{y:.2f}} (%{{customdata[0]}} items)"
+                          "<extra></extra>"))
+    fig.update_xaxes(title="mean confidence of the predicted class (calibrated)", range=[0.5, 1.0])
+    fig.update_yaxes(title="share right", range=[0.0, 1.02])
+    fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 30, "b": 40},
+                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0})
+    return fig

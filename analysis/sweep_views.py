@@ -300,6 +300,25 @@ def _why(runs: pd.DataFrame) -> str:
     return text + ", and kept the same checkpoint"
 
 
+def reliability_rows(per_run: pd.DataFrame) -> pd.DataFrame:
+    """Each row's calibrated stress probabilities on the test split, pooled over its finished seeds: per
+    confidence bin the items, mean confidence and accuracy (from each run's test.json); empty when no run
+    of the sweep was calibrated."""
+    parts = []
+    for label, run in zip(per_run["label"], per_run["run"], strict=True):
+        record = rf.read_json(Path(run) / rf.TEST) or {}
+        bins = ((record.get("calibration") or {}).get(MAIN_TASK) or {}).get("reliability")
+        if isinstance(bins, dict) and bins.get("items"):
+            parts.append(pd.DataFrame(bins).assign(label=label))
+    if not parts:
+        return pd.DataFrame(columns=["label", "lower", "upper", "items", "confidence", "accuracy"])
+    table = pd.concat(parts, ignore_index=True)
+    table["hits"], table["sure"] = table["accuracy"] * table["items"], table["confidence"] * table["items"]
+    pooled = table.groupby(["label", "lower", "upper"], sort=False)[["items", "hits", "sure"]].sum().reset_index()
+    pooled["confidence"], pooled["accuracy"] = pooled["sure"] / pooled["items"], pooled["hits"] / pooled["items"]
+    return pooled[["label", "lower", "upper", "items", "confidence", "accuracy"]]
+
+
 def data_lines(per_run: pd.DataFrame) -> list[str]:
     """What the sweep's runs learnt from: one line when every row learnt from the same data, else one line
     per kind naming its rows. A run folder still being created (nothing in it yet) is left out."""

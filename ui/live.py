@@ -307,6 +307,8 @@ def result_ui(choice: ClipChoice, result, corrected: str | None, predictor: Pred
     left, right = st.columns([1, 1])
     with left:
         st.plotly_chart(gauge(result.stress_probability), width="stretch")
+        if result.probability_scaling:
+            st.caption(f"Calibrated probability: {result.probability_scaling}.")
     with right:
         scales = predictor.label_scales
         st.metric("Prediction", "stressed" if result.stressed else "not stressed")

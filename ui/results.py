@@ -124,6 +124,13 @@ def _results(folder: str, state: dict, key: str) -> None:
     st.plotly_chart(sweep_figures.seed_strip_figure(per_run, metric), key=f"{key}-strip")
     st.caption("One dot per run: its test result on the stress task, coloured by seed; the bar is the row's mean. "
                "Dots of several rows at the same place on one seed are runs that trained alike.")
+    reliability = sv.reliability_rows(per_run[per_run["state"] == "finished"])
+    if len(reliability):
+        st.markdown("**Calibration** (stress probabilities on the test split)")
+        st.plotly_chart(sweep_figures.reliability_figure(reliability), key=f"{key}-reliability")
+        st.caption("Each run's stress probabilities are temperature-scaled on its validation split after "
+                   "training (Guo et al. 2017); points on the diagonal are as sure as they are right. The runs' "
+                   "ECE and Brier score, before and after, are in their test metrics.")
     with st.expander("Every run of the sweep"):
         st.dataframe(all_runs, hide_index=True, width="stretch")
 

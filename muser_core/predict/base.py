@@ -51,6 +51,7 @@ class LiveResult:
     not_speech: str | None = None            # one line when the clip was not taken for speech
     text_absent: bool = False                # no words: the text side had nothing to read
     synthetic_model: bool = False            # the model was trained on the synthetic demo corpus
+    probability_scaling: str | None = None   # how the stress probability was calibrated (temperature), if at all
 
     @property
     def scored(self) -> bool:
@@ -66,7 +67,8 @@ class LiveResult:
                 "activation": rounded(self.activation, 3), "valence": rounded(self.valence, 3),
                 "transcript": self.transcript,
                 "text": "absent (no words recognised)" if self.text_absent else "present",
-                "calibrated": self.calibrated, "synthetic_model": self.synthetic_model,
+                "calibrated": self.calibrated, "probability_scaling": self.probability_scaling,
+                "synthetic_model": self.synthetic_model,
                 "recogniser": self.recogniser, "warnings": self.warnings,
                 "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()}}
 
@@ -87,6 +89,7 @@ class Predictor(ABC):
     uses_text = True
     uses_audio = True
     synthetic = False
+    probability_scaling: str | None = None  # e.g. "temperature scaling, T = 1.42 (fitted on validation)"
 
     @property
     def label_scales(self) -> dict[str, tuple[float, float]]:
@@ -176,7 +179,7 @@ class Predictor(ABC):
         calibrated = self.is_calibrated(baseline)
         zscores = self.zscores(clip.features, baseline)  # once: the model reads what the page shows
         recogniser = self.recogniser.describe()
-        common = dict(calibrated=calibrated, features=clip.features, zscores=zscores, recogniser=recogniser,
+        common = dict(probability_scaling=self.probability_scaling, calibrated=calibrated, features=clip.features, zscores=zscores, recogniser=recogniser,
                       synthetic_model=self.synthetic)
         if clip.speech is not None and not clip.speech.is_speech:
             # Noise, music or clicks: the model would still print a number. Make no call.

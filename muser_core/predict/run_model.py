@@ -22,7 +22,7 @@ from muser_core.audio.transcribe import Recogniser, get_recogniser
 from muser_core.base.errors import InputError
 from muser_core.base.files import read_json
 from muser_core.base.paths import DATA_DIR, runs_dir
-from muser_core.base.tasks import is_classification
+from muser_core.base.tasks import MAIN_TASK, is_classification
 from muser_core.config import RunConfig
 from muser_core.data.corpus import sidecar_path
 from muser_core.features.normalise import SpeakerZScore
@@ -146,6 +146,8 @@ def load_trained_model(run_dir: str | Path, device: str = "cpu") -> tuple[MultiT
     if not ckpt.is_file():
         raise InputError(f"{run_dir}: no checkpoint yet (the run has not finished an epoch)")
     stats = rf.read_json(run_dir / rf.NORMALISER) or {}
+    # The stress head's temperature (fitted on validation after training); a run without one gives T = 1.
+    stats["calibration"] = rf.read_json(run_dir / rf.CALIBRATION) or {}
     encoder = TextEncoder(cfg.model.text_model, cfg.model.max_length) if cfg.model.uses_text else None
     if encoder is not None and encoder.hidden_size != cfg.model.text_dim:
         raise InputError(f"{cfg.model.text_model or 'default MiniLM'}: hidden size {encoder.hidden_size}, "
@@ -179,6 +181,12 @@ def predict(model: MultiTaskModel, stats: dict, texts: Sequence[str] | None = No
     return model_outputs(model, stats, texts, acoustic)
 
 
+def temperature(stats: dict, task: str) -> float:
+    """The task's calibration temperature from the run's calibration.json (1: the raw softmax)."""
+    value = ((stats.get("calibration") or {}).get(task) or {}).get("temperature")
+    return float(value) if isinstance(value, (int, float)) and value > 0 else 1.0
+
+
 @torch.no_grad()
 def model_outputs(model: MultiTaskModel, stats: dict, texts: Sequence[str] | None = None,
                   acoustic: np.ndarray | None = None) -> pd.DataFrame:
@@ -204,7 +212,7 @@ def model_outputs(model: MultiTaskModel, stats: dict, texts: Sequence[str] | Non
     result = {}
     for task, value in out.items():
         if is_classification(task):
-            result[f"{task}_probability"] = torch.softmax(value, -1)[:, 1].cpu().numpy()
+            result[f"{task}_probability"] = torch.softmax(value / temperature(stats, task), -1)[:, 1].cpu().numpy()
         else:
             target = stats.get("targets", {}).get(task, {"mean": 0.0, "std": 1.0})
             result[task] = value.cpu().numpy() * target["std"] + target["mean"]
@@ -231,6 +239,9 @@ class LivePredictor(Predictor):
         self.uses_audio = self.config.model.uses_audio
         self.synthetic = trained_on_synthetic(self.checkpoint)
         self.recogniser = recogniser or get_recogniser()
+        if temperature(self.stats, MAIN_TASK) != 1.0:
+            self.probability_scaling = (f"temperature scaling, T = {temperature(self.stats, MAIN_TASK):.2f} "
+                                        "(fitted on the validation split after training)")
 
     @property
     def label_scales(self) -> dict[str, tuple[float, float]]:

@@ -310,9 +310,16 @@ class Trainer:
 
     # ------------------------------------------------------------------ evaluation
 
-    @torch.no_grad()
     def predictions(self, split: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """(labels, predictions) per task on its own scale; the encoder runs once over the split's items."""
+        return self._outputs(split, logits=False)
+
+    def logits(self, split: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """(labels, two-class logits) per classification task (the stress head): what calibration fits."""
+        return self._outputs(split, logits=True)
+
+    @torch.no_grad()
+    def _outputs(self, split: str, logits: bool) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         self.model.eval()
         splits = {t: d.splits[split] for t, d in self.data.tasks.items() if len(d.splits[split])}
         union = torch.unique(torch.cat(list(splits.values())))
@@ -323,9 +330,13 @@ class Trainer:
         where[union] = torch.arange(len(union), device=union.device)
         out = {}
         for task, idx in splits.items():
+            if logits and not is_classification(task):
+                continue
             d = self.data.tasks[task]
             pred = self.model.head(task, fused[where[idx]])
-            if is_classification(task):
+            if logits:
+                pred = pred.float().cpu().numpy()
+            elif is_classification(task):
                 pred = pred.argmax(-1).cpu().numpy()
             else:
                 pred = pred.float().cpu().numpy() * d.std + d.mean

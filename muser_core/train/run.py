@@ -23,6 +23,7 @@ from muser_core.config import RunConfig
 from muser_core.model import MultiTaskModel, load_weights
 from muser_core.strategies import make_strategy
 from muser_core.train import run_folder as rf
+from muser_core.train.calibration import ECE_BINS, calibration_report, fit_temperature
 from muser_core.train.callbacks import ProgressBar, RunWriter
 from muser_core.train.checkpoints import load_best_state, load_resume_state
 from muser_core.train.data import PreparedData, prepare_data
@@ -184,14 +185,33 @@ def _train_locked(cfg, out: Path, resume: bool, init_from, progress: bool, callb
         writer.write_status(trainer, None, state="stopped")
         return {}
     test = trainer.evaluate("test")
+    calibration = _calibrate(trainer, out, test)
     rf.write_json(out / rf.TEST, {
         "best_epoch": trainer.best_epoch, "metrics": test,
         "note": "stress: accuracy and the stressed class's precision/recall/F1; emotions: RMSE and CCC "
                 "on the data set's own label scale (label_scales)",
         "label_scales": {t: d.scale for t, d in data.tasks.items() if not is_classification(t)},
-        "items": {t: len(d.splits["test"]) for t, d in data.tasks.items()}})
+        "items": {t: len(d.splits["test"]) for t, d in data.tasks.items()}, **calibration})
     writer.write_status(trainer, None, state="finished", finished=time.time())
     return test
+
+
+def _calibrate(trainer: Trainer, out: Path, test: dict) -> dict:
+    """Temperature scaling of the stress head on the validation split (Guo et al. 2017), stored beside the
+    checkpoint (calibration.json); the stress test metrics gain the ECE and Brier score after it and before
+    it (``*_uncalibrated``). Returns test.json's ``calibration`` entry: the temperature and the test split's
+    reliability bins."""
+    validation, on_test = trainer.logits("validation").get(MAIN_TASK), trainer.logits("test").get(MAIN_TASK)
+    if validation is None or on_test is None:
+        return {}
+    temperature = fit_temperature(validation[1], validation[0])
+    rf.write_json(out / rf.CALIBRATION, {MAIN_TASK: {
+        "temperature": temperature, "method": "temperature scaling (Guo et al. 2017)",
+        "fitted_on": "validation", "items": int(len(validation[0]))}})
+    report = calibration_report(on_test[1], on_test[0], temperature)
+    test[MAIN_TASK].update({k: report[k] for k in ("ece", "brier", "ece_uncalibrated", "brier_uncalibrated")})
+    return {"calibration": {MAIN_TASK: {"temperature": temperature, "ece_bins": ECE_BINS,
+                                        "reliability": report["reliability"]}}}
 
 
 def time_batches(cfg: RunConfig, batches: int = 3) -> dict:

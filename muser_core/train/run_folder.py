@@ -49,6 +49,7 @@ from muser_core.config import RunConfig
 
 CONFIG, METRICS, CHECKPOINT, TEST = "config.json", "metrics.jsonl", "checkpoint.safetensors", "test.json"
 STATUS, ENV, NORMALISER, DATA, RESUME = "status.json", "env.json", "normaliser.json", "data.json", "resume.pt"
+CALIBRATION = "calibration.json"  # the stress head's temperature, fitted on validation after training
 LOCK, OWNER, LAUNCH, TRAIN_LOG = ".lock", "owner.json", "launch.json", "train.log"
 # What a launcher or a failed start may leave in a folder before the run itself writes anything.
 BEFORE_A_RUN = {LOCK, OWNER, LAUNCH, TRAIN_LOG, STATUS}

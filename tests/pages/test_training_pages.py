@@ -422,6 +422,29 @@ def test_a_sweep_whose_first_run_is_being_created_shows_no_error_and_says_what_e
                for c in captions), captions
 
 
+def test_results_page_draws_a_reliability_diagram_of_the_calibrated_runs_pooled_over_seeds(runs_root):
+    import plotly
+
+    from analysis import sweep_views as sv
+
+    sweep = _table8_sweep(runs_root, {2: ("uniform", 2, 0.75)}, seeds=(0, 1))
+    for seed, (hits, n) in enumerate(((8, 10), (5, 10))):
+        run = next(sweep.glob(f"*-seed{seed}"))
+        record = rf.read_json(run / rf.TEST)
+        record["calibration"] = {"stress": {"temperature": 1.5, "reliability": {
+            "lower": [0.9], "upper": [0.9333], "items": [n], "confidence": [0.91 + 0.01 * seed],
+            "accuracy": [hits / n]}}}
+        rf.write_json(run / rf.TEST, record)
+    rows = sv.reliability_rows(sv.sweep_runs(sweep))
+    assert list(rows["items"]) == [20]
+    assert rows["accuracy"].iloc[0] == pytest.approx(13 / 20) and rows["confidence"].iloc[0] == pytest.approx(0.915)
+    at = _results_page(sweep)
+    assert not at.exception
+    figures = [plotly.io.from_json(c.proto.spec) for c in at.get("plotly_chart")]
+    diagram = next(f for f in figures if f.data and f.data[0].name == "perfectly calibrated")
+    assert list(diagram.data[1].y) == pytest.approx([0.65])
+
+
 def test_a_stopped_sweep_counts_stopped_and_never_started_runs_apart_from_done(runs_root):
     """Six planned runs, one finished, two stopped by the sweep's stop, three never started."""
     from analysis import sweep_views as sv
