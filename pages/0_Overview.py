@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from muser_core.sources import available
-from ui.common import corpus_banner, corpus_overview_ui, corpus_source_ui
+from ui.common import corpus_banner, corpus_overview_ui, corpus_source_ui, missing_data_notice_ui
 
 st.set_page_config(page_title="MUSER stress lab", layout="wide")
 st.title("MUSER stress lab")
@@ -19,9 +18,7 @@ st.markdown(
     "features** mark stress and emotion, run the paper's **multi-task training** and watch "
     "its speed-based task sampling adapt, and **record your voice** to get a prediction."
 )
-if not any(s.built_in for s in available()):
-    st.info("No data is loaded yet: the embedded demo corpus is not in this copy. "
-            "Choose a copy on this machine or upload a CSV in the sidebar.")
+missing_data_notice_ui()
 
 corpus = corpus_source_ui("overview")
 if corpus is not None:

@@ -2,7 +2,7 @@
 
 Reproduces Tables 3 and 4 of the paper (and Tables 1-2's layout) on the loaded
 data, with bootstrap stability beside every rank. The analysis lives in
-:mod:`muser_core.indicators`, the shared page parts in :mod:`ui.indicators`; this
+:mod:`muser_core.indicators`, the page parts in :mod:`ui.indicators`; this
 page adds the eGeMAPS group table and the paper's Table 3.
 """
 
@@ -11,12 +11,12 @@ from __future__ import annotations
 import streamlit as st
 
 from analysis import paper_reference
-from muser_core.indicators import acoustic_group_table, egemaps_annotation
 from ui.common import show_input_errors
 from ui.indicators import (
     ACOUSTIC,
     TEXT,
-    OurTable,
+    acoustic_annotator,
+    acoustic_group_tables,
     corpus_input,
     feature_source_ui,
     fit,
@@ -47,9 +47,8 @@ with show_input_errors():
     # The text side is scored as the text page scores it in this session (its caption says how).
     counts = table4(ACOUSTIC, analysis, options, corpus, score=kept_score(TEXT.key))
 
-results_ui(ACOUSTIC, analysis, options, egemaps_annotation, counts, paper={
+results_ui(ACOUSTIC, analysis, options, acoustic_annotator(), counts, paper={
     "table3": ("**Paper Table 3**", paper_reference.table3()),
     "table1": (f"In the paper all three eGeMAPS sets share {paper_reference.SHARED_COUNTS['eGeMAPS']} features "
                "(it does not list them).", None),
-}, first=[OurTable("table3", f"By eGeMAPS group, top {options.k} (as paper Table 3)",
-                   acoustic_group_table(analysis, options.k), "table3_groups.csv")])
+}, first=acoustic_group_tables(analysis, options.k))

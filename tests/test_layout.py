@@ -212,6 +212,17 @@ def test_the_app_imports_flow_from_pages_to_the_library_at_the_top_of_each_file(
     assert hidden == []
 
 
+def test_every_page_reaches_the_library_through_ui():
+    """Pages draw with ui/ (and read the paper's tables from analysis/); none imports muser_core itself."""
+    direct = []
+    for path in sorted((REPO / "pages").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([node.module or ""] if isinstance(node, ast.ImportFrom) else
+                     [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            direct += [f"{path.name}:{node.lineno} imports {n}" for n in names if n.split(".")[0] == "muser_core"]
+    assert direct == []
+
+
 def test_the_app_check_can_fail(tmp_path):
     (tmp_path / "analysis").mkdir()
     bad = tmp_path / "analysis" / "views.py"

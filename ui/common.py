@@ -34,6 +34,7 @@ FAVICON = str(Path(__file__).with_name("favicon.png"))
 # widget's state when a page without it runs, so the choice is kept under keys of its own.
 KEPT = "muser-data"
 # Folders (besides the shipped data) that uploaded manifests may point into, os.pathsep-separated.
+AUDIO_TYPES = ["wav", "flac", "ogg", "mp3", "m4a", "webm"]  # what the pages' audio uploaders take
 DATA_DIRS_VAR = "MUSER_DATA_DIRS"
 
 
@@ -245,6 +246,13 @@ def corpus_source_ui(key: str = "corpus", show_split: bool = True) -> Corpus | N
             help="speaker: no speaker in two splits; paper: 1,853 / 200 / 273 sentences")) if show_split \
             else SPLIT_METHODS[0]
         return load_choice_ui(choice, split, upload=True)
+
+
+def missing_data_notice_ui() -> None:
+    """A note when this copy has none of the embedded data sets (the demo corpus, EmoBank)."""
+    if not any(s.built_in for s in available()):
+        st.info("No data is loaded yet: the embedded demo corpus is not in this copy. "
+                "Choose a copy on this machine or upload a CSV in the sidebar.")
 
 
 def corpus_banner(corpus: Corpus) -> None:

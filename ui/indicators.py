@@ -35,7 +35,9 @@ from muser_core.indicators import (
     Annotator,
     IndicatorAnalysis,
     IndicatorInput,
+    acoustic_group_table,
     default_non_features,
+    egemaps_annotation,
     jaccard,
     lexicon_annotation,
     read_feature_csv,
@@ -192,6 +194,11 @@ def cached_egemaps(paths: tuple[str, ...]) -> tuple[pd.DataFrame, int]:
     """eGeMAPS of each audio file, and how many files could not be read."""
     table, skipped = extract_egemaps(list(paths), workers=2)
     return table, len(skipped)
+
+
+def acoustic_annotator() -> Annotator:
+    """What the acoustic page writes beside each eGeMAPS feature: its group and a plain-words description."""
+    return egemaps_annotation
 
 
 def text_annotator(dic: bytes | None = None, name: str = OPEN_LEXICON) -> Annotator | None:
@@ -514,6 +521,12 @@ def table4(modality: Modality, analysis: IndicatorAnalysis, options: Options, co
                        "z-normalisation, as on its own page")
     order = [m.feature_set for m in MODALITIES if m.feature_set in tops]
     return unique_counts({name: tops[name] for name in order}).reset_index(), remarks
+
+
+def acoustic_group_tables(analysis: IndicatorAnalysis, k: int) -> list[OurTable]:
+    """The acoustic page's own table: the top k by eGeMAPS group, as paper Table 3."""
+    return [OurTable("table3", f"By eGeMAPS group, top {k} (as paper Table 3)", acoustic_group_table(analysis, k),
+                     "table3_groups.csv")]
 
 
 def results_ui(modality: Modality, analysis: IndicatorAnalysis, options: Options,

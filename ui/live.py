@@ -30,9 +30,8 @@ from muser_core.predict.load import load_predictor as load_model
 from muser_core.predict.run_model import DEFAULT_CHECKPOINT, usable_checkpoints
 from muser_core.study.personal_model import MODEL_FILE, personal_models, read_personal_model
 from muser_core.train.data import load_corpus
-from ui.common import check_upload, table_ui
+from ui.common import AUDIO_TYPES, check_upload, table_ui
 
-AUDIO_TYPES = ["wav", "flac", "ogg", "mp3", "m4a", "webm"]
 SOURCE = "live-source"   # which input the user touched last: that one is scored
 NO_SAMPLE = "(none)"
 

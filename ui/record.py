@@ -24,8 +24,7 @@ from muser_core.study.process import process_study
 from muser_core.study.protocol import RATING, Condition, Session, StressTask, StudySettings
 from muser_core.study.store import Study, list_studies, studies_dir
 from muser_core.study.table import correct_transcript, load_study, sentences
-from ui.common import check_upload, table_ui
-from ui.live import AUDIO_TYPES
+from ui.common import AUDIO_TYPES, check_upload, table_ui
 
 NEW_STUDY = "+ New study"
 SECTIONS = ("Set-up", "Participants", "Session", "Process and review", "Personal model")

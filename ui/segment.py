@@ -11,8 +11,10 @@ import pandas as pd
 import streamlit as st
 
 from muser_core.audio.decode import load_audio
-from muser_core.audio.segment import Sentence, segment_file, segment_signal
-from muser_core.audio.transcribe import get_recogniser
+from muser_core.audio.segment import MIN_CLIP_S, PAD_S, Sentence, segment_file, segment_signal
+from muser_core.audio.transcribe import RECOGNISERS, get_recogniser
+from muser_core.base.words import plural
+from ui.common import AUDIO_TYPES
 
 
 @st.cache_data(show_spinner="Transcribing and cutting into sentences…", max_entries=4)
@@ -39,6 +41,26 @@ def cached_segments(data: bytes, name: str, speaker: str, recogniser: str,
                 if path.is_file():
                     archive.write(path, path.relative_to(out.parent).as_posix())
     return table, buffer.getvalue()
+
+
+def segment_inputs_ui():
+    """The recording and what to say about it: (upload or None, speaker, recogniser, stress label)."""
+    st.caption("The paper's pre-processing (4.2): each monologue is cut into sentences and transcribed; every "
+               "sentence keeps the monologue's labels. The recogniser's word timestamps give the cuts "
+               f"({PAD_S} s padding where there is room, no clip under {MIN_CLIP_S} s). The same as "
+               "`muser segment --audio LONG.wav --speaker ID --out DIR`.")
+
+    upload = st.file_uploader("Long recording (a monologue)", type=AUDIO_TYPES, key="segment-upload")
+    cols = st.columns(3)
+    speaker = cols[0].text_input("Speaker id", "speaker1", key="segment-speaker")
+    recogniser = cols[1].selectbox("Speech recogniser", list(RECOGNISERS), key="segment-recogniser")
+    stress = cols[2].selectbox("Stress label for every sentence", ["(none)", "stressed", "not stressed"],
+                               key="segment-stress")
+    return upload, speaker, recogniser, stress
+
+
+def segment_summary_ui(table: pd.DataFrame, name: str) -> None:
+    st.success(f"{plural(len(table), 'sentence')} from {name}.")
 
 
 def sentences_ui(table: pd.DataFrame) -> None:
