@@ -8,6 +8,7 @@ import error could hide it.
 from __future__ import annotations
 
 import ast
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -123,6 +124,15 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
         if v not in index:
             visit(v)
     return out
+
+
+def test_contributing_lists_the_floors_as_the_test_holds_them():
+    """CONTRIBUTING.md's table is the readers' copy of FLOORS: the same packages on the same floors."""
+    rows = re.findall(r"^\| (\d+) \| (.+?) \|", (REPO / "CONTRIBUTING.md").read_text(), re.M)
+    written = defaultdict(set)
+    for floor_number, cell in rows:
+        written[int(floor_number) - 1] |= {name.strip("`/").removesuffix(".py") for name in re.findall(r"`[^`]+`", cell)}
+    assert [written[i] for i in range(len(FLOORS))] == FLOORS and len(written) == len(FLOORS)
 
 
 def test_every_muser_core_module_has_a_floor():
