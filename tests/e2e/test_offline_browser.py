@@ -93,3 +93,23 @@ def test_a_walk_of_every_page_on_a_fresh_server_shows_no_error_and_no_none(tmp_p
             found += [f"{path or 'overview'}: None in '{line.strip()[:120]}'" for line in main.splitlines()
                       if re.search(r"\bNone\b", line)]
     assert found == []
+
+
+def test_the_text_indicators_page_shows_coefficients_then_counts_the_bootstrap(streamlit_url, browser_page):
+    """A long bootstrap is not a bare spinner: the coefficients come first, a bar counts the resamples, and
+    the stability fills in when they are done."""
+    page = browser_page
+    page.goto(f"{streamlit_url}/Text_indicators")
+    page.get_by_role("heading", name="Text indicators").first.wait_for()
+    page.get_by_text("Features ranked").first.wait_for(timeout=120_000)   # the first fit (default settings)
+    boot = page.get_by_role("spinbutton", name="Bootstrap resamples")
+    boot.fill("1150")   # a count no other test fits: a fresh fit
+    boot.press("Enter")
+    page.get_by_text("Meanwhile, the top 10 coefficients per task").wait_for(timeout=60_000)
+    counter = page.get_by_text(re.compile(r"Bootstrap for stability: [\d,]+ of [\d,]+ resamples"))
+    counter.first.wait_for(timeout=60_000)
+    assert re.search(r"of (3,450|2,300) resamples", counter.first.inner_text())  # 1,150 x the tasks fitted
+    counter.first.wait_for(state="detached", timeout=180_000)
+    page.get_by_text("Bootstrap resamples").first.wait_for()
+    assert page.get_by_text("1,150").first.is_visible() or page.get_by_text("1150").first.is_visible()
+
