@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -60,8 +59,9 @@ def run(args: argparse.Namespace) -> int:
     extra = [f for f in args.streamlit_flags if f != "--"]
     command = app_command(args.port, extra)
     print(f"serving the MUSER stress lab from {APP_DIR} on http://localhost:{args.port}", flush=True)
-    try:
-        # No network at run time: models and data come from installed packages and the app's files.
-        return subprocess.call(command, env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=APP_DIR)
-    except KeyboardInterrupt:
-        return 0
+    os.chdir(APP_DIR)
+    # Streamlit replaces this process (same pid), so Ctrl-C, SIGTERM or a service manager's stop reach the
+    # server itself; a child would be left serving when only its parent was stopped.
+    # No network at run time: models and data come from installed packages and the app's files.
+    os.execve(command[0], command, {**os.environ, "HF_HUB_OFFLINE": "1"})
+    return 0  # not reached

@@ -171,3 +171,32 @@ def test_muser_help_answers_without_importing_torch():
             "    print('torch' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], cwd=CHECKOUT, capture_output=True, text=True, timeout=60)
     assert done.stdout.strip().endswith("False")
+
+
+@pytest.mark.slow
+def test_stopping_muser_app_stops_the_server(tmp_path):
+    """SIGTERM to `muser app` (a service manager's stop, a test's teardown) ends the server: Streamlit runs in
+    its process, not in a child that would be left serving."""
+    import signal
+
+    env = {**os.environ, "MUSER_RUNS_DIR": str(tmp_path / "runs"), "HF_HUB_OFFLINE": "1"}
+    server = subprocess.Popen([sys.executable, "-m", "muser_core", "app", "--port", "8598"], cwd=tmp_path,
+                              env={**env, "PYTHONPATH": str(CHECKOUT)}, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                urllib.request.urlopen("http://127.0.0.1:8598/_stcore/health", timeout=2)
+                break
+            except OSError:
+                assert time.time() < deadline and server.poll() is None
+                time.sleep(0.5)
+        family = [psutil.Process(server.pid), *psutil.Process(server.pid).children(recursive=True)]
+        server.send_signal(signal.SIGTERM)
+        _, alive = psutil.wait_procs(family, timeout=30)
+        assert not alive, [" ".join(p.cmdline())[:80] for p in alive]
+    finally:
+        for p in psutil.Process().children(recursive=True):
+            if "8598" in " ".join(p.cmdline()):
+                p.kill()
