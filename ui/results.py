@@ -56,8 +56,9 @@ SYNTHETIC_SWEEP = ("Stress was learnt from the **synthetic demo corpus**: these 
                    "speech, not how well stress can be detected in real speech.")
 
 
-# The row labels are long ("Uniform sampling with activation & valence"): a wide first column, not a cut one.
-LABEL_COLUMN = {"Strategy": st.column_config.TextColumn("Strategy", width="large")}
+# The row labels are long ("Uniform sampling with activation & valence"): a first column wide enough for them
+# that still leaves the seven number columns on screen at 1400 px.
+LABEL_COLUMN = {"Strategy": st.column_config.TextColumn("Strategy", width=275)}
 
 
 def _results(folder: str, state: dict, key: str) -> None:
