@@ -99,8 +99,9 @@ def checkpoint_ui() -> str:
     """Sidebar: which model to use: a trained run (only those whose checkpoint can score a clip) or a
     personal model trained on a study, labelled with its measured accuracy."""
     # Short labels (the sidebar is narrow: a long one was cut off); the chosen one's details below it.
-    options = {"demo checkpoint (synthetic data)": str(DEFAULT_CHECKPOINT)}
-    details = {"demo checkpoint (synthetic data)": f"{DEFAULT_CHECKPOINT.name}, trained on the synthetic demo corpus"}
+    demo = "demo model (synthetic)"
+    options = {demo: str(DEFAULT_CHECKPOINT)}
+    details = {demo: f"{DEFAULT_CHECKPOINT.name}: the shipped checkpoint, trained on the synthetic demo corpus"}
     options.update({f"run: {label}": str(path) for label, path in usable_checkpoints().items()})
     for label, folder in personal_models().items():
         model = read_personal_model(folder)
