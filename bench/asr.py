@@ -31,7 +31,7 @@ from muser_core.audio.transcribe import (  # noqa: E402
     get_recogniser,
     word_error_rate,
 )
-from muser_core.data.samples import real_clips  # noqa: E402
+from muser_core.predict.samples import real_clips  # noqa: E402
 
 TARGET_WER = 0.10
 

@@ -37,9 +37,9 @@ from muser_core.audio.decode import TARGET_SR  # noqa: E402
 from muser_core.audio.transcribe import PocketSphinxRecogniser, WhisperRecogniser  # noqa: E402
 from muser_core.audio.vad import speech_activity  # noqa: E402
 from muser_core.audio.vad import warm_up as warm_up_vad  # noqa: E402
-from muser_core.data.samples import long_reading  # noqa: E402
 from muser_core.features.acoustic import egemaps_from_signal  # noqa: E402
 from muser_core.predict.clip import prepare_clip  # noqa: E402
+from muser_core.predict.samples import long_reading  # noqa: E402
 
 
 def vad_and_features(signal) -> None:

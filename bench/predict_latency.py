@@ -27,8 +27,8 @@ import soundfile  # noqa: E402
 
 from muser_core.audio.decode import load_audio  # noqa: E402
 from muser_core.audio.transcribe import DEFAULT_RECOGNISER, RECOGNISERS, get_recogniser  # noqa: E402
-from muser_core.data.samples import real_clips  # noqa: E402
 from muser_core.predict.run_model import LivePredictor  # noqa: E402
+from muser_core.predict.samples import real_clips  # noqa: E402
 
 TARGET_S = 0.6
 

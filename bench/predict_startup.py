@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from muser_core.audio.decode import TARGET_SR  # noqa: E402
 from muser_core.audio.transcribe import WhisperRecogniser  # noqa: E402
-from muser_core.data.samples import long_reading  # noqa: E402
+from muser_core.predict.samples import long_reading  # noqa: E402
 
 # The same libraries and weights as the command, loaded as their own documentation shows; no project code.
 BARE_START_UP = f"""

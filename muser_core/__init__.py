@@ -29,7 +29,7 @@ _PUBLIC = {
     "train_run": "muser_core.train",                # one run from corpus to test metrics, in a run folder
     "load_predictor": "muser_core.predict.load",    # a run folder or the demo model -> Predictor
     "prepare_clip": "muser_core.predict.clip",      # an audio file -> the clip a Predictor takes
-    "sample_clips": "muser_core.data.samples",      # the shipped real-voice clips with their texts
+    "sample_clips": "muser_core.predict.samples",      # the shipped real-voice clips with their texts
 }
 _RENAMED = {"load_corpus": "load", "extract_text_features": "extract_features", "sample_clips": "real_clips"}
 

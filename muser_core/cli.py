@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from muser_core.base.errors import InputError
@@ -34,6 +34,7 @@ class Command:
     summary: str
     description: str = ""
     passes_unknown: bool = False  # unknown flags reach run() as args.unknown (the sweep's train flags)
+    registers: tuple[str, ...] = ()  # packages imported first: they register choices it lists (a study source)
 
 
 COMMANDS: dict[str, Command | dict[str, Command]] = {
@@ -42,7 +43,8 @@ COMMANDS: dict[str, Command | dict[str, Command]] = {
                    "-- go to `streamlit run`."),
     "corpus": Command("muser_core.sources", "write one canonical utterance table from a data set",
                       "Write one canonical utterance table, and its metadata, from a data set (MuSE, OMG-Emotion, "
-                      "Dreaddit, EmoBank, a manifest of your own clips, or the synthetic demo)."),
+                      "Dreaddit, EmoBank, a manifest of your own clips, a study recorded in the app, or the "
+                      "synthetic demo).", registers=("muser_core.study",)),
     "features": {
         "text": Command("muser_core.features.text", "LIWC-style word-category scores for each text of a CSV column",
                         "LIWC-style word-category scores for each text of a CSV column (MUSER paper 3.2)."),
@@ -114,6 +116,8 @@ def command_parser(words: Sequence[str]) -> tuple[CommandParser, Command]:
     if not isinstance(entry, Command):
         raise InputError(f"unknown command '{' '.join(words)}' (choose {', '.join(COMMANDS)})")
     parser = _parser(" ".join([PROG, *path]), entry.description or entry.summary)
+    for package in entry.registers:
+        importlib.import_module(package)
     importlib.import_module(entry.module).add_arguments(parser)
     return parser, entry
 
@@ -156,6 +160,6 @@ def _fail(exc: Exception) -> int:
     return 2
 
 
-def run_command(*words: str) -> callable:
+def run_command(*words: str) -> Callable[..., int]:
     """``run_command("sweep")(argv)`` is ``main(["sweep", *argv])``: a subcommand as a function."""
     return lambda argv=(): main([*words, *argv])

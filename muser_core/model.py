@@ -10,14 +10,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 import torch
 from torch import nn
 
 from muser_core.base.errors import InputError
 from muser_core.base.tasks import is_classification
-from muser_core.config import ModelConfig
 from muser_core.features.layer_cache import top_layers
+
+
+class Architecture(Protocol):
+    """The sizes the network is built from; :class:`muser_core.config.ModelConfig` has them all.
+
+    The model reads these values only, so it sits below the run's settings and
+    a notebook may build one from any object that has them.
+    """
+
+    uses_text: bool          # a text branch (modality text or both)
+    uses_audio: bool         # an acoustic branch (modality audio or both)
+    text_dim: int            # the Transformer's hidden size
+    n_acoustic: int          # eGeMAPS functionals in (88)
+    hidden_size: int         # text projection and acoustic MLP width (256, paper 4.3)
+    acoustic_layers: int     # hidden layers of the acoustic MLP (4, paper 4.3.2)
+    head_dropout: float      # dropout before each emotion output unit (paper 4.3.3)
+    finetune_layers: int     # fine-tune only the top k Transformer layers (0: all, or frozen)
+    text_only_tasks: Sequence[str]  # tasks whose head reads the text half only
 
 
 class MultiTaskModel(nn.Module):
@@ -28,7 +46,7 @@ class MultiTaskModel(nn.Module):
     ``input_ids``/``attention_mask`` (B, L) (run through ``text_encoder``).
     """
 
-    def __init__(self, cfg: ModelConfig, tasks: Sequence[str], text_encoder: nn.Module | None = None):
+    def __init__(self, cfg: Architecture, tasks: Sequence[str], text_encoder: nn.Module | None = None):
         super().__init__()
         self.cfg = cfg
         self.tasks = tuple(tasks)
@@ -36,7 +54,7 @@ class MultiTaskModel(nn.Module):
         self.text_encoder = text_encoder  # the Transformer; None when trained on frozen embeddings
         if cfg.uses_text:
             if cfg.text_dim < 1:
-                raise ValueError("ModelConfig.text_dim must be set when the model uses text")
+                raise ValueError("text_dim must be set when the model uses text")
             self.text_proj = nn.Linear(cfg.text_dim, size)  # paper 4.3.1: mean hidden state -> 256
         if cfg.uses_audio:
             layers, width = [], cfg.n_acoustic

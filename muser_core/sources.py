@@ -7,7 +7,8 @@ is located (built in, a folder, a file, or one of a listed set such as the
 studies recorded in the app), what the pickers call it, whether it may be the
 training corpus or an external emotion set (paper 4.1, Table 9), and its
 loader. Adding a data set is one loader file under :mod:`muser_core.data` and
-one entry in :data:`SOURCES`.
+one entry in :data:`SOURCES`; a data set read by a package above this one (the
+studies recorded in the app) registers itself with :func:`register`.
 
 A run's ``--corpus``/``--external`` take a built-in source's name or a
 canonical CSV; :func:`corpus_file` turns any other source into such a CSV,
@@ -44,8 +45,6 @@ from muser_core.data.manifest import load_manifest, load_uploaded_manifest, pars
 from muser_core.data.muse import MUSE_EMOTION_LABELS, load_muse
 from muser_core.data.omg import OMG_SPLITS, load_omg
 from muser_core.data.splits import SPLIT_METHODS
-from muser_core.study.store import list_studies, studies_dir
-from muser_core.study.table import load_study, study_fingerprint
 
 CORPORA = ".corpora"  # canonical CSVs made from MuSE/manifest/OMG sources, inside the runs folder
 CORPUS_FORMAT = "2"   # raise when a loader's output changes (2: OMG-Emotion split as in the paper, 4.1)
@@ -169,16 +168,20 @@ SOURCES: dict[str, Source] = {
                                    "the range of the values present, labelled as inferred)", "Label scales",
                    free=True)),
         upload=load_uploaded_manifest),
-    STUDY: Source(
-        STUDY, "Study recorded in this app", lambda path, split, seed: load_study(path, split, seed), FOLDER,
-        help="a study recorded in the app (muser_core.study); with fewer than 3 participants --split speaker "
-             "splits by session", metavar="DIR", path_label="Study",
-        hint="record one on the **Record a corpus** page",
-        listing=lambda: [studies_dir() / name for name in list_studies()], fingerprint=study_fingerprint,
-        note="Keep Split = table to use the study's own split: speaker-independent with 3 or more "
-             "participants, by whole sessions with fewer (every split then needs a session of each "
-             "condition: 3 of each in all)."),
 }
+
+
+def register(entry: Source) -> Source:
+    """Add a data source whose loader sits above :mod:`muser_core.data` (a study, read with its own package).
+
+    The study source registers itself when :mod:`muser_core.study` is imported;
+    training, the command line and the app import that package, so every place
+    that can meet a study lists it. Registry order is the pickers' order.
+    """
+    if entry.name in SOURCES:
+        raise ValueError(f"data source '{entry.name}' is registered twice")
+    SOURCES[entry.name] = entry
+    return entry
 
 
 def available(*, training: bool = False, external: bool = False) -> list[Source]:
@@ -208,6 +211,8 @@ def named_source(spec: str) -> tuple[Source, str] | None:
     name, sep, path = str(spec).partition(":")
     s = SOURCES.get(name)
     if s is None:
+        if sep and re.fullmatch(r"[a-z][a-z_]+", name):  # NAME:PATH of no known source, never a table's path
+            raise InputError(f"'{spec}': unknown data source '{name}' (choose {', '.join(SOURCES)})")
         return None
     if s.built_in:
         if sep and not s.other_copy:

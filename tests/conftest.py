@@ -427,7 +427,7 @@ def speech_wav_bytes(seconds: float = 3.0, seed: int = 0) -> bytes:
     only what the voice activity detector hears as speech: a bare tone is not an answer."""
     import io
 
-    from muser_core.data.samples import real_clips
+    from muser_core.predict.samples import real_clips
 
     clips = real_clips()
     signal, sr = soundfile.read(clips[seed % len(clips)].path, dtype="float32")

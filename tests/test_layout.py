@@ -20,16 +20,11 @@ PACKAGE = REPO / "muser_core"
 # The floors of muser_core, bottom up: a module may import its own floor's and lower floors' modules only.
 FLOORS = [
     {"base"},
-    {"audio", "strategies"},
-    {"features"},
-    {"data", "indicators"},
-    {"study"},
-    {"sources"},
-    {"config"},
-    {"model"},
-    {"train"},
+    {"audio", "data", "strategies"},
+    {"features", "sources"},
+    {"config", "indicators", "model", "study"},
+    {"privacy", "train"},
     {"predict", "sweep"},
-    {"privacy"},
 ]
 # The public face, the ``muser`` command line and ``muser app``'s launcher sit above everything.
 ENTRY = {"__init__", "__main__", "cli", "serve"}
@@ -155,6 +150,31 @@ def test_no_upward_imports():
     assert upward == []
 
 
+def test_packages_import_only_from_floors_below_so_the_ladder_is_as_deep_as_its_floors():
+    """Two packages on one floor never import each other: the longest chain of imports has len(FLOORS) steps."""
+    edges, _ = import_graph()
+    level = sorted(f"{a} -> {b}" for a, targets in edges.items() for b in targets
+                   if room(a) != room(b) and room(a) not in ENTRY and floor(a) == floor(b))
+    assert level == []
+    rooms = defaultdict(set)
+    for a, targets in edges.items():
+        if room(a) not in ENTRY:
+            rooms[room(a)] |= {room(b) for b in targets if room(b) != room(a)}
+    assert longest_chain(rooms) == len(FLOORS) <= 6
+
+
+def longest_chain(rooms: dict[str, set[str]]) -> int:
+    """Packages in the longest chain of imports between packages (a package that imports none: 1)."""
+    depth: dict[str, int] = {}
+
+    def visit(r: str) -> int:
+        if r not in depth:
+            depth[r] = 1 + max((visit(b) for b in rooms.get(r, ())), default=0)
+        return depth[r]
+
+    return max(map(visit, rooms), default=0)
+
+
 def test_no_project_imports_hidden_in_functions():
     _, hidden = import_graph()
     assert hidden == []
@@ -165,6 +185,7 @@ def test_the_checks_can_fail():
     edges = {"muser_core.a": {"muser_core.b"}, "muser_core.b": {"muser_core.a"}, "muser_core.c": set()}
     assert cycles(edges) == [["muser_core.a", "muser_core.b"]]
     assert floor("muser_core.base.errors") < floor("muser_core.train.loop")
+    assert longest_chain({"a": {"b"}, "b": {"c"}, "c": set(), "d": {"c"}}) == 3
 
 
 def test_a_hidden_and_an_upward_import_are_found(tmp_path):

@@ -24,7 +24,8 @@ from muser_core.data.corpus import SPLITS, Corpus
 from muser_core.data.manifest import NoUsableRows
 from muser_core.data.splits import SPLIT_METHODS
 from muser_core.features.acoustic import EGEMAPS_FEATURES
-from muser_core.sources import MANIFEST, MUSE, SOURCES, STUDY, Source, available, load
+from muser_core.sources import MANIFEST, MUSE, SOURCES, Source, available, load
+from muser_core.study import STUDY_SOURCE
 
 MAX_UPLOAD_MB = 50  # same cap as server.maxUploadSize in .streamlit/config.toml
 # Served by the app itself: a ":material/...:" page icon makes the browser fetch it from
@@ -91,7 +92,7 @@ def source_label(source: Source, *, upload: bool = False, external: bool = False
 # What the tests and pages pick by name.
 MUSE_LABEL = source_label(SOURCES[MUSE])
 UPLOAD_LABEL = source_label(SOURCES[MANIFEST], upload=True)
-STUDY_LABEL = source_label(SOURCES[STUDY])
+STUDY_LABEL = source_label(STUDY_SOURCE)
 
 
 @dataclass(frozen=True)

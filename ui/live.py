@@ -23,11 +23,11 @@ from muser_core.audio.transcribe import (
     takes_model_folder,
 )
 from muser_core.base.tasks import EMOTION_TASKS, MAIN_TASK
-from muser_core.data.samples import SampleClip, sample_clips
 from muser_core.predict.base import Predictor
 from muser_core.predict.clip import make_baseline, prepare_clip
 from muser_core.predict.load import load_predictor as load_model
 from muser_core.predict.run_model import DEFAULT_CHECKPOINT, usable_checkpoints
+from muser_core.predict.samples import SampleClip, sample_clips
 from muser_core.study.personal_model import MODEL_FILE, personal_models, read_personal_model
 from muser_core.train.data import load_corpus
 from ui.common import AUDIO_TYPES, check_upload, table_ui

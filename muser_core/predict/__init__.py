@@ -9,5 +9,6 @@ encoder. Read it in this order:
 - :mod:`.run_model`: a trained MUSER run folder (checked, loaded, scored);
 - :mod:`.personal`: one participant's personal model (:mod:`muser_core.study.personal_model`);
 - :mod:`.load`: which of the two a folder needs;
-- :mod:`.cli`: ``muser predict``.
+- :mod:`.cli`: ``muser predict``;
+- :mod:`.samples`: shipped clips with known text, to try a model on (the Live page, tests, benchmarks).
 """

@@ -9,11 +9,13 @@ Read in this order:
 - :mod:`~muser_core.study.process`: cutting each answer into sentences with eGeMAPS (paper 4.2, 3.3).
 - :mod:`~muser_core.study.table`: the study as a corpus (sentences, hand corrections, splits, ``load_study``).
 - :mod:`~muser_core.study.personal_model`: one participant's own stress model.
+- :mod:`~muser_core.study.source`: studies as a data source, registered in :mod:`muser_core.sources` on import.
 
 Deleting a participant everywhere (the study and the caches made from it) is
 :func:`muser_core.privacy.delete_participant`.
 """
 
+from muser_core.study.source import STUDY_SOURCE
 from muser_core.study.store import Study
 
-__all__ = ["Study"]
+__all__ = ["STUDY_SOURCE", "Study"]

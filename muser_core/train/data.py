@@ -41,6 +41,7 @@ from muser_core.features.text_encoder import (
 )
 from muser_core.sources import is_built_in, table_spec
 from muser_core.sources import load as load_source
+from muser_core.study import STUDY_SOURCE  # noqa: F401  registers the study source: a run may take study:DIR
 
 
 @dataclass

@@ -31,6 +31,29 @@ main = run_command("corpus")
 # --------------------------------------------------------------------------- the registry
 
 
+def _fresh(code: str) -> str:
+    """What ``code`` prints in a new interpreter (nothing imported before it)."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=REPO).stdout.strip()
+
+
+def test_the_study_source_registers_itself_and_training_and_the_corpus_command_list_it():
+    """The study loader sits above sources.py, so the study package registers it; what may meet one imports it."""
+    assert _fresh("import muser_core.sources as s; print(s.STUDY in s.SOURCES)") == "False"
+    assert _fresh("import muser_core.train; import muser_core.sources as s; print(s.STUDY in s.SOURCES)") == "True"
+    assert "--study DIR" in _fresh("from muser_core.cli import main; main(['corpus', '--help'])")
+    assert list(SOURCES)[-1] == sources.STUDY  # registered last: the pickers' order is the registry's
+    with pytest.raises(ValueError, match="registered twice"):
+        sources.register(SOURCES[sources.STUDY])
+
+
+def test_a_source_name_the_registry_lacks_is_refused_never_read_as_a_path():
+    with pytest.raises(InputError, match="unknown data source 'nosuch'"):
+        sources.named_source("nosuch:/data/x")
+    assert sources.named_source("/data/x.csv") is None and sources.named_source("C:/x.csv") is None
+
+
+
 @pytest.mark.parametrize("name", list(SOURCES))
 def test_every_source_says_how_it_is_found_and_offered(name):
     s = SOURCES[name]

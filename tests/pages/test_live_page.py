@@ -14,8 +14,8 @@ from conftest import REPO, speak
 from streamlit.testing.v1 import AppTest
 
 from muser_core.audio.transcribe import RECOGNISERS
-from muser_core.data.samples import real_clips
 from muser_core.predict.run_model import DEFAULT_CHECKPOINT
+from muser_core.predict.samples import real_clips
 
 PAGE = str(REPO / "pages" / "6_Live_prediction.py")
 

@@ -9,7 +9,7 @@ import soundfile
 from conftest import REPO
 from streamlit.testing.v1 import AppTest
 
-from muser_core.data.samples import long_reading
+from muser_core.predict.samples import long_reading
 
 PAGE = str(REPO / "pages" / "7_Segment.py")
 

@@ -24,7 +24,7 @@ from muser_core.audio.vad import SpeechActivity
 from muser_core.base.errors import InputError
 from muser_core.cli import run_command
 from muser_core.data.manifest import load_manifest
-from muser_core.data.samples import long_reading
+from muser_core.predict.samples import long_reading
 
 segment_main = run_command("segment")
 

@@ -19,8 +19,8 @@ from muser_core.audio.transcribe import (
     word_errors,
 )
 from muser_core.base.errors import InputError
-from muser_core.data.samples import demo_sample_clips, real_clips
 from muser_core.features.text import extract_features
+from muser_core.predict.samples import demo_sample_clips, real_clips
 
 # Word error rate each recogniser must reach on the five real LibriVox sentences
 # (clean read speech). Whisper's target is 0.10; PocketSphinx, the light

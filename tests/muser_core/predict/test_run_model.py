@@ -14,7 +14,6 @@ from conftest import speak, voiced_signal
 
 from muser_core.audio.transcribe import get_recogniser
 from muser_core.base.errors import InputError
-from muser_core.data.samples import real_clips
 from muser_core.features.acoustic import EGEMAPS_FEATURES, egemaps_from_signal
 from muser_core.predict.clip import MAX_SECONDS, make_baseline, prepare_clip
 from muser_core.predict.run_model import (
@@ -24,6 +23,7 @@ from muser_core.predict.run_model import (
     trained_on_synthetic,
     usable_checkpoints,
 )
+from muser_core.predict.samples import real_clips
 
 
 def test_prepare_trims_silence_and_extracts(tmp_path):
