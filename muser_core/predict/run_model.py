@@ -30,7 +30,7 @@ from muser_core.features.text_encoder import TextEncoder
 from muser_core.model import MultiTaskModel, load_weights
 from muser_core.predict.base import Predictor
 from muser_core.predict.clip import Baseline
-from muser_core.sources import DEMO
+from muser_core.sources import DEMO, opened_spec
 from muser_core.train import run_folder as rf
 from muser_core.train.process import list_runs
 
@@ -94,7 +94,7 @@ def trained_on_synthetic(run_dir: str | Path) -> bool:
         record = {}
     if isinstance(record, dict) and record.get("synthetic") is True:
         return True
-    corpus = str(data.get("corpus", ""))
+    corpus = opened_spec(str(data.get("corpus", "")))
     if corpus and corpus != DEMO:
         # A canonical table written by muser_core.corpus says so in its sidecar (``<table>.meta.json``;
         # older copies ``<stem>.json``). Any sidecar claiming synthetic counts, ours or not, and so does

@@ -494,7 +494,8 @@ def _run_sweep(out: Path, jobs: list[Job], variants, seeds: list[int], reference
     rf.write_json(out / PLAN, {"total": len(jobs), "variants": [label for label, _ in variants],
                                "seeds": seeds, "reference": reference, "executor": executor.name})
     per_run = run_jobs(jobs, executor, progress=progress)
-    per_run["run"] = [str(j.out) for j in jobs]
+    # Each run by its folder inside the sweep's, so a sweep folder copied elsewhere still reads as a whole.
+    per_run["run"] = [j.out.name if j.out.parent == out else str(j.out) for j in jobs]
     write_csv(out / "runs.csv", per_run, index=False)  # every run, history candidates included
     kept, choices = select_history(per_run)
     if choices:

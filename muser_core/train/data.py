@@ -229,122 +229,151 @@ def prepare_data(cfg: RunConfig, progress: bool = False, device: str = "cpu") ->
 
     Items without a task's label are left out of that task only; items without
     acoustic features (when the model uses audio) are left out of every task.
+    The acoustic half (:func:`_voiced_rows`, :func:`_acoustic_inputs`) and the
+    text half (:func:`_text_inputs`) are built apart and meet in one
+    :class:`PreparedData`.
     """
     d, m = cfg.data, cfg.model
     sources, table = _sources(cfg)
-    parts = [corpus.table for corpus in sources.values()]   # each as loaded: its own columns, in table's order
     notes = [f"{corpus.name}: {note}" for corpus in sources.values() for note in corpus.notes
              if note.startswith("split:")]
-    usable = pd.Series(True, index=table.index)
-    acoustic, text_only = None, []
-    heard = pd.Series(True, index=table.index)   # rows whose voice the model hears
-    if m.uses_audio:
-        tables = [_acoustic_table(p, d.audio_workers) for p in parts]
-        for key, corpus, values in zip(sources, sources.values(), tables, strict=True):
-            if values.isna().all(axis=None):
-                if key == "external" and m.uses_text:
-                    # An external emotion set without audio (EmoBank): its tasks learn from the text side only.
-                    text_only = [t for t in d.tasks if t in EXTERNAL_TASKS]
-                    heard = table["_source"] != "external"
-                    notes.append(f"{corpus.name} has no audio: {', '.join(text_only) or 'its tasks'} learn from "
-                                 "the text side only (their heads read the text half of the fused vector)")
-                    continue
-                raise InputError(f"corpus '{corpus.name}': no eGeMAPS feature columns and no readable audio "
-                                 "files (use --modality text, or add the features)")
-        acoustic = pd.concat(tables, ignore_index=True)
-        missing = acoustic.isna().all(axis=1) & heard
-        if missing.any():
-            notes.append(f"{int(missing.sum())} items without acoustic features left out of every task")
-        usable &= ~missing
+    acoustic, heard, text_only = _voiced_rows(cfg, sources, table, notes) if m.uses_audio else \
+        (None, pd.Series(True, index=table.index), [])
+    usable = acoustic.notna().any(axis=1) | ~heard if acoustic is not None else pd.Series(True, index=table.index)
 
-    tasks: dict[str, TaskData] = {}
     rows_per_task = {}
-    for task in cfg.data.tasks:
+    for task in d.tasks:
         source = "external" if task in EXTERNAL_TASKS else "main"
-        labelled = _labelled(table, task, sources, usable)
+        rows_per_task[task] = _labelled(table, task, sources, usable)
         unlabelled = int(((table["_source"] == source) & usable & table[task.removeprefix("ext_")].isna()).sum())
         if unlabelled:
             notes.append(f"{task}: {unlabelled} items without a label left out of this task")
-        rows_per_task[task] = labelled
     used = pd.concat(rows_per_task.values(), axis=1).any(axis=1)
     table = table[used].reset_index(drop=True)
-
-    for task in cfg.data.tasks:
-        source = "external" if task in EXTERNAL_TASKS else "main"
-        column = task.removeprefix("ext_")
-        raw = table[column].to_numpy(np.float64).copy()
-        raw[(table["_source"] != source).to_numpy()] = np.nan
-        has = ~np.isnan(raw)
-        splits = {s: torch.from_numpy(np.flatnonzero(has & (table["split"] == s).to_numpy())) for s in SPLITS}
-        if is_classification(task):
-            target = torch.from_numpy(np.where(has, raw, -1).astype(np.int64))
-            mean, std = 0.0, 1.0
-        else:
-            train_values = raw[splits["train"].numpy()]
-            mean, std = float(train_values.mean()), float(train_values.std())
-            std = std if std > 1e-12 else 1.0
-            # Emotion targets are z-scored on the training split so every task's MSE has the same
-            # footing; metrics are reported back on the data set's own scale.
-            target = torch.from_numpy(np.nan_to_num((raw - mean) / std).astype(np.float32))
-        scale = sources[source].label_scales.get(column)
-        tasks[task] = TaskData(task, splits, target, raw, mean, std,
-                               tuple(scale) if scale else None, sources[source].name)
+    tasks = {task: _task_data(task, table, sources) for task in d.tasks}
 
     features: dict[str, torch.Tensor] = {}
-    normaliser, text_dim, encoder, max_length = None, 0, None, m.max_length
+    normaliser = None
     if m.uses_audio:
-        values = acoustic[used].reset_index(drop=True)
-        # Paper 4.2: speaker-level z-normalisation; speaker ids are per data set. Rows without a voice (a text-only
-        # external set) stay out of the statistics and enter as 0, which their text-only heads never read.
-        speakers = (table["dataset"].astype(str) + ":" + table["speaker"].astype(str)).to_numpy()
-        voiced = heard[used].to_numpy()
-        scaler = SpeakerZScore().fit(values[voiced], speakers[voiced])
-        normaliser = scaler.to_dict()
-        normed = np.zeros(values.shape, dtype=np.float32)
-        normed[voiced] = np.nan_to_num(scaler.transform(values[voiced], speakers[voiced]).to_numpy(np.float32))
-        if normed.shape[1] != m.n_acoustic:
-            raise InputError(f"expected {m.n_acoustic} acoustic features, the corpus has {normed.shape[1]}")
-        features["acoustic"] = torch.from_numpy(normed)
-    if m.uses_text:
-        texts = table["text"].fillna("").astype(str).tolist()
-        lengths = token_lengths(texts, m.text_model)
-        if not m.max_length:
-            max_length = length_from_data(lengths, position_limit(m.text_model))
-            notes.append(f"text: max length {max_length} tokens chosen from the data (--max-length 0: the "
-                         f"{LENGTH_QUANTILE}th percentile, up to a multiple of 8, of {len(lengths):,} texts' "
-                         "token lengths)")
-        notes.append(truncation_note(lengths, max_length))
-        if m.text_mode == "frozen":
-            vectors = cached_embeddings(texts, m.text_model, max_length, cfg.train.embed_batch_size,
-                                        device=device, progress=progress)
-            features["text_embedding"] = torch.from_numpy(vectors)
-            text_dim = vectors.shape[1]
-        else:
-            encoder = TextEncoder(m.text_model, max_length)
-            tokens = encoder.tokenize(texts)  # padded once to the longest; batches are cut per batch
-            features["input_ids"] = tokens["input_ids"]
-            features["attention_mask"] = tokens["attention_mask"]
-            features["lengths"] = tokens["attention_mask"].sum(1)
-            text_dim = encoder.hidden_size
-            if m.finetune_layers:
-                k = m.finetune_layers
-                states, note = cached_lower_states(encoder.to(device), texts, k, cfg.train.embed_batch_size, device)
-                check_split(encoder, texts, states, k)
-                freeze_lower(encoder, k)
-                notes.append(note)
-                counts = torch.tensor([len(x) for x in states])
-                if not torch.equal(counts, features["lengths"]):  # the cache and the tokenizer must agree
-                    raise InputError("cached hidden states do not match the texts' token counts; "
-                                     f"delete {hidden_cache_dir()} and run again")
-                features["hidden_flat"] = torch.from_numpy(np.concatenate(states)) if states else \
-                    torch.zeros(0, text_dim)
-                features["hidden_offsets"] = torch.cumsum(counts, 0) - counts
-    pad_id = int(encoder.tokenizer.pad_token_id or 0) if encoder is not None else 0
+        features["acoustic"], normaliser = _acoustic_inputs(acoustic[used].reset_index(drop=True), table,
+                                                            heard[used].to_numpy(), m.n_acoustic)
+    text = _text_inputs(table["text"].fillna("").astype(str).tolist(), cfg, device, progress, notes) \
+        if m.uses_text else TextInputs({}, 0, None, m.max_length)
+    features.update(text.features)
+    pad_id = int(text.encoder.tokenizer.pad_token_id or 0) if text.encoder is not None else 0
     synthetic = any(c.synthetic for c in sources.values())
     datasets = {role: {"name": c.name, "synthetic": c.synthetic, "tasks": c.tasks, "licence": _licence(c)}
                 for role, c in sources.items()}
-    return PreparedData(features, tasks, text_dim, normaliser, notes, encoder, pad_id, synthetic, datasets,
-                        text_only, max_length)
+    return PreparedData(features, tasks, text.dim, normaliser, notes, text.encoder, pad_id, synthetic, datasets,
+                        text_only, text.max_length)
+
+
+def _voiced_rows(cfg: RunConfig, sources: dict[str, Corpus], table: pd.DataFrame,
+                 notes: list[str]) -> tuple[pd.DataFrame, pd.Series, list[str]]:
+    """Each row's eGeMAPS functionals (NaN where it has none), the rows whose voice the model hears, and the
+    tasks of an external set without audio (they learn from the text side only)."""
+    d, m = cfg.data, cfg.model
+    tables = [_acoustic_table(corpus.table, d.audio_workers) for corpus in sources.values()]
+    heard, text_only = pd.Series(True, index=table.index), []
+    for key, corpus, values in zip(sources, sources.values(), tables, strict=True):
+        if values.isna().all(axis=None):
+            if key == "external" and m.uses_text:
+                # An external emotion set without audio (EmoBank): its tasks learn from the text side only.
+                text_only = [t for t in d.tasks if t in EXTERNAL_TASKS]
+                heard = table["_source"] != "external"
+                notes.append(f"{corpus.name} has no audio: {', '.join(text_only) or 'its tasks'} learn from "
+                             "the text side only (their heads read the text half of the fused vector)")
+                continue
+            raise InputError(f"corpus '{corpus.name}': no eGeMAPS feature columns and no readable audio "
+                             "files (use --modality text, or add the features)")
+    acoustic = pd.concat(tables, ignore_index=True)
+    missing = acoustic.isna().all(axis=1) & heard
+    if missing.any():
+        notes.append(f"{int(missing.sum())} items without acoustic features left out of every task")
+    return acoustic, heard, text_only
+
+
+def _task_data(task: str, table: pd.DataFrame, sources: dict[str, Corpus]) -> TaskData:
+    """One task's splits and training targets over the run's rows (stress 0/1; emotions z-scored on train)."""
+    source = "external" if task in EXTERNAL_TASKS else "main"
+    column = task.removeprefix("ext_")
+    raw = table[column].to_numpy(np.float64).copy()
+    raw[(table["_source"] != source).to_numpy()] = np.nan
+    has = ~np.isnan(raw)
+    splits = {s: torch.from_numpy(np.flatnonzero(has & (table["split"] == s).to_numpy())) for s in SPLITS}
+    if is_classification(task):
+        target = torch.from_numpy(np.where(has, raw, -1).astype(np.int64))
+        mean, std = 0.0, 1.0
+    else:
+        train_values = raw[splits["train"].numpy()]
+        mean, std = float(train_values.mean()), float(train_values.std())
+        std = std if std > 1e-12 else 1.0
+        # Emotion targets are z-scored on the training split so every task's MSE has the same
+        # footing; metrics are reported back on the data set's own scale.
+        target = torch.from_numpy(np.nan_to_num((raw - mean) / std).astype(np.float32))
+    scale = sources[source].label_scales.get(column)
+    return TaskData(task, splits, target, raw, mean, std, tuple(scale) if scale else None, sources[source].name)
+
+
+def _acoustic_inputs(values: pd.DataFrame, table: pd.DataFrame, voiced: np.ndarray,
+                     n_acoustic: int) -> tuple[torch.Tensor, dict]:
+    """Speaker-normalised eGeMAPS (paper 4.2) as a tensor, and the normaliser's statistics."""
+    # Speaker ids are per data set. Rows without a voice (a text-only external set) stay out of the
+    # statistics and enter as 0, which their text-only heads never read.
+    speakers = (table["dataset"].astype(str) + ":" + table["speaker"].astype(str)).to_numpy()
+    scaler = SpeakerZScore().fit(values[voiced], speakers[voiced])
+    normed = np.zeros(values.shape, dtype=np.float32)
+    normed[voiced] = np.nan_to_num(scaler.transform(values[voiced], speakers[voiced]).to_numpy(np.float32))
+    if normed.shape[1] != n_acoustic:
+        raise InputError(f"expected {n_acoustic} acoustic features, the corpus has {normed.shape[1]}")
+    return torch.from_numpy(normed), scaler.to_dict()
+
+
+@dataclass
+class TextInputs:
+    """The text half of a run's inputs: its tensors, the encoder's width, the Transformer to fine-tune."""
+
+    features: dict[str, torch.Tensor]
+    dim: int
+    encoder: TextEncoder | None   # fine-tune mode only
+    max_length: int               # the effective max length
+
+
+def _text_inputs(texts: list[str], cfg: RunConfig, device: str, progress: bool, notes: list[str]) -> TextInputs:
+    """Frozen: cached sentence vectors. Fine-tune: token ids (and with ``finetune_layers`` the cached states
+    entering the top layers). The tokenizer is loaded once, by the encoder when there is one."""
+    m, t = cfg.model, cfg.train
+    encoder = TextEncoder(m.text_model, m.max_length) if m.text_mode == "finetune" else None
+    lengths = token_lengths(texts, encoder.tokenizer if encoder is not None else m.text_model)
+    max_length = m.max_length
+    if not max_length:
+        max_length = length_from_data(lengths, position_limit(m.text_model))
+        notes.append(f"text: max length {max_length} tokens chosen from the data (--max-length 0: the "
+                     f"{LENGTH_QUANTILE}th percentile, up to a multiple of 8, of {len(lengths):,} texts' "
+                     "token lengths)")
+    notes.append(truncation_note(lengths, max_length))
+    if encoder is None:
+        vectors = cached_embeddings(texts, m.text_model, max_length, t.embed_batch_size, device=device,
+                                    progress=progress)
+        return TextInputs({"text_embedding": torch.from_numpy(vectors)}, vectors.shape[1], None, max_length)
+    encoder.max_length = max_length
+    tokens = encoder.tokenize(texts)  # padded once to the longest; batches are cut per batch
+    features = {"input_ids": tokens["input_ids"], "attention_mask": tokens["attention_mask"],
+                "lengths": tokens["attention_mask"].sum(1)}
+    if m.finetune_layers:
+        k = m.finetune_layers
+        states, note = cached_lower_states(encoder.to(device), texts, k, t.embed_batch_size, device)
+        check_split(encoder, texts, states, k)
+        freeze_lower(encoder, k)
+        notes.append(note)
+        counts = torch.tensor([len(x) for x in states])
+        if not torch.equal(counts, features["lengths"]):  # the cache and the tokenizer must agree
+            raise InputError("cached hidden states do not match the texts' token counts; "
+                             f"delete {hidden_cache_dir()} and run again")
+        features["hidden_flat"] = torch.from_numpy(np.concatenate(states)) if states else \
+            torch.zeros(0, encoder.hidden_size)
+        features["hidden_offsets"] = torch.cumsum(counts, 0) - counts
+    return TextInputs(features, encoder.hidden_size, encoder, max_length)
 
 
 def _licence(corpus: Corpus) -> str:

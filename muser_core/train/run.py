@@ -21,6 +21,7 @@ from muser_core.base.errors import InputError
 from muser_core.base.tasks import MAIN_TASK, is_classification
 from muser_core.config import RunConfig
 from muser_core.model import MultiTaskModel, load_weights
+from muser_core.sources import CORPORA, named_source
 from muser_core.strategies import make_strategy
 from muser_core.train import run_folder as rf
 from muser_core.train.calibration import ECE_BINS, calibration_report, fit_temperature
@@ -149,6 +150,7 @@ def _train_locked(cfg, out: Path, resume: bool, init_from, progress: bool, callb
         cfg = rf.read_config(out)
         if (rf.read_json(out / rf.STATUS) or {}).get("state") == "finished":
             return (rf.read_json(out / rf.TEST) or {}).get("metrics", {})
+        check_data_there(cfg, out)
     cfg, data, model, device = build(cfg, progress)
     if init_from:
         path = Path(init_from)
@@ -194,6 +196,22 @@ def _train_locked(cfg, out: Path, resume: bool, init_from, progress: bool, callb
         "items": {t: len(d.splits["test"]) for t, d in data.tasks.items()}, **calibration})
     writer.write_status(trainer, None, state="finished", finished=time.time())
     return test
+
+
+def check_data_there(cfg: RunConfig, out: Path) -> None:
+    """A run folder copied from elsewhere resumes only where its data are: else one line saying what to do."""
+    for key in ("corpus", "external"):
+        spec = getattr(cfg.data, key)
+        try:
+            named = named_source(spec) if spec else None
+        except InputError as exc:
+            raise InputError(f"{out / rf.CONFIG}: data.{key}: {exc}") from None
+        location = spec if named is None else named[1]
+        if location and not Path(location).expanduser().exists():
+            where = ("copy its runs folder with the .corpora/ folder in it, and set MUSER_RUNS_DIR to that copy"
+                     if Path(location).parent.name == CORPORA else "put the data there")
+            raise InputError(f"{out / rf.CONFIG}: the run's data.{key} {location} is not on this machine: {where}, "
+                             f"or start a new run on your copy: muser train --config {out / rf.CONFIG} --{key} PATH")
 
 
 def _calibrate(trainer: Trainer, out: Path, test: dict) -> dict:

@@ -769,3 +769,37 @@ def test_a_page_error_does_not_speak_of_command_line_flags(runs_root):
     assert not at.exception
     errors = [e.value for e in at.error]
     assert errors and all("--" not in e for e in errors) and any("phases" in e for e in errors)
+
+
+def test_a_runs_folder_copied_elsewhere_opens_on_results_and_sampling_dynamics(tmp_path, monkeypatch):
+    """A real sweep trained in one runs folder, copied to another and the first deleted: both pages read it."""
+    import shutil
+
+    from conftest import synthetic_corpus
+
+    from muser_core.cli import run_command
+    from muser_core.sources import CORPORA
+
+    first = tmp_path / "a" / "runs"
+    monkeypatch.setenv("MUSER_RUNS_DIR", str(first))
+    monkeypatch.setattr("muser_core.train.process.SHIPPED_RUNS", tmp_path / "no-shipped-runs")
+    synthetic_corpus().save(first / CORPORA / "synthetic.csv")
+    assert run_command("sweep")(["--variant", "single=--strategy single", "--variant", "uniform=--strategy uniform",
+                                 "--seeds", "0", "--out", str(first / "s"), "--no-progress",
+                                 "--corpus", str(first / CORPORA / "synthetic.csv"), "--modality", "audio",
+                                 "--tasks", "stress,activation,valence", "--max-epochs", "3"]) == 0
+    second = tmp_path / "b" / "runs"
+    shutil.copytree(first, second)
+    shutil.rmtree(tmp_path / "a")
+    monkeypatch.setenv("MUSER_RUNS_DIR", str(second))
+
+    at = page(RESULTS, **{"sweep-last": str(second / "s")})
+    assert not at.exception and not at.error
+    assert {"single", "uniform"} <= set(at.dataframe[0].value["Strategy"])
+    at = AppTest.from_file(DYNAMICS, default_timeout=60).run()
+    runs = [str(second / "s" / "single-seed0"), str(second / "s" / "uniform-seed0")]
+    at.multiselect(key="dyn-runs").set_value(runs).run()
+    assert not at.exception and not at.error
+    assert {"single-seed0", "uniform-seed0"} <= set(at.dataframe[0].value["run"])
+    at = page(TRAIN, **{"train-last": runs[1]})
+    assert not at.exception and not at.error and "finished" in texts(at.markdown)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from muser_core.config import DataConfig, ModelConfig, RunConfig, StrategyConfig
 from muser_core.data.corpus import Corpus
 from muser_core.features.acoustic import EGEMAPS_FEATURES
 from muser_core.predict.run_model import load_trained_model, predict
+from muser_core.sources import CORPORA
 from muser_core.train import Callback, build, train_run
 from muser_core.train import run_folder as rf
 from muser_core.train.loop import TIMING_KEYS
@@ -189,6 +191,41 @@ def test_stop_then_resume_equals_an_uninterrupted_run(tmp_path, corpus_csv):
     train_run(cfg, straight)
     assert timeless(rf.read_metrics(out)) == timeless(rf.read_metrics(straight))
     assert json.loads((out / rf.TEST).read_text()) == json.loads((straight / rf.TEST).read_text())
+
+
+def test_a_runs_folder_copied_elsewhere_resumes_on_its_own_copy_of_the_data(tmp_path, monkeypatch):
+    """config.json keeps a table inside the runs folder (the app's .corpora/ copies) relative to that folder."""
+    first = tmp_path / "lab-a" / "runs"
+    monkeypatch.setenv("MUSER_RUNS_DIR", str(first))
+    synthetic_corpus().save(first / CORPORA / "synthetic.csv")
+    cfg = config(str(first / CORPORA / "synthetic.csv"), max_epochs=12)
+    assert train_run(cfg, first / "r", callbacks=[StopAtBatch(40)]) == {}
+    stored = json.loads((first / "r" / rf.CONFIG).read_text())["data"]["corpus"]
+    assert stored == "${MUSER_RUNS_DIR}/.corpora/synthetic.csv"
+
+    second = tmp_path / "lab-b" / "runs"
+    shutil.copytree(first, second)
+    shutil.rmtree(tmp_path / "lab-a")
+    monkeypatch.setenv("MUSER_RUNS_DIR", str(second))
+    assert rf.read_config(second / "r").data.corpus == str(second / CORPORA / "synthetic.csv")
+    assert train_run(None, second / "r", resume=True)
+    straight = tmp_path / "straight"
+    train_run(config(str(second / CORPORA / "synthetic.csv"), max_epochs=12), straight)
+    assert timeless(rf.read_metrics(second / "r")) == timeless(rf.read_metrics(straight))
+
+
+def test_a_copied_run_folder_without_its_data_says_in_one_line_what_to_do(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MUSER_RUNS_DIR", str(tmp_path / "runs"))
+    table = tmp_path / "data" / "synthetic.csv"
+    synthetic_corpus().save(table)
+    assert train_run(config(str(table), max_epochs=12), tmp_path / "runs" / "r", callbacks=[StopAtBatch(40)]) == {}
+    shutil.copytree(tmp_path / "runs" / "r", tmp_path / "elsewhere" / "r")
+    shutil.rmtree(tmp_path / "data")
+    assert main(["--out", str(tmp_path / "elsewhere" / "r"), "--resume"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "config.json: the run's data.corpus" in err and str(table) in err
+    assert "is not on this machine" in err and "--corpus PATH" in err
+    assert rf.read_status(tmp_path / "elsewhere" / "r")["state"] == "failed"
 
 
 def test_the_resume_state_is_written_at_most_every_n_seconds_and_at_a_stop(tmp_path, corpus_csv):
