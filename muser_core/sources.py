@@ -246,22 +246,23 @@ RUNS_FOLDER = "${MUSER_RUNS_DIR}"
 
 
 def stored_spec(spec: str) -> str:
-    """A resolved ``--corpus``/``--external`` value as ``config.json`` keeps it, so a run opens on another
-    machine or in another folder: a table inside the runs folder (the app's copies in ``.corpora/``) as
-    ``${MUSER_RUNS_DIR}/...``, a named source found at its ``MUSER_*_ROOT`` by its name alone (that
-    variable is read where the run opens). Anything else is kept as it is (absolute)."""
-    try:
-        named = named_source(spec) if spec else None
-    except InputError:   # not resolvable here: kept as written, and said where it is used
+    """A resolved ``--corpus``/``--external`` value as ``config.json`` keeps it: a table inside the runs folder
+    (the app's copies in ``.corpora/``) as ``${MUSER_RUNS_DIR}/...``, so a runs folder copied to another
+    folder or machine still finds its data. Anything else is kept absolute, so the run repeats from any
+    folder without an environment variable."""
+    if not spec or named_source_or_none(spec) is not None:
         return spec
-    if named is None:
-        path, root = Path(spec), runs_dir().expanduser().resolve()
-        return f"{RUNS_FOLDER}/{path.relative_to(root).as_posix()}" if path.is_relative_to(root) else spec
-    s, location = named
-    root = os.environ.get(s.env, "") if s.env else ""
-    if location and root and Path(root).expanduser().resolve() == Path(location).expanduser().resolve():
-        return s.name
-    return spec
+    path, root = Path(spec), runs_dir().expanduser().resolve()
+    return f"{RUNS_FOLDER}/{path.relative_to(root).as_posix()}" if path.is_absolute() and path.is_relative_to(root) \
+        else spec
+
+
+def named_source_or_none(spec: str) -> tuple[Source, str] | None:
+    """:func:`named_source`, or None where it would refuse the value (said where the value is used)."""
+    try:
+        return named_source(spec)
+    except InputError:
+        return None
 
 
 def opened_spec(spec: str) -> str:

@@ -148,8 +148,8 @@ def test_a_ray_sweep_gives_the_local_sweeps_metrics_run_for_run(ray_instance, co
     assert len(on_ray) == 4 and set(on_ray["state"]) == {"finished"}
     columns = ["label", "seed", "accuracy", "precision", "recall", "f1", "best_epoch", "epochs"]
     pd.testing.assert_frame_equal(local[columns], on_ray[columns])
-    for run in on_ray["run"]:
-        twin = tmp_path / "local" / Path(run).name
+    for name in on_ray["run"]:   # each run by its folder inside the sweep's
+        run, twin = tmp_path / "ray" / name, tmp_path / "local" / name
         assert timeless(rf.read_metrics(run)) == timeless(rf.read_metrics(twin))
         assert rf.read_json(Path(run) / rf.TEST) == rf.read_json(twin / rf.TEST)
     plan = rf.read_json(tmp_path / "ray" / "plan.json")
