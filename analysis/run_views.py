@@ -175,18 +175,6 @@ def _read_config(folder: Path, problems: list[str]) -> RunConfig | None:
         return None
 
 
-def _launch_config(launch: dict) -> RunConfig | None:
-    """The settings a run was launched with (its ``--config`` argument), before it writes config.json: a
-    starting run's limits are its own, not the defaults ("(max 1000)" showed while 60 was set)."""
-    config = process.launched_config(launch)
-    if not config:
-        return None
-    try:
-        return RunConfig.from_dict(config).checked()
-    except (InputError, TypeError, ValueError, AttributeError):
-        return None
-
-
 def read_run(path: str | Path) -> RunView:
     """Read a run folder; InputError (one line) when it is not a run folder at all."""
     folder = Path(path).expanduser()
@@ -194,14 +182,14 @@ def read_run(path: str | Path) -> RunView:
         raise InputError(f"{folder}: no such folder")
     if not folder.is_dir():
         raise InputError(f"{folder}: not a folder (a run folder holds config.json and metrics.jsonl)")
-    launch = rf.read_json(folder / rf.LAUNCH) or {}
+    launch = process.read_launch(folder)
     has = {f: (folder / f).is_file() for f in (rf.CONFIG, rf.METRICS, rf.STATUS)}
     if not any(has.values()) and not launch:
         raise InputError(f"{folder}: not a run folder (no config.json, metrics.jsonl or status.json)")
     problems: list[str] = []
     config = _read_config(folder, problems)
     if config is None and not has[rf.CONFIG]:
-        config = _launch_config(launch)
+        config = process.launched_config(launch)
     status = process.run_state(folder, launch)
     if not has[rf.CONFIG] and status["state"] not in ("starting", "preparing", "failed", "stopped"):
         problems.append("no config.json: the run is half written")

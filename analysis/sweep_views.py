@@ -54,7 +54,7 @@ def is_sweep(folder: Path) -> bool:
     """A sweep folder: its tables, its launch record, or run folders inside and no run of its own."""
     if (folder / "runs.csv").is_file() or (folder / "results.csv").is_file():
         return True
-    if (rf.read_json(folder / rf.LAUNCH) or {}).get("kind") == "sweep":
+    if process.read_launch(folder).get("kind") == "sweep":
         return True
     return not (folder / rf.CONFIG).exists() and any(folder.glob(f"*/{rf.CONFIG}"))
 
@@ -85,7 +85,7 @@ _SEED = re.compile(r"^(?P<slug>.+?)(?:--n(?P<n>\d+))?-seed(?P<seed>\d+)$")
 def _label_lookup(folder: Path) -> dict[str, str]:
     """Sub-folder name -> variant label, from runs.csv when written, else the paper tables' labels."""
     by_slug = {slug(label): label for rows in PAPER_TABLES.values() for label, _ in rows}
-    for item in (rf.read_json(folder / rf.LAUNCH) or {}).get("argv", []):
+    for item in process.read_launch(folder).get("argv", []):
         if item.startswith("--variant="):
             label = item.removeprefix("--variant=").partition("=")[0]
             by_slug[slug(label)] = label
@@ -148,7 +148,7 @@ def sweep_state(folder: str | Path) -> dict:
     previous call left stopped or killed is queued: the sweep resumes it.
     """
     folder = Path(folder)
-    launch = rf.read_json(folder / rf.LAUNCH) or {}
+    launch = process.read_launch(folder)
     plan = rf.read_json(folder / PLAN) or {}
     subs = [p for p in folder.iterdir() if p.is_dir() and _SEED.match(p.name)
             and ((p / rf.CONFIG).exists() or rf.is_locked(p))] if folder.is_dir() else []
@@ -384,7 +384,7 @@ def detect_table(labels: Sequence[str]) -> str | None:
 
 def sweep_table_id(folder: str | Path, per_run: pd.DataFrame) -> str | None:
     """The paper table of a sweep: from its launch record, else its labels and whether runs used --external."""
-    launch = rf.read_json(Path(folder) / rf.LAUNCH) or {}
+    launch = process.read_launch(folder)
     if launch.get("table"):
         return str(launch["table"])
     table = detect_table(list(per_run["label"].unique()))

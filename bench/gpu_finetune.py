@@ -36,7 +36,6 @@ import torch  # noqa: E402
 
 from muser_core.config import DataConfig, ModelConfig, RunConfig, StrategyConfig, TrainConfig  # noqa: E402
 from muser_core.features.text_encoder import default_model_path  # noqa: E402
-from muser_core.strategies import make_strategy  # noqa: E402
 from muser_core.train import Trainer, build  # noqa: E402
 from muser_core.train.loop import EpochInProgress  # noqa: E402
 
@@ -65,8 +64,8 @@ def epoch_throughput(csv: str, text_model: str, device: str, precision: str, rou
                     model=replace(ModelConfig(modality="text", text_mode="finetune", text_model=text_model), **model),
                     strategy=StrategyConfig(name="single"),
                     train=replace(TrainConfig(device=device, precision=precision), **train))
-    cfg, data, net, torch_device = build(cfg)
-    trainer = Trainer(net, data, make_strategy(cfg.strategy), cfg, [], torch_device)
+    cfg, data, net, torch_device, strategy = build(cfg)
+    trainer = Trainer(net, data, strategy, cfg, [], torch_device)
     items = len(data.tasks["stress"].splits["train"])
     trainer.train_epoch(EpochInProgress(1, {"stress": 1.0}))  # warm-up: allocator, kernels, first-call costs
     figures = []

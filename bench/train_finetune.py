@@ -59,7 +59,6 @@ from muser_core.base.errors import InputError  # noqa: E402
 from muser_core.config import DataConfig, ModelConfig, RunConfig, StrategyConfig, TrainConfig  # noqa: E402
 from muser_core.data.corpus import Corpus, canonical  # noqa: E402
 from muser_core.data.emobank import load_emobank  # noqa: E402
-from muser_core.strategies import make_strategy  # noqa: E402
 from muser_core.train import Callback, Trainer, build, load_corpus  # noqa: E402
 from muser_core.train.loop import EpochInProgress  # noqa: E402
 
@@ -188,10 +187,10 @@ def build_mode(csv: str, mode: str, epochs: int, threads: int, lr: float) -> tup
                     strategy=StrategyConfig(name="single"),
                     train=replace(TrainConfig(threads=threads, max_epochs=epochs, patience=epochs, lr=lr), **train))
     started = time.perf_counter()
-    cfg, data, net, device = build(cfg)
+    cfg, data, net, device, strategy = build(cfg)
     prepare = time.perf_counter() - started
     timer = LongestBatch()
-    trainer = Trainer(net, data, make_strategy(cfg.strategy), cfg, [timer], device)
+    trainer = Trainer(net, data, strategy, cfg, [timer], device)
     trainer._finish_epoch(EpochInProgress(0, {}))  # evaluation 0, as fit() starts
     lengths = data.features["lengths"].float()
     return trainer, {"prepare_s": prepare, "max_length": cfg.model.max_length, "threads": cfg.train.threads,
@@ -283,9 +282,9 @@ def recording_trainer(folder: Path, args: argparse.Namespace, modality: str) -> 
     cfg = RunConfig(data=DataConfig(corpus=csv, tasks=["stress"]),
                     model=ModelConfig(modality=modality, text_mode="finetune"),
                     strategy=StrategyConfig(name="single"), train=TrainConfig(threads=args.threads))
-    cfg, data, model, device = build(cfg)
+    cfg, data, model, device, strategy = build(cfg)
     recorder = RecordBatches()
-    return name, Trainer(model, data, make_strategy(cfg.strategy), cfg, [recorder], device), recorder
+    return name, Trainer(model, data, strategy, cfg, [recorder], device), recorder
 
 
 def loop_checks(args: argparse.Namespace) -> None:

@@ -27,8 +27,8 @@ from muser_core.base.tasks import (
     EXTERNAL_TASKS,
     MAIN_TASK,
 )
-from muser_core.features.layer_cache import check_layer_choice, declared
-from muser_core.features.text_encoder import DEFAULT_TEXT_MODEL
+from muser_core.features.layer_cache import check_layer_choice
+from muser_core.features.text_encoder import DEFAULT_TEXT_MODEL, TextModel
 from muser_core.sources import (
     DEMO,
     available,
@@ -37,7 +37,7 @@ from muser_core.sources import (
     resolved_spec,
     stored_spec,
 )
-from muser_core.strategies import DEFAULT_STRATEGY, STRATEGIES, make_strategy
+from muser_core.strategies import DEFAULT_STRATEGY, STRATEGIES, Strategy, make_strategy
 
 MODALITIES = ("text", "audio", "both")
 TEXT_MODES = ("frozen", "finetune")
@@ -259,6 +259,11 @@ class RunConfig:
 
     def resolved(self) -> RunConfig:
         """A checked copy with the task list, learning rate and corpus paths filled in."""
+        return self.resolved_with_strategy()[0]
+
+    def resolved_with_strategy(self) -> tuple[RunConfig, Strategy]:
+        """:meth:`resolved`, and the strategy built while checking it: a run trains with this object, so its
+        strategy is built once."""
         cfg = self.checked()
         m, s, t, d = cfg.model, cfg.strategy, cfg.train, cfg.data
         strategy = make_strategy(s)
@@ -280,7 +285,7 @@ class RunConfig:
         if m.finetune_layers and not (m.text_mode == "finetune" and m.uses_text):
             raise InputError(f"--finetune-layers {m.finetune_layers} trains the top layers of a fine-tuned "
                              "Transformer: it needs --text-mode finetune and a model with text (or give 0)")
-        layers = declared(m.text_model or DEFAULT_TEXT_MODEL, "num_hidden_layers") if m.finetune_layers else None
+        layers = TextModel.open(m.text_model).declared("num_hidden_layers") if m.finetune_layers else None
         if layers is not None:  # refused here, before anything is written (build() checks the model itself)
             check_layer_choice(m.finetune_layers, layers)
         lr = t.lr if t.lr is not None else default_learning_rate(m.modality, m.text_mode, m.finetune_layers)
@@ -290,7 +295,7 @@ class RunConfig:
         if text_model != DEFAULT_TEXT_MODEL:
             text_model = str(Path(text_model).expanduser().resolve())
         return replace(cfg, data=replace(d, tasks=tasks, **paths), train=replace(t, lr=lr),
-                       model=replace(m, text_model=text_model))
+                       model=replace(m, text_model=text_model)), strategy
 
     # ------------------------------------------------------------------ JSON
 

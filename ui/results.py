@@ -201,7 +201,7 @@ def _name_check(name: str, table: str, seeds_text: str) -> str | None:
     if not sv.is_sweep(folder):
         return f"'{name}' is taken by a run or other files in the runs folder: choose another sweep name"
     state = sv.sweep_state(folder)
-    launch = rf.read_json(folder / rf.LAUNCH) or {}
+    launch = process.read_launch(folder)
     if state["state"] == "finished":
         return f"a sweep named '{name}' already exists (finished): choose another name, or open it below"
     if state["state"] in process.ACTIVE:

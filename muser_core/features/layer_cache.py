@@ -24,7 +24,6 @@ the process that computed it.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,10 +37,9 @@ from muser_core.base.files import atomic_write
 from muser_core.base.paths import cache_dir
 from muser_core.features.text_encoder import (
     TextEncoder,
+    TextModel,
     mean_pool,
-    model_key,
     one_thread,
-    resolve_model_path,
     same_length_batches,
     text_key,
 )
@@ -188,16 +186,16 @@ class HiddenStateCache:
         return {"bytes": total, "removed": removed, "limit": limit}
 
 
-def cache_key(path: str | Path, max_length: int, lower: int, device: str) -> str:
-    """Model identity (:func:`model_key`), the layer the states enter and the device type."""
-    return f"{model_key(path, max_length)}-below{lower}-{torch.device(device).type}"
+def cache_key(model: str | Path | TextModel, max_length: int, lower: int, device: str) -> str:
+    """Model identity (:meth:`TextModel.cache_key`), the layer the states enter and the device type."""
+    return f"{TextModel.open(model).cache_key(max_length)}-below{lower}-{torch.device(device).type}"
 
 
 def cached_lower_states(encoder: TextEncoder, texts: Sequence[str], k: int, batch_size: int = 64,
                         device: str = "cpu", root: Path | None = None) -> tuple[list[np.ndarray], str]:
     """Hidden states entering the top ``k`` layers for each text, computing only the uncached; and a note line."""
     lower = check_layers(encoder, k)
-    cache = HiddenStateCache(cache_key(encoder.path, encoder.max_length, lower, device), root)
+    cache = HiddenStateCache(cache_key(encoder.model, encoder.max_length, lower, device), root)
     hashes = [text_key(t) for t in texts]
     found = {h: cache.load(h) for h in dict.fromkeys(hashes)}
     missing = [h for h, s in found.items() if s is None]
@@ -250,21 +248,6 @@ def forget_hidden_states(texts: Sequence[str], root: Path | None = None) -> int:
             path.unlink(missing_ok=True)
             removed += 1
     return removed
-
-
-def declared(path: str | Path, name: str) -> int | None:
-    """A positive whole number the model folder's config.json declares (None when it says none)."""
-    try:
-        config = json.loads((resolve_model_path(path) / "config.json").read_text())
-    except (OSError, ValueError):
-        return None
-    value = config.get(name) if isinstance(config, dict) else None
-    return value if isinstance(value, int) and value > 0 else None
-
-
-def position_limit(path: str | Path = "") -> int:
-    """The model's longest input in tokens (``max_position_embeddings`` of its config.json; 512 if unsaid)."""
-    return declared(path, "max_position_embeddings") or 512
 
 
 def length_from_data(lengths: np.ndarray, limit: int) -> int:

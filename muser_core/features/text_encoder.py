@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import sqlite3
 import warnings
 from collections.abc import Sequence
 from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,6 +63,63 @@ def resolve_model_path(path: str | Path = "") -> Path:
     return folder
 
 
+@dataclass(frozen=True)
+class TextModel:
+    """A local Transformer folder, checked once and handed down: where it is, what its config.json declares,
+    its identity for the caches and its tokenizer (loaded on first use, then shared).
+
+    Every function here that takes a model accepts a folder, a name or a ``TextModel``
+    (:meth:`open` passes one through), so a run opens its model once.
+    """
+
+    folder: Path
+    config: dict = field(repr=False, compare=False)   # the folder's config.json
+
+    @classmethod
+    def open(cls, model: str | Path | TextModel = "") -> TextModel:
+        """The model at this folder ("" or the package's name: the default MiniLM); one line when unusable."""
+        if isinstance(model, TextModel):
+            return model
+        folder = resolve_model_path(model)
+        try:
+            config = json.loads((folder / "config.json").read_text())
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{folder / 'config.json'}: not readable as JSON ({exc})") from None
+        return cls(folder, config if isinstance(config, dict) else {})
+
+    def declared(self, name: str) -> int | None:
+        """A positive whole number config.json declares under ``name`` (None when it says none)."""
+        value = self.config.get(name)
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+    @property
+    def positions(self) -> int:
+        """The longest input in tokens (``max_position_embeddings``; 512 if unsaid)."""
+        return self.declared("max_position_embeddings") or 512
+
+    @cached_property
+    def _weights_digest(self):
+        # The weights are identified by their SHA-256 (hashed once per file version), so a model retrained
+        # in place never reuses the old model's vectors, even with weights of the same size.
+        digest = hashlib.sha256((self.folder / "config.json").read_bytes())
+        for weights in sorted(self.folder.glob("*.safetensors")) + sorted(self.folder.glob("*.bin")):
+            digest.update(f"{weights.name}:{remembered_sha256(weights)}".encode())
+        return digest
+
+    def cache_key(self, max_length: int) -> str:
+        """Identity of the model for the caches: its config, its weights' content, max length and pooling."""
+        digest = self._weights_digest.copy()
+        digest.update(f"{self.folder.name}|{max_length}|{POOLING}".encode())
+        return f"{self.folder.name}-{digest.hexdigest()[:16]}"
+
+    @cached_property
+    def tokenizer(self) -> PreTrainedTokenizerBase:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder never needs the network
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(str(self.folder), local_files_only=True)
+
+
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Average of ``hidden`` (B, L, H) over positions where ``mask`` (B, L) is 1 -> (B, H)."""
     mask = mask.unsqueeze(-1).to(hidden.dtype)                 # (B, L, 1)
@@ -69,14 +129,15 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 class TextEncoder(nn.Module):
     """A Hugging Face Transformer and its tokenizer, returning mean-pooled sentence vectors."""
 
-    def __init__(self, path: str | Path = "", max_length: int = 128):
+    def __init__(self, model: str | Path | TextModel = "", max_length: int = 128):
         super().__init__()
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder never needs the network
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoModel
 
-        self.path = resolve_model_path(path)
+        self.model = TextModel.open(model)
+        self.path = self.model.folder
         self.max_length = max_length
-        self.tokenizer = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
+        self.tokenizer = self.model.tokenizer
         # safetensors only: a pickled pytorch_model.bin beside it is never unpickled.
         self.transformer = AutoModel.from_pretrained(str(self.path), local_files_only=True,
                                                      use_safetensors=True)
@@ -147,16 +208,9 @@ def one_thread():
         torch.set_num_threads(threads)
 
 
-def token_lengths(texts: Sequence[str], model: str | Path | PreTrainedTokenizerBase = "") -> np.ndarray:
-    """Each text's length in the model's tokens, uncut (special tokens included): what ``max_length`` cuts.
-
-    ``model``: the model's folder or name, or its tokenizer when one is loaded already.
-    """
-    from transformers import AutoTokenizer
-
-    tokenizer = model if hasattr(model, "pad_token_id") else \
-        AutoTokenizer.from_pretrained(str(resolve_model_path(model)), local_files_only=True)
-    ids = tokenizer(list(texts), truncation=False, return_token_type_ids=False, verbose=False)["input_ids"]
+def token_lengths(texts: Sequence[str], model: str | Path | TextModel = "") -> np.ndarray:
+    """Each text's length in the model's tokens, uncut (special tokens included): what ``max_length`` cuts."""
+    ids = TextModel.open(model).tokenizer(list(texts), truncation=False, return_token_type_ids=False, verbose=False)["input_ids"]
     return np.array([len(i) for i in ids], dtype=np.int64)
 
 
@@ -172,19 +226,9 @@ def truncation_note(lengths: np.ndarray, max_length: int) -> str:
             f"longest {top}")
 
 
-def model_key(path: str | Path, max_length: int) -> str:
-    """Identity of a model for the cache: its config, weights' content, max length and pooling.
-
-    The weights are identified by their SHA-256 (hashed once per file version,
-    :func:`muser_core.base.files.remembered_sha256`), so a model retrained in
-    place never reuses the old model's vectors, even with weights of the same size.
-    """
-    folder = resolve_model_path(path)
-    digest = hashlib.sha256((folder / "config.json").read_bytes())
-    for weights in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
-        digest.update(f"{weights.name}:{remembered_sha256(weights)}".encode())
-    digest.update(f"{folder.name}|{max_length}|{POOLING}".encode())
-    return f"{folder.name}-{digest.hexdigest()[:16]}"
+def model_key(model: str | Path | TextModel, max_length: int) -> str:
+    """Identity of a model for the caches (:meth:`TextModel.cache_key`)."""
+    return TextModel.open(model).cache_key(max_length)
 
 
 def text_key(text: str) -> str:
@@ -279,7 +323,7 @@ def forget_texts(texts: Sequence[str], root: Path | None = None) -> int:
     return removed
 
 
-def cached_embeddings(texts: Sequence[str], path: str | Path = "", max_length: int = 128,
+def cached_embeddings(texts: Sequence[str], model: str | Path | TextModel = "", max_length: int = 128,
                       batch_size: int = 64, device: str = "cpu", use_cache: bool = True,
                       progress: bool = False) -> np.ndarray:
     """Frozen sentence vectors (N, H) for ``texts``, computing only those not cached yet.
@@ -288,12 +332,13 @@ def cached_embeddings(texts: Sequence[str], path: str | Path = "", max_length: i
     CPU thread: BLAS results differ in the last bits with the thread count, and
     a cached vector must not depend on the process that happened to compute it.
     """
-    cache = EmbeddingCache(f"{model_key(path, max_length)}-{torch.device(device).type}")
+    model = TextModel.open(model)
+    cache = EmbeddingCache(f"{model.cache_key(max_length)}-{torch.device(device).type}")
     keys = [text_key(t) for t in texts]
     stored = cache.get(keys) if use_cache else {}
     missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in stored}.items())
     if missing:
-        encoder = TextEncoder(path, max_length).to(device)
+        encoder = TextEncoder(model, max_length).to(device)
         with one_thread():
             vectors = encoder.embed([t for _, t in missing], batch_size, progress)
         new = {k: v for (k, _), v in zip(missing, vectors, strict=True)}

@@ -30,11 +30,11 @@ from muser_core.features.layer_cache import (
     freeze_lower,
     hidden_cache_dir,
     length_from_data,
-    position_limit,
 )
 from muser_core.features.normalise import SpeakerZScore
 from muser_core.features.text_encoder import (
     TextEncoder,
+    TextModel,
     cached_embeddings,
     token_lengths,
     truncation_note,
@@ -341,19 +341,21 @@ class TextInputs:
 
 def _text_inputs(texts: list[str], cfg: RunConfig, device: str, progress: bool, notes: list[str]) -> TextInputs:
     """Frozen: cached sentence vectors. Fine-tune: token ids (and with ``finetune_layers`` the cached states
-    entering the top layers). The tokenizer is loaded once, by the encoder when there is one."""
+    entering the top layers). The model folder is opened once here and handed down, so its identity is
+    hashed and its tokenizer loaded once per run."""
     m, t = cfg.model, cfg.train
-    encoder = TextEncoder(m.text_model, m.max_length) if m.text_mode == "finetune" else None
-    lengths = token_lengths(texts, encoder.tokenizer if encoder is not None else m.text_model)
+    model = TextModel.open(m.text_model)
+    encoder = TextEncoder(model, m.max_length) if m.text_mode == "finetune" else None
+    lengths = token_lengths(texts, model)
     max_length = m.max_length
     if not max_length:
-        max_length = length_from_data(lengths, position_limit(m.text_model))
+        max_length = length_from_data(lengths, model.positions)
         notes.append(f"text: max length {max_length} tokens chosen from the data (--max-length 0: the "
                      f"{LENGTH_QUANTILE}th percentile, up to a multiple of 8, of {len(lengths):,} texts' "
                      "token lengths)")
     notes.append(truncation_note(lengths, max_length))
     if encoder is None:
-        vectors = cached_embeddings(texts, m.text_model, max_length, t.embed_batch_size, device=device,
+        vectors = cached_embeddings(texts, model, max_length, t.embed_batch_size, device=device,
                                     progress=progress)
         return TextInputs({"text_embedding": torch.from_numpy(vectors)}, vectors.shape[1], None, max_length)
     encoder.max_length = max_length

@@ -81,7 +81,7 @@ def run_state(folder: str | Path, launch: dict | None = None) -> dict:
     """status.json with ``state`` decided from the lock, the launch record and the log."""
     folder = Path(folder)
     status = rf.read_json(folder / rf.STATUS) or {}
-    launch = rf.read_json(folder / rf.LAUNCH) or {} if launch is None else launch
+    launch = read_launch(folder) if launch is None else launch
     if _ended_by(status, launch):
         return status
     if rf.is_locked(folder):
@@ -125,7 +125,7 @@ def launch(folder: str | Path, argv: Sequence[str], kind: str, log_name: str, **
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     with rf.RunLock(folder, owner=False):
-        previous = rf.read_json(folder / rf.LAUNCH)
+        previous = read_launch(folder)
         if rf.same_process(previous) and not _exited(folder, previous):
             raise InputError(f"{folder.name}: a process was just started there; wait for it or stop it")
         with open(folder / log_name, "ab") as log:
@@ -192,7 +192,7 @@ def stop(folder: str | Path) -> bool:
     stops its runs. False when nothing runs there on this machine.
     """
     folder = Path(folder)
-    launch_record = rf.read_json(folder / rf.LAUNCH) or {}
+    launch_record = read_launch(folder)
     target = rf.lock_owner(folder)
     if target is None and not rf.is_locked(folder) and rf.same_process(launch_record):
         target = launch_record  # launched, not yet locked: its own child
@@ -229,21 +229,46 @@ def run_roots() -> list[tuple[Path, bool]]:
 def _is_run(folder: Path) -> bool:
     if (folder / rf.CONFIG).is_file():
         return True
-    launch_record = rf.read_json(folder / rf.LAUNCH) or {}
-    return launch_record.get("kind") == "train"
+    return read_launch(folder).get("kind") == "train"
 
 
-def launched_config(launch_record: dict) -> dict:
-    """The config a run was launched with (the JSON after ``--config`` in launch.json's argv), {} when none:
-    what a starting run is, before it writes config.json."""
-    argv = launch_record.get("argv") if isinstance(launch_record, dict) else None
-    if not isinstance(argv, list) or "--config" not in argv[:-1]:
+def read_launch(folder: str | Path) -> dict:
+    """``launch.json``: what was started in ``folder`` (its kind, the child's pid and start time, when, its
+    argv, and a sweep's extras such as its table and seeds); {} when nothing was launched there or the file
+    is damaged. The one reader of the file: its fields' types are checked here, once."""
+    record = rf.read_json(Path(folder) / rf.LAUNCH)
+    if not isinstance(record, dict):
+        return {}
+    argv = record.get("argv")
+    if not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
+        record = {**record, "argv": []}
+    if not isinstance(record.get("started"), (int, float)) or isinstance(record.get("started"), bool):
+        record = {**record, "started": 0.0}
+    return record
+
+
+def _launched_values(record: dict) -> dict:
+    """The JSON after ``--config`` in a launch record's argv, {} when none."""
+    argv = record.get("argv") or []
+    if "--config" not in argv[:-1]:
         return {}
     try:
         config = json.loads(argv[argv.index("--config") + 1])
     except (TypeError, ValueError):
         return {}
     return config if isinstance(config, dict) else {}
+
+
+def launched_config(record: dict) -> RunConfig | None:
+    """The settings a run was launched with (its ``--config`` argument), None when none or unreadable: what a
+    starting run is before it writes config.json (its limits are its own, not the defaults)."""
+    values = _launched_values(record)
+    if not values:
+        return None
+    try:
+        return RunConfig.from_dict(values).checked()
+    except (InputError, TypeError, ValueError, AttributeError):
+        return None
 
 
 def _sections(config: dict):
@@ -271,8 +296,8 @@ def list_runs(roots: Sequence[tuple[Path, bool]] | None = None) -> pd.DataFrame:
         for folder in sorted(candidates):
             if not _is_run(folder) or (shipped and not is_shipped(folder)):
                 continue
-            launch_record = rf.read_json(folder / rf.LAUNCH) or {}
-            config = rf.read_json(folder / rf.CONFIG) or launched_config(launch_record)
+            launch_record = read_launch(folder)
+            config = rf.read_json(folder / rf.CONFIG) or _launched_values(launch_record)
             status = run_state(folder, launch_record)
             test = rf.read_json(folder / rf.TEST) or {}
             stress = (test.get("metrics") or {}).get(MAIN_TASK) or {}

@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
@@ -22,7 +23,7 @@ from muser_core.base.tasks import MAIN_TASK, is_classification
 from muser_core.config import RunConfig
 from muser_core.model import MultiTaskModel, load_weights
 from muser_core.sources import CORPORA, named_source
-from muser_core.strategies import make_strategy
+from muser_core.strategies import Strategy
 from muser_core.train import run_folder as rf
 from muser_core.train.calibration import ECE_BINS, calibration_report, fit_temperature
 from muser_core.train.callbacks import ProgressBar, RunWriter
@@ -58,9 +59,22 @@ def set_threads(threads: int, text_mode: str = "frozen", uses_text: bool = True)
     return threads
 
 
-def build(cfg: RunConfig, progress: bool = False) -> tuple[RunConfig, PreparedData, MultiTaskModel, torch.device]:
+class BuiltRun(NamedTuple):
+    """What a run trains with: its effective config, data, seeded model, device and strategy."""
+
+    cfg: RunConfig
+    data: PreparedData
+    model: MultiTaskModel
+    device: torch.device
+    strategy: Strategy
+
+
+def build(cfg: RunConfig, progress: bool = False) -> BuiltRun:
     """Check the config, prepare the data and the seeded model; the returned config holds every effective value."""
-    cfg = cfg.resolved()
+    return _build_resolved(*cfg.resolved_with_strategy(), progress)
+
+
+def _build_resolved(cfg: RunConfig, strategy: Strategy, progress: bool) -> BuiltRun:
     threads = set_threads(cfg.train.threads, cfg.model.text_mode, cfg.model.uses_text)
     device = pick_device(cfg.train.device)
     precision = cfg.train.precision
@@ -72,7 +86,7 @@ def build(cfg: RunConfig, progress: bool = False) -> tuple[RunConfig, PreparedDa
                   train=replace(cfg.train, device=str(device), threads=threads, precision=precision))
     torch.manual_seed(cfg.train.seed)
     model = MultiTaskModel(cfg.model, cfg.data.tasks, data.text_encoder)
-    return cfg, data.to(device), model.to(device), device
+    return BuiltRun(cfg, data.to(device), model.to(device), device, strategy)
 
 
 class StopOnSignal:
@@ -117,20 +131,20 @@ def train_run(cfg: RunConfig | None, out: str | Path, *, resume: bool = False, i
     exactly from the saved state. ``init_from`` (a run folder or a
     .safetensors file) initialises the weights it has, checking their shapes.
     """
-    out = Path(out)
+    out, strategy = Path(out), None   # resumed: both read from the folder under its lock
     if resume:
         if not (out / rf.CONFIG).is_file():
             raise InputError(f"{out}: not a run folder (no {rf.CONFIG}), nothing to resume")
     else:
         if cfg is None:
             raise InputError("give the run's settings (or resume an existing run)")
-        cfg = cfg.resolved()  # every setting checked before anything is created
+        cfg, strategy = cfg.resolved_with_strategy()  # every setting checked before anything is created
         rf.check_new_run_folder(out)
     with rf.RunLock(out), StopOnSignal() as guard:
         if not resume:
             rf.check_new_run_folder(out)  # again, under the lock: another launcher may have been first
         try:
-            return _train_locked(cfg, out, resume, init_from, progress, callbacks, guard)
+            return _train_locked(cfg, strategy, out, resume, init_from, progress, callbacks, guard)
         except OSError as exc:   # a full or read-only disk: the run failed, and says why in one line
             message = f"{exc.filename or out}: cannot write ({exc.strerror or type(exc).__name__})"
             rf.write_failure(out, message)
@@ -145,13 +159,14 @@ def train_run(cfg: RunConfig | None, out: str | Path, *, resume: bool = False, i
             raise
 
 
-def _train_locked(cfg, out: Path, resume: bool, init_from, progress: bool, callbacks, guard) -> dict:
+def _train_locked(cfg, strategy, out: Path, resume: bool, init_from, progress: bool, callbacks, guard) -> dict:
     if resume:
         cfg = rf.read_config(out)
         if (rf.read_json(out / rf.STATUS) or {}).get("state") == "finished":
             return (rf.read_json(out / rf.TEST) or {}).get("metrics", {})
         check_data_there(cfg, out)
-    cfg, data, model, device = build(cfg, progress)
+        cfg, strategy = cfg.resolved_with_strategy()
+    cfg, data, model, device, strategy = _build_resolved(cfg, strategy, progress)
     if init_from:
         path = Path(init_from)
         path = path / rf.CHECKPOINT if path.is_dir() else path
@@ -159,7 +174,7 @@ def _train_locked(cfg, out: Path, resume: bool, init_from, progress: bool, callb
             raise InputError(f"{init_from}: no checkpoint there")
         load_weights(model, path, cfg.model.text_mode, allow_missing=True)
     writer = RunWriter(out, cfg.train.save_every_s)
-    trainer = Trainer(model, data, make_strategy(cfg.strategy), cfg,
+    trainer = Trainer(model, data, strategy, cfg,
                       [writer, *([ProgressBar()] if progress else []), *callbacks], device)
     if resume:
         state = load_resume_state(out, device)
@@ -240,8 +255,8 @@ def time_batches(cfg: RunConfig, batches: int = 3) -> dict:
     For the Train page's estimate before a run; the run itself then measures
     its own samples/s as it goes (status.json).
     """
-    cfg, data, model, device = build(cfg)
-    trainer = Trainer(model, data, make_strategy(cfg.strategy), cfg, device=device)
+    cfg, data, model, device, strategy = build(cfg)
+    trainer = Trainer(model, data, strategy, cfg, device=device)
     tasks = [t for t in cfg.data.tasks if t in trainer.streams] or [MAIN_TASK]
     for task in tasks:  # first-call costs of each head
         trainer.step(task, trainer.streams[task].take(cfg.train.batch_size, trainer.rng))

@@ -185,3 +185,23 @@ def test_a_read_only_vector_cache_is_one_notice_and_the_vectors_are_right(read_o
         vectors = cached_embeddings(texts)
     assert len(caught) == 1
     np.testing.assert_allclose(vectors, TextEncoder().embed(texts), atol=1e-5)
+
+
+def test_text_model_key_is_the_cache_identity_computed_independently(tiny_bert):
+    """config.json bytes, each weights file's SHA-256, folder name, max length and pooling: the caches' key."""
+    import hashlib
+
+    from muser_core.features.text_encoder import POOLING, TextModel, model_key
+
+    model = TextModel.open(tiny_bert)
+    assert TextModel.open(model) is model and model.folder == tiny_bert.resolve()
+    digest = hashlib.sha256((tiny_bert / "config.json").read_bytes())
+    for weights in sorted(tiny_bert.glob("*.safetensors")):
+        digest.update(f"{weights.name}:{hashlib.sha256(weights.read_bytes()).hexdigest()}".encode())
+    digest.update(f"{tiny_bert.name}|32|{POOLING}".encode())
+    assert model.cache_key(32) == model_key(str(tiny_bert), 32) == f"{tiny_bert.name}-{digest.hexdigest()[:16]}"
+    assert model.cache_key(32) != model.cache_key(64)
+    config = __import__("json").loads((tiny_bert / "config.json").read_text())
+    assert model.declared("num_hidden_layers") == config["num_hidden_layers"]
+    assert model.positions == config["max_position_embeddings"] and model.declared("no_such_value") is None
+    assert TextEncoder(model, 32).tokenizer is model.tokenizer   # loaded once, shared

@@ -24,7 +24,6 @@ from muser_core.data.corpus import Corpus
 from muser_core.features.acoustic import EGEMAPS_FEATURES
 from muser_core.features.text_encoder import token_lengths
 from muser_core.predict.run_model import load_trained_model, predict
-from muser_core.strategies import make_strategy
 from muser_core.train import Trainer, build, train_run
 from muser_core.train import run_folder as rf
 from muser_core.train.loop import Callback
@@ -180,8 +179,8 @@ def test_the_top_layers_score_what_the_whole_model_scores(tmp_path, tiny_bert, c
     base = finetune_config(corpus_csv, str(tiny_bert))
     outputs = []
     for k in (0, 1):
-        cfg, data, model, device = build(replace(base, model=replace(base.model, finetune_layers=k)))
-        trainer = Trainer(model, data, make_strategy(cfg.strategy), cfg, device=device)
+        cfg, data, model, device, strategy = build(replace(base, model=replace(base.model, finetune_layers=k)))
+        trainer = Trainer(model, data, strategy, cfg, device=device)
         assert ("hidden_states" in data.batch(torch.arange(3))) == bool(k)
         outputs.append(trainer.predictions("validation"))
         trained = {n for n, p in model.named_parameters() if p.requires_grad and n.startswith("text_encoder.")}
@@ -193,7 +192,7 @@ def test_the_top_layers_score_what_the_whole_model_scores(tmp_path, tiny_bert, c
     # Stress predictions are classes; compare the logits themselves on a padded batch of the same items.
     idx = data.tasks["stress"].splits["validation"]
     with torch.no_grad():
-        cfg0, data0, model0, _ = build(base)
+        cfg0, data0, model0, _, _ = build(base)
         model0.eval(), model.eval()
         whole = model0.head("stress", model0.encode(data0.batch(idx)))
         split = model.head("stress", model.encode(data.batch(idx)))
@@ -207,3 +206,32 @@ def test_finetune_layers_is_refused_where_it_cannot_apply(tiny_bert, corpus_csv)
     with pytest.raises(InputError, match="this model has 2 layers, so give 1 to 1"):
         build(replace(base, model=replace(base.model, finetune_layers=2)))
     assert paper_preset(replace(base, model=replace(base.model, finetune_layers=1))).model.finetune_layers == 0
+
+
+def test_a_run_opens_its_text_model_once_and_builds_its_strategy_once(tmp_path, tiny_bert, corpus_csv,
+                                                                     monkeypatch):
+    """One training process: the model folder checked, hashed and tokenized from once, one strategy object."""
+    import transformers
+
+    from muser_core import strategies
+    from muser_core.features import text_encoder
+
+    monkeypatch.setenv("MUSER_CACHE_DIR", str(tmp_path / "cache"))
+    counts = {"open": 0, "tokenizer": 0, "strategy": 0}
+
+    def counted(name, real):
+        def call(*args, **kwargs):
+            counts[name] += 1
+            return real(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(text_encoder, "resolve_model_path", counted("open", text_encoder.resolve_model_path))
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained",
+                        counted("tokenizer", transformers.AutoTokenizer.from_pretrained))
+    monkeypatch.setattr(strategies.registry, "make_strategy", counted("strategy", strategies.registry.make_strategy))
+    import muser_core.config as config_module
+    monkeypatch.setattr(config_module, "make_strategy", counted("strategy", config_module.make_strategy))
+    cfg = finetune_config(corpus_csv, str(tiny_bert))
+    train_run(replace(cfg, model=replace(cfg.model, finetune_layers=1), train=replace(cfg.train, max_epochs=1)),
+              tmp_path / "run")
+    assert counts == {"open": 2, "tokenizer": 1, "strategy": 1}   # open: the config check, then the run's data

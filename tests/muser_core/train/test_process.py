@@ -10,6 +10,7 @@ import pytest
 from conftest import synthetic_corpus
 
 from muser_core.base.errors import InputError
+from muser_core.base.paths import CHECKOUT
 from muser_core.config import DataConfig, RunConfig, StrategyConfig, TrainConfig
 from muser_core.train import process
 from muser_core.train import run_folder as rf
@@ -127,3 +128,21 @@ def test_listing_survives_damaged_folders(tmp_path):
     table = process.list_runs([(tmp_path, False)])
     assert sorted(table["name"]) == ["bad", "good", "sweep/a-seed0"]
     assert table.set_index("name").loc["good", "state"] == "finished"
+
+
+def test_a_launch_record_is_read_in_one_place_and_its_damage_is_absorbed(tmp_path):
+    """launch.json: read by process.read_launch alone; a damaged argv or start time reads as none."""
+    folder = tmp_path / "run"
+    folder.mkdir()
+    cfg = RunConfig(train=TrainConfig(max_epochs=60)).resolved()
+    rf.write_json(folder / rf.LAUNCH, {"kind": "train", "argv": ["muser", "--config", cfg.to_json()], "started": 5})
+    assert process.launched_config(process.read_launch(folder)).train.max_epochs == 60
+    rf.write_json(folder / rf.LAUNCH, {"kind": "train", "argv": "--config {}", "started": "soon"})
+    record = process.read_launch(folder)
+    assert record["argv"] == [] and record["started"] == 0.0 and process.launched_config(record) is None
+    (folder / rf.LAUNCH).write_text("[1]")
+    assert process.read_launch(folder) == {} and process.read_launch(tmp_path / "nothing") == {}
+    readers = [str(p.relative_to(CHECKOUT)) for d in ("muser_core", "analysis", "ui", "pages")
+               for p in sorted((CHECKOUT / d).rglob("*.py"))
+               if "/ rf.LAUNCH)" in p.read_text() or "/ LAUNCH)" in p.read_text()]
+    assert readers == ["muser_core/train/process.py"]
