@@ -489,13 +489,16 @@ def combine(views: Sequence[RunView], frame: Callable[[RunView], pd.DataFrame],
 
 def metrics_summary(view: RunView) -> list[pd.DataFrame]:
     """Test metrics of a finished run: one table per kind of task (stress: accuracy, precision, recall, F1;
-    the emotion scores: RMSE, CCC), each task with its own metrics only; [] when there are none."""
+    the emotion scores: RMSE, CCC), each task with its own metrics only, and the epoch its weights come from
+    when the tasks' epochs differ (``--select per-task``); [] when there are none."""
     metrics = (view.test or {}).get("metrics")
     if not isinstance(metrics, dict):
         return []
+    epochs = (view.test or {}).get("best_epochs")
+    epochs = epochs if isinstance(epochs, dict) and len(set(epochs.values())) > 1 else {}  # per-task: differ
     kinds: dict[tuple[str, ...], dict[str, dict]] = {}
     for task, values in metrics.items():
         if isinstance(values, dict) and values:
-            kinds.setdefault(tuple(values), {})[task] = values
+            kinds.setdefault(tuple(values), {})[task] = {**values, **({"epoch": epochs[task]} if task in epochs else {})}
     return [pd.DataFrame.from_dict(rows, orient="index").rename_axis("task").reset_index()
             for rows in kinds.values()]

@@ -42,6 +42,8 @@ from muser_core.strategies import DEFAULT_STRATEGY, STRATEGIES, Strategy, make_s
 MODALITIES = ("text", "audio", "both")
 TEXT_MODES = ("frozen", "finetune")
 STOP_METRICS = ("accuracy", "f1")
+# Which validation score keeps a checkpoint: the main task's, the tasks' mean, or each task its own.
+CHECKPOINT_SELECTIONS = ("stress", "mean", "per-task")
 SPLIT_METHODS = ("table", "speaker", "paper")
 PRECISIONS = ("auto", "fp32", "bf16")
 # MUSER paper 5.1/5.2: 3e-4 for the multimodal model, 2e-5 text only, 5e-4 audio only.
@@ -173,6 +175,11 @@ class TrainConfig:
     max_epochs: int = setting(1000, "upper bound on epochs (paper 5.1)", min=1)
     patience: int = setting(30, "epochs without a better validation stress metric before stopping", min=1)
     stop_metric: str = setting("accuracy", "validation stress metric for early stopping", choices=STOP_METRICS)
+    select: str = setting("stress", "which validation score keeps the checkpoint and counts patience: stress "
+                                    "(its stop metric), mean (the mean over tasks of stress's stop metric and "
+                                    "each emotion's CCC) or per-task (each task's head from the epoch of its own "
+                                    "best score, saved as checkpoint-TASK.safetensors; patience counts from the "
+                                    "last epoch any task improved)", choices=CHECKPOINT_SELECTIONS)
     device: str = setting("auto", "auto (the GPU when present), cpu, cuda or cuda:N")
     threads: int = setting(0, "torch CPU threads (0: 1 for small layers, up to 2 to fine-tune)", min=0)
     precision: str = setting("auto", "auto (bf16 autocast on a GPU that supports it, else fp32), fp32 or bf16",

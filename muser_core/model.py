@@ -99,6 +99,20 @@ class MultiTaskModel(nn.Module):
         return {task: self.head(task, fused) for task in (tasks or self.tasks)}
 
 
+class PerTaskModel(nn.Module):
+    """Trained copies of one network, each task answered by its own copy (``--select per-task``): a head is
+    read with the weights of the epoch its validation score peaked. A frozen Transformer is shared."""
+
+    def __init__(self, models: dict[str, MultiTaskModel]):
+        super().__init__()
+        self.models = nn.ModuleDict(models)
+        first = next(iter(models.values()))
+        self.cfg, self.tasks, self.text_encoder = first.cfg, first.tasks, first.text_encoder
+
+    def forward(self, batch: dict[str, torch.Tensor], tasks: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
+        return {task: self.models[task](batch, [task])[task] for task in (tasks or self.tasks)}
+
+
 # --------------------------------------------------------------------------- checkpoints
 
 def trainable_state(model: MultiTaskModel, text_mode: str) -> dict[str, torch.Tensor]:

@@ -147,7 +147,9 @@ def run_summary_ui(view: rv.RunView, key: str) -> None:
     st.progress(min(1.0, prog.fraction), text=prog.text())
     run_charts_ui(view, key)
     if view.test:
-        st.markdown(f"**Test metrics** of the best checkpoint (epoch {view.test.get('best_epoch')})")
+        per_task = view.test.get("select") == "per-task"
+        st.markdown(f"**Test metrics** of the best checkpoint (epoch {view.test.get('best_epoch')}"
+                    + ("; each task from its own best epoch, in its epoch column)" if per_task else ")"))
         for table in rv.metrics_summary(view):
             st.dataframe(table, hide_index=True, width="stretch")
 

@@ -19,6 +19,7 @@ from muser_core.base.errors import InputError
 from muser_core.base.settings import kind_of
 from muser_core.base.tasks import EXTERNAL_TASKS, INTERNAL_TASKS, MAIN_TASK
 from muser_core.config import (
+    CHECKPOINT_SELECTIONS,
     MODALITIES,
     PAPER_DEVIATIONS,
     PAPER_SETTINGS,
@@ -204,6 +205,8 @@ def train_form_ui(key: str = "train") -> LaunchForm:
                                      help=setting_help("train", "max_epochs")))
     patience = int(t3.number_input("Patience", 1, 100_000, train.patience, key=f"{key}-patience",
                                    help=setting_help("train", "patience")))
+    select = t3.selectbox("Checkpoint by", CHECKPOINT_SELECTIONS, key=f"{key}-select",
+                          index=CHECKPOINT_SELECTIONS.index(train.select), help=setting_help("train", "select"))
     with t4:
         name = st.text_input("Run name (optional)", key=f"{key}-name",
                              help="a folder name inside the runs folder: letters, digits, - and _").strip()
@@ -213,7 +216,7 @@ def train_form_ui(key: str = "train") -> LaunchForm:
         base, strategy=strategy,
         data=replace(base.data, corpus=DEMO, external=DEMO if external[0] else "", tasks=list(tasks), split=split),
         model=replace(base.model, modality=modality, text_mode=text_mode, finetune_layers=finetune_layers),
-        train=replace(base.train, max_epochs=max_epochs, patience=patience))
+        train=replace(base.train, max_epochs=max_epochs, patience=patience, select=select))
     if "strategy" not in errors:
         config = _field_check(errors, "settings", lambda: config.resolved() and config)
     return LaunchForm(config, corpus, external, seeds, name, errors)

@@ -9,6 +9,7 @@ pooled statistics are used and the result says it is less reliable.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,7 +28,7 @@ from muser_core.config import RunConfig
 from muser_core.data.corpus import sidecar_path
 from muser_core.features.normalise import SpeakerZScore
 from muser_core.features.text_encoder import TextEncoder
-from muser_core.model import MultiTaskModel, load_weights
+from muser_core.model import MultiTaskModel, PerTaskModel, load_weights
 from muser_core.predict.base import Predictor
 from muser_core.predict.clip import Baseline
 from muser_core.sources import DEMO, opened_spec
@@ -131,7 +132,7 @@ def usable_checkpoints(root: str | Path | None = None) -> dict[str, Path]:
     return dict(sorted(found.items()))
 
 
-def load_trained_model(run_dir: str | Path, device: str = "cpu") -> tuple[MultiTaskModel, RunConfig, dict]:
+def load_trained_model(run_dir: str | Path, device: str = "cpu") -> tuple[MultiTaskModel | PerTaskModel, RunConfig, dict]:
     """A run's best model in eval mode, its config and its normalisation statistics.
 
     The statistics are the run's ``normaliser.json``: ``acoustic`` (a
@@ -154,10 +155,20 @@ def load_trained_model(run_dir: str | Path, device: str = "cpu") -> tuple[MultiT
                          f"the run was trained with {cfg.model.text_dim}")
     model = MultiTaskModel(cfg.model, cfg.data.tasks, encoder)
     load_weights(model, ckpt, cfg.model.text_mode)
+    if cfg.train.select == "per-task":   # each task from its own best epoch's copy
+        models = {MAIN_TASK: model}
+        for task in (t for t in cfg.data.tasks if t != MAIN_TASK):
+            path = run_dir / rf.task_checkpoint(task)
+            if not path.is_file():
+                raise InputError(f"{path}: missing (a --select per-task run keeps one checkpoint per task)")
+            own = encoder if encoder is None or cfg.model.text_mode == "frozen" else copy.deepcopy(encoder)
+            models[task] = MultiTaskModel(cfg.model, cfg.data.tasks, own)
+            load_weights(models[task], path, cfg.model.text_mode)
+        model = PerTaskModel(models)
     return model.to(device).eval(), cfg, stats
 
 
-def predict(model: MultiTaskModel, stats: dict, texts: Sequence[str] | None = None,
+def predict(model: MultiTaskModel | PerTaskModel, stats: dict, texts: Sequence[str] | None = None,
             features: pd.DataFrame | np.ndarray | None = None,
             speakers: Sequence[str] | None = None) -> pd.DataFrame:
     """Predictions for new utterances: ``stress_probability`` and each emotion on its label scale.
@@ -188,7 +199,7 @@ def temperature(stats: dict, task: str) -> float:
 
 
 @torch.no_grad()
-def model_outputs(model: MultiTaskModel, stats: dict, texts: Sequence[str] | None = None,
+def model_outputs(model: MultiTaskModel | PerTaskModel, stats: dict, texts: Sequence[str] | None = None,
                   acoustic: np.ndarray | None = None) -> pd.DataFrame:
     """The heads' outputs for sentences and *normalised* eGeMAPS rows: P(stressed), emotions on their scale.
 

@@ -31,6 +31,8 @@ class RunWriter(Callback):
         rf.rewrite_metrics(self.run_dir, trainer.records)  # on resume: drop epochs after the saved state
         if trainer.best_state:  # the checkpoint must be the best of the state we go on from
             save_checkpoint(self.run_dir, trainer.best_state, trainer.best_epoch)
+        for task, state in trainer.task_states.items():
+            save_checkpoint(self.run_dir, state, trainer.task_best[task]["epoch"], task)
         old = rf.read_json(self.run_dir / rf.STATUS) or {}
         self.write_status(trainer, "evaluating" if not trainer.records else "training",
                           started=old.get("started") or time.time())
@@ -50,6 +52,9 @@ class RunWriter(Callback):
         rf.append_metrics(self.run_dir, record)
         if trainer.best_epoch == record["epoch"]:
             save_checkpoint(self.run_dir, trainer.best_state, trainer.best_epoch)
+        for task, best in trainer.task_best.items():
+            if best["epoch"] == record["epoch"]:
+                save_checkpoint(self.run_dir, trainer.task_states[task], best["epoch"], task)
         if time.perf_counter() - self._saved_at >= self.save_every_s:
             self.save_resume(trainer)
         self.write_status(trainer, "training")

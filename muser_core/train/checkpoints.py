@@ -2,6 +2,8 @@
 
 - ``checkpoint.safetensors``: the best epoch's trainable weights, safetensors
   only (loading it runs no pickled code), written whenever validation improves.
+- ``checkpoint-TASK.safetensors`` (``--select per-task``): each other task's
+  own best epoch's weights, written whenever that task's validation score improves.
 - ``resume.pt``: everything the trainer needs to continue exactly where it
   was (the weights it trains, optimiser, random generators, batch order, the
   epoch in progress); the best weights are not repeated there, a resumed run
@@ -19,18 +21,23 @@ import torch
 
 from muser_core.base.errors import InputError
 from muser_core.base.files import atomic_write_bytes
-from muser_core.train.run_folder import CHECKPOINT, RESUME, temporary_path
+from muser_core.train.run_folder import CHECKPOINT, RESUME, task_checkpoint, temporary_path
 
 # What every resume state holds (Trainer.state_dict): a file without them is not one.
 RESUME_KEYS = frozenset({"model", "optimizer", "streams", "meta"})
 
 
-def save_checkpoint(run_dir: str | Path, state: dict[str, torch.Tensor], epoch: int) -> None:
+def checkpoint_name(task: str | None = None) -> str:
+    """The main checkpoint, or with ``task`` that task's own (``--select per-task``)."""
+    return CHECKPOINT if task is None else task_checkpoint(task)
+
+
+def save_checkpoint(run_dir: str | Path, state: dict[str, torch.Tensor], epoch: int, task: str | None = None) -> None:
     """Best trainable weights as safetensors, written atomically; the epoch goes in its metadata."""
     from safetensors.torch import save
 
     tensors = {k: v.detach().contiguous().cpu() for k, v in state.items()}
-    atomic_write_bytes(Path(run_dir) / CHECKPOINT, save(tensors, metadata={"epoch": str(epoch)}))
+    atomic_write_bytes(Path(run_dir) / checkpoint_name(task), save(tensors, metadata={"epoch": str(epoch)}))
 
 
 def save_resume_state(run_dir: str | Path, state: dict) -> int:
@@ -68,7 +75,8 @@ def remove_resume_state(run_dir: str | Path) -> None:
     (Path(run_dir) / RESUME).unlink(missing_ok=True)
 
 
-def load_best_state(run_dir: str | Path, epoch: int, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+def load_best_state(run_dir: str | Path, epoch: int, device: torch.device | str = "cpu",
+                    task: str | None = None) -> dict[str, torch.Tensor]:
     """The best weights a resume state refers to, read from the checkpoint; {} when the checkpoint is newer.
 
     A kill between writing a new best checkpoint and the next resume state
@@ -79,7 +87,7 @@ def load_best_state(run_dir: str | Path, epoch: int, device: torch.device | str 
     from safetensors import SafetensorError, safe_open
     from safetensors.torch import load_file
 
-    path = Path(run_dir) / CHECKPOINT
+    path = Path(run_dir) / checkpoint_name(task)
     try:
         with safe_open(str(path), framework="pt") as handle:
             saved = (handle.metadata() or {}).get("epoch")

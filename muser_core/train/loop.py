@@ -9,7 +9,11 @@
    reaches the size of the main task's training split (paper 5.1).
 3. Evaluate (evaluation e), keep the weights when the validation stress
    metric is the best so far, and stop when it has not improved for
-   ``patience`` epochs or after ``max_epochs``.
+   ``patience`` epochs or after ``max_epochs``. ``train.select`` may pick
+   the checkpoint by the tasks' mean score instead, or keep each task's own
+   best epoch (``per-task``: a head is then scored with the weights of the
+   epoch its own validation score peaked, so the emotion heads are not held
+   to the stress epoch).
 4. Restore the best weights (the caller then scores the test split).
 
 Epochs are counted as :mod:`muser_core.strategies` states once for the whole
@@ -54,6 +58,12 @@ from muser_core.train.data import PreparedData
 from muser_core.train.metrics import classification_metrics, regression_metrics
 
 TIMING_KEYS = ("seconds", "eval_seconds", "elapsed")  # the fields of a record that differ between runs
+
+
+def task_score(task: str, metrics: dict[str, float], stop_metric: str) -> float:
+    """A task's validation score, higher is better: stress's stop metric, an emotion's CCC (it rewards both
+    correlation and the right scale, and is bounded like accuracy)."""
+    return float(metrics[stop_metric] if is_classification(task) else metrics["ccc"])
 
 
 class Callback:
@@ -150,6 +160,9 @@ class Trainer:
         self.best_epoch: int | None = None
         self.best_score = -float("inf")
         self.best_state: dict[str, torch.Tensor] = {}
+        # --select per-task: each other task's best epoch and score, and its weights then.
+        self.task_best: dict[str, dict] = {}
+        self.task_states: dict[str, dict[str, torch.Tensor]] = {}
         self.stop_requested = False
         self.stopped = False            # fit() ended on a stop request, not by early stopping
         self.in_step = False            # a stop request may abandon the batch only inside step()
@@ -204,13 +217,18 @@ class Trainer:
                 raise InputError(f"the best weights of epoch {self.best_epoch} are missing (resumed without the "
                                  "run's checkpoint); start a new run from its config.json")
             self.model.load_state_dict(self.best_state, strict=False)
+            lost = sorted(set(self.task_best) - set(self.task_states))
+            if lost:
+                raise InputError(f"the weights of {lost[0]}'s best epoch {self.task_best[lost[0]]['epoch']} are "
+                                 f"missing (resumed without its checkpoint); start a new run from its config.json")
         self._emit("on_fit_end")
 
     def done(self) -> bool:
         """Early stopping (paper 5.1): ``max_epochs`` reached, or ``patience`` epochs without a new best."""
         t = self.cfg.train
-        return (self.epochs_done >= t.max_epochs
-                or (self.best_epoch is not None and self.epochs_done - self.best_epoch >= t.patience))
+        last_best = max([self.best_epoch] + [b["epoch"] for b in self.task_best.values()]) \
+            if self.best_epoch is not None else None
+        return self.epochs_done >= t.max_epochs or (last_best is not None and self.epochs_done - last_best >= t.patience)
 
     def train_epoch(self, epoch: EpochInProgress) -> None:
         """Draw batches until the epoch's items reach the main task's training size, or a stop request."""
@@ -291,11 +309,17 @@ class Trainer:
         self._emit("on_evaluate", epoch.epoch)
         started = time.perf_counter()
         val = self.evaluate("validation")
-        score = val[MAIN_TASK][self.cfg.train.stop_metric]
-        if epoch.epoch >= max(1, self.strategy.first_stop_epoch) and score > self.best_score:
+        select, stop_metric = self.cfg.train.select, self.cfg.train.stop_metric
+        scores = {task: task_score(task, metrics, stop_metric) for task, metrics in val.items()}
+        score = float(np.mean(list(scores.values()))) if select == "mean" else scores[MAIN_TASK]
+        eligible = epoch.epoch >= max(1, self.strategy.first_stop_epoch)
+        if eligible and score > self.best_score:
             self.best_epoch, self.best_score = epoch.epoch, score
-            self.best_state = {k: v.detach().clone()
-                               for k, v in trainable_state(self.model, self.cfg.model.text_mode).items()}
+            self.best_state = self._weights_now()
+        for task in (t for t in scores if t != MAIN_TASK) if select == "per-task" and eligible else ():
+            if scores[task] > self.task_best.get(task, {}).get("score", -float("inf")):
+                self.task_best[task] = {"epoch": epoch.epoch, "score": scores[task]}
+                self.task_states[task] = self._weights_now()
         eval_seconds = time.perf_counter() - started
         self.elapsed += epoch.seconds + eval_seconds
         record = {"epoch": epoch.epoch, "probabilities": epoch.probabilities,
@@ -303,12 +327,33 @@ class Trainer:
                   "train_loss": {t: float(torch.stack(v).float().mean()) for t, v in epoch.losses.items()},
                   "val": val, "best_epoch": self.best_epoch, "seconds": round(epoch.seconds, 4),
                   "eval_seconds": round(eval_seconds, 4), "elapsed": round(self.elapsed, 3)}
+        if select == "per-task":
+            record["best_epochs"] = self.best_epochs()
         self.records.append(record)
         # Finished: no longer "in progress" when the callbacks save the state (a resume must not redo it).
         self.current = None
         self._emit("on_epoch_end", record)
 
+    def _weights_now(self) -> dict[str, torch.Tensor]:
+        return {k: v.detach().clone() for k, v in trainable_state(self.model, self.cfg.model.text_mode).items()}
+
+    def best_epochs(self) -> dict[str, int | None]:
+        """The epoch each task's weights come from: its own best under ``per-task``, else the best epoch."""
+        return {task: self.task_best.get(task, {}).get("epoch", self.best_epoch) for task in self.tasks}
+
     # ------------------------------------------------------------------ evaluation
+
+    def evaluate_selected(self, split: str) -> dict[str, dict[str, float]]:
+        """:meth:`evaluate` after :meth:`fit`, each task scored with the weights it keeps (``per-task``: its
+        own best epoch's); the model holds the main task's best weights again afterwards."""
+        metrics = self.evaluate(split)
+        if not self.task_states:
+            return metrics
+        for task, state in self.task_states.items():
+            self.model.load_state_dict(state, strict=False)
+            metrics[task] = self.evaluate(split)[task]
+        self.model.load_state_dict(self.best_state, strict=False)
+        return metrics
 
     def predictions(self, split: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """(labels, predictions) per task on its own scale; the encoder runs once over the split's items."""
@@ -359,6 +404,7 @@ class Trainer:
             current = {"epoch": c.epoch, "probabilities": c.probabilities, "drawn": c.drawn,
                        "seconds": c.seconds, "tasks": list(c.losses)}
         meta = {"records": self.records, "best_epoch": self.best_epoch, "best_score": self.best_score,
+                "task_best": self.task_best,
                 "elapsed": self.elapsed, "rng": self.rng.bit_generator.state, "current": current}
         # The best weights are not repeated here: they are the run's checkpoint file (load_best_state), and
         # frozen weights (--finetune-layers) come back from the model folder (resume_weights).
@@ -372,8 +418,10 @@ class Trainer:
                 "meta": json.dumps(json_safe(meta))}
 
     def load_state_dict(self, state: dict, source: str = "resume state",
-                        best_state: dict[str, torch.Tensor] | None = None) -> None:
-        """Continue from :meth:`state_dict`; ``best_state``: the best epoch's weights (the run's checkpoint).
+                        best_state: dict[str, torch.Tensor] | None = None,
+                        task_states: dict[str, dict[str, torch.Tensor]] | None = None) -> None:
+        """Continue from :meth:`state_dict`; ``best_state``: the best epoch's weights (the run's checkpoint),
+        ``task_states``: each task's own under ``per-task`` (its checkpoint-TASK file).
 
         A resume state written before the best weights left it still holds them, and they are used.
         """
@@ -393,6 +441,8 @@ class Trainer:
         meta = json.loads(state["meta"])
         self.records, self.best_epoch = meta["records"], meta["best_epoch"]
         self.best_score = meta["best_score"] if meta["best_score"] is not None else -float("inf")
+        self.task_best = meta.get("task_best") or {}
+        self.task_states = dict(task_states or {})
         self.elapsed = meta["elapsed"]
         self.rng.bit_generator.state = meta["rng"]
         current = meta.get("current")

@@ -186,6 +186,10 @@ def _train_locked(cfg, strategy, out: Path, resume: bool, init_from, progress: b
                                  "start a new run from its config.json") from None
             if not trainer.best_state and trainer.best_epoch is not None:
                 trainer.best_state = load_best_state(out, trainer.best_epoch, device)
+            for task, best in trainer.task_best.items():   # --select per-task: each task's own best weights
+                task_state = load_best_state(out, best["epoch"], device, task)
+                if task_state:
+                    trainer.task_states[task] = task_state
         env = rf.read_json(out / rf.ENV) or {}
         rf.write_json(out / rf.ENV, {**env, "resumes": [*env.get("resumes", []), rf.environment(str(device))]})
     else:
@@ -201,10 +205,11 @@ def _train_locked(cfg, strategy, out: Path, resume: bool, init_from, progress: b
     if trainer.stopped:
         writer.write_status(trainer, None, state="stopped")
         return {}
-    test = trainer.evaluate("test")
+    test = trainer.evaluate_selected("test")
     calibration = _calibrate(trainer, out, test)
     rf.write_json(out / rf.TEST, {
-        "best_epoch": trainer.best_epoch, "metrics": test,
+        "best_epoch": trainer.best_epoch, "metrics": test, "select": cfg.train.select,
+        "best_epochs": trainer.best_epochs(),
         "note": "stress: accuracy and the stressed class's precision/recall/F1; emotions: RMSE and CCC "
                 "on the data set's own label scale (label_scales)",
         "label_scales": {t: d.scale for t, d in data.tasks.items() if not is_classification(t)},

@@ -48,11 +48,17 @@ from muser_core.base.version import __version__
 from muser_core.config import RunConfig
 
 CONFIG, METRICS, CHECKPOINT, TEST = "config.json", "metrics.jsonl", "checkpoint.safetensors", "test.json"
+
 STATUS, ENV, NORMALISER, DATA, RESUME = "status.json", "env.json", "normaliser.json", "data.json", "resume.pt"
 CALIBRATION = "calibration.json"  # the stress head's temperature, fitted on validation after training
 LOCK, OWNER, LAUNCH, TRAIN_LOG = ".lock", "owner.json", "launch.json", "train.log"
 # What a launcher or a failed start may leave in a folder before the run itself writes anything.
 BEFORE_A_RUN = {LOCK, OWNER, LAUNCH, TRAIN_LOG, STATUS}
+
+
+def task_checkpoint(task: str) -> str:
+    """The checkpoint of one task's best epoch under ``--select per-task`` (the main task's is CHECKPOINT)."""
+    return f"checkpoint-{task}.safetensors"
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 LOCK_WAIT_S = 5.0  # a trainer waits this long for a lock another process holds only for a moment
 

@@ -7,6 +7,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import REPO, make_run
 from streamlit.testing.v1 import AppTest
@@ -803,3 +804,27 @@ def test_a_runs_folder_copied_elsewhere_opens_on_results_and_sampling_dynamics(t
     assert {"single-seed0", "uniform-seed0"} <= set(at.dataframe[0].value["run"])
     at = page(TRAIN, **{"train-last": runs[1]})
     assert not at.exception and not at.error and "finished" in texts(at.markdown)
+
+
+@pytest.mark.slow
+def test_train_page_keeps_a_checkpoint_per_task_when_asked(runs_root):
+    """Checkpoint by per-task: the run's config says so, its folder keeps each emotion's checkpoint and the
+    page's test table gives the epoch each task's weights come from when they differ."""
+    from analysis import run_views as rv
+
+    at = page(TRAIN)
+    at.selectbox(key="train-strategy").set_value("uniform").run()
+    at.selectbox(key="train-select").set_value("per-task").run()
+    at.number_input(key="train-max-epochs").set_value(6)
+    at.text_input(key="train-name").set_value("per-task").run()
+    at.button(key="train-launch").click().run()
+    assert not at.exception and not at.error
+    folder = runs_root / "per-task"
+    _wait_for(lambda: rv.read_run(folder).state not in process.ACTIVE)
+    view = rv.read_run(folder)
+    assert view.state == "finished", (view.error, view.log)
+    assert view.config.train.select == "per-task" and view.test["select"] == "per-task"
+    assert {rf.task_checkpoint(t) for t in view.config.data.tasks[1:]} <= {p.name for p in folder.iterdir()}
+    epochs = view.test["best_epochs"]
+    tables = rv.metrics_summary(view)
+    assert ("epoch" in pd.concat(tables).columns) == (len(set(epochs.values())) > 1)

@@ -13,7 +13,6 @@ from conftest import StopAtBatch, synthetic_corpus, timeless
 
 from muser_core.base.errors import InputError
 from muser_core.config import DataConfig, RunConfig, StrategyConfig, TrainConfig
-from muser_core.strategies import make_strategy
 from muser_core.train import Callback, Trainer, build
 from muser_core.train.loop import EpochInProgress
 
@@ -39,9 +38,9 @@ def test_epoch_draws_until_the_main_training_size(tmp_path):
     keep = table.index[(table["split"] == "train")][:20].tolist() + table.index[table["split"] != "train"].tolist()
     table.loc[~table.index.isin(keep), "valence"] = np.nan
     corpus.save(tmp_path / "c.csv")
-    cfg, data, model, device = build(config(str(tmp_path / "c.csv")))
+    cfg, data, model, device, strategy = build(config(str(tmp_path / "c.csv")))
     recorder = Recorder()
-    trainer = Trainer(model, data, make_strategy(cfg.strategy), cfg, [recorder])
+    trainer = Trainer(model, data, strategy, cfg, [recorder])
     n_main = len(data.tasks["stress"].splits["train"])
     assert n_main == trainer.epoch_size == 210 and len(data.tasks["valence"].splits["train"]) == 20
     for _ in range(5):
@@ -67,8 +66,8 @@ def test_a_stop_mid_epoch_continues_exactly_from_the_state_dict(tmp_path, stop_b
     cfg = config(str(tmp_path / "c.csv"))
 
     def trainer(*callbacks):
-        built, data, model, device = build(cfg)
-        return Trainer(model, data, make_strategy(built.strategy), built, list(callbacks), device)
+        built, data, model, device, strategy = build(cfg)
+        return Trainer(model, data, strategy, built, list(callbacks), device)
 
     straight = trainer()
     straight.fit()
@@ -115,8 +114,8 @@ def test_a_state_saved_at_an_epochs_end_continues_exactly(tmp_path):
     cfg = config(str(tmp_path / "c.csv"))
 
     def trainer(*callbacks):
-        built, data, model, device = build(cfg)
-        return Trainer(model, data, make_strategy(built.strategy), built, list(callbacks), device)
+        built, data, model, device, strategy = build(cfg)
+        return Trainer(model, data, strategy, built, list(callbacks), device)
 
     straight, saver = trainer(), StateAtEpochEnd(3)
     straight.callbacks.append(saver)
