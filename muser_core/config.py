@@ -119,7 +119,16 @@ class ModelConfig:
     hidden_size: int = setting(256, "text projection and acoustic MLP width (paper 4.3)", min=1)
     acoustic_layers: int = setting(4, "hidden layers of the acoustic MLP (paper 4.3.2)", min=1)
     head_dropout: float = setting(0.1, "dropout before each emotion output unit (paper 4.3.3)", min=0.0, max=0.95)
+    lexicon_branch: bool = setting(False, "a third input beside the text vector: each text's word-category "
+                                          "scores (percent of words, from --lexicon-dic), z-scored on the "
+                                          "training split, through a small MLP and fused with the rest (the "
+                                          "lexicon baselines of Dreaddit, Turcan and McKeown 2019, joined to "
+                                          "MUSER's fusion, 4.3.3); needs text")
+    lexicon_dic: str = setting("", "the lexicon branch's dictionary: a LIWC-format .dic file ('': the open "
+                                   "dictionary shipped in data/lexicon)")
     n_acoustic: int = setting(88, "eGeMAPSv02 functionals", cli=False, min=1)
+    n_lexicon: int = setting(0, "the lexicon branch's inputs (WC and the categories), read from the "
+                                "dictionary", cli=False, min=0)
     text_dim: int = setting(0, "Transformer hidden size, read from the model", cli=False, min=0)
     text_only_tasks: list[str] = setting(help="tasks whose head reads the text half of the fused vector only: "
                                               "an external set without audio (EmoBank); filled in by the run",
@@ -295,6 +304,14 @@ class RunConfig:
         layers = TextModel.open(m.text_model).declared("num_hidden_layers") if m.finetune_layers else None
         if layers is not None:  # refused here, before anything is written (build() checks the model itself)
             check_layer_choice(m.finetune_layers, layers)
+        if m.lexicon_branch and not m.uses_text:
+            raise InputError("--lexicon-branch scores each text's words: it needs --modality text or both")
+        if m.lexicon_dic and not m.lexicon_branch:
+            raise InputError(f"--lexicon-dic {m.lexicon_dic}: it is the lexicon branch's dictionary; add "
+                             "--lexicon-branch, or drop --lexicon-dic")
+        lexicon_dic = str(Path(m.lexicon_dic).expanduser().resolve()) if m.lexicon_dic else ""
+        if lexicon_dic and not Path(lexicon_dic).is_file():
+            raise InputError(f"--lexicon-dic {m.lexicon_dic}: no such file (give a LIWC-format .dic)")
         lr = t.lr if t.lr is not None else default_learning_rate(m.modality, m.text_mode, m.finetune_layers)
         # A corpus path is stored absolute, so config.json repeats the run from any folder.
         paths = {k: resolved_spec(v) for k, v in (("corpus", d.corpus), ("external", d.external)) if v}
@@ -302,7 +319,7 @@ class RunConfig:
         if text_model != DEFAULT_TEXT_MODEL:
             text_model = str(Path(text_model).expanduser().resolve())
         return replace(cfg, data=replace(d, tasks=tasks, **paths), train=replace(t, lr=lr),
-                       model=replace(m, text_model=text_model)), strategy
+                       model=replace(m, text_model=text_model, lexicon_dic=lexicon_dic)), strategy
 
     # ------------------------------------------------------------------ JSON
 

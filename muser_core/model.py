@@ -36,6 +36,8 @@ class Architecture(Protocol):
     head_dropout: float      # dropout before each emotion output unit (paper 4.3.3)
     finetune_layers: int     # fine-tune only the top k Transformer layers (0: all, or frozen)
     text_only_tasks: Sequence[str]  # tasks whose head reads the text half only
+    lexicon_branch: bool     # a word-category branch beside the text vector
+    n_lexicon: int           # its inputs (WC and the dictionary's categories)
 
 
 class MultiTaskModel(nn.Module):
@@ -43,7 +45,9 @@ class MultiTaskModel(nn.Module):
 
     A batch is a dict of tensors: ``acoustic`` (B, 88) normalised eGeMAPS, and
     for text either ``text_embedding`` (B, H) (frozen mode, precomputed) or
-    ``input_ids``/``attention_mask`` (B, L) (run through ``text_encoder``).
+    ``input_ids``/``attention_mask`` (B, L) (run through ``text_encoder``); with
+    the lexicon branch also ``lexicon`` (B, n_lexicon), z-scored category scores.
+    The fused vector is the text part, then the lexicon part, then the acoustic part.
     """
 
     def __init__(self, cfg: Architecture, tasks: Sequence[str], text_encoder: nn.Module | None = None):
@@ -62,19 +66,24 @@ class MultiTaskModel(nn.Module):
                 layers += [nn.Linear(width, size), nn.ReLU()]
                 width = size
             self.acoustic = nn.Sequential(*layers)
-        fused = size * (cfg.uses_text + cfg.uses_audio)  # paper 4.3.3: concatenation
+        lexicon = bool(cfg.lexicon_branch and cfg.uses_text)
+        # The lexicon branch: a small MLP like the acoustic branch, two hidden layers of the same width, ReLU.
+        self.lexicon = nn.Sequential(nn.Linear(cfg.n_lexicon, size), nn.ReLU(), nn.Linear(size, size), nn.ReLU()) \
+            if lexicon else None
+        self.text_width = size * (1 + lexicon) if cfg.uses_text else 0
+        fused = self.text_width + size * cfg.uses_audio  # paper 4.3.3: concatenation
         # A task whose data have no audio (an external text set such as EmoBank) reads the text half only, so its
-        # head never weighs a voice it was not trained on (the text part comes first in the fused vector).
+        # head never weighs a voice it was not trained on (the text parts come first in the fused vector).
         self.text_only = {t for t in cfg.text_only_tasks if t in self.tasks} if cfg.uses_text and cfg.uses_audio \
             else set()
-        width = {task: size if task in self.text_only else fused for task in self.tasks}
+        width = {task: self.text_width if task in self.text_only else fused for task in self.tasks}
         self.heads = nn.ModuleDict({
             task: nn.Linear(width[task], 2) if is_classification(task)          # stress logits
             else nn.Sequential(nn.Dropout(cfg.head_dropout), nn.Linear(width[task], 1))  # one unit, MSE
             for task in self.tasks})
 
     def encode(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """The shared representation (B, 256 or 512)."""
+        """The shared representation (B, 256 per part: text, lexicon, acoustic)."""
         parts = []
         if self.cfg.uses_text:
             if "text_embedding" in batch:
@@ -85,13 +94,15 @@ class MultiTaskModel(nn.Module):
             else:
                 text = self.text_encoder(batch["input_ids"], batch["attention_mask"])  # (B, H)
             parts.append(self.text_proj(text))                                   # (B, 256)
+            if self.lexicon is not None:
+                parts.append(self.lexicon(batch["lexicon"]))                     # (B, 256)
         if self.cfg.uses_audio:
             parts.append(self.acoustic(batch["acoustic"]))                       # (B, 256)
-        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)        # (B, 512)
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)        # (B, 256 x parts)
 
     def head(self, task: str, fused: torch.Tensor) -> torch.Tensor:
         """Stress: logits (B, 2); an emotion task: predictions (B,) on the training scale."""
-        out = self.heads[task](fused[:, :self.cfg.hidden_size] if task in self.text_only else fused)
+        out = self.heads[task](fused[:, :self.text_width] if task in self.text_only else fused)
         return out if is_classification(task) else out.squeeze(-1)
 
     def forward(self, batch: dict[str, torch.Tensor], tasks: Sequence[str] | None = None) -> dict[str, torch.Tensor]:

@@ -163,6 +163,9 @@ def train_form_ui(key: str = "train") -> LaunchForm:
         finetune_layers = int(c2.number_input("Fine-tune the top layers (0: all)", 0, 64,
                                               key=f"{key}-finetune-layers",
                                               help=setting_help("model", "finetune_layers")))
+    lexicon_branch = modality != "audio" and st.checkbox(
+        "Lexicon branch (word-category scores beside the text vector)", key=f"{key}-lexicon-branch",
+        help=setting_help("model", "lexicon_branch"))
     strategy = _strategy_ui(key)
     errors: dict[str, str] = {}
     # The corpus must have audio for a model that hears; a text-only external set (EmoBank) joins a "both"
@@ -215,7 +218,8 @@ def train_form_ui(key: str = "train") -> LaunchForm:
     config = replace(
         base, strategy=strategy,
         data=replace(base.data, corpus=DEMO, external=DEMO if external[0] else "", tasks=list(tasks), split=split),
-        model=replace(base.model, modality=modality, text_mode=text_mode, finetune_layers=finetune_layers),
+        model=replace(base.model, modality=modality, text_mode=text_mode, finetune_layers=finetune_layers,
+                      lexicon_branch=bool(lexicon_branch)),
         train=replace(base.train, max_epochs=max_epochs, patience=patience, select=select))
     if "strategy" not in errors:
         config = _field_check(errors, "settings", lambda: config.resolved() and config)

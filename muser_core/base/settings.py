@@ -57,11 +57,12 @@ def number_argument(kind: type) -> Callable[[str], Any]:
     return parse
 
 
-KINDS = {"int": "int", "float": "float", "float | None": "optional float", "str": "str", "list[str]": "list"}
+KINDS = {"int": "int", "float": "float", "float | None": "optional float", "str": "str", "list[str]": "list",
+         "bool": "bool"}
 
 
 def kind_of(annotation: Any) -> str:
-    """The kind of a field from its annotation: "int", "float", "optional float", "str" or "list".
+    """The kind of a field from its annotation: "int", "float", "optional float", "str", "list" or "bool".
 
     The annotation is a string in a module with ``from __future__ import
     annotations`` and a type in one without; both are understood.
@@ -121,6 +122,9 @@ def check_value(s: Setting, value: Any) -> Any:
     elif kind == "list":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise InputError(f"{where}: must be a list of names (got {value!r})")
+    elif kind == "bool":
+        if not isinstance(value, bool):
+            raise InputError(f"{where}: must be true or false (got {value!r})")
     m = s.meta
     if m.get("min") is not None and value < m["min"]:
         raise InputError(f"{where}: must be at least {m['min']} (got {value})")

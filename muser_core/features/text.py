@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,7 @@ _TOKEN = re.compile(r"\d+(?:[.,:]\d+)+|[^\W_]+(?:['-][^\W_]+)*")
 _SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)")
 # How a category is scored: the paper's word count (3.2) or LIWC's percent of words.
 SCORES = ("count", "percent")
+LEXICON_Z_LIMIT = 5.0   # the lexicon branch's inputs are clipped to +-5 standard deviations
 
 
 def tokenize(text: str) -> list[str]:
@@ -143,6 +145,67 @@ def extract_features(texts: Iterable[str], lexicon: Lexicon | None = None, *,
     return TextFeatureExtractor(lexicon, wps=wps, score=score).transform(texts)
 
 
+def read_lexicon(dic: str | Path = "") -> Lexicon:
+    """A LIWC-format ``.dic`` file, or with ``""`` the open MUSER dictionary."""
+    return Lexicon.read_dic(dic) if str(dic) else default_lexicon()
+
+
+@dataclass
+class LexiconScores:
+    """The lexicon branch's inputs (``--lexicon-branch``): ``log(1 + WC)`` and each category's percent of
+    words, z-scored with the training texts' statistics.
+
+    The category scores are the features of Dreaddit's lexicon baselines (Turcan and McKeown 2019). A
+    score the training texts do not vary in (a category none uses; WC when all have one length) is divided
+    by 1, and every z-score is clipped to +-:data:`LEXICON_Z_LIMIT`: a category rare in training would
+    otherwise give a text that uses it a z-score in the tens and saturate the branch.
+    """
+
+    dic: str                 # the .dic file ("" for the open dictionary)
+    columns: list[str]
+    mean: np.ndarray
+    std: np.ndarray
+
+    @staticmethod
+    def raw(texts: Sequence[str], lexicon: Lexicon) -> pd.DataFrame:
+        frame = extract_features(texts, lexicon, score="percent")
+        frame["WC"] = np.log1p(frame["WC"].to_numpy(np.float64))
+        return frame.astype(np.float64)
+
+    @classmethod
+    def fit(cls, texts: Sequence[str], dic: str = "") -> LexiconScores:
+        """The statistics of these (training) texts."""
+        return cls.from_frame(cls.raw(texts, read_lexicon(dic)), dic)
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, dic: str = "") -> LexiconScores:
+        """The statistics of raw scores (:meth:`raw`) already computed."""
+        mean, std = frame.mean().to_numpy(), frame.std(ddof=0).to_numpy()
+        varies = std > 1e-9 * np.maximum(1.0, np.abs(mean))   # not rounding noise around a constant
+        return cls(str(dic), list(frame.columns), mean, np.where(varies, std, 1.0))
+
+    def scale(self, frame: pd.DataFrame) -> np.ndarray:
+        """Raw scores z-scored, (N, columns) float32; one line when the dictionary's categories changed."""
+        if list(frame.columns) != self.columns:
+            raise InputError(f"{self.dic or 'the open dictionary'}: its categories changed since the run was "
+                             f"trained ({len(frame.columns) - 1} now, {len(self.columns) - 1} then); use the "
+                             "run's dictionary or train again")
+        z = (frame.to_numpy() - self.mean) / self.std
+        return np.clip(z, -LEXICON_Z_LIMIT, LEXICON_Z_LIMIT).astype(np.float32)
+
+    def transform(self, texts: Sequence[str]) -> np.ndarray:
+        """The z-scored inputs of new texts, as the run computed its own."""
+        return self.scale(self.raw(texts, read_lexicon(self.dic)))
+
+    def to_dict(self) -> dict:
+        return {"dic": self.dic, "columns": self.columns, "mean": self.mean.tolist(), "std": self.std.tolist()}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> LexiconScores:
+        return cls(values["dic"], list(values["columns"]), np.asarray(values["mean"], np.float64),
+                   np.asarray(values["std"], np.float64))
+
+
 # Columns of the input that the command line copies to its output, so the feature
 # table can be analysed on its own (muser indicators --features OUT.csv).
 CARRIED_COLUMNS = ("utterance_id", "speaker", "split", *INTERNAL_TASKS)
@@ -195,7 +258,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    lexicon = Lexicon.read_dic(args.dic) if args.dic else default_lexicon()
+    lexicon = read_lexicon(args.dic or "")
     table = read_table(args.input, args.text_column)
     features = extract_features(table[args.text_column], lexicon, wps=args.wps, score=args.score)
     features = with_carried_columns(table, features, args.text_column, args.input)

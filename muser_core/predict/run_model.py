@@ -27,6 +27,7 @@ from muser_core.base.tasks import MAIN_TASK, is_classification
 from muser_core.config import RunConfig
 from muser_core.data.corpus import sidecar_path
 from muser_core.features.normalise import SpeakerZScore
+from muser_core.features.text import LexiconScores
 from muser_core.features.text_encoder import TextEncoder
 from muser_core.model import MultiTaskModel, PerTaskModel, load_weights
 from muser_core.predict.base import Predictor
@@ -46,7 +47,8 @@ def check_run_folder(run_dir: str | Path) -> dict:
 
     Usable: ``config.json``, ``checkpoint.safetensors`` (a readable header) and
     a ``normaliser.json`` with what the model needs (acoustic statistics for a
-    model that hears audio, the emotion heads' target scales). Each defect
+    model that hears audio, the lexicon branch's statistics and dictionary, the emotion heads' target
+    scales). Each defect
     raises one :class:`InputError` naming the file.
     """
     run_dir = Path(run_dir)
@@ -76,6 +78,14 @@ def check_run_folder(run_dir: str | Path) -> dict:
                                               and {"features", "speakers", "global"} <= set(acoustic)):
         raise InputError(f"{run_dir / rf.NORMALISER}: no acoustic statistics ('acoustic' with features, "
                          "speakers and global), which a model that hears audio needs")
+    lexicon = stats.get("lexicon")
+    if config["model"].get("lexicon_branch") and not (isinstance(lexicon, dict)
+                                                      and {"dic", "columns", "mean", "std"} <= set(lexicon)):
+        raise InputError(f"{run_dir / rf.NORMALISER}: no lexicon statistics ('lexicon' with dic, columns, mean "
+                         "and std), which a model with the lexicon branch needs")
+    if config["model"].get("lexicon_branch") and lexicon["dic"] and not Path(lexicon["dic"]).is_file():
+        raise InputError(f"{run_dir / rf.NORMALISER}: the lexicon branch's dictionary {lexicon['dic']} is not "
+                         "on this machine; put it there or train again")
     return config
 
 
@@ -215,6 +225,10 @@ def model_outputs(model: MultiTaskModel | PerTaskModel, stats: dict, texts: Sequ
             raise InputError("this model uses text: give the transcripts")
         tokens = model.text_encoder.tokenize(texts)
         batch.update({k: v.to(device) for k, v in tokens.items()})
+        if model.cfg.lexicon_branch:   # the run's dictionary, scaled with its training statistics
+            if not stats.get("lexicon"):
+                raise InputError("this run has a lexicon branch but its normaliser.json has no lexicon statistics")
+            batch["lexicon"] = torch.from_numpy(LexiconScores.from_dict(stats["lexicon"]).transform(texts)).to(device)
     if model.cfg.uses_audio:
         if acoustic is None:
             raise InputError("this model uses audio: give the 88 eGeMAPS features")

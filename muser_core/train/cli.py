@@ -46,6 +46,10 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         choices = s.choices if s.kind == "str" else None
         default = ",".join(s.default) if isinstance(s.default, list) else s.default
         help_text = f"{s.help}" + (f" (default: {default})" if default not in (None, "", []) else "")
+        if s.kind == "bool":   # --flag / --no-flag
+            parser.add_argument(s.flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                                help=s.help)
+            continue
         parser.add_argument(s.flag, type=_TYPES[s.kind], default=argparse.SUPPRESS, help=help_text,
                             metavar=("{" + ",".join(choices) + "}") if choices else None)
     parser.add_argument("--config", default=argparse.SUPPRESS,
@@ -84,6 +88,9 @@ def command_line(cfg: RunConfig, out: str) -> str:
     for s in cli_settings():
         value = getattr(getattr(cfg, s.section), s.name)
         if value != getattr(getattr(default, s.section), s.name) and value not in (None, "", []):
+            if isinstance(value, bool):
+                args.append(s.flag if value else "--no-" + s.flag.removeprefix("--"))
+                continue
             args += [s.flag, ",".join(value) if isinstance(value, list) else str(value)]
     return shlex.join([*args, "--out", out])
 

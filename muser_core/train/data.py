@@ -32,6 +32,7 @@ from muser_core.features.layer_cache import (
     length_from_data,
 )
 from muser_core.features.normalise import SpeakerZScore
+from muser_core.features.text import LexiconScores, read_lexicon
 from muser_core.features.text_encoder import (
     TextEncoder,
     TextModel,
@@ -75,6 +76,7 @@ class PreparedData:
     datasets: dict = field(default_factory=dict)  # role ("main", "external") -> name, synthetic, licence
     text_only_tasks: list[str] = field(default_factory=list)  # tasks from an external set without audio
     max_length: int = 0                # the effective max length (chosen from the data when the config says 0)
+    lexicon: dict | None = None        # --lexicon-branch: LexiconScores.to_dict(), the training statistics
 
     def batch(self, idx: torch.Tensor, pad_to: int | None = None) -> dict[str, torch.Tensor]:
         """Inputs of items ``idx``; token tensors cut to the batch's longest sentence (dynamic padding)."""
@@ -93,6 +95,8 @@ class PreparedData:
                 out["input_ids"], out["attention_mask"] = ids, mask
         if "acoustic" in self.features:
             out["acoustic"] = self.features["acoustic"][idx]
+        if "lexicon" in self.features:
+            out["lexicon"] = self.features["lexicon"][idx]
         return out
 
     def hidden_states(self, idx: torch.Tensor, length: int) -> torch.Tensor:
@@ -257,15 +261,18 @@ def prepare_data(cfg: RunConfig, progress: bool = False, device: str = "cpu") ->
     if m.uses_audio:
         features["acoustic"], normaliser = _acoustic_inputs(acoustic[used].reset_index(drop=True), table,
                                                             heard[used].to_numpy(), m.n_acoustic)
-    text = _text_inputs(table["text"].fillna("").astype(str).tolist(), cfg, device, progress, notes) \
-        if m.uses_text else TextInputs({}, 0, None, m.max_length)
+    texts = table["text"].fillna("").astype(str).tolist()
+    text = _text_inputs(texts, cfg, device, progress, notes) if m.uses_text else TextInputs({}, 0, None, m.max_length)
     features.update(text.features)
+    lexicon = None
+    if m.uses_text and m.lexicon_branch:
+        features["lexicon"], lexicon = _lexicon_inputs(texts, tasks, m.lexicon_dic, notes)
     pad_id = int(text.encoder.tokenizer.pad_token_id or 0) if text.encoder is not None else 0
     synthetic = any(c.synthetic for c in sources.values())
     datasets = {role: {"name": c.name, "synthetic": c.synthetic, "tasks": c.tasks, "licence": _licence(c)}
                 for role, c in sources.items()}
     return PreparedData(features, tasks, text.dim, normaliser, notes, text.encoder, pad_id, synthetic, datasets,
-                        text_only, text.max_length)
+                        text_only, text.max_length, lexicon)
 
 
 def _voiced_rows(cfg: RunConfig, sources: dict[str, Corpus], table: pd.DataFrame,
@@ -376,6 +383,17 @@ def _text_inputs(texts: list[str], cfg: RunConfig, device: str, progress: bool, 
             torch.zeros(0, encoder.hidden_size)
         features["hidden_offsets"] = torch.cumsum(counts, 0) - counts
     return TextInputs(features, encoder.hidden_size, encoder, max_length)
+
+
+def _lexicon_inputs(texts: list[str], tasks: dict[str, TaskData], dic: str,
+                    notes: list[str]) -> tuple[torch.Tensor, dict]:
+    """The lexicon branch's inputs of every item, z-scored with the statistics of the items some task trains on."""
+    frame = LexiconScores.raw(texts, read_lexicon(dic))
+    train = torch.unique(torch.cat([t.splits["train"] for t in tasks.values()])).numpy()
+    scores = LexiconScores.from_frame(frame.iloc[train], dic)
+    notes.append(f"lexicon branch: log(1 + WC) and {len(scores.columns) - 1} categories of "
+                 f"{dic or 'the open dictionary'} (percent of words), z-scored on {len(train):,} training texts")
+    return torch.from_numpy(scores.scale(frame)), scores.to_dict()
 
 
 def _licence(corpus: Corpus) -> str:

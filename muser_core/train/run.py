@@ -82,7 +82,8 @@ def _build_resolved(cfg: RunConfig, strategy: Strategy, progress: bool) -> Built
         precision = "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
     data = prepare_data(cfg, progress=progress, device=str(device))
     cfg = replace(cfg, model=replace(cfg.model, text_dim=data.text_dim, text_only_tasks=list(data.text_only_tasks),
-                                     max_length=data.max_length),
+                                     max_length=data.max_length,
+                                     n_lexicon=len(data.lexicon["columns"]) if data.lexicon else 0),
                   train=replace(cfg.train, device=str(device), threads=threads, precision=precision))
     torch.manual_seed(cfg.train.seed)
     model = MultiTaskModel(cfg.model, cfg.data.tasks, data.text_encoder)
@@ -197,7 +198,7 @@ def _train_locked(cfg, strategy, out: Path, resume: bool, init_from, progress: b
         rf.write_json(out / rf.ENV, rf.environment(str(device)))
         rf.write_json(out / rf.DATA, data.summary())
         rf.write_json(out / rf.NORMALISER, {
-            "acoustic": data.normaliser,
+            "acoustic": data.normaliser, **({"lexicon": data.lexicon} if data.lexicon else {}),
             "targets": {t: {"mean": d.mean, "std": d.std, "scale": d.scale}
                         for t, d in data.tasks.items() if not is_classification(t)}})
     guard.attach(trainer)

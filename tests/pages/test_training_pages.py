@@ -828,3 +828,26 @@ def test_train_page_keeps_a_checkpoint_per_task_when_asked(runs_root):
     epochs = view.test["best_epochs"]
     tables = rv.metrics_summary(view)
     assert ("epoch" in pd.concat(tables).columns) == (len(set(epochs.values())) > 1)
+
+
+@pytest.mark.slow
+def test_train_page_trains_with_the_lexicon_branch(runs_root):
+    """The Lexicon branch box: config.json records it and the run folder holds the branch's statistics."""
+    from analysis import run_views as rv
+
+    at = page(TRAIN)
+    at.selectbox(key="train-modality").set_value("audio").run()
+    assert not [c for c in at.checkbox if c.key == "train-lexicon-branch"]   # no text: no lexicon branch
+    at.selectbox(key="train-modality").set_value("text").run()
+    at.selectbox(key="train-strategy").set_value("uniform").run()
+    at.checkbox(key="train-lexicon-branch").check().run()
+    at.number_input(key="train-max-epochs").set_value(3)
+    at.text_input(key="train-name").set_value("lexicon").run()
+    at.button(key="train-launch").click().run()
+    assert not at.exception and not at.error
+    folder = runs_root / "lexicon"
+    _wait_for(lambda: rv.read_run(folder).state not in process.ACTIVE)
+    view = rv.read_run(folder)
+    assert view.state == "finished", (view.error, view.log)
+    assert view.config.model.lexicon_branch and view.config.model.n_lexicon > 1
+    assert json.loads((folder / rf.NORMALISER).read_text())["lexicon"]["columns"][0] == "WC"
