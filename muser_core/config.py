@@ -184,6 +184,11 @@ class TrainConfig:
     max_epochs: int = setting(1000, "upper bound on epochs (paper 5.1)", min=1)
     patience: int = setting(30, "epochs without a better validation stress metric before stopping", min=1)
     stop_metric: str = setting("accuracy", "validation stress metric for early stopping", choices=STOP_METRICS)
+    tune_head: bool = setting(False, "choose the weight decay and the emotion heads' dropout on validation "
+                                     "first: each pair of 0.01, 0.1, 1, 10 x 0.1, 0.5 trains on the training "
+                                     "split with this run's seed and settings, the best validation score wins "
+                                     "and config.json keeps it (tune.json lists every pair); frozen text or "
+                                     "audio only")
     select: str = setting("stress", "which validation score keeps the checkpoint and counts patience: stress "
                                     "(its stop metric), mean (the mean over tasks of stress's stop metric and "
                                     "each emotion's CCC) or per-task (each task's head from the epoch of its own "
@@ -304,6 +309,9 @@ class RunConfig:
         layers = TextModel.open(m.text_model).declared("num_hidden_layers") if m.finetune_layers else None
         if layers is not None:  # refused here, before anything is written (build() checks the model itself)
             check_layer_choice(m.finetune_layers, layers)
+        if t.tune_head and m.uses_text and m.text_mode == "finetune":
+            raise InputError("--tune-head trains 8 candidate runs of the small layers over a frozen encoder: "
+                             "use --text-mode frozen (or --modality audio), or drop --tune-head")
         if m.lexicon_branch and not m.uses_text:
             raise InputError("--lexicon-branch scores each text's words: it needs --modality text or both")
         if m.lexicon_dic and not m.lexicon_branch:

@@ -30,6 +30,7 @@ from muser_core.train.callbacks import ProgressBar, RunWriter
 from muser_core.train.checkpoints import load_best_state, load_resume_state
 from muser_core.train.data import PreparedData, prepare_data
 from muser_core.train.loop import Callback, Trainer
+from muser_core.train.tune import tune_head
 
 
 def pick_device(spec: str) -> torch.device:
@@ -168,6 +169,20 @@ def _train_locked(cfg, strategy, out: Path, resume: bool, init_from, progress: b
         check_data_there(cfg, out)
         cfg, strategy = cfg.resolved_with_strategy()
     cfg, data, model, device, strategy = _build_resolved(cfg, strategy, progress)
+    if cfg.train.tune_head and not (out / rf.TUNE).is_file():   # a new run, or one stopped while choosing
+        if init_from:
+            raise InputError("--tune-head chooses on candidates trained from random weights: drop --init-from")
+        resume = False
+        rf.write_json(out / rf.CONFIG, cfg.to_dict())   # what was asked: a stop during the search resumes it
+        cfg, tuning = tune_head(cfg, data, strategy, device, guard.attach)
+        if tuning.get("stopped"):
+            rf.write_status(out, "stopped", error="stopped while choosing the head's regularisation "
+                                                  "(--tune-head); resume starts the search again")
+            return {}
+        rf.write_json(out / rf.CONFIG, cfg.to_dict())
+        rf.write_json(out / rf.TUNE, tuning)
+        torch.manual_seed(cfg.train.seed)
+        model = MultiTaskModel(cfg.model, cfg.data.tasks, data.text_encoder).to(device)
     if init_from:
         path = Path(init_from)
         path = path / rf.CHECKPOINT if path.is_dir() else path

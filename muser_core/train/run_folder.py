@@ -51,6 +51,7 @@ CONFIG, METRICS, CHECKPOINT, TEST = "config.json", "metrics.jsonl", "checkpoint.
 
 STATUS, ENV, NORMALISER, DATA, RESUME = "status.json", "env.json", "normaliser.json", "data.json", "resume.pt"
 CALIBRATION = "calibration.json"  # the stress head's temperature, fitted on validation after training
+TUNE = "tune.json"                # --tune-head: every candidate pair's validation score and the choice
 LOCK, OWNER, LAUNCH, TRAIN_LOG = ".lock", "owner.json", "launch.json", "train.log"
 # What a launcher or a failed start may leave in a folder before the run itself writes anything.
 BEFORE_A_RUN = {LOCK, OWNER, LAUNCH, TRAIN_LOG, STATUS}

@@ -320,7 +320,7 @@ def test_missing_labels_leave_items_out_of_that_task_only(tmp_path):
     train_rows = corpus.table.index[corpus.table["split"] == "train"]
     corpus.table.loc[train_rows[:30], "activation"] = np.nan
     corpus.save(tmp_path / "c.csv")
-    cfg, data, _, _ = build(config(str(tmp_path / "c.csv")))
+    cfg, data, _, _, _ = build(config(str(tmp_path / "c.csv")))
     assert len(data.tasks["activation"].splits["train"]) == 180
     assert len(data.tasks["stress"].splits["train"]) == 210
     assert any("activation: 30 items without a label" in n for n in data.notes)
