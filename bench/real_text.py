@@ -21,11 +21,13 @@ here; both fine-tune a far larger encoder than MiniLM-L6):
 
     python bench/real_text.py                          # frozen MiniLM (a few minutes on 2 cores)
     python bench/real_text.py --modes frozen,finetune   # also fine-tuned (slow on a CPU: see --max-epochs)
+    python bench/real_text.py --options default,per-task,lexicon --seeds 0,1,2   # the options side by side
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import tempfile
@@ -51,13 +53,21 @@ PUBLISHED = [("BERT-base fine-tuned (Buechel, Modersohn and Hahn 2021 code)", 0.
              ("RoBERTa-large fine-tuned (Park et al. 2021)", 0.829, 0.569)]
 
 
+# The options side by side: name -> (select, lexicon branch, tune head).
+OPTIONS = {"default": ("stress", False, False), "per-task": ("per-task", False, False),
+           "lexicon": ("stress", True, False), "lexicon+per-task": ("per-task", True, False),
+           "tune-head": ("stress", False, True)}
+
+
 def config(mode: str, strategy: str, max_epochs: int, patience: int, seed: int,
-           finetune_layers: int = 0, lr: float | None = None) -> RunConfig:
+           finetune_layers: int = 0, lr: float | None = None, option: str = "default") -> RunConfig:
+    select, lexicon, tune = OPTIONS[option]
     return RunConfig(
         data=DataConfig(corpus=DEMO, external=EMOBANK, tasks=list(TASKS)),
-        model=ModelConfig(modality="text", text_mode=mode, finetune_layers=finetune_layers),
+        model=ModelConfig(modality="text", text_mode=mode, finetune_layers=finetune_layers, lexicon_branch=lexicon),
         strategy=StrategyConfig(name=strategy, history=5),
-        train=TrainConfig(seed=seed, max_epochs=max_epochs, patience=patience, device="cpu", lr=lr))
+        train=TrainConfig(seed=seed, max_epochs=max_epochs, patience=patience, device="cpu", lr=lr,
+                          select=select, tune_head=tune))
 
 
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
@@ -96,12 +106,18 @@ def main() -> int:
     parser.add_argument("--lr", type=float, help="learning rate of every run (default: the paper's for the mode)")
     parser.add_argument("--finetune-layers", default="0",
                         help="fine-tuned runs: comma-separated top-layer counts, 0 for every layer (e.g. 0,2,1)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", default="0", help="comma-separated seeds; with several, mean and sd per row")
+    parser.add_argument("--options", default="default",
+                        help=f"comma-separated, side by side: {', '.join(OPTIONS)} (default: default)")
     parser.add_argument("--out", help="keep the runs here (default: a temporary folder)")
     args = parser.parse_args()
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not set(modes) <= {"frozen", "finetune"}:
         parser.error("--modes takes frozen and/or finetune")
+    options = [o.strip() for o in args.options.split(",") if o.strip()]
+    if not options or not set(options) <= set(OPTIONS):
+        parser.error(f"--options takes {', '.join(OPTIONS)}")
+    seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
     emobank = load_emobank()
     counts = emobank.table["split"].value_counts()
     print(f"EmoBank (real ratings, CC BY-SA 4.0): train {counts['train']}, validation {counts['validation']}, "
@@ -111,41 +127,55 @@ def main() -> int:
         root = Path(args.out or tmp)
         runs = [(mode, 0) for mode in modes if mode == "frozen"] + [
             ("finetune", int(k)) for k in args.finetune_layers.split(",") if "finetune" in modes]
-        for mode, layers in runs:
+        for (mode, layers), option, seed in itertools.product(runs, options, seeds):
             epochs = args.max_epochs if mode == "frozen" else args.finetune_epochs
-            cfg = config(mode, args.strategy, epochs, min(args.patience, epochs), args.seed, layers, args.lr)
-            if layers:
-                mode = f"finetune, top {layers} layer{'s' if layers > 1 else ''}"
+            if OPTIONS[option][2] and mode != "frozen":
+                print(f"{mode} {option}: --tune-head is for a frozen encoder; skipped")
+                continue
+            cfg = config(mode, args.strategy, epochs, min(args.patience, epochs), seed, layers, args.lr, option)
+            name = mode if not layers else f"finetune, top {layers} layer{'s' if layers > 1 else ''}"
             if args.lr is not None:
-                mode += f", lr {args.lr:g}"
-            out = root / f"emobank-{mode.replace(', ', '-').replace(' ', '')}-{args.strategy}"
+                name += f", lr {args.lr:g}"
+            name += f", {option}"
+            out = root / f"emobank-{name.replace(', ', '-').replace(' ', '')}-{args.strategy}-seed{seed}"
             start = time.perf_counter()
             try:
                 test = train_run(cfg, out)
             except InputError as exc:
-                print(f"{mode}: error: {exc}")
+                print(f"{name}: error: {exc}")
                 continue
             seconds = time.perf_counter() - start
             if not test:
-                print(f"{mode}: the run was stopped before its test (Ctrl-C or SIGTERM); no figures")
+                print(f"{name}: the run was stopped before its test (Ctrl-C or SIGTERM); no figures")
                 continue
             scores = evaluate(out)
             status = rf.read_status(out)
-            rows.append((mode, scores, test, status, seconds, sampler_line(out)))
+            saved = rf.read_json(out / rf.TEST) or {}
+            epochs_from = saved.get("best_epochs") or {}
+            print(f"{name} seed {seed}: valence r {scores['ext_valence']['r']:.3f}, arousal r "
+                  f"{scores['ext_activation']['r']:.3f}, epochs {status.get('epochs_done')} (best "
+                  f"{status.get('best_epoch')}; heads {epochs_from}), {seconds / 60:.1f} min", flush=True)
+            rows.append((name, seed, scores, test, status, seconds, sampler_line(out)))
     print()
-    print("| text encoder | valence r | arousal r | valence RMSE | arousal RMSE | test stress accuracy (synthetic) "
-          "| epochs (best) | wall time |")
+    print("| text encoder | seeds | valence r | arousal r | valence RMSE | arousal RMSE | test stress accuracy "
+          "(synthetic) | wall time per run |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for mode, scores, test, status, seconds, _ in rows:
-        v, a = scores["ext_valence"], scores["ext_activation"]
-        print(f"| MiniLM-L6 {mode} (this app, measured) | {v['r']:.3f} | {a['r']:.3f} | {v['rmse']:.3f} | "
-              f"{a['rmse']:.3f} | {test['stress']['accuracy']:.3f} | {status.get('epochs_done')} "
-              f"({status.get('best_epoch')}) | {seconds / 60:.1f} min |")
+    for name in dict.fromkeys(r[0] for r in rows):
+        mine = [r for r in rows if r[0] == name]
+
+        def cell(values: list[float]) -> str:
+            return f"{np.mean(values):.3f}" + (f" +- {np.std(values, ddof=1):.3f}" if len(values) > 1 else "")
+
+        print(f"| MiniLM-L6 {name} (this app, measured) | {','.join(str(r[1]) for r in mine)} | "
+              f"{cell([r[2]['ext_valence']['r'] for r in mine])} | {cell([r[2]['ext_activation']['r'] for r in mine])} | "
+              f"{cell([r[2]['ext_valence']['rmse'] for r in mine])} | "
+              f"{cell([r[2]['ext_activation']['rmse'] for r in mine])} | "
+              f"{cell([r[3]['stress']['accuracy'] for r in mine])} | {np.mean([r[5] for r in mine]) / 60:.1f} min |")
     for name, v, a in PUBLISHED:
-        print(f"| {name} (published, not measured here) | {v:.3f} | {a:.3f} | | | | | |")
+        print(f"| {name} (published, not measured here) | | {v:.3f} | {a:.3f} | | | | |")
     print()
-    for mode, *_, line in rows:
-        print(f"{mode} {args.strategy} sampler, task probabilities: {line}")
+    for name, seed, *_, line in rows:
+        print(f"{name} seed {seed} {args.strategy} sampler, task probabilities: {line}")
     return 0
 
 

@@ -166,6 +166,9 @@ def train_form_ui(key: str = "train") -> LaunchForm:
     lexicon_branch = modality != "audio" and st.checkbox(
         "Lexicon branch (word-category scores beside the text vector)", key=f"{key}-lexicon-branch",
         help=setting_help("model", "lexicon_branch"))
+    tune_head = (text_mode == "frozen" or modality == "audio") and st.checkbox(
+        "Choose weight decay and dropout on validation (8 candidate runs first)", key=f"{key}-tune-head",
+        help=setting_help("train", "tune_head"))
     strategy = _strategy_ui(key)
     errors: dict[str, str] = {}
     # The corpus must have audio for a model that hears; a text-only external set (EmoBank) joins a "both"
@@ -220,7 +223,8 @@ def train_form_ui(key: str = "train") -> LaunchForm:
         data=replace(base.data, corpus=DEMO, external=DEMO if external[0] else "", tasks=list(tasks), split=split),
         model=replace(base.model, modality=modality, text_mode=text_mode, finetune_layers=finetune_layers,
                       lexicon_branch=bool(lexicon_branch)),
-        train=replace(base.train, max_epochs=max_epochs, patience=patience, select=select))
+        train=replace(base.train, max_epochs=max_epochs, patience=patience, select=select,
+                            tune_head=bool(tune_head)))
     if "strategy" not in errors:
         config = _field_check(errors, "settings", lambda: config.resolved() and config)
     return LaunchForm(config, corpus, external, seeds, name, errors)

@@ -851,3 +851,25 @@ def test_train_page_trains_with_the_lexicon_branch(runs_root):
     assert view.state == "finished", (view.error, view.log)
     assert view.config.model.lexicon_branch and view.config.model.n_lexicon > 1
     assert json.loads((folder / rf.NORMALISER).read_text())["lexicon"]["columns"][0] == "WC"
+
+
+@pytest.mark.slow
+def test_train_page_chooses_the_heads_regularisation_on_validation(runs_root):
+    from analysis import run_views as rv
+
+    at = page(TRAIN)
+    at.radio(key="train-text-mode").set_value("finetune").run()
+    assert not [c for c in at.checkbox if c.key == "train-tune-head"]   # a trained Transformer: not offered
+    at.radio(key="train-text-mode").set_value("frozen").run()
+    at.selectbox(key="train-strategy").set_value("uniform").run()
+    at.checkbox(key="train-tune-head").check().run()
+    at.number_input(key="train-max-epochs").set_value(3)
+    at.text_input(key="train-name").set_value("tuned").run()
+    at.button(key="train-launch").click().run()
+    assert not at.exception and not at.error
+    folder = runs_root / "tuned"
+    _wait_for(lambda: rv.read_run(folder).state not in process.ACTIVE)
+    view = rv.read_run(folder)
+    assert view.state == "finished", (view.error, view.log)
+    chosen = json.loads((folder / rf.TUNE).read_text())["chosen"]
+    assert view.config.train.tune_head and view.config.train.weight_decay == chosen["weight_decay"]
