@@ -75,6 +75,7 @@ class FeatureCache:
     def __init__(self, root: Path | None = None):
         self.root = (root or cache_dir()) / _CACHE_VERSION
         self.unwritable = ""   # why the cache cannot be written, once a write failed (read-only or full disk)
+        self.damaged = 0       # entries found damaged (and removed) by get
 
     def check(self) -> None:
         """Make the cache folder, or raise one InputError naming it (e.g. a file in the way).
@@ -102,12 +103,23 @@ class FeatureCache:
         return self.root / key[:2] / f"{key}.npy"
 
     def get(self, key: str) -> np.ndarray | None:
-        """The cached vector, or None (a damaged entry counts as a miss)."""
+        """The cached vector, or None. A damaged entry (half written, not an array, or not 88 numbers) is
+        removed, to be extracted again, with one :class:`Notice` per cache naming the first such file."""
+        path = self._file(key)
         try:
-            values = np.load(self._file(key))
-        except (OSError, ValueError):
+            values = np.load(path, allow_pickle=False)
+        except FileNotFoundError:
             return None
-        return values if values.shape == (len(EGEMAPS_FEATURES),) else None
+        except (OSError, ValueError):
+            values = None
+        if values is not None and values.shape == (len(EGEMAPS_FEATURES),):
+            return values
+        if not self.damaged:
+            warnings.warn(f"{path}: a damaged feature cache entry; removed and extracted again (further "
+                          "damaged entries of this cache are rebuilt the same way)", Notice, stacklevel=2)
+        self.damaged += 1
+        path.unlink(missing_ok=True)
+        return None
 
     def put(self, key: str, values: np.ndarray) -> None:
         """Store atomically, so a killed extraction never leaves a half-written entry.

@@ -25,6 +25,7 @@ the process that computed it.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,7 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from muser_core.base.errors import InputError
+from muser_core.base.errors import InputError, Notice
 from muser_core.base.files import atomic_write
 from muser_core.base.paths import cache_dir
 from muser_core.features.text_encoder import (
@@ -146,19 +147,31 @@ class HiddenStateCache:
     def __init__(self, key: str, root: Path | None = None):
         self.root = root or hidden_cache_dir()
         self.folder = self.root / key
+        self.damaged: list[Path] = []   # files found damaged (and removed) by load
 
     def path(self, text_hash: str) -> Path:
         return self.folder / text_hash[:2] / f"{text_hash}.npy"
 
-    def load(self, text_hash: str) -> np.ndarray | None:
-        """The cached states, None when missing or damaged; a hit marks the file as recently used."""
+    def load(self, text_hash: str, hidden: int | None = None) -> np.ndarray | None:
+        """The cached states, None when missing or damaged; a hit marks the file as recently used.
+
+        A damaged file (truncated, not an array, or not ``(tokens, hidden)`` float32) is removed, to be
+        computed again, and counted in :attr:`damaged` (the caller names it in one warning).
+        """
         path = self.path(text_hash)
         try:
             states = np.load(path, allow_pickle=False)
-            os.utime(path)
-            return states
-        except (OSError, ValueError):
+        except FileNotFoundError:
             return None
+        except (OSError, ValueError):
+            states = None
+        if states is None or states.ndim != 2 or states.dtype != np.float32 \
+                or (hidden is not None and states.shape[1] != hidden):
+            self.damaged.append(path)
+            path.unlink(missing_ok=True)
+            return None
+        os.utime(path)
+        return states
 
     def save(self, text_hash: str, states: np.ndarray) -> None:
         path = self.path(text_hash)
@@ -197,8 +210,12 @@ def cached_lower_states(encoder: TextEncoder, texts: Sequence[str], k: int, batc
     lower = check_layers(encoder, k)
     cache = HiddenStateCache(cache_key(encoder.model, encoder.max_length, lower, device), root)
     hashes = [text_key(t) for t in texts]
-    found = {h: cache.load(h) for h in dict.fromkeys(hashes)}
+    found = {h: cache.load(h, encoder.hidden_size) for h in dict.fromkeys(hashes)}
     missing = [h for h, s in found.items() if s is None]
+    if cache.damaged:
+        warnings.warn(f"{cache.damaged[0]}: a damaged hidden-state cache file"
+                      + (f" (and {len(cache.damaged) - 1} more)" if len(cache.damaged) > 1 else "")
+                      + "; removed and computed again", Notice, stacklevel=2)
     if missing:
         first = {h: t for h, t in zip(hashes, texts, strict=True)}
         with one_thread():

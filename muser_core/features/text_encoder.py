@@ -261,8 +261,13 @@ class EmbeddingCache:
         connection.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)")
         return connection
 
-    def get(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
-        """The cached vectors of these text hashes (a missing or damaged file counts as empty)."""
+    def get(self, keys: Sequence[str], dim: int | None = None) -> dict[str, np.ndarray]:
+        """The cached vectors of these text hashes; a missing file counts as empty.
+
+        A damaged file (not a database, a malformed page, or with ``dim`` a vector of another length) is
+        never read from: it is removed, to be rebuilt by the caller, with one :class:`Notice` naming it.
+        A busy database (another process writing) counts as empty this once.
+        """
         unique = list(dict.fromkeys(keys))
         found: dict[str, np.ndarray] = {}
         try:
@@ -275,9 +280,24 @@ class EmbeddingCache:
                     rows = connection.execute(f"SELECT key, vector FROM vectors WHERE key IN "
                                               f"({','.join('?' * len(chunk))})", chunk)
                     found.update((k, np.frombuffer(v, dtype=np.float32)) for k, v in rows)
-        except sqlite3.Error:
-            return {}
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                return {}
+            return self._damaged(str(exc))
+        except sqlite3.DatabaseError as exc:
+            return self._damaged(str(exc))
+        wrong = next((len(v) for v in found.values() if dim is not None and len(v) != dim), None)
+        if wrong is not None:
+            return self._damaged(f"a vector of {wrong} numbers where the model gives {dim}")
         return found
+
+    def _damaged(self, why: str) -> dict:
+        warnings.warn(f"{self.file}: the sentence-vector cache is damaged ({why}); it is removed and rebuilt",
+                      Notice, stacklevel=3)
+        for path in (self.file, self.file.with_name(self.file.name + "-journal"),
+                     self.file.with_name(self.file.name + "-wal")):
+            path.unlink(missing_ok=True)
+        return {}
 
     def put(self, vectors: dict[str, np.ndarray]) -> None:
         """Add these vectors in one transaction. Raises OSError when the disk refuses (full, read-only)."""
@@ -335,7 +355,7 @@ def cached_embeddings(texts: Sequence[str], model: str | Path | TextModel = "", 
     model = TextModel.open(model)
     cache = EmbeddingCache(f"{model.cache_key(max_length)}-{torch.device(device).type}")
     keys = [text_key(t) for t in texts]
-    stored = cache.get(keys) if use_cache else {}
+    stored = cache.get(keys, model.declared("hidden_size")) if use_cache else {}
     missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in stored}.items())
     if missing:
         encoder = TextEncoder(model, max_length).to(device)

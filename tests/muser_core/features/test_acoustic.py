@@ -179,3 +179,21 @@ def test_a_read_only_cache_extracts_without_caching_with_one_notice(tmp_path, re
     assert len(caught) == 1 and skipped == []
     np.testing.assert_allclose(table.loc[str(clips[1])].to_numpy(), egemaps_from_file(clips[1]), rtol=1e-5)
     assert list(read_only_folder.iterdir()) == []
+
+
+@pytest.mark.parametrize("damage", ["half written", "wrong shape"])
+def test_a_damaged_feature_cache_entry_is_named_removed_and_extracted_again(tmp_path, damage):
+    cache = FeatureCache(tmp_path / "c")
+    path = write_wav(tmp_path / "a.wav", f0=150)
+    first, _ = extract_egemaps([path], cache=cache)
+    [entry] = (tmp_path / "c").rglob("*.npy")
+    if damage == "half written":
+        entry.write_bytes(entry.read_bytes()[: entry.stat().st_size // 2])
+    else:
+        np.save(entry, np.zeros(12))
+    fresh = FeatureCache(tmp_path / "c")
+    with pytest.warns(Notice, match="a damaged feature cache entry; removed and extracted again") as seen:
+        again, skipped = extract_egemaps([path], cache=fresh)
+    assert not skipped and sum(str(entry) in str(w.message) for w in seen) == 1 and fresh.damaged == 1
+    np.testing.assert_allclose(again.to_numpy(), first.to_numpy())
+    np.testing.assert_array_equal(np.load(entry), again.to_numpy()[0])   # rebuilt whole

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from muser_core.base.errors import InputError
+from muser_core.base.errors import InputError, Notice
 from muser_core.features.layer_cache import (
     HiddenStateCache,
     cache_key,
@@ -82,3 +82,16 @@ def test_max_length_from_the_data():
     assert length_from_data(lengths, 512) == 200
     assert length_from_data(np.array([5, 9, 13]), 512) == 16
     assert length_from_data(np.array([700, 900]), 512) == 512
+
+
+def test_a_damaged_hidden_state_file_is_named_removed_and_computed_again(tiny_bert, tmp_path):
+    encoder = TextEncoder(tiny_bert, max_length=32)
+    first, _ = cached_lower_states(encoder, TEXTS, 1, root=tmp_path)
+    files = sorted(tmp_path.rglob("*.npy"))
+    files[0].write_bytes(files[0].read_bytes()[:100])             # truncated
+    np.save(files[1], np.zeros((3, 5), np.float32))                # another width
+    with pytest.warns(Notice, match=r"a damaged hidden-state cache file \(and 1 more\); removed and computed"):
+        again, note = cached_lower_states(encoder, TEXTS, 1, root=tmp_path)
+    assert "1 of 3 texts from the cache" in note
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a, b)

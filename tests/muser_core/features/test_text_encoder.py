@@ -205,3 +205,35 @@ def test_text_model_key_is_the_cache_identity_computed_independently(tiny_bert):
     assert model.declared("num_hidden_layers") == config["num_hidden_layers"]
     assert model.positions == config["max_position_embeddings"] and model.declared("no_such_value") is None
     assert TextEncoder(model, 32).tokenizer is model.tokenizer   # loaded once, shared
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "wrong length"])
+def test_a_damaged_vector_cache_is_named_removed_and_rebuilt(tmp_path, monkeypatch, damage):
+    """Never a wrong vector: the damaged file is not read, the vectors are computed again and cached anew."""
+    import sqlite3
+    import warnings
+
+    from muser_core.features.text_encoder import TextModel, text_key
+
+    monkeypatch.setenv("MUSER_CACHE_DIR", str(tmp_path))
+    texts = [f"sentence number {i} about exams and sleep" for i in range(40)]
+    fresh = cached_embeddings(texts, use_cache=False)
+    cached_embeddings(texts)
+    [file] = (tmp_path / "text_embeddings").glob("*.sqlite")
+    if damage == "garbage":
+        file.write_bytes(b"not a database at all" * 500)
+    elif damage == "truncated":
+        file.write_bytes(file.read_bytes()[: file.stat().st_size // 2])
+    else:   # a row whose vector is shorter than the model's (another program wrote it)
+        with sqlite3.connect(file) as db:
+            db.execute("UPDATE vectors SET vector = ? WHERE key = ?", (np.zeros(8, np.float32).tobytes(),
+                                                                     text_key(texts[3])))
+    with pytest.warns(Notice, match=r"sentence-vector cache is damaged .*removed and rebuilt") as seen:
+        again = cached_embeddings(texts)
+    assert sum(str(file) in str(w.message) for w in seen) == 1
+    np.testing.assert_array_equal(again, fresh)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(cached_embeddings(texts), fresh)   # rebuilt: read back, no warning
+    assert len(EmbeddingCache(file.name.removesuffix(".sqlite"), file.parent).get(
+        [text_key(t) for t in texts], TextModel.open().declared("hidden_size"))) == len(texts)
