@@ -319,3 +319,27 @@ def test_recogniser_and_executor_names_are_written_once(names):
     """Recognisers live in muser_core/audio/transcribe.py, executors in muser_core/sweep/executors.py."""
     homes = {Path("muser_core/audio/transcribe.py"), Path("muser_core/sweep/executors.py")}
     assert _written(names, lambda rel, _: rel in homes) == []
+
+
+def cached_without_bound(files: list[Path]) -> list[str]:
+    """Functions under ``st.cache_data``/``st.cache_resource`` that take arguments but set no ``max_entries``:
+    a server up for days would keep one entry per argument ever given."""
+    found = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.FunctionDef) or not node.args.args:
+                continue
+            for deco in node.decorator_list:
+                target = deco.func if isinstance(deco, ast.Call) else deco
+                if isinstance(target, ast.Attribute) and target.attr in ("cache_data", "cache_resource"):
+                    keywords = {k.arg for k in deco.keywords} if isinstance(deco, ast.Call) else set()
+                    if "max_entries" not in keywords:
+                        found.append(f"{path.name}:{node.lineno} {node.name}")
+    return found
+
+
+def test_every_cache_of_the_app_is_bounded(tmp_path):
+    assert cached_without_bound(APP_FILES) == []
+    unbounded = tmp_path / "page.py"
+    unbounded.write_text("import streamlit as st\n\n@st.cache_resource\ndef model(path):\n    return path\n")
+    assert cached_without_bound([unbounded]) == ["page.py:4 model"]

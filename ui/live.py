@@ -43,7 +43,12 @@ def load_predictor(checkpoint: str, recogniser: str = DEFAULT_RECOGNISER, asr_mo
     return _cached_predictor(checkpoint, recogniser, asr_model, version)
 
 
-@st.cache_resource(show_spinner="Loading the model and the speech recogniser…")
+# Models kept loaded across sessions (each holds a Transformer and a recogniser, a few hundred MB): choosing
+# run folders in turn must not keep them all.
+MODELS_KEPT = 2
+
+
+@st.cache_resource(show_spinner="Loading the model and the speech recogniser…", max_entries=MODELS_KEPT)
 def _cached_predictor(checkpoint: str, recogniser: str, asr_model: str, version: int) -> Predictor:
     predictor = load_model(checkpoint, get_recogniser(recogniser, asr_model or None))
     predictor.warm_up()
@@ -76,7 +81,7 @@ def model_notes_ui(predictor: Predictor) -> None:
             st.markdown(card)
 
 
-@st.cache_data(show_spinner="Finding the corpus' stress indicators…")
+@st.cache_data(show_spinner="Finding the corpus' stress indicators…", max_entries=4)
 def cached_indicators(corpus_spec: str, split: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
     """The training corpus' acoustic and text stress indicators, and its word-category profile."""
     corpus = load_corpus(corpus_spec, split)
@@ -84,7 +89,7 @@ def cached_indicators(corpus_spec: str, split: str) -> tuple[pd.DataFrame, pd.Da
     return stress_indicators(corpus, "acoustic"), stress_indicators(corpus, "text"), profile
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=64)
 def cached_profile(transcripts: tuple[str, ...]) -> pd.Series:
     """Word-category profile of the baseline transcripts (recomputed only when they change)."""
     return text_profile(transcripts)
