@@ -545,3 +545,11 @@ def small_disk(tmp_path):
     with tmpfs(tmp_path / "small-disk", "size=1m",
                "cannot mount a small tmpfs here (needs root); the RLIMIT_FSIZE tests cover the same writers") as folder:
         yield folder
+
+
+@pytest.fixture(scope="module")
+def corpus_csv(tmp_path_factory):
+    """The synthetic corpus (210 training items) as a CSV, once per test module (a module may define its own)."""
+    path = tmp_path_factory.mktemp("corpus") / "synthetic.csv"
+    synthetic_corpus().save(path)
+    return str(path)

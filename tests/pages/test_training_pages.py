@@ -806,6 +806,20 @@ def test_a_runs_folder_copied_elsewhere_opens_on_results_and_sampling_dynamics(t
     assert not at.exception and not at.error and "finished" in texts(at.markdown)
 
 
+def _launch_and_finish(at, name: str, runs_root: Path):
+    """Name the run, click Launch, wait for the run to end; its view, finished."""
+    from analysis import run_views as rv
+
+    at.text_input(key="train-name").set_value(name).run()
+    at.button(key="train-launch").click().run()
+    assert not at.exception and not at.error
+    folder = runs_root / name
+    _wait_for(lambda: rv.read_run(folder).state not in process.ACTIVE)
+    view = rv.read_run(folder)
+    assert view.state == "finished", (view.error, view.log)
+    return view
+
+
 @pytest.mark.slow
 def test_train_page_keeps_a_checkpoint_per_task_when_asked(runs_root):
     """Checkpoint by per-task: the run's config says so, its folder keeps each emotion's checkpoint and the
@@ -816,13 +830,8 @@ def test_train_page_keeps_a_checkpoint_per_task_when_asked(runs_root):
     at.selectbox(key="train-strategy").set_value("uniform").run()
     at.selectbox(key="train-select").set_value("per-task").run()
     at.number_input(key="train-max-epochs").set_value(6)
-    at.text_input(key="train-name").set_value("per-task").run()
-    at.button(key="train-launch").click().run()
-    assert not at.exception and not at.error
-    folder = runs_root / "per-task"
-    _wait_for(lambda: rv.read_run(folder).state not in process.ACTIVE)
-    view = rv.read_run(folder)
-    assert view.state == "finished", (view.error, view.log)
+    view = _launch_and_finish(at, "per-task", runs_root)
+    folder = view.path
     assert view.config.train.select == "per-task" and view.test["select"] == "per-task"
     assert {rf.task_checkpoint(t) for t in view.config.data.tasks[1:]} <= {p.name for p in folder.iterdir()}
     epochs = view.test["best_epochs"]
@@ -833,7 +842,6 @@ def test_train_page_keeps_a_checkpoint_per_task_when_asked(runs_root):
 @pytest.mark.slow
 def test_train_page_trains_with_the_lexicon_branch(runs_root):
     """The Lexicon branch box: config.json records it and the run folder holds the branch's statistics."""
-    from analysis import run_views as rv
 
     at = page(TRAIN)
     at.selectbox(key="train-modality").set_value("audio").run()
@@ -842,20 +850,14 @@ def test_train_page_trains_with_the_lexicon_branch(runs_root):
     at.selectbox(key="train-strategy").set_value("uniform").run()
     at.checkbox(key="train-lexicon-branch").check().run()
     at.number_input(key="train-max-epochs").set_value(3)
-    at.text_input(key="train-name").set_value("lexicon").run()
-    at.button(key="train-launch").click().run()
-    assert not at.exception and not at.error
-    folder = runs_root / "lexicon"
-    _wait_for(lambda: rv.read_run(folder).state not in process.ACTIVE)
-    view = rv.read_run(folder)
-    assert view.state == "finished", (view.error, view.log)
+    view = _launch_and_finish(at, "lexicon", runs_root)
+    folder = view.path
     assert view.config.model.lexicon_branch and view.config.model.n_lexicon > 1
     assert json.loads((folder / rf.NORMALISER).read_text())["lexicon"]["columns"][0] == "WC"
 
 
 @pytest.mark.slow
 def test_train_page_chooses_the_heads_regularisation_on_validation(runs_root):
-    from analysis import run_views as rv
 
     at = page(TRAIN)
     at.radio(key="train-text-mode").set_value("finetune").run()
@@ -864,12 +866,7 @@ def test_train_page_chooses_the_heads_regularisation_on_validation(runs_root):
     at.selectbox(key="train-strategy").set_value("uniform").run()
     at.checkbox(key="train-tune-head").check().run()
     at.number_input(key="train-max-epochs").set_value(3)
-    at.text_input(key="train-name").set_value("tuned").run()
-    at.button(key="train-launch").click().run()
-    assert not at.exception and not at.error
-    folder = runs_root / "tuned"
-    _wait_for(lambda: rv.read_run(folder).state not in process.ACTIVE)
-    view = rv.read_run(folder)
-    assert view.state == "finished", (view.error, view.log)
+    view = _launch_and_finish(at, "tuned", runs_root)
+    folder = view.path
     chosen = json.loads((folder / rf.TUNE).read_text())["chosen"]
     assert view.config.train.tune_head and view.config.train.weight_decay == chosen["weight_decay"]

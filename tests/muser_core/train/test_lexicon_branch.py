@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import StopAtBatch, speak, synthetic_corpus, timeless
+from conftest import StopAtBatch, speak, timeless
 
 from muser_core.base.errors import InputError
 from muser_core.cli import run_command
@@ -22,13 +22,6 @@ from muser_core.train import build, train_run
 from muser_core.train import run_folder as rf
 
 TASKS = ["stress", "activation", "valence"]
-
-
-@pytest.fixture(scope="module")
-def corpus_csv(tmp_path_factory):
-    path = tmp_path_factory.mktemp("corpus") / "synthetic.csv"
-    synthetic_corpus().save(path)
-    return str(path)
 
 
 def config(corpus: str, modality: str = "both", **model) -> RunConfig:

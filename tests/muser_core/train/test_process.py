@@ -7,20 +7,12 @@ import sys
 import time
 
 import pytest
-from conftest import synthetic_corpus
 
 from muser_core.base.errors import InputError
 from muser_core.base.paths import CHECKOUT
 from muser_core.config import DataConfig, RunConfig, StrategyConfig, TrainConfig
 from muser_core.train import process
 from muser_core.train import run_folder as rf
-
-
-@pytest.fixture(scope="module")
-def corpus_csv(tmp_path_factory):
-    path = tmp_path_factory.mktemp("corpus") / "c.csv"
-    synthetic_corpus().save(path)
-    return str(path)
 
 
 def config(corpus: str, **train) -> RunConfig:

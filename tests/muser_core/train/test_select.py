@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import StopAtBatch, synthetic_corpus, timeless
+from conftest import StopAtBatch, timeless
 
 from muser_core.base.errors import InputError
 from muser_core.cli import run_command
@@ -19,13 +19,6 @@ from muser_core.train import train_run
 from muser_core.train.metrics import regression_metrics
 
 TASKS = ["stress", "activation", "valence"]
-
-
-@pytest.fixture(scope="module")
-def corpus_csv(tmp_path_factory):
-    path = tmp_path_factory.mktemp("corpus") / "synthetic.csv"
-    synthetic_corpus().save(path)
-    return str(path)
 
 
 def config(corpus: str, select: str, **train) -> RunConfig:

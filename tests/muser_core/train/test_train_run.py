@@ -31,13 +31,6 @@ from muser_core.train.loop import TIMING_KEYS
 main = run_command("train")
 
 
-@pytest.fixture(scope="module")
-def corpus_csv(tmp_path_factory):
-    path = tmp_path_factory.mktemp("corpus") / "synthetic.csv"
-    synthetic_corpus().save(path)
-    return str(path)
-
-
 def config(corpus: str, **train) -> RunConfig:
     return RunConfig(data=DataConfig(corpus=corpus, tasks=["stress", "activation", "valence"]),
                      strategy=StrategyConfig(name="speed", history=1),

@@ -10,7 +10,7 @@ import time
 from dataclasses import replace
 
 import pytest
-from conftest import synthetic_corpus, timeless
+from conftest import timeless
 
 from muser_core.base.errors import InputError
 from muser_core.base.paths import CHECKOUT
@@ -21,13 +21,6 @@ from muser_core.train import train_run
 from muser_core.train.tune import HEAD_DROPOUTS, WEIGHT_DECAYS
 
 TASKS = ["stress", "activation", "valence"]
-
-
-@pytest.fixture(scope="module")
-def corpus_csv(tmp_path_factory):
-    path = tmp_path_factory.mktemp("corpus") / "synthetic.csv"
-    synthetic_corpus().save(path)
-    return str(path)
 
 
 def config(corpus: str, **train) -> RunConfig:
