@@ -25,6 +25,7 @@ import argparse
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -173,11 +174,6 @@ class LexiconScores:
         return frame.astype(np.float64)
 
     @classmethod
-    def fit(cls, texts: Sequence[str], dic: str = "") -> LexiconScores:
-        """The statistics of these (training) texts."""
-        return cls.from_frame(cls.raw(texts, read_lexicon(dic)), dic)
-
-    @classmethod
     def from_frame(cls, frame: pd.DataFrame, dic: str = "") -> LexiconScores:
         """The statistics of raw scores (:meth:`raw`) already computed."""
         mean, std = frame.mean().to_numpy(), frame.std(ddof=0).to_numpy()
@@ -193,9 +189,14 @@ class LexiconScores:
         z = (frame.to_numpy() - self.mean) / self.std
         return np.clip(z, -LEXICON_Z_LIMIT, LEXICON_Z_LIMIT).astype(np.float32)
 
+    @cached_property
+    def lexicon(self) -> Lexicon:
+        """The dictionary, read on first use and then kept (a live predictor scores a transcript a clip)."""
+        return read_lexicon(self.dic)
+
     def transform(self, texts: Sequence[str]) -> np.ndarray:
         """The z-scored inputs of new texts, as the run computed its own."""
-        return self.scale(self.raw(texts, read_lexicon(self.dic)))
+        return self.scale(self.raw(texts, self.lexicon))
 
     def to_dict(self) -> dict:
         return {"dic": self.dic, "columns": self.columns, "mean": self.mean.tolist(), "std": self.std.tolist()}

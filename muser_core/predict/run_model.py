@@ -159,6 +159,8 @@ def load_trained_model(run_dir: str | Path, device: str = "cpu") -> tuple[MultiT
     stats = rf.read_json(run_dir / rf.NORMALISER) or {}
     # The stress head's temperature (fitted on validation after training); a run without one gives T = 1.
     stats["calibration"] = rf.read_json(run_dir / rf.CALIBRATION) or {}
+    if stats.get("lexicon"):   # built once: its dictionary is then read once, not for every clip
+        stats["lexicon_scores"] = LexiconScores.from_dict(stats["lexicon"])
     encoder = TextEncoder(cfg.model.text_model, cfg.model.max_length) if cfg.model.uses_text else None
     if encoder is not None and encoder.hidden_size != cfg.model.text_dim:
         raise InputError(f"{cfg.model.text_model or 'default MiniLM'}: hidden size {encoder.hidden_size}, "
@@ -228,7 +230,8 @@ def model_outputs(model: MultiTaskModel | PerTaskModel, stats: dict, texts: Sequ
         if model.cfg.lexicon_branch:   # the run's dictionary, scaled with its training statistics
             if not stats.get("lexicon"):
                 raise InputError("this run has a lexicon branch but its normaliser.json has no lexicon statistics")
-            batch["lexicon"] = torch.from_numpy(LexiconScores.from_dict(stats["lexicon"]).transform(texts)).to(device)
+            scores = stats.get("lexicon_scores") or LexiconScores.from_dict(stats["lexicon"])
+            batch["lexicon"] = torch.from_numpy(scores.transform(texts)).to(device)
     if model.cfg.uses_audio:
         if acoustic is None:
             raise InputError("this model uses audio: give the 88 eGeMAPS features")

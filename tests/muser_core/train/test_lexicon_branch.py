@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -132,3 +133,21 @@ def test_the_command_line_repeats_the_flag(corpus_csv):
 
     line = command_line(config(corpus_csv).resolved(), "runs/x")
     assert "--lexicon-branch" in line.split()
+
+
+def test_the_live_predictor_reads_a_users_dictionary_once(tmp_path, corpus_csv, monkeypatch):
+    """Scoring a transcript per clip must not read the .dic file again for each clip."""
+    from muser_core.features.lexicon import Lexicon
+
+    dic = tmp_path / "mine.dic"
+    dic.write_text("%\n1\tworry\n2\tcalm\n%\nworr*\t1\nanxi*\t1\ncalm*\t2\nrelax*\t2\n")
+    out = tmp_path / "run"
+    cfg = config(corpus_csv, "text", lexicon_dic=str(dic))
+    train_run(replace(cfg, train=replace(cfg.train, max_epochs=2)), out)
+    reads = []
+    real = Lexicon.read_dic.__func__
+    monkeypatch.setattr(Lexicon, "read_dic", classmethod(lambda cls, path: reads.append(path) or real(cls, path)))
+    live = LivePredictor(out)
+    clip = prepare_clip(speak(tmp_path / "s.wav", "I am worried"))
+    results = [live.predict(clip, text) for text in ("I am so worried", "so calm and relaxed", "anxious again")]
+    assert all(r.scored for r in results) and len(reads) == 1
