@@ -44,6 +44,11 @@ TEXT_MODES = ("frozen", "finetune")
 STOP_METRICS = ("accuracy", "f1")
 # Which validation score keeps a checkpoint: the main task's, the tasks' mean, or each task its own.
 CHECKPOINT_SELECTIONS = ("stress", "mean", "per-task")
+# --tune-head's candidates (muser_core.train.tune), weakest first: AdamW's decoupled weight decay (0.01 is the
+# default) and the dropout before each emotion output unit (paper 4.3.3: 0.1).
+TUNE_WEIGHT_DECAYS = (0.01, 0.1, 1.0, 10.0)
+TUNE_HEAD_DROPOUTS = (0.1, 0.5)
+TUNE_CANDIDATES = len(TUNE_WEIGHT_DECAYS) * len(TUNE_HEAD_DROPOUTS)
 SPLIT_METHODS = ("table", "speaker", "paper")
 PRECISIONS = ("auto", "fp32", "bf16")
 # MUSER paper 5.1/5.2: 3e-4 for the multimodal model, 2e-5 text only, 5e-4 audio only.
@@ -185,7 +190,8 @@ class TrainConfig:
     patience: int = setting(30, "epochs without a better validation stress metric before stopping", min=1)
     stop_metric: str = setting("accuracy", "validation stress metric for early stopping", choices=STOP_METRICS)
     tune_head: bool = setting(False, "choose the weight decay and the emotion heads' dropout on validation "
-                                     "first: each pair of 0.01, 0.1, 1, 10 x 0.1, 0.5 trains on the training "
+                                     f"first: each pair of {', '.join(f'{v:g}' for v in TUNE_WEIGHT_DECAYS)} x "
+                                     f"{', '.join(f'{v:g}' for v in TUNE_HEAD_DROPOUTS)} trains on the training "
                                      "split with this run's seed and settings, the best validation score wins "
                                      "and config.json keeps it (tune.json lists every pair); frozen text or "
                                      "audio only")
@@ -310,7 +316,7 @@ class RunConfig:
         if layers is not None:  # refused here, before anything is written (build() checks the model itself)
             check_layer_choice(m.finetune_layers, layers)
         if t.tune_head and m.uses_text and m.text_mode == "finetune":
-            raise InputError("--tune-head trains 8 candidate runs of the small layers over a frozen encoder: "
+            raise InputError(f"--tune-head trains {TUNE_CANDIDATES} candidate runs of the small layers over a frozen encoder: "
                              "use --text-mode frozen (or --modality audio), or drop --tune-head")
         if m.lexicon_branch and not m.uses_text:
             raise InputError("--lexicon-branch scores each text's words: it needs --modality text or both")

@@ -25,6 +25,7 @@ from muser_core.config import (
     PAPER_SETTINGS,
     SPLIT_METHODS,
     TEXT_MODES,
+    TUNE_CANDIDATES,
     RunConfig,
     StrategyConfig,
     paper_preset,
@@ -167,7 +168,7 @@ def train_form_ui(key: str = "train") -> LaunchForm:
         "Lexicon branch (word-category scores beside the text vector)", key=f"{key}-lexicon-branch",
         help=setting_help("model", "lexicon_branch"))
     tune_head = (text_mode == "frozen" or modality == "audio") and st.checkbox(
-        "Choose weight decay and dropout on validation (8 candidate runs first)", key=f"{key}-tune-head",
+        f"Choose weight decay and dropout on validation ({TUNE_CANDIDATES} candidate runs first)", key=f"{key}-tune-head",
         help=setting_help("train", "tune_head"))
     strategy = _strategy_ui(key)
     errors: dict[str, str] = {}

@@ -26,14 +26,13 @@ from dataclasses import replace
 
 import torch
 
-from muser_core.config import RunConfig
+from muser_core.config import TUNE_HEAD_DROPOUTS, TUNE_WEIGHT_DECAYS, RunConfig
 from muser_core.model import MultiTaskModel
 from muser_core.strategies import Strategy
 from muser_core.train.data import PreparedData
 from muser_core.train.loop import Trainer
 
-WEIGHT_DECAYS = (0.01, 0.1, 1.0, 10.0)  # AdamW's decoupled decay, weakest first (0.01 is the default)
-HEAD_DROPOUTS = (0.1, 0.5)              # before each emotion output unit (paper 4.3.3: 0.1)
+WEIGHT_DECAYS, HEAD_DROPOUTS = TUNE_WEIGHT_DECAYS, TUNE_HEAD_DROPOUTS   # written once, in muser_core.config
 
 
 def tune_head(cfg: RunConfig, data: PreparedData, strategy: Strategy, device: torch.device,
