@@ -38,7 +38,13 @@ from filelock import FileLock, Timeout
 
 from muser_core.audio.decode import TARGET_SR, load_audio
 from muser_core.base.errors import InputError
-from muser_core.base.files import atomic_write, atomic_write_bytes, read_json, write_json
+from muser_core.base.files import (
+    atomic_write,
+    read_json,
+    remove_quietly,
+    temporary_path,
+    write_json,
+)
 from muser_core.base.paths import studies_default
 from muser_core.study.protocol import (
     ID,
@@ -172,6 +178,10 @@ class Study:
             raise InputError(f"{self.root}: busy (another process is writing the study); try again") from None
         try:
             yield
+        except OSError as exc:
+            # A full or read-only disk: every file is replaced whole (atomic_write), so the study is as it was.
+            raise InputError(f"{exc.filename or self.root}: cannot write ({exc.strerror or exc}); "
+                             "nothing in the study was changed") from None
         finally:
             self._lock.release()
 
@@ -320,8 +330,13 @@ class Study:
             session = Session(person.participant, sid, cond.name, cond.stress, note.strip(),
                               settings.questions, now(),
                               stress_task=settings.stress_task.planned() if stress_task else None)
-            self._session_dir(person.participant, sid).mkdir(parents=True, exist_ok=False)
-            self._save_session(session)
+            folder = self._session_dir(person.participant, sid)
+            folder.mkdir(parents=True, exist_ok=False)
+            try:
+                self._save_session(session)
+            except OSError:
+                folder.rmdir()   # an empty session folder would block the next session's id
+                raise
         return session
 
     def _update_session(self, participant: str, session: str, change: Callable[[Session], Session]) -> Session:
@@ -379,14 +394,25 @@ class Study:
             data, kind = buffer.getvalue(), "flac"
         folder = self._session_dir(current.participant, current.session)
         target = folder / f"q{question}.{kind}"
+        answer = Answer(question, target.name, sha256_bytes(data), now(), round(len(signal) / TARGET_SR, 2))
+        # The new take is written whole before session.json names it and renamed into place after, so a
+        # full disk at either write leaves the previous take and its ratings as they were.
+        take = temporary_path(target)
         with self.locked():
-            atomic_write_bytes(target, data)
+            try:
+                try:
+                    take.write_bytes(data)
+                except OSError as exc:
+                    exc.filename = str(target)   # name the answer's file, not the hidden temporary one
+                    raise
+                latest = self.session(current.participant, current.session)
+                self._save_session(replace(latest, answers={**latest.answers, question: answer}, finished_at=""))
+                os.replace(take, target)
+            finally:
+                remove_quietly(take)
             for other in ("wav", "flac"):   # a re-recording in the other format replaces the old file
                 if other != kind:
                     (folder / f"q{question}.{other}").unlink(missing_ok=True)
-            answer = Answer(question, target.name, sha256_bytes(data), now(), round(len(signal) / TARGET_SR, 2))
-            latest = self.session(current.participant, current.session)
-            self._save_session(replace(latest, answers={**latest.answers, question: answer}, finished_at=""))
         return answer
 
     def rate_answer(self, participant: str, session: str, question: int, activation: int, valence: int) -> Session:

@@ -182,3 +182,31 @@ def test_leaving_a_session_returns_to_its_participant_and_the_set_up_confirms(st
     assert not at.exception and not at.error
     assert [t.value for t in at.toast] == ["Set-up saved. Sessions already recorded keep the questions they were "
                                            "asked."]
+
+
+def test_an_answer_on_a_full_disk_is_one_red_line_and_the_session_goes_on(small_disk, monkeypatch):
+    from conftest import voiced_wav_bytes
+
+    from muser_core.study.protocol import StudySettings
+    from tests.muser_core.study.test_store import fill_disk
+
+    monkeypatch.setenv("MUSER_STUDIES_DIR", str(small_disk / "studies"))
+    study = Study.create("pilot", StudySettings(name="pilot", questions=("First?", "Second?")))
+    study.add_participant("P01", consent=True)
+    study.start_session("P01", "stressed")
+    study.save_answer("P01", "s01", 1, voiced_wav_bytes(seconds=1.0, seed=1))
+    study.rate_answer("P01", "s01", 1, 6, 4)
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    section(at, "Session")
+    click(at, next(b.label for b in at.button if b.label.startswith("Continue session s01")))
+    fill_disk(small_disk)
+    at.get("file_uploader")[0].set_value(("answer.wav", voiced_wav_bytes(seconds=1.0, seed=2), "audio/wav")).run()
+    assert not at.exception
+    [error] = [e.value for e in at.error]
+    assert "q2.wav: cannot write (No space left on device)" in error and "Answer 2 saved" not in texts(at)
+    assert "Question 2 of 2" in texts(at)                        # the session is still on screen
+    (small_disk / "filler").unlink()
+    at.get("file_uploader")[0].set_value(("again.wav", voiced_wav_bytes(seconds=1.0, seed=3), "audio/wav")).run()
+    assert "Answer 2 saved" in texts(at)
+    answers = Study.open("pilot").session("P01", "s01").answers
+    assert (answers[1].activation, answers[1].valence) == (6, 4) and answers[2].audio == "q2.wav"

@@ -142,3 +142,57 @@ def wav_of(signal) -> bytes:
     buffer = io.BytesIO()
     soundfile.write(buffer, signal, SR, format="WAV")
     return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- a full disk while recording
+
+def fill_disk(folder, leave_bytes: int = 0):
+    """Fill the file system under ``folder`` until a write fails (ENOSPC), then free ``leave_bytes``."""
+    filler = folder / "filler"
+    with open(filler, "wb") as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        except OSError:
+            pass
+    with open(filler, "r+b") as handle:   # a shorter filler frees whole pages
+        handle.truncate(max(filler.stat().st_size - leave_bytes, 0))
+
+
+def test_a_full_disk_while_recording_is_one_line_and_keeps_every_earlier_answer(small_disk, monkeypatch):
+    from conftest import stray_temporaries
+
+    monkeypatch.setenv("MUSER_STUDIES_DIR", str(small_disk / "studies"))
+    study = Study.create("s", StudySettings(name="s", questions=("one", "two")))
+    study.add_participant("P01", consent=True)
+    study.start_session("P01", "stressed")
+    first = wav(seconds=1.0, seed=1)
+    study.save_answer("P01", "s01", 1, first)
+    study.rate_answer("P01", "s01", 1, 7, 3)
+    before = {p: p.read_bytes() for p in study.root.rglob("*") if p.is_file() and p.name != ".lock"}
+    second = wav(seconds=1.0, seed=2)
+    saves = [lambda: study.save_answer("P01", "s01", 2, second),
+             lambda: study.save_answer("P01", "s01", 1, second)]      # a re-recording
+    others = [lambda: study.rate_answer("P01", "s01", 1, 2, 2),
+              lambda: study.add_participant("P02", consent=True),
+              lambda: study.start_session("P01", "stressed")]
+    # Room for the new take's audio but not for the session file after it, then no room at all.
+    for leave, calls in ((len(second) + 4096 - len(second) % 4096, saves), (0, saves + others)):
+        fill_disk(small_disk, leave)
+        for call in calls:
+            with pytest.raises(InputError) as caught:
+                call()
+            message = str(caught.value)
+            assert "\n" not in message and "No space left on device" in message, message
+            assert message.startswith(f"{study.root}/"), message      # names the file it could not write
+        (small_disk / "filler").unlink()
+        after = {p: p.read_bytes() for p in study.root.rglob("*") if p.is_file() and p.name != ".lock"}
+        assert after == before, sorted(set(after) ^ set(before))
+        assert stray_temporaries(study.root) == []
+    session = Study.open("s").session("P01", "s01")
+    assert (session.answers[1].activation, session.answers[1].valence) == (7, 3) and 2 not in session.answers
+    assert study.answer_path(session, 1).read_bytes() == first
+    # With room again, recording goes on.
+    study.save_answer("P01", "s01", 2, second)
+    assert Study.open("s").session("P01", "s01").answers[2].sha256
