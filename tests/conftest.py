@@ -547,6 +547,20 @@ def small_disk(tmp_path):
         yield folder
 
 
+def fill_disk(folder, leave_bytes: int = 0):
+    """Fill the file system under ``folder`` until a write fails (ENOSPC), then free ``leave_bytes``."""
+    filler = folder / "filler"
+    with open(filler, "wb") as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        except OSError:
+            pass
+    with open(filler, "r+b") as handle:   # a shorter filler frees whole pages
+        handle.truncate(max(filler.stat().st_size - leave_bytes, 0))
+
+
 @pytest.fixture(scope="module")
 def corpus_csv(tmp_path_factory):
     """The synthetic corpus (210 training items) as a CSV, once per test module (a module may define its own)."""

@@ -4,10 +4,11 @@ study in the data pickers."""
 from __future__ import annotations
 
 import pytest
-from conftest import REPO, TwoSentences, small_study, speech_wav_bytes
+from conftest import REPO, TwoSentences, fill_disk, small_study, speech_wav_bytes, voiced_wav_bytes
 from streamlit.testing.v1 import AppTest
 
 from muser_core.study.process import process_study
+from muser_core.study.protocol import StudySettings
 from muser_core.study.store import Study
 from muser_core.study.table import load_study
 from ui.common import STUDY_LABEL
@@ -185,10 +186,7 @@ def test_leaving_a_session_returns_to_its_participant_and_the_set_up_confirms(st
 
 
 def test_an_answer_on_a_full_disk_is_one_red_line_and_the_session_goes_on(small_disk, monkeypatch):
-    from conftest import voiced_wav_bytes
 
-    from muser_core.study.protocol import StudySettings
-    from tests.muser_core.study.test_store import fill_disk
 
     monkeypatch.setenv("MUSER_STUDIES_DIR", str(small_disk / "studies"))
     study = Study.create("pilot", StudySettings(name="pilot", questions=("First?", "Second?")))

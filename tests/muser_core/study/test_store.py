@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import soundfile
-from conftest import SR
+from conftest import SR, fill_disk, stray_temporaries
 from conftest import voiced_wav_bytes as wav
 
 from muser_core.base.errors import InputError
@@ -146,23 +146,7 @@ def wav_of(signal) -> bytes:
 
 # --------------------------------------------------------------------------- a full disk while recording
 
-def fill_disk(folder, leave_bytes: int = 0):
-    """Fill the file system under ``folder`` until a write fails (ENOSPC), then free ``leave_bytes``."""
-    filler = folder / "filler"
-    with open(filler, "wb") as handle:
-        try:
-            while True:
-                handle.write(b"\0" * 65536)
-                handle.flush()
-        except OSError:
-            pass
-    with open(filler, "r+b") as handle:   # a shorter filler frees whole pages
-        handle.truncate(max(filler.stat().st_size - leave_bytes, 0))
-
-
 def test_a_full_disk_while_recording_is_one_line_and_keeps_every_earlier_answer(small_disk, monkeypatch):
-    from conftest import stray_temporaries
-
     monkeypatch.setenv("MUSER_STUDIES_DIR", str(small_disk / "studies"))
     study = Study.create("s", StudySettings(name="s", questions=("one", "two")))
     study.add_participant("P01", consent=True)
