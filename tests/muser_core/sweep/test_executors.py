@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -228,9 +230,6 @@ def test_a_local_worker_whose_sweep_is_gone_ends(stuck):
     """The watchdog half of dying with the sweep (the kernel's parent-death signal is the other): a worker
     started by another process than the sweep it names is orphaned; between runs it ends on SIGTERM at once,
     and one whose run only notes the signal (a run stuck in preparing data) ends after the grace period."""
-    import subprocess
-    import sys
-
     code = ("import os, signal, time; from muser_core.sweep import executors as ex; ex.ORPHAN_GRACE_S = 0.5; "
             + ("ex._note_stop = lambda signum, frame: None; " if stuck else "")
             + "ex._die_with_sweep(os.getppid() + 1); time.sleep(60)")
@@ -289,3 +288,49 @@ def test_a_stopped_sweep_starts_no_queued_run_and_counts_each_run_once(corpus, t
     finally:  # a failed check leaves no sweep training
         for proc in [sweep, *sweep.children(recursive=True)] if sweep.is_running() else []:
             proc.kill()
+
+
+@pytest.mark.slow
+def test_a_ray_sweep_whose_driver_is_sigkilled_reruns_only_the_missing_runs(corpus, tmp_path):
+    """kill -9 of the sweep's own process (the Ray driver) while its second run trains: every Ray process it
+    started goes with it, the training run keeps its resume state, and the same command again leaves the
+    finished run as it was, resumes the killed one and trains the one never started."""
+    pytest.importorskip("ray")
+    out = tmp_path / "sweep"
+    args = ["--variant", "a=--strategy uniform --max-epochs 2", "--variant", "b=--strategy uniform",
+            "--variant", "c=--strategy single", "--seeds", "0", "--workers", "1", "--corpus", str(corpus),
+            "--max-epochs", "40", "--patience", "5000", "--save-every", "0", "--executor", "ray"]
+    a, b, c = (out / f"{v}-seed0" for v in "abc")
+    process.launch_sweep(out, args, total=3)
+    sweep = psutil.Process(rf.read_json(out / rf.LAUNCH)["pid"])
+    try:
+        deadline = time.time() + 180
+        while not (len(rf.read_metrics(b)) >= 2 and (b / rf.RESUME).is_file() and rf.lock_owner(b)):
+            assert time.time() < deadline and sweep.is_running(), (out / process.SWEEP_LOG).read_text()
+            time.sleep(0.05)
+        started = sweep.children(recursive=True)
+        worker = rf.lock_owner(b)["pid"]
+        assert worker in {p.pid for p in started}
+        finished = {name: (a / name).read_bytes() for name in (rf.CHECKPOINT, rf.TEST, "metrics.jsonl")}
+        sweep.kill()
+        # Ray's two agents outlive their raylet by about a minute (each waits 60 s to report the death to a
+        # GCS that is gone, then exits); everything else, the trainer first, goes within seconds.
+        agents = [p for p in started if p.name() in ("ray::DashboardAgent", "ray::RuntimeEnvAgent")]
+        _, alive = psutil.wait_procs([p for p in started if p not in agents], timeout=15)
+        assert not alive, [p.name() for p in alive]
+    finally:
+        for proc in [sweep, *sweep.children(recursive=True)] if sweep.is_running() else []:
+            proc.kill()
+    assert not rf.is_locked(b) and (b / rf.RESUME).is_file() and not (c / rf.CONFIG).exists()
+    assert process.run_state(b)["state"] == "killed"
+
+    rerun = subprocess.run([sys.executable, "-m", "muser_core", "sweep", "--out", str(out), *args],
+                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert {name: (a / name).read_bytes() for name in finished} == finished       # reused, not trained again
+    resumes = {v: len((rf.read_json(out / f"{v}-seed0" / rf.ENV) or {}).get("resumes", [])) for v in "abc"}
+    assert resumes == {"a": 0, "b": 1, "c": 0}
+    runs = pd.read_csv(out / "runs.csv")
+    assert list(runs["state"]) == ["finished"] * 3 and list(runs["epochs"]) == [2, 40, 40]
+    _, alive = psutil.wait_procs(agents, timeout=90)
+    assert not alive, [p.name() for p in alive]
