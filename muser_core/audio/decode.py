@@ -28,27 +28,93 @@ def _name(source: AudioSource, name: str | None) -> str:
     return name or (str(source) if not isinstance(source, bytes) else "uploaded audio")
 
 
-def _decode_soundfile(source: AudioSource) -> tuple[np.ndarray, int]:
+BLOCK_FRAMES = 65_536       # frames decoded at a time: a long recording is held once, at 16 kHz mono
+
+
+class _Mono16k:
+    """Decoded blocks, checked and clipped, resampled block by block into one 16 kHz mono float32 array.
+
+    A two-hour 44.1 kHz stereo recording is 2.5 GB as float32 at its own rate; this way only the 16 kHz
+    result (460 MB) and one block are ever held. soxr's stream gives the same samples as its one-shot
+    ``soxr.resample``.
+    """
+
+    def __init__(self, label: str, rate: int, expected_frames: int | None):
+        if rate < MIN_RATE:
+            raise InputError(f"{label}: sampled at {rate} Hz; speech needs at least {MIN_RATE} Hz")
+        self.label = label
+        self.resampler = soxr.ResampleStream(rate, TARGET_SR, 1, dtype="float32") if rate != TARGET_SR else None
+        expected = int(expected_frames * TARGET_SR / rate) + 64 if expected_frames else 30 * TARGET_SR
+        self.out = np.empty(expected, np.float32)
+        self.size = 0
+        self.frames = 0
+        self.peak = 0.0      # of the 16 kHz result, kept as it grows (np.abs of the whole would be a second copy)
+
+    def add(self, block: np.ndarray) -> None:
+        """One block of mono float32 samples at the source's rate."""
+        if block.size and not np.isfinite(block).all():
+            raise InputError(f"{self.label}: contains invalid (NaN or infinite) samples")
+        peak = float(np.abs(block).max()) if block.size else 0.0
+        if peak > OVER_FULL_SCALE:
+            # A float recording over 0 dBFS: openSMILE and the recogniser read -1..1, and clipping it would
+            # change loudness and voice quality without a word; the user scales it (or lets us not guess).
+            raise InputError(f"{self.label}: its samples reach {peak:.2f} times full scale (a float recording "
+                             "over 0 dBFS); scale it down to peaks at or below 1.0 (e.g. sox --norm=-1) and "
+                             "try again")
+        self.frames += block.size
+        np.clip(block, -1.0, 1.0, out=block)
+        self._append(self.resampler.resample_chunk(block) if self.resampler else block)
+
+    def _append(self, samples: np.ndarray) -> None:
+        end = self.size + samples.size
+        if end > self.out.size:   # longer than the container said: grow by half
+            grown = np.empty(max(end, self.out.size * 3 // 2), np.float32)
+            grown[: self.size] = self.out[: self.size]
+            self.out = grown
+        self.out[self.size: end] = samples
+        self.size = end
+        if samples.size:
+            self.peak = max(self.peak, float(np.abs(samples).max()))
+
+    def result(self) -> np.ndarray:
+        if self.frames == 0:
+            raise InputError(f"{self.label}: contains no audio samples")
+        if self.resampler:
+            self._append(self.resampler.resample_chunk(np.zeros(0, np.float32), last=True))
+        signal = self.out[: self.size]
+        if self.peak < SILENCE_PEAK:
+            raise InputError(f"{self.label}: is silent (peak below -80 dBFS)")
+        return signal if self.size > 0.9 * self.out.size else signal.copy()   # no large unused tail kept
+
+
+def _decode_soundfile(source: AudioSource, label: str) -> np.ndarray:
     data = io.BytesIO(source) if isinstance(source, bytes) else source
-    signal, rate = soundfile.read(data, dtype="float32", always_2d=True)
-    return signal.mean(axis=1), rate
+    with soundfile.SoundFile(data) as audio:
+        mono = _Mono16k(label, audio.samplerate, audio.frames)
+        for block in audio.blocks(BLOCK_FRAMES, dtype="float32", always_2d=True):
+            mono.add(block[:, 0].copy() if block.shape[1] == 1 else block.mean(axis=1, dtype=np.float32))
+    return mono.result()
 
 
-def _decode_ffmpeg(source: AudioSource) -> tuple[np.ndarray, int]:
+def _decode_ffmpeg(source: AudioSource, label: str) -> np.ndarray:
     import av  # imported lazily: only mp4/webm and other containers need FFmpeg
 
     data = io.BytesIO(source) if isinstance(source, bytes) else str(source)
     with av.open(data) as container:
         if not container.streams.audio:
-            raise InputError("no audio stream")
+            raise InputError(f"{label}: no audio stream")
         stream = container.streams.audio[0]
+        seconds = (float(stream.duration * stream.time_base) if stream.duration and stream.time_base
+                   else container.duration / 1e6 if container.duration else None)
         # Ask FFmpeg for float mono at the target rate so no second resampling is needed.
+        mono = _Mono16k(label, TARGET_SR, int(seconds * TARGET_SR) if seconds else None)
         resampler = av.AudioResampler(format="flt", layout="mono", rate=TARGET_SR)
-        chunks = [frame.to_ndarray().reshape(-1)
-                  for packet_frame in container.decode(stream)
-                  for frame in resampler.resample(packet_frame)]
-        chunks += [frame.to_ndarray().reshape(-1) for frame in resampler.resample(None)]
-    return (np.concatenate(chunks) if chunks else np.zeros(0, np.float32)), TARGET_SR
+        for decoded in container.decode(stream):
+            for frame in resampler.resample(decoded):
+                mono.add(frame.to_ndarray().reshape(-1))
+        for frame in resampler.resample(None):
+            mono.add(frame.to_ndarray().reshape(-1))
+    return mono.result()
 
 
 def load_audio(source: AudioSource, name: str | None = None) -> np.ndarray:
@@ -57,7 +123,8 @@ def load_audio(source: AudioSource, name: str | None = None) -> np.ndarray:
     Raises :class:`InputError` naming the file when it is missing, not a
     regular file, not audio, has a broken header, is empty, is sampled below
     8 kHz, is a float recording more than 1 % over full scale (up to that it
-    is clipped to -1..1), or is digital silence.
+    is clipped to -1..1), or is digital silence. Decoding goes block by
+    block, so a long recording is held once, as its 16 kHz result.
     """
     label = _name(source, name)
     if not isinstance(source, bytes):
@@ -73,32 +140,14 @@ def load_audio(source: AudioSource, name: str | None = None) -> np.ndarray:
     elif not source:
         raise InputError(f"{label}: file is empty")
     try:
-        signal, rate = _decode_soundfile(source)
+        return _decode_soundfile(source, label)
     except (soundfile.LibsndfileError, RuntimeError, TypeError):
         try:
-            signal, rate = _decode_ffmpeg(source)
-        except InputError as exc:
-            raise InputError(f"{label}: {exc}") from None
+            return _decode_ffmpeg(source, label)
+        except InputError:
+            raise
         except Exception:  # PyAV raises many error types for non-audio bytes
             raise InputError(f"{label}: not a readable audio file (unknown format or broken header)") from None
-    if signal.size == 0:
-        raise InputError(f"{label}: contains no audio samples")
-    if not np.isfinite(signal).all():
-        raise InputError(f"{label}: contains invalid (NaN or infinite) samples")
-    if rate < MIN_RATE:
-        raise InputError(f"{label}: sampled at {rate} Hz; speech needs at least {MIN_RATE} Hz")
-    peak = float(np.abs(signal).max())
-    if peak > OVER_FULL_SCALE:
-        # A float recording over 0 dBFS: openSMILE and the recogniser read -1..1, and clipping it would
-        # change loudness and voice quality without a word; the user scales it (or lets us not guess).
-        raise InputError(f"{label}: its samples reach {peak:.2f} times full scale (a float recording over "
-                         "0 dBFS); scale it down to peaks at or below 1.0 (e.g. sox --norm=-1) and try again")
-    signal = np.clip(signal, -1.0, 1.0)
-    if rate != TARGET_SR:
-        signal = soxr.resample(signal, rate, TARGET_SR).astype(np.float32)
-    if float(np.abs(signal).max()) < SILENCE_PEAK:
-        raise InputError(f"{label}: is silent (peak below -80 dBFS)")
-    return np.ascontiguousarray(signal, dtype=np.float32)
 
 
 def trim_silence(signal: np.ndarray, threshold_db: float = -40.0,

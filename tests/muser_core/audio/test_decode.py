@@ -7,6 +7,7 @@ import pytest
 import soundfile
 from conftest import voiced_signal, write_mp4, write_wav
 
+from muser_core.audio import decode
 from muser_core.audio.decode import TARGET_SR, clipping_share, load_audio, trim_silence
 from muser_core.base.errors import InputError
 
@@ -99,3 +100,35 @@ def test_a_rate_below_speech_and_a_device_are_one_line(tmp_path):
         load_audio("/dev/zero")
     with pytest.raises(InputError, match="is a folder"):
         load_audio(tmp_path)
+
+
+def _one_shot(path) -> np.ndarray:
+    """The whole file read at once, mixed to mono, clipped and resampled in one call (an independent path)."""
+    import soxr
+
+    signal, rate = soundfile.read(path, dtype="float32", always_2d=True)
+    return soxr.resample(np.clip(signal.mean(axis=1), -1.0, 1.0), rate, TARGET_SR)
+
+
+def test_decoding_block_by_block_gives_the_one_shot_samples(tmp_path):
+    path = write_wav(tmp_path / "long.wav", seconds=7.3, sr=44_100, channels=2, subtype="PCM_16")
+    assert soundfile.info(path).frames > 4 * decode.BLOCK_FRAMES       # several blocks
+    np.testing.assert_array_equal(load_audio(path), _one_shot(path))
+
+
+@pytest.mark.parametrize("kind", ["wav", "mp4"])
+def test_a_long_recording_is_held_once_at_16k(tmp_path, kind):
+    """Peak memory of decoding a minute of 44.1 kHz audio (stereo WAV, or AAC through FFmpeg) stays near the
+    16 kHz result's own size: never the recording at its own rate, in stereo, or a second whole copy."""
+    import tracemalloc
+
+    path = (write_wav(tmp_path / "minute.wav", seconds=60.0, sr=44_100, channels=2, subtype="PCM_16")
+            if kind == "wav" else write_mp4(tmp_path / "minute.mp4", seconds=60.0))
+    tracemalloc.start()
+    try:
+        signal = load_audio(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(signal) == pytest.approx(60 * TARGET_SR, abs=2048)
+    assert peak < 1.25 * signal.nbytes + 2 * 2**20, f"peak {peak / 2**20:.1f} MB for a {signal.nbytes / 2**20:.1f} MB result"
