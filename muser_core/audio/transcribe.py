@@ -30,6 +30,7 @@ from typing import ClassVar, Protocol
 import numpy as np
 
 from muser_core.audio.decode import TARGET_SR
+from muser_core.audio.vad import quiet_pieces
 from muser_core.base.errors import InputError
 from muser_core.base.files import file_sha256
 
@@ -86,6 +87,7 @@ FILLER_PROMPT = "So, um, I was, er, like, hmm, thinking."
 # word error rate on the real readings in bench/asr.py is measured both ways.
 ENCODER_MARGIN_S = 4.0
 WINDOW_S = 30.0
+PIECE_S = 300.0      # a longer recording is recognised in pieces cut in pauses (bounded memory; see recognise)
 
 
 def _bundled_whisper_dir() -> Path:
@@ -186,23 +188,36 @@ class WhisperRecogniser:
         return tokenizer.decode(tokens).strip()
 
     def recognise(self, signal: np.ndarray, sample_rate: int = TARGET_SR) -> Transcript:
-        """Text with word timings, over 30 s windows (any length; used for segmentation)."""
+        """Text with word timings, over 30 s windows (any length; used for segmentation).
+
+        A recording longer than :data:`PIECE_S` is recognised piece by piece, cut in pauses
+        (:func:`~muser_core.audio.vad.quiet_pieces`): faster-whisper computes the spectrogram of its
+        whole input at once, about 56 MB per minute of audio on top of the audio itself.
+        """
         _check_rate("Whisper", sample_rate)
         model, _ = self._model()
+        signal = np.asarray(signal, dtype=np.float32)
+        words: list[Word] = []
+        for start, end in quiet_pieces(signal, PIECE_S):
+            words += self._words(model, signal[start:end], start / TARGET_SR)
+        return Transcript(" ".join(w.text for w in words), tuple(words))
+
+    def _words(self, model, signal: np.ndarray, offset_s: float) -> list[Word]:
         segments, _info = model.transcribe(
-            np.asarray(signal, dtype=np.float32), language="en", beam_size=self.beam_size,
+            signal, language="en", beam_size=self.beam_size,
             temperature=0.0,                     # no sampling fallback: the same clip, the same words
             condition_on_previous_text=False,    # a window's mistakes do not seed the next one's
             initial_prompt=self.prompt or None, word_timestamps=True, vad_filter=False)
         words: list[Word] = []
         for w in (w for s in segments for w in (s.words or []) if w.word.strip()):
+            end_s = round(offset_s + float(w.end), 3)
             if words and not w.word.startswith(" "):
                 # A piece without its own leading space continues the word before ("ill" + "-disposed").
                 last = words.pop()
-                words.append(Word(last.text + w.word.strip(), last.start_s, round(float(w.end), 3)))
+                words.append(Word(last.text + w.word.strip(), last.start_s, end_s))
             else:
-                words.append(Word(w.word.strip(), round(float(w.start), 3), round(float(w.end), 3)))
-        return Transcript(" ".join(w.text for w in words), tuple(words))
+                words.append(Word(w.word.strip(), round(offset_s + float(w.start), 3), end_s))
+        return words
 
 
 # --------------------------------------------------------------------------- PocketSphinx

@@ -56,6 +56,28 @@ def speech_activity(signal: np.ndarray, sample_rate: int = TARGET_SR) -> SpeechA
     return SpeechActivity(round(sum(e - s for s, e in spans), 3), len(signal) / sample_rate, spans)
 
 
+def quiet_pieces(signal: np.ndarray, max_s: float, search_s: float = 30.0,
+                 sample_rate: int = TARGET_SR) -> list[tuple[int, int]]:
+    """(start, end) sample ranges covering ``signal`` in pieces of at most ``max_s`` seconds.
+
+    Each cut is at the quietest 20 ms frame of the last ``search_s`` seconds
+    (at most half the limit) before the limit, so a long recording is cut in
+    a pause, not in a word.
+    """
+    limit, frame = int(max_s * sample_rate), sample_rate // 50
+    search = min(int(search_s * sample_rate), limit // 2)   # a piece is at least half the limit
+    pieces, start = [], 0
+    while len(signal) - start > limit:
+        window = signal[start + limit - search: start + limit]
+        n = len(window) // frame
+        energy = np.square(window[: n * frame].reshape(n, frame), dtype=np.float32).sum(axis=1)
+        quietest = n - 1 - int(np.argmin(energy[::-1]))   # the last of equally quiet frames: longer pieces
+        cut = start + limit - search + quietest * frame + frame // 2
+        pieces.append((start, cut))
+        start = cut
+    return [*pieces, (start, len(signal))]
+
+
 def warm_up() -> None:
     """Load the VAD model now (about 0.3 s), so the first clip's timings are the steady ones."""
     from faster_whisper.vad import get_vad_model

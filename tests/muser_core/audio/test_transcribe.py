@@ -162,3 +162,49 @@ def test_a_bad_model_folder_on_the_command_line_is_one_line(tmp_path, real):
                            "--asr-model", str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().count("\n") == 0 and "not a CTranslate2 Whisper folder" in proc.stderr
+
+
+def test_quiet_pieces_cut_in_the_pauses():
+    from muser_core.audio.vad import quiet_pieces
+
+    rng = np.random.default_rng(0)
+    signal = (0.3 * rng.standard_normal(16_000 * 50)).astype(np.float32)
+    for pause in (18.0, 37.0):                    # two half-second pauses
+        signal[int(pause * 16_000): int((pause + 0.5) * 16_000)] = 0.0
+    pieces = quiet_pieces(signal, max_s=20.0, search_s=5.0)
+    assert pieces[0][0] == 0 and pieces[-1][1] == len(signal)
+    assert all(a[1] == b[0] for a, b in zip(pieces, pieces[1:], strict=False))   # contiguous
+    assert all(end - start <= 20 * 16_000 for start, end in pieces)
+    cuts = [end / 16_000 for _, end in pieces[:-1]]
+    assert len(cuts) == 2 and 18.0 <= cuts[0] <= 18.5 and 37.0 <= cuts[1] <= 37.5
+    assert quiet_pieces(signal[:16_000], max_s=20.0) == [(0, 16_000)]
+
+
+@pytest.mark.slow
+def test_a_long_recording_is_recognised_in_pieces_cut_in_pauses(real, monkeypatch):
+    """faster-whisper computes its whole input's spectrogram at once, so a long recording goes in pieces: no call
+    longer than PIECE_S, word times in the whole recording's clock, the words those of one pass."""
+    from faster_whisper import WhisperModel
+
+    from muser_core.audio import transcribe
+
+    pause = np.zeros(8_000, np.float32)
+    signal = np.concatenate([x for s, _ in real * 5 for x in (s, pause)])     # 136 s
+    reference = " ".join(text for _, text in real * 5)
+    recogniser = WhisperRecogniser()
+    whole = recogniser.recognise(signal)                     # one pass: PIECE_S is longer than the signal
+    lengths = []
+    original = WhisperModel.transcribe
+
+    def measured(self, audio, *args, **kwargs):
+        lengths.append(len(audio))
+        return original(self, audio, *args, **kwargs)
+
+    monkeypatch.setattr(WhisperModel, "transcribe", measured)
+    monkeypatch.setattr(transcribe, "PIECE_S", 40.0)
+    pieced = recogniser.recognise(signal)
+    assert len(lengths) == 4 and max(lengths) <= transcribe.PIECE_S * 16_000 and sum(lengths) == len(signal)
+    starts = [w.start_s for w in pieced.words]
+    assert starts == sorted(starts) and pieced.words[-1].end_s <= len(signal) / 16_000 + 0.1
+    assert word_error_rate([reference], [pieced.text]) <= WER_LIMITS["whisper"]
+    assert word_error_rate([whole.text], [pieced.text]) <= 0.05
