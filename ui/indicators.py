@@ -103,6 +103,7 @@ class Options(NamedTuple):
 
 
 FITS_KEPT = 8  # analyses kept in memory, across sessions (each a few MB of bootstrap coefficients)
+SCORED_KEPT = 2  # scored transcript tables kept (a million texts make a 520 MB table)
 
 
 @st.cache_resource
@@ -111,6 +112,29 @@ def _fits() -> OrderedDict:
     st.cache_data: the bootstrap reports its progress to the page while it runs, which a cached function may
     not do (Streamlit replays a cached function's elements)."""
     return OrderedDict()
+
+
+@st.cache_resource
+def _scored() -> OrderedDict:
+    """The server's scored transcript tables by digest, newest last: a plain store for the same reason as
+    :func:`_fits`, and so that a big table is shared, not copied out of a cache on every rerun."""
+    return OrderedDict()
+
+
+def _keep(store: OrderedDict, key: str, value, limit: int):
+    """Put ``value`` in ``store`` as its newest entry, dropping the oldest beyond ``limit``."""
+    store[key] = value
+    while len(store) > limit:
+        store.popitem(last=False)
+    return value
+
+
+def _kept(store: OrderedDict, key: str):
+    """The entry under ``key``, marked newest, or None."""
+    if key in store:
+        store.move_to_end(key)
+        return store[key]
+    return None
 
 
 def _digest(data: IndicatorInput, *settings) -> str:
@@ -131,9 +155,8 @@ def fit(data: IndicatorInput, bootstrap: int, seed: int, normalise: str) -> Indi
     progress bar counting the bootstrap resamples that give each feature's stability.
     """
     fits, key = _fits(), _digest(data, bootstrap, seed, normalise)
-    if key in fits:
-        fits.move_to_end(key)
-        return fits[key]
+    if (kept := _kept(fits, key)) is not None:
+        return kept
     tasks = len(data.labels.columns)
     make = lambda n: IndicatorAnalysis(top_k=MAX_K, bootstrap=n, seed=seed, normalise=normalise)  # noqa: E731
     with st.spinner(f"Fitting {tasks} model{'s' * (tasks != 1)}, one per task…"):
@@ -157,10 +180,7 @@ def fit(data: IndicatorInput, bootstrap: int, seed: int, normalise: str) -> Indi
         analysis = make(bootstrap).fit(data.features, data.labels, data.speakers, skipped=data.skipped,
                                        progress=progress)
         draft.empty()
-    fits[key] = analysis
-    while len(fits) > FITS_KEPT:
-        fits.popitem(last=False)
-    return analysis
+    return _keep(fits, key, analysis, FITS_KEPT)
 
 
 @st.cache_data(show_spinner="Reading the feature table…", max_entries=4)
@@ -182,11 +202,26 @@ def cached_lexicon(dic: bytes | None, name: str):
             raise InputError(str(exc).replace(str(path), name)) from None
 
 
-@st.cache_data(show_spinner="Scoring the transcripts with the dictionary…", max_entries=4)
-def cached_text_features(texts: pd.Series, dic: bytes | None, name: str, score: str) -> pd.DataFrame:
-    """Per-category word counts or percentages; WC is left out: the paper ranks word categories only (3.2)."""
-    features = extract_features(texts.tolist(), cached_lexicon(dic, name), score=score)
-    return features.drop(columns=["WC"]).set_axis(texts.index)
+def text_features(texts: pd.Series, dic: bytes | None, name: str, score: str) -> pd.DataFrame:
+    """Per-category word counts or percentages; WC is left out: the paper ranks word categories only (3.2).
+
+    Scored once per texts, dictionary and score (the last :data:`SCORED_KEPT` kept); a progress bar counts
+    the texts (a million take about half a minute).
+    """
+    digest = hashlib.sha1(repr((name, score, hashlib.sha1(dic or b"").hexdigest())).encode())
+    digest.update(pd.util.hash_pandas_object(texts, index=True).to_numpy().tobytes())
+    store, key = _scored(), digest.hexdigest()
+    if (kept := _kept(store, key)) is not None:
+        return kept
+    bar = st.progress(0.0, text="Scoring the transcripts with the dictionary…")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / total, text=f"Scoring the transcripts with the dictionary: {done:,} of {total:,}")
+
+    features = extract_features(texts.tolist(), cached_lexicon(dic, name), score=score, progress=progress)
+    bar.empty()
+    features = features.drop(columns=["WC"]).set_axis(texts.index)
+    return _keep(store, key, features, SCORED_KEPT)
 
 
 @st.cache_data(show_spinner="Extracting eGeMAPS features from the audio (cached on disk)…", max_entries=4)
@@ -233,7 +268,7 @@ def corpus_input(modality: Modality, corpus: Corpus, dic: bytes | None = None,
         table = table[table["text"].fillna("").str.strip() != ""]
         if table.empty:
             raise InputError(f"{corpus.name}: no sentence has a transcript, so there are no text features")
-        features = cached_text_features(table["text"], dic, dic_name, score)
+        features = text_features(table["text"], dic, dic_name, score)
         table = pd.concat([table[["speaker", *TASKS]], features], axis=1)
         return split_columns(table, speaker_col="speaker", feature_cols=list(features.columns),
                              source=corpus.name)

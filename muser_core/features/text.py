@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -43,6 +43,7 @@ _TOKEN = re.compile(r"\d+(?:[.,:]\d+)+|[^\W_]+(?:['-][^\W_]+)*")
 _SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)")
 # How a category is scored: the paper's word count (3.2) or LIWC's percent of words.
 SCORES = ("count", "percent")
+PROGRESS_EVERY = 10_000   # texts between two progress calls of TextFeatureExtractor.transform
 LEXICON_Z_LIMIT = 5.0   # the lexicon branch's inputs are clipped to +-5 standard deviations
 
 
@@ -114,23 +115,33 @@ class TextFeatureExtractor:
             i += 1
         return hits
 
-    def transform(self, texts: Iterable[str]) -> pd.DataFrame:
-        """One row per text, in order; an empty or missing text gives zeros and WC 0."""
+    def transform(self, texts: Iterable[str],
+                  progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+        """One row per text, in order; an empty or missing text gives zeros and WC 0.
+
+        ``progress(done, total)`` is called every :data:`PROGRESS_EVERY` texts and at the end. The
+        table is filled in place (percentages divided in place), so a million texts take one
+        table's memory, not three.
+        """
         texts = list(texts)
         n_cat = len(self.lexicon.categories)
-        counts = np.zeros((len(texts), n_cat), dtype=np.int64)
+        counts = np.zeros((len(texts), n_cat), dtype=np.float64 if self.score == "percent" else np.int64)
         wc = np.zeros(len(texts), dtype=np.int64)
         for row, text in enumerate(texts):
             tokens = tokenize(text)
-            if not tokens:
-                continue
-            wc[row] = len(tokens)
-            hits = self.count(tokens)
-            if hits:
-                counts[row] = np.bincount(hits, minlength=n_cat)
+            if tokens:
+                wc[row] = len(tokens)
+                hits = self.count(tokens)
+                if hits:
+                    counts[row] = np.bincount(hits, minlength=n_cat)
+            if progress is not None and (row + 1) % PROGRESS_EVERY == 0:
+                progress(row + 1, len(texts))
+        if progress is not None:
+            progress(len(texts), len(texts))
         if self.score == "percent":
-            counts = 100.0 * counts / np.maximum(wc, 1)[:, None]  # an empty text: all counts are 0
-        frame = pd.DataFrame(counts, columns=self.lexicon.categories)
+            counts *= 100.0                          # (100 * count) / words, as LIWC; in place
+            counts /= np.maximum(wc, 1)[:, None]     # an empty text: all counts are 0
+        frame = pd.DataFrame(counts, columns=self.lexicon.categories, copy=False)
         frame.insert(0, "WC", wc)
         if self.wps:
             sentences = np.array([count_sentences(t) for t in texts], dtype=np.float64)
@@ -140,10 +151,11 @@ class TextFeatureExtractor:
 
 
 def extract_features(texts: Iterable[str], lexicon: Lexicon | None = None, *,
-                     wps: bool = False, score: str = "percent") -> pd.DataFrame:
+                     wps: bool = False, score: str = "percent",
+                     progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """Category scores (``percent`` of words, or ``count`` as in the paper, 3.2), ``WC``
-    (and ``WPS`` if asked) for each text, in order."""
-    return TextFeatureExtractor(lexicon, wps=wps, score=score).transform(texts)
+    (and ``WPS`` if asked) for each text, in order; ``progress(done, total)`` as it goes."""
+    return TextFeatureExtractor(lexicon, wps=wps, score=score).transform(texts, progress)
 
 
 def read_lexicon(dic: str | Path = "") -> Lexicon:

@@ -266,3 +266,28 @@ def test_cli_on_a_full_disk_keeps_the_previous_table_whole(tmp_path):
     assert proc.returncode == 2 and "cannot write" in proc.stderr and "Traceback" not in proc.stderr
     assert (tmp_path / "out.csv").read_bytes() == before
     assert stray_temporaries(tmp_path) == []
+
+
+def test_scoring_many_texts_reports_progress_and_holds_one_table():
+    """A big corpus is scored with progress counts, and the table is filled in place: the peak memory is
+    about the result's own size, not the counts, the percentages and a copy side by side."""
+    import tracemalloc
+
+    from muser_core.features import text as text_module
+
+    texts = ["I am so worried about my exam and my rent", "A calm day in the garden", ""] * 8_000
+    calls = []
+    extract_features(texts[:100], score="count")   # the dictionary is read before the measurement
+    tracemalloc.start()
+    try:
+        table = extract_features(texts, score="percent", progress=lambda done, total: calls.append((done, total)))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    every = text_module.PROGRESS_EVERY
+    assert calls == [(n, 24_000) for n in range(every, 24_000, every)] + [(24_000, 24_000)]
+    result = table.memory_usage(index=False).sum()
+    assert peak < 1.5 * result + 2**20 * 4, f"peak {peak / 2**20:.1f} MB for a {result / 2**20:.1f} MB table"
+    # The same numbers as scoring each text on its own.
+    for i in (0, 1, 2):
+        pd.testing.assert_frame_equal(table.iloc[[i]].reset_index(drop=True), extract_features([texts[i]]))
