@@ -14,7 +14,17 @@
    in one call; then cut into sentences by ``muser segment`` (Whisper tiny.en). Each in a fresh process:
    its peak resident memory above what it held before, against the 16 kHz result's own size.
 
-    .venv/bin/python bench/soak.py [--predictions 500] [--long-minutes 120] [--only long]
+5. A big corpus: ``--rows`` (1,000,000) text rows with labels as a manifest CSV, read by the corpus loader,
+   scored with the open dictionary (the text indicators' features) and fitted by the indicator analysis
+   (no bootstrap, then ``--bootstrap`` resamples): the seconds and the peak memory above the start of each.
+
+6. Many users at once, through the served app (``muser app``) in Debian's chromium: the Overview page's
+   render time alone, then while 10 browser sessions score their own clip on the Live page (each then
+   corrects its transcript) and 3 sessions launch their own run on the Train page; every session is checked
+   to show its own transcript and run and none of the others'. Then one session chooses ten run folders in
+   turn as its model: the server's resident memory after each (the model cache keeps two).
+
+    .venv/bin/python bench/soak.py [--predictions 500] [--long-minutes 120] [--rows 1000000] [--only long]
 """
 
 from __future__ import annotations
@@ -173,17 +183,204 @@ def long_recording(minutes: float) -> None:
                   f"the 16 kHz signal ({result:.0f} MB)")
 
 
+def peak_during(work):
+    """(result, seconds, peak RSS above the start in MB) of ``work()``, the RSS sampled every 5 ms."""
+    import threading
+
+    start, peak, done = rss_mb(), [0.0], threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], rss_mb())
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    started = time.perf_counter()
+    try:
+        result = work()
+    finally:
+        seconds = time.perf_counter() - started
+        done.set()
+        watcher.join()
+    return result, seconds, max(peak[0], rss_mb()) - start
+
+
+def big_corpus(rows: int, bootstrap: int) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from muser_core import sources
+    from muser_core.indicators import IndicatorAnalysis, split_columns
+
+    rng = np.random.default_rng(0)
+    vocabulary = np.array(WORDS + "i am so about my the a to of we today work boss family".split())
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, "big.csv")
+        pd.DataFrame({"utterance_id": [f"u{i}" for i in range(rows)], "speaker": [f"s{i % 2000}" for i in range(rows)],
+                      "text": [" ".join(rng.choice(vocabulary, 28)) for _ in range(rows)],
+                      "stress": rng.integers(0, 2, rows), "activation": rng.uniform(1, 5, rows).round(2),
+                      "valence": rng.uniform(1, 5, rows).round(2)}).to_csv(path, index=False)
+        print(f"5. a corpus of {rows:,} text rows ({path.stat().st_size / 2**20:,.0f} MB CSV), RSS {rss_mb():,.0f} MB:")
+        corpus, seconds, peak = peak_during(lambda: sources.load("manifest", str(path)))
+        print(f"   read by the corpus loader     {seconds:6.1f} s, peak +{peak:6,.0f} MB")
+    table = corpus.table
+    features, seconds, peak = peak_during(lambda: extract_features(table["text"].tolist(), score="count"))
+    size = features.memory_usage(index=False).sum() / 2**20
+    print(f"   scored (open dictionary)      {seconds:6.1f} s, peak +{peak:6,.0f} MB ({peak / size:.2f}x the "
+          f"{size:,.0f} MB table)")
+    data = split_columns(pd.concat([table[["speaker", "stress", "activation", "valence"]],
+                                    features.drop(columns=["WC"])], axis=1),
+                         speaker_col="speaker", feature_cols=[c for c in features.columns if c != "WC"], source="big")
+    for n in (0, bootstrap):
+        _, seconds, peak = peak_during(lambda n=n: IndicatorAnalysis(bootstrap=n, seed=0).fit(
+            data.features, data.labels, data.speakers))
+        print(f"   indicators, {n:>3} resamples     {seconds:6.1f} s, peak +{peak:6,.0f} MB")
+
+
+def _serve(runs: Path, log: Path):
+    """``muser app`` on a free localhost port with its own runs folder: (process, URL) once it answers."""
+    import socket
+    import subprocess
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "MUSER_RUNS_DIR": str(runs), "MUSER_STUDIES_DIR": str(runs / "studies")}
+    proc = subprocess.Popen([sys.executable, "-m", "muser_core", "app", "--port", str(port)], env=env,
+                            stdout=open(log, "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
+                            cwd=Path(__file__).resolve().parent.parent)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+            return proc, url
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"the app did not start: {log.read_text()[-2000:]}")
+
+
+def _wait_text(page, text: str, timeout_s: float = 300) -> None:
+    page.get_by_text(text).first.wait_for(timeout=timeout_s * 1000)
+
+
+def _render_overview(browser, url: str) -> float:
+    """Seconds from opening the Overview page in a new session to its loaded data summary."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    started = time.perf_counter()
+    page.goto(url)
+    _wait_text(page, "Loaded:")
+    seconds = time.perf_counter() - started
+    context.close()
+    return seconds
+
+
+def many_sessions(live: int = 10, train: int = 3) -> None:
+    import shutil
+    import statistics
+    import subprocess
+
+    import soundfile
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        runs = tmp / "runs"
+        subprocess.run([sys.executable, "-m", "muser_core", "train", "--corpus", "demo", "--max-epochs", "2",
+                        "--out", str(runs / "model-01"), "--no-progress"], check=True, capture_output=True,
+                       env={**os.environ, "MUSER_RUNS_DIR": str(runs)})
+        for k in range(2, 11):   # ten run folders, each its own model to the app
+            shutil.copytree(runs / "model-01", runs / f"model-{k:02d}")
+        clips = []
+        for i, clip in enumerate(c for _ in range(2) for c in real_clips()):
+            signal, rate = soundfile.read(clip.path, dtype="float32")
+            clips.append(tmp / f"clip-{i}.wav")
+            soundfile.write(clips[-1], signal * (0.9 - 0.02 * i), rate)   # a different clip in each session
+        server, url = _serve(runs, tmp / "server.log")
+        memory = lambda: psutil.Process(server.pid).memory_info().rss / 2**20  # noqa: E731
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+                _render_overview(browser, url)     # the first visit imports the app's modules
+                alone = [_render_overview(browser, url) for _ in range(3)]
+                start_mb = memory()
+                pages = []
+                for i in range(live + train):
+                    page = browser.new_context(viewport={"width": 1400, "height": 1400}).new_page()
+                    page.set_default_timeout(300_000)
+                    page.goto(f"{url}/{'Live_prediction' if i < live else 'Train'}")
+                    pages.append(page)
+                started = time.perf_counter()
+                for i, page in enumerate(pages):
+                    if i < live:
+                        page.get_by_role("tab", name="Upload a file").click()
+                        page.locator('input[type="file"]').first.set_input_files(str(clips[i]))
+                    else:
+                        _wait_text(page, "Run name (optional)")
+                        for label, value in (("Max epochs", "3"), ("Run name (optional)", f"soak-train-{i}")):
+                            box = page.get_by_role("textbox", name=label) if "name" in label else \
+                                page.get_by_role("spinbutton", name=label)
+                            box.fill(value)
+                            box.press("Enter")
+                        page.get_by_role("button", name="Launch", exact=True).click()
+                loaded = [_render_overview(browser, url) for _ in range(3)]
+                for page in pages[:live]:
+                    _wait_text(page, "Prediction")
+                scored = time.perf_counter() - started
+                for i, page in enumerate(pages[:live]):
+                    box = page.get_by_role("textbox", name="Transcript (correct it and re-run)")
+                    box.fill(f"session {i} says zebra{i} about the exam")
+                    page.get_by_role("button", name="Re-run with this transcript").click()
+                for i, page in enumerate(pages[:live]):
+                    _wait_text(page, f"zebra{i} about")
+                for i, page in enumerate(pages[live:], start=live):
+                    _wait_text(page, f"soak-train-{i} — finished", 600)
+                texts = [page.locator("body").inner_text() for page in pages]
+                own = sum(f"zebra{i} " in texts[i] for i in range(live)) + \
+                    sum(f"soak-train-{i} — finished" in texts[i] for i in range(live, live + train))
+                foreign = sum(f"zebra{j} " in texts[i] for i in range(live) for j in range(live) if j != i) + \
+                    sum(f"soak-train-{j} —" in texts[i] for i in range(live, live + train)
+                        for j in range(live, live + train) if j != i)
+                after_mb = memory()
+                print(f"6. {live} Live and {train} Train sessions at once on the served app:")
+                print(f"   Overview render alone {statistics.median(alone):.2f} s, under load "
+                      f"{statistics.median(loaded):.2f} s ({statistics.median(loaded) / statistics.median(alone):.2f}x; "
+                      "target <= 3x)")
+                print(f"   {live} clips scored in {scored:.1f} s; sessions showing their own transcript or run: "
+                      f"{own} of {live + train}; showing another session's: {foreign}")
+                print(f"   server RSS {start_mb:,.0f} MB before the sessions, {after_mb:,.0f} MB after")
+                page, marks = pages[0], {}
+                for k in range(1, 11):
+                    page.get_by_role("combobox", name="Model").first.click()
+                    page.get_by_role("option", name=f"run: model-{k:02d}").first.click()
+                    _wait_text(page, f"model-{k:02d}")
+                    _wait_text(page, "Prediction")
+                    marks[k] = memory()
+                print("   ten run folders chosen in turn as the Live model: server RSS "
+                      + ", ".join(f"{marks[k]:,.0f} MB after {k}" for k in (1, 2, 5, 10))
+                      + f" ({(marks[10] / marks[2] - 1) * 100:+.1f} % from 2 to 10)")
+                browser.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--predictions", type=int, default=500)
     parser.add_argument("--long-minutes", type=float, default=120.0, help="length of the long recording")
-    parser.add_argument("--only", choices=["predictions", "cache", "dictionary", "long"],
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the big corpus")
+    parser.add_argument("--bootstrap", type=int, default=10, help="resamples of the big corpus' indicators")
+    parser.add_argument("--only", choices=["predictions", "cache", "dictionary", "long", "corpus", "sessions"],
                         help="run one part only")
     args = parser.parse_args()
     if args.predictions < 200:
         parser.error("--predictions: at least 200 (memory is reported at 50, 200 and the last)")
     parts = {"predictions": lambda: memory_over_predictions(args.predictions), "cache": damaged_cache,
-             "dictionary": big_dictionary, "long": lambda: long_recording(args.long_minutes)}
+             "dictionary": big_dictionary, "long": lambda: long_recording(args.long_minutes),
+             "corpus": lambda: big_corpus(args.rows, args.bootstrap), "sessions": many_sessions}
     for name, part in parts.items():
         if args.only in (None, name):
             part()

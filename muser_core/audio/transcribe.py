@@ -30,7 +30,7 @@ from typing import ClassVar, Protocol
 import numpy as np
 
 from muser_core.audio.decode import TARGET_SR
-from muser_core.audio.vad import quiet_pieces
+from muser_core.audio.vad import PIECE_S, quiet_pieces
 from muser_core.base.errors import InputError
 from muser_core.base.files import file_sha256
 
@@ -87,7 +87,6 @@ FILLER_PROMPT = "So, um, I was, er, like, hmm, thinking."
 # word error rate on the real readings in bench/asr.py is measured both ways.
 ENCODER_MARGIN_S = 4.0
 WINDOW_S = 30.0
-PIECE_S = 300.0      # a longer recording is recognised in pieces cut in pauses (bounded memory; see recognise)
 
 
 def _bundled_whisper_dir() -> Path:

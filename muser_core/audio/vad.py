@@ -18,6 +18,7 @@ from muser_core.audio.decode import TARGET_SR
 
 MIN_SPEECH_S = 0.5     # as the shortest clip we score: less speech than this is not a sentence
 MIN_SPEECH_SHARE = 0.2  # below this share of the (trimmed) clip, the rest is something else
+PIECE_S = 300.0         # a longer recording is analysed in pieces cut in pauses (bounded memory)
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,14 @@ def speech_activity(signal: np.ndarray, sample_rate: int = TARGET_SR) -> SpeechA
     # A pause of 0.3 s ends a stretch; 30 ms of padding keeps word edges without
     # counting much silence as speech.
     options = VadOptions(min_silence_duration_ms=300, speech_pad_ms=30)
-    stamps = get_speech_timestamps(np.asarray(signal, dtype=np.float32), options)
-    spans = tuple((s["start"] / sample_rate, s["end"] / sample_rate) for s in stamps)
-    return SpeechActivity(round(sum(e - s for s, e in spans), 3), len(signal) / sample_rate, spans)
+    signal = np.asarray(signal, dtype=np.float32)
+    spans: list[tuple[float, float]] = []
+    # faster-whisper pads its input and copies it into overlapping windows (2.1x the signal), so a long
+    # recording goes in pieces cut in pauses; a clip up to PIECE_S is one piece, as before.
+    for start, end in quiet_pieces(signal, PIECE_S):
+        stamps = get_speech_timestamps(signal[start:end], options)
+        spans += [((start + s["start"]) / sample_rate, (start + s["end"]) / sample_rate) for s in stamps]
+    return SpeechActivity(round(sum(e - s for s, e in spans), 3), len(signal) / sample_rate, tuple(spans))
 
 
 def quiet_pieces(signal: np.ndarray, max_s: float, search_s: float = 30.0,

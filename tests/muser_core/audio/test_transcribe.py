@@ -208,3 +208,29 @@ def test_a_long_recording_is_recognised_in_pieces_cut_in_pauses(real, monkeypatc
     assert starts == sorted(starts) and pieced.words[-1].end_s <= len(signal) / 16_000 + 0.1
     assert word_error_rate([reference], [pieced.text]) <= WER_LIMITS["whisper"]
     assert word_error_rate([whole.text], [pieced.text]) <= 0.05
+
+
+def test_voice_activity_of_a_long_recording_goes_in_pieces_with_the_same_spans(real, monkeypatch):
+    """Silero VAD (in faster-whisper) copies its whole input twice over, so a long recording goes in pieces
+    cut in pauses; the speech found is that of one pass over the whole."""
+    import faster_whisper.vad
+
+    from muser_core.audio import vad
+
+    pause = np.zeros(8_000, np.float32)
+    signal = np.concatenate([x for s, _ in real * 5 for x in (s, pause)])
+    whole = vad.speech_activity(signal)
+    lengths = []
+    original = faster_whisper.vad.get_speech_timestamps
+
+    def measured(audio, *args, **kwargs):
+        lengths.append(len(audio))
+        return original(audio, *args, **kwargs)
+
+    monkeypatch.setattr(faster_whisper.vad, "get_speech_timestamps", measured)
+    monkeypatch.setattr(vad, "PIECE_S", 40.0)
+    pieced = vad.speech_activity(signal)
+    assert len(lengths) == 4 and max(lengths) <= 40 * 16_000 and sum(lengths) == len(signal)
+    assert pieced.duration_s == whole.duration_s
+    assert pieced.speech_s == pytest.approx(whole.speech_s, rel=0.02)
+    assert len(pieced.spans) == pytest.approx(len(whole.spans), abs=2)
