@@ -277,7 +277,7 @@ def _render_overview(browser, url: str) -> float:
     return seconds
 
 
-def many_sessions(live: int = 10, train: int = 3) -> None:
+def many_sessions(live: int = 10, train: int = 3) -> None:  # noqa: C901
     import shutil
     import statistics
     import subprocess

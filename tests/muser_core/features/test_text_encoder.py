@@ -237,3 +237,23 @@ def test_a_damaged_vector_cache_is_named_removed_and_rebuilt(tmp_path, monkeypat
         np.testing.assert_array_equal(cached_embeddings(texts), fresh)   # rebuilt: read back, no warning
     assert len(EmbeddingCache(file.name.removesuffix(".sqlite"), file.parent).get(
         [text_key(t) for t in texts], TextModel.open().declared("hidden_size"))) == len(texts)
+
+
+def test_two_sessions_loading_the_text_model_at_once_both_get_it():
+    """transformers' first import is not thread-safe: two threads (two browser sessions on one server) that
+    loaded a model at once got "cannot import name 'AutoModel' from 'transformers'". A fresh interpreter, four
+    threads at once."""
+    code = ("import threading\n"
+            "from muser_core.features.text_encoder import TextEncoder, TextModel\n"
+            "errors = []\n"
+            "def run(work):\n"
+            "    try:\n        work()\n"
+            "    except Exception as exc:\n        errors.append(f'{type(exc).__name__}: {exc}')\n"
+            "works = [TextEncoder, lambda: TextModel.open('').tokenizer] * 2\n"
+            "threads = [threading.Thread(target=run, args=(w,)) for w in works]\n"
+            "[t.start() for t in threads]; [t.join() for t in threads]\n"
+            "print(errors)\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"
