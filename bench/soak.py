@@ -337,12 +337,18 @@ def many_sessions(live: int = 10, train: int = 3) -> None:  # noqa: C901
                     _wait_text(page, f"zebra{i} about")
                 for i, page in enumerate(pages[live:], start=live):
                     _wait_text(page, f"soak-train-{i} — finished", 600)
-                texts = [page.locator("body").inner_text() for page in pages]
-                own = sum(f"zebra{i} " in texts[i] for i in range(live)) + \
-                    sum(f"soak-train-{i} — finished" in texts[i] for i in range(live, live + train))
-                foreign = sum(f"zebra{j} " in texts[i] for i in range(live) for j in range(live) if j != i) + \
-                    sum(f"soak-train-{j} —" in texts[i] for i in range(live, live + train)
-                        for j in range(live, live + train) if j != i)
+                # A Live session's transcript is in its text box (the tables are drawn on a canvas); a Train
+                # session's run is in its status line.
+                own = foreign = 0
+                for i, page in enumerate(pages[:live]):
+                    box = page.get_by_role("textbox", name="Transcript (correct it and re-run)").input_value()
+                    own += f"zebra{i} " in box
+                    foreign += sum(f"zebra{j} " in box or page.get_by_text(f"zebra{j} about").count() > 0
+                                   for j in range(live) if j != i)
+                for i, page in enumerate(pages[live:], start=live):
+                    own += page.get_by_text(f"soak-train-{i} — finished").count() > 0
+                    foreign += sum(page.get_by_text(f"soak-train-{j} —").count() > 0
+                                   for j in range(live, live + train) if j != i)
                 after_mb = memory()
                 print(f"6. {live} Live and {train} Train sessions at once on the served app:")
                 print(f"   Overview render alone {statistics.median(alone):.2f} s, under load "
