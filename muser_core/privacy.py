@@ -22,7 +22,7 @@ from muser_core.features.text_encoder import forget_texts
 from muser_core.sources import STUDY, corpus_copies, runs_reading
 from muser_core.study.process import feature_rows, sentence_clips
 from muser_core.study.protocol import belongs_to
-from muser_core.study.store import Study
+from muser_core.study.store import PARTLY_DELETED, Study
 from muser_core.study.table import participant_texts
 
 
@@ -69,7 +69,7 @@ def delete_participant(study: Study, participant: str) -> DeletionReport:
     """
     pid = study.participant(participant).participant
     report = DeletionReport(pid)
-    with study.locked():   # nothing of theirs is recorded or processed while their traces go
+    with study.locked(PARTLY_DELETED):   # nothing of theirs is recorded or processed while their traces go
         sessions = study.sessions(pid)
         recordings = [study.answer_path(s, q) for s in sessions for q in sorted(s.answers)]
         clips = sentence_clips(study, pid)

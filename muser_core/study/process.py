@@ -90,7 +90,7 @@ def process_study(study: Study, recogniser,
                            record={"source": answer.audio, "source_sha256": answer.sha256,
                                    "recogniser": described})
             report.skipped += _write_features(tmp)
-            with study.locked():
+            with study.locked("this answer's sentences are not replaced; process the study again"):
                 if not study.has_participant(session.participant):
                     # Deleted while this answer was being cut: deletion wins, nothing of theirs is kept.
                     _discard(tmp, study.root / PROCESSED)

@@ -22,6 +22,7 @@ unfinished session is continued where it stopped.
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
 import os
@@ -64,6 +65,10 @@ STUDY_FILE, PARTICIPANTS_FILE, CORRECTIONS_FILE, SESSION_FILE = (
     "study.json", "participants.csv", "corrections.csv", "session.json")
 RECORDINGS, PROCESSED, MODELS = "recordings", "processed", "models"
 LOCK_WAIT_S = 10.0
+# What a failed write leaves, ending the one line a full or read-only disk gives (``Study.locked``).
+UNCHANGED = "nothing in the study was changed"
+PARTLY_DELETED = "the participant may be partly deleted; delete them again once the disk can be written"
+WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}   # what only a write can hit
 PARTICIPANT_COLUMNS = ["participant", "added_at", "consented_at", "consent_text"]
 CORRECTION_COLUMNS = ["utterance_id", "text", "asr_text", "source_sha256", "start_s", "end_s", "corrected_at"]
 
@@ -170,8 +175,14 @@ class Study:
         return self._lock
 
     @contextmanager
-    def locked(self) -> Iterator[None]:
-        """``with study.locked(): ...`` holds the lock; one line when another process holds it too long."""
+    def locked(self, if_failed: str = UNCHANGED) -> Iterator[None]:
+        """``with study.locked(): ...`` holds the lock; one line when another process holds it too long.
+
+        An OSError inside (a full or read-only disk) becomes one line naming the
+        file, ending with ``if_failed``: what such a failure leaves. The default
+        holds for an operation that replaces one file whole (``atomic_write``);
+        one that changes several files says what a user should do instead.
+        """
         try:
             self._lock.acquire()
         except Timeout:
@@ -179,9 +190,8 @@ class Study:
         try:
             yield
         except OSError as exc:
-            # A full or read-only disk: every file is replaced whole (atomic_write), so the study is as it was.
-            raise InputError(f"{exc.filename or self.root}: cannot write ({exc.strerror or exc}); "
-                             "nothing in the study was changed") from None
+            verb = "cannot write" if exc.errno in WRITE_ERRNOS else "cannot read or write"
+            raise InputError(f"{exc.filename or self.root}: {verb} ({exc.strerror or exc}); {if_failed}") from None
         finally:
             self._lock.release()
 
@@ -268,7 +278,7 @@ class Study:
         which calls this last.
         """
         pid = self.participant(participant).participant
-        with self.locked():
+        with self.locked(PARTLY_DELETED):
             for folder in (self.recordings_dir(pid), self.processed_dir(pid), self.model_dir(pid)):
                 shutil.rmtree(folder, ignore_errors=True)
             corrections = self.corrections()
@@ -411,8 +421,8 @@ class Study:
             finally:
                 remove_quietly(take)
             for other in ("wav", "flac"):   # a re-recording in the other format replaces the old file
-                if other != kind:
-                    (folder / f"q{question}.{other}").unlink(missing_ok=True)
+                if other != kind:   # quietly: the new take is saved; a stale file in the other format is unused
+                    remove_quietly(folder / f"q{question}.{other}")
         return answer
 
     def rate_answer(self, participant: str, session: str, question: int, activation: int, valence: int) -> Session:

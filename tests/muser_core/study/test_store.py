@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 from dataclasses import replace
@@ -15,7 +16,7 @@ from conftest import voiced_wav_bytes as wav
 
 from muser_core.base.errors import InputError
 from muser_core.study.protocol import DEFAULT_QUESTIONS, Condition, StudySettings
-from muser_core.study.store import Study, list_studies
+from muser_core.study.store import PARTLY_DELETED, Study, list_studies
 
 # --------------------------------------------------------------------------- the folder format
 
@@ -180,3 +181,17 @@ def test_a_full_disk_while_recording_is_one_line_and_keeps_every_earlier_answer(
     # With room again, recording goes on.
     study.save_answer("P01", "s01", 2, second)
     assert Study.open("s").session("P01", "s01").answers[2].sha256
+
+
+def test_a_failed_write_says_what_it_left_and_a_failed_read_is_not_called_a_write(studies):
+    study = Study.create("s")
+    cases = ((OSError(errno.ENOSPC, "No space left on device", "/x/q1.wav"), {},
+              "/x/q1.wav: cannot write (No space left on device); nothing in the study was changed"),
+             (OSError(errno.EIO, "Input/output error", "/x/session.json"), {"if_failed": PARTLY_DELETED},
+              f"/x/session.json: cannot read or write (Input/output error); {PARTLY_DELETED}"))
+    for error, kwargs, expected in cases:
+        with pytest.raises(InputError) as caught, study.locked(**kwargs):
+            raise error
+        assert str(caught.value) == expected
+    with study.locked():   # the lock was released each time
+        pass
