@@ -43,7 +43,7 @@ from muser_core.audio.transcribe import (
 )
 from muser_core.audio.vad import MIN_SPEECH_S, SpeechActivity, speech_activity
 from muser_core.base.errors import InputError
-from muser_core.base.files import atomic_write, write_json
+from muser_core.base.files import atomic_write, file_sha256, write_json
 from muser_core.base.tasks import INTERNAL_TASKS, SPLITS, stress_value
 
 PAD_S = 0.15        # keeps the first and last phones whole: word timestamps are a few frames off
@@ -239,9 +239,10 @@ def segment_file(audio: AudioSource, out_dir: str | Path, speaker: str, recognis
     if not sentences:
         raise InputError(f"{label}: no speech with recognised words (or under {MIN_CLIP_S} s of it), so there is no "
                          "sentence to cut")
-    data = audio if isinstance(audio, bytes) else Path(audio).read_bytes()
-    record = {"source": label if isinstance(audio, bytes) else str(Path(audio).resolve()),
-              "source_sha256": hashlib.sha256(data).hexdigest(),
+    in_memory = isinstance(audio, bytes)
+    record = {"source": label if in_memory else str(Path(audio).resolve()),
+              # A file is hashed block by block: a long recording's bytes are never held beside its signal.
+              "source_sha256": hashlib.sha256(audio).hexdigest() if in_memory else file_sha256(audio),
               "pad_s": pad_s, "min_clip_s": MIN_CLIP_S, "pause_s": PAUSE_S}
     manifest = write_segments(signal, sentences, out_dir, speaker, labels, recogniser.describe(), record)
     return manifest, sentences

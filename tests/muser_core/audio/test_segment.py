@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 import soundfile
+from conftest import write_wav
 
 from muser_core.audio.segment import (
     MAX_WORDS_PER_SPEECH_S,
@@ -159,3 +161,25 @@ def test_label_flags_are_checked_before_recognition(tmp_path, capsys, flag, valu
                            "--recogniser", "whisper", "--asr-model", str(tmp_path / "no-model"), flag, value])
     err = capsys.readouterr().err
     assert status == 2 and err.startswith(f"error: {message}") and err.count("\n") == 1, err
+
+
+def test_cutting_a_long_recording_holds_its_signal_once_not_its_file_bytes(tmp_path):
+    """Peak memory of ``segment_file`` on a minute of 44.1 kHz stereo WAV (10 MB of file for a 3.7 MB signal),
+    given its sentences: near the 16 kHz signal's own size; the file is hashed block by block, never read whole."""
+    import hashlib
+    import tracemalloc
+
+    path = write_wav(tmp_path / "minute.wav", seconds=60.0, sr=44_100, channels=2)
+    sentences = split_sentences(words(*((f"Sentence {k}.", 10.0 * k, 10.0 * k + 8.0) for k in range(6))), 60.0)
+    recogniser = get_recogniser("pocketsphinx")
+    tracemalloc.start()
+    try:
+        manifest, _ = segment_file(path, tmp_path / "cut", "s1", recogniser, sentences=sentences)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    signal_bytes = 60 * 16_000 * 4
+    assert len(load_manifest(manifest).table) == 6
+    record = json.loads((tmp_path / "cut" / "segment.json").read_text())
+    assert record["source_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert peak < 1.25 * signal_bytes + 2 * 2**20, f"peak {peak / 2**20:.1f} MB for a {signal_bytes / 2**20:.1f} MB signal"
