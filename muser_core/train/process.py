@@ -38,6 +38,7 @@ ACTIVE = ("starting", "preparing", "running", "stopping")
 ENDED = ("finished", "failed", "stopped", "killed")
 EXIT_WAIT_S = 30.0   # how long a launch waits for the previous process of a folder, which wrote its end, to exit
 SWEEP_LOG = "sweep.log"
+TAIL_BYTES = 20_000   # what log_tail reads: more than a dozen lines of any progress output
 
 
 # --------------------------------------------------------------------------- state
@@ -47,7 +48,10 @@ def log_tail(path: str | Path, lines: int = 12, start: int = 0) -> list[str]:
     """The last lines of a log from byte ``start`` on (one launch's own output), progress-bar carriage returns
     resolved."""
     try:
-        data = Path(path).read_bytes()[start:][-20_000:]
+        with open(path, "rb") as handle:   # only the end is read: a log left to grow for days costs nothing more
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(start, size - TAIL_BYTES))
+            data = handle.read()
     except OSError:
         return []
     text = data.decode(errors="replace")

@@ -85,6 +85,25 @@ def test_log_tail_resolves_progress_bars(tmp_path):
     assert process.error_line(process.log_tail(log)) == "bad thing"
 
 
+
+def test_log_tail_reads_only_the_end_of_a_log_that_grew_for_days(tmp_path):
+    """A 50 MB log: the same last lines as the whole text gives, from this launch's byte on, read in bounded memory."""
+    import tracemalloc
+
+    log = tmp_path / "sweep.log"
+    earlier = "".join(f"epoch {k} 10%|#  \r100%|#####\n" for k in range(1_500_000))
+    log.write_text(earlier + "launch two\nrun 3/4 done\n")
+    lines = earlier.count("\n")
+    tracemalloc.start()
+    try:
+        tail = process.log_tail(log, lines=3)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert tail == ["100%|#####", "launch two", "run 3/4 done"] and lines == 1_500_000
+    assert peak < 1_000_000, peak
+    assert process.log_tail(log, start=len(earlier)) == ["launch two", "run 3/4 done"]
+
 def test_combine_names_runs(runs_root):
     views = [rv.read_run(make_run(runs_root, n, epochs=3)) for n in ("a", "b")]
     table = rv.combine(views, lambda v: rv.probabilities_frame(v.records))
