@@ -39,6 +39,7 @@ from threadpoolctl import threadpool_limits
 
 from muser_core.base.errors import InputError, where
 from muser_core.base.files import atomic_write_text, spreadsheet_safe, write_csv
+from muser_core.base.memory import check_memory
 from muser_core.base.tasks import INTERNAL_TASKS, STRESS_WORDS
 from muser_core.features import egemaps_groups
 from muser_core.features.lexicon import default_lexicon
@@ -50,6 +51,15 @@ NORMALISATIONS = ("global", "speaker")  # paper: global for text (3.2), per spea
 MIN_ROWS = 20                           # below this a top-20 ranking is noise, not a finding
 MIN_PER_CLASS = 5                       # each stress class needs a few rows for a stable fit
 MAX_UPLOAD_BYTES = 50 * 2**20           # uploaded feature tables above 50 MB are refused
+# Peak memory of a fit, in float64 values per row: FIT_TABLES per feature (the z-scores, each task's rows,
+# the bootstrap's design, a fit per thread) and FIT_ROW_VALUES more (labels, resample weights). Measured
+# with tracemalloc at most 5.0 per feature + 12 per row (12,000-40,000 rows, 10-88 features, 3 tasks).
+FIT_TABLES, FIT_ROW_VALUES = 5, 16
+
+
+def fit_memory(rows: int, features: int) -> int:
+    """Bytes an :class:`IndicatorAnalysis` fit of ``rows`` x ``features`` may take at its peak (an upper bound)."""
+    return rows * (FIT_TABLES * features + FIT_ROW_VALUES) * 8
 CONSTANT_STD = 1e-8                     # a z-scored column with smaller spread carries nothing
 # Per-speaker z-scores need a few rows per speaker: a speaker of one row is set to 0 in every feature. When
 # most rows sit in such speakers (Dreaddit's post ids as speakers: 69 % alone), speaker normalisation
@@ -284,6 +294,9 @@ class IndicatorAnalysis:
         self.skipped_.update({t: "no labels given" for t in TASKS
                               if t not in labels.columns and t not in self.skipped_})
         self.notes_ = []
+        check_memory(fit_memory(*features.shape),
+                     f"indicators on {features.shape[0]:,} rows x {features.shape[1]} features",
+                     "fit a sample of the rows (their ranking is stable well below a million) or fewer features")
         X = self._normalised(features, speakers)
         self.features_ = list(X.columns)
         self.tasks_ = [t for t in TASKS if t in labels.columns]

@@ -33,6 +33,7 @@ import pandas as pd
 
 from muser_core.base.errors import InputError, where
 from muser_core.base.files import write_csv
+from muser_core.base.memory import check_memory
 from muser_core.base.tasks import INTERNAL_TASKS
 from muser_core.features.lexicon import APOSTROPHES, Lexicon, default_lexicon
 
@@ -44,6 +45,8 @@ _SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)")
 # How a category is scored: the paper's word count (3.2) or LIWC's percent of words.
 SCORES = ("count", "percent")
 PROGRESS_EVERY = 10_000   # texts between two progress calls of TextFeatureExtractor.transform
+# Peak memory of scoring over its float64 table (measured 1.4x: bench/soak.py part 5), with room to spare.
+SCORING_TABLES = 1.5
 LEXICON_Z_LIMIT = 5.0   # the lexicon branch's inputs are clipped to +-5 standard deviations
 
 
@@ -125,6 +128,8 @@ class TextFeatureExtractor:
         """
         texts = list(texts)
         n_cat = len(self.lexicon.categories)
+        check_memory(SCORING_TABLES * len(texts) * (n_cat + 2) * 8, f"scoring {len(texts):,} texts on {n_cat} "
+                     "categories", "score a sample of the texts, or in parts, and join the tables")
         counts = np.zeros((len(texts), n_cat), dtype=np.float64 if self.score == "percent" else np.int64)
         wc = np.zeros(len(texts), dtype=np.int64)
         for row, text in enumerate(texts):

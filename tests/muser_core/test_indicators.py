@@ -510,3 +510,40 @@ def test_cli_report_tables_cannot_run_as_spreadsheet_formulas(tmp_path, table):
     assert "'=HYPERLINK(1)" in set(pd.read_csv(out / "top_stress.csv")["feature"])
     assert "'-f3" in set(pd.read_csv(out / "top_valence.csv")["feature"])
     assert pd.read_csv(out / "top_stress.csv")["coefficient"].dtype.kind == "f"
+
+
+def test_the_memory_check_bounds_a_fit_s_real_peak_and_refuses_one_that_cannot_fit(tmp_path, monkeypatch):
+    """The estimate the check uses (fit_memory) is above the measured peak of a threaded
+    bootstrap on three tasks; a table over the cap is refused in one line before anything is fitted, on the
+    command line too."""
+    import tracemalloc
+
+    from muser_core import indicators as ind
+
+    rng = np.random.default_rng(0)
+    rows = 12_000    # above PARALLEL_BOOTSTRAP_ROWS: the fits run on threads, each with its own copies
+    features = pd.DataFrame(rng.poisson(1.0, (rows, 40)).astype(float), columns=[f"c{i}" for i in range(40)])
+    labels = pd.DataFrame({"stress": rng.integers(0, 2, rows).astype(float),
+                           "activation": rng.uniform(1, 5, rows), "valence": rng.uniform(1, 5, rows)})
+    speakers = pd.Series([f"s{i % 100}" for i in range(rows)])
+    tracemalloc.start()
+    try:
+        IndicatorAnalysis(bootstrap=5, seed=0, normalise="speaker").fit(features, labels, speakers)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    table, estimate = features.to_numpy().nbytes, ind.fit_memory(*features.shape)
+    assert 2 * table < peak < estimate, f"peak {peak / table:.2f}x the table, estimate {estimate / table:.2f}x"
+
+    big = pd.DataFrame(np.zeros((150_000, 70)), columns=[f"c{i}" for i in range(70)]).assign(
+        stress=np.arange(150_000) % 2)
+    monkeypatch.setenv("MUSER_MEMORY_GB", "0.1")
+    with pytest.raises(InputError, match=r"^indicators on 150,000 rows x 70 features: needs about 0\.4 GB of memory "
+                                         r"and 0\.1 GB is allowed by MUSER_MEMORY_GB; fit a sample"):
+        IndicatorAnalysis(bootstrap=0).fit(big.drop(columns="stress"), big[["stress"]])
+    path = tmp_path / "big.csv"
+    big.to_csv(path, index=False)
+    done = subprocess.run([sys.executable, "-m", "muser_core", "indicators", "--features", str(path),
+                           "--out", str(tmp_path / "out")], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1 and "needs about" in done.stderr
+    assert not (tmp_path / "out").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 
@@ -288,6 +289,25 @@ def test_scoring_many_texts_reports_progress_and_holds_one_table():
     assert calls == [(n, 24_000) for n in range(every, 24_000, every)] + [(24_000, 24_000)]
     result = table.memory_usage(index=False).sum()
     assert peak < 1.5 * result + 2**20 * 4, f"peak {peak / 2**20:.1f} MB for a {result / 2**20:.1f} MB table"
+    estimate = text_module.SCORING_TABLES * len(texts) * (len(text_module.default_lexicon().categories) + 2) * 8
+    assert peak < estimate, f"peak {peak / 2**20:.1f} MB over the memory check's {estimate / 2**20:.1f} MB"
     # The same numbers as scoring each text on its own.
     for i in (0, 1, 2):
         pd.testing.assert_frame_equal(table.iloc[[i]].reset_index(drop=True), extract_features([texts[i]]))
+
+
+def test_scoring_more_texts_than_memory_allows_is_refused_before_it_starts(monkeypatch, tmp_path):
+    """A lab's cap (or a machine's free memory) below what the table needs: one line, nothing scored."""
+    calls = []
+    monkeypatch.setenv("MUSER_MEMORY_GB", "0.05")
+    with pytest.raises(InputError, match=r"^scoring 300,000 texts on \d+ categories: needs about 0\.\d GB of "
+                                         r"memory and 0\.0 GB is allowed by MUSER_MEMORY_GB; score a sample"):
+        extract_features(["calm"] * 300_000, progress=lambda done, total: calls.append(done))
+    assert calls == []
+    source = tmp_path / "texts.csv"
+    pd.DataFrame({"text": ["calm"] * 300_000}).to_csv(source, index=False)
+    proc = subprocess.run([sys.executable, "-m", "muser_core", "features", "text", "--in", str(source),
+                           "--out", str(tmp_path / "out.csv")], capture_output=True, text=True,
+                          env={**os.environ, "MUSER_MEMORY_GB": "0.05"})
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "needs about" in proc.stderr, proc.stderr
+    assert not (tmp_path / "out.csv").exists()
