@@ -211,7 +211,8 @@ def big_corpus(rows: int, bootstrap: int) -> None:
     import pandas as pd
 
     from muser_core import sources
-    from muser_core.indicators import IndicatorAnalysis, split_columns
+    from muser_core.features.text import SCORING_TABLES
+    from muser_core.indicators import IndicatorAnalysis, fit_memory, split_columns
 
     rng = np.random.default_rng(0)
     vocabulary = np.array(WORDS + "i am so about my the a to of we today work boss family".split())
@@ -227,15 +228,18 @@ def big_corpus(rows: int, bootstrap: int) -> None:
     table = corpus.table
     features, seconds, peak = peak_during(lambda: extract_features(table["text"].tolist(), score="count"))
     size = features.memory_usage(index=False).sum() / 2**20
+    estimate = SCORING_TABLES * rows * (features.shape[1] + 1) * 8 / 2**20
     print(f"   scored (open dictionary)      {seconds:6.1f} s, peak +{peak:6,.0f} MB ({peak / size:.2f}x the "
-          f"{size:,.0f} MB table)")
+          f"{size:,.0f} MB table; the memory check's estimate {estimate:,.0f} MB)")
     data = split_columns(pd.concat([table[["speaker", "stress", "activation", "valence"]],
                                     features.drop(columns=["WC"])], axis=1),
                          speaker_col="speaker", feature_cols=[c for c in features.columns if c != "WC"], source="big")
+    estimate = fit_memory(*data.features.shape) / 2**20
     for n in (0, bootstrap):
         _, seconds, peak = peak_during(lambda n=n: IndicatorAnalysis(bootstrap=n, seed=0).fit(
             data.features, data.labels, data.speakers))
-        print(f"   indicators, {n:>3} resamples     {seconds:6.1f} s, peak +{peak:6,.0f} MB")
+        print(f"   indicators, {n:>3} resamples     {seconds:6.1f} s, peak +{peak:6,.0f} MB (the memory check's "
+              f"estimate {estimate:,.0f} MB)")
 
 
 def _serve(runs: Path, log: Path):

@@ -147,9 +147,10 @@ def _downloads(key: str, stem: str, numbers, display, caption: str) -> None:
 
 def sweep_form_ui(key: str = "sweep") -> dict:
     """The sweep launcher's choices as plain values."""
-    c1, c2, c3 = st.columns(3)
-    table = c1.selectbox("Paper table", paper_results.TABLE_IDS, index=paper_results.TABLE_IDS.index("8"),
+    # A row of its own: the tables' titles are long ("Table 8: multi-task learning (MuSE's own ...)").
+    table = st.selectbox("Paper table", paper_results.TABLE_IDS, index=paper_results.TABLE_IDS.index("8"),
                          format_func=lambda t: paper_results.TITLES[t], key=f"{key}-table")
+    c2, c3 = st.columns(2)
     seeds = c2.text_input("Seeds", "0,1,2", key=f"{key}-seeds")
     workers = int(c3.number_input("Parallel runs", 1, max(1, os.cpu_count() or 1), 1, key=f"{key}-workers",
                                   help="runs at once on this machine; each uses one core in frozen mode"))
