@@ -60,6 +60,8 @@ FIT_TABLES, FIT_ROW_VALUES = 5, 16
 def fit_memory(rows: int, features: int) -> int:
     """Bytes an :class:`IndicatorAnalysis` fit of ``rows`` x ``features`` may take at its peak (an upper bound)."""
     return rows * (FIT_TABLES * features + FIT_ROW_VALUES) * 8
+
+
 CONSTANT_STD = 1e-8                     # a z-scored column with smaller spread carries nothing
 # Per-speaker z-scores need a few rows per speaker: a speaker of one row is set to 0 in every feature. When
 # most rows sit in such speakers (Dreaddit's post ids as speakers: 69 % alone), speaker normalisation
@@ -87,6 +89,7 @@ class IndicatorInput:
     labels: pd.DataFrame              # a column per task found (stress 0/1, activation, valence)
     speakers: pd.Series | None = None
     skipped: dict[str, str] = field(default_factory=dict)  # task -> why it is not analysed
+    digest: str = ""                  # what the table was made from, when its maker knows (a cache key); "" unknown
 
 
 def read_feature_csv(source: str | Path | bytes, name: str | None = None,

@@ -14,7 +14,7 @@ import hashlib
 import tempfile
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -103,7 +103,7 @@ class Options(NamedTuple):
 
 
 FITS_KEPT = 8  # analyses kept in memory, across sessions (each a few MB of bootstrap coefficients)
-SCORED_KEPT = 2  # scored transcript tables kept (a million texts make a 520 MB table)
+SCORED_KEPT = 2  # corpora's scored transcripts kept (a million texts make a 520 MB table)
 
 
 @st.cache_resource
@@ -115,9 +115,10 @@ def _fits() -> OrderedDict:
 
 
 @st.cache_resource
-def _scored() -> OrderedDict:
-    """The server's scored transcript tables by digest, newest last: a plain store for the same reason as
-    :func:`_fits`, and so that a big table is shared, not copied out of a cache on every rerun."""
+def _inputs() -> OrderedDict:
+    """The server's text-indicator inputs of corpora (scored texts, labels, speakers) by digest, newest last: a
+    plain store for the same reason as :func:`_fits`, and so that a big table is shared, not copied out of a
+    cache on every rerun."""
     return OrderedDict()
 
 
@@ -138,13 +139,18 @@ def _kept(store: OrderedDict, key: str):
 
 
 def _digest(data: IndicatorInput, *settings) -> str:
-    parts = [data.features, data.labels, data.speakers] if data.speakers is not None else [data.features,
-                                                                                         data.labels]
+    """A key for a fit: the digest its maker gave the input (a corpus's texts and labels), else its tables'."""
     digest = hashlib.sha1(repr((list(data.features.columns), list(data.labels.columns), sorted(data.skipped.items()),
-                                settings)).encode())
-    for part in parts:
-        digest.update(pd.util.hash_pandas_object(part, index=True).to_numpy().tobytes())
+                                data.digest, settings)).encode())
+    if not data.digest:
+        for part in (data.features, data.labels, data.speakers):
+            if part is not None:
+                digest.update(_hashed(part))
     return digest.hexdigest()
+
+
+def _hashed(part: pd.DataFrame | pd.Series) -> bytes:
+    return pd.util.hash_pandas_object(part, index=True).to_numpy().tobytes()
 
 
 def fit(data: IndicatorInput, bootstrap: int, seed: int, normalise: str) -> IndicatorAnalysis:
@@ -205,14 +211,9 @@ def cached_lexicon(dic: bytes | None, name: str):
 def text_features(texts: pd.Series, dic: bytes | None, name: str, score: str) -> pd.DataFrame:
     """Per-category word counts or percentages; WC is left out: the paper ranks word categories only (3.2).
 
-    Scored once per texts, dictionary and score (the last :data:`SCORED_KEPT` kept); a progress bar counts
-    the texts (a million take about half a minute).
+    A progress bar counts the texts (a million take about half a minute); :func:`corpus_input` keeps the
+    result (the last :data:`SCORED_KEPT`).
     """
-    digest = hashlib.sha1(repr((name, score, hashlib.sha1(dic or b"").hexdigest())).encode())
-    digest.update(pd.util.hash_pandas_object(texts, index=True).to_numpy().tobytes())
-    store, key = _scored(), digest.hexdigest()
-    if (kept := _kept(store, key)) is not None:
-        return kept
     bar = st.progress(0.0, text="Scoring the transcripts with the dictionary…")
 
     def progress(done: int, total: int) -> None:
@@ -220,8 +221,7 @@ def text_features(texts: pd.Series, dic: bytes | None, name: str, score: str) ->
 
     features = extract_features(texts.tolist(), cached_lexicon(dic, name), score=score, progress=progress)
     bar.empty()
-    features = features.drop(columns=["WC"]).set_axis(texts.index)
-    return _keep(store, key, features, SCORED_KEPT)
+    return features.drop(columns=["WC"]).set_axis(texts.index)
 
 
 @st.cache_data(show_spinner="Extracting eGeMAPS features from the audio (cached on disk)…", max_entries=4)
@@ -268,10 +268,18 @@ def corpus_input(modality: Modality, corpus: Corpus, dic: bytes | None = None,
         table = table[table["text"].fillna("").str.strip() != ""]
         if table.empty:
             raise InputError(f"{corpus.name}: no sentence has a transcript, so there are no text features")
+        # Made once per texts, labels, dictionary and score: a rerun (another top k) hashes the texts and
+        # labels once, and neither joins the tables again nor hashes the features.
+        key = hashlib.sha1(repr((corpus.name, dic_name, score, hashlib.sha1(dic or b"").hexdigest())).encode())
+        key.update(_hashed(table[["text", "speaker", *TASKS]]))
+        inputs, key = _inputs(), key.hexdigest()
+        if (kept := _kept(inputs, key)) is not None:
+            return kept
         features = text_features(table["text"], dic, dic_name, score)
         table = pd.concat([table[["speaker", *TASKS]], features], axis=1)
-        return split_columns(table, speaker_col="speaker", feature_cols=list(features.columns),
+        data = split_columns(table, speaker_col="speaker", feature_cols=list(features.columns),
                              source=corpus.name)
+        return _keep(inputs, key, replace(data, digest=key), SCORED_KEPT)
     if not set(EGEMAPS_FEATURES) <= set(table.columns):
         table = _extracted_egemaps(table, corpus.name)
     return split_columns(table, speaker_col="speaker", feature_cols=EGEMAPS_FEATURES, source=corpus.name)

@@ -301,3 +301,27 @@ def test_the_acoustic_top_k_table_shows_the_description_whole_and_last():
     assert list(top.proto.column_order)[-1] == "description"
     config = json.loads(top.proto.columns)
     assert config["description"]["width"] == "large"
+
+
+def test_a_rerun_on_a_corpus_hashes_its_texts_once_and_scores_and_joins_nothing_again(monkeypatch):
+    """Another top k on the demo corpus: the texts and labels are hashed once for the key, the transcripts
+    are neither scored nor hashed again, and the kept input (scores, labels, speakers) is the same object."""
+    import ui.indicators as ind
+
+    at = AppTest.from_file(TEXT_PAGE, default_timeout=120).run()
+    assert not at.exception and not at.error
+    kept = list(getattr(ind, "_inputs", dict)().values() or [None])[-1]
+    hashed, scored = [], []
+    real_hash, real_score = pd.util.hash_pandas_object, ind.extract_features
+    monkeypatch.setattr(pd.util, "hash_pandas_object", lambda part, **kw: hashed.append(part.shape) or
+                        real_hash(part, **kw))
+    monkeypatch.setattr(ind, "extract_features", lambda *a, **kw: scored.append(1) or real_score(*a, **kw))
+    at.sidebar.slider(key="text-ind-k").set_value(5).run()
+    assert not at.exception and not at.error and len(frames(at)[1]) == 5   # frames[0] lists the dropped features
+    # The text side: one hash of text, speaker and the three labels, none of the scores. (The page's
+    # acoustic side, for Table 4, hashes the stored eGeMAPS table: 88 columns.)
+    n = len(kept.features)
+    acoustic_side = [(n, 88), (n, 3), (n,)]
+    assert scored == [] and sorted(hashed) == sorted([*acoustic_side, (n, 5)]), hashed
+    assert list(ind._inputs().values())[-1] is kept and kept.digest
+    assert kept.features.shape[1] != 88
