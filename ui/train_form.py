@@ -274,6 +274,10 @@ def estimate_ui(form: LaunchForm, key: str) -> None:
     if form.config is None:
         return
     cfg = form.config
+    if cfg.train.tune_head:
+        st.caption(f"Choosing weight decay and dropout trains {TUNE_CANDIDATES} candidate runs before this one, "
+                   f"each up to {cfg.train.max_epochs} epochs: the launch takes up to {TUNE_CANDIDATES + 1} times "
+                   "one run's time.")
     measured = rv.measured_speed(cfg)
     timed = st.session_state.get(f"{key}-timed", {}).get(_speed_key(cfg))
     items = _train_items(form.corpus[0])

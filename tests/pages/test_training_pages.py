@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from transformers import AutoTokenizer
 
 from muser_core.base.errors import InputError
-from muser_core.config import RunConfig
+from muser_core.config import TUNE_CANDIDATES, RunConfig
 from muser_core.data.demo import load_demo
 from muser_core.features.text_encoder import default_model_path
 from muser_core.strategies import STRATEGIES
@@ -865,7 +865,9 @@ def test_train_page_chooses_the_heads_regularisation_on_validation(runs_root):
     at.radio(key="train-text-mode").set_value("frozen").run()
     at.selectbox(key="train-strategy").set_value("uniform").run()
     at.checkbox(key="train-tune-head").check().run()
-    at.number_input(key="train-max-epochs").set_value(3)
+    at.number_input(key="train-max-epochs").set_value(3).run()
+    assert (f"trains {TUNE_CANDIDATES} candidate runs before this one, each up to 3 epochs: the launch takes up "
+            f"to {TUNE_CANDIDATES + 1} times one run's time") in texts(at.caption)
     view = _launch_and_finish(at, "tuned", runs_root)
     folder = view.path
     chosen = json.loads((folder / rf.TUNE).read_text())["chosen"]
