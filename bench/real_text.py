@@ -22,6 +22,7 @@ here; both fine-tune a far larger encoder than MiniLM-L6):
     python bench/real_text.py                          # frozen MiniLM (a few minutes on 2 cores)
     python bench/real_text.py --modes frozen,finetune   # also fine-tuned (slow on a CPU: see --max-epochs)
     python bench/real_text.py --options default,per-task,lexicon --seeds 0,1,2   # the options side by side
+    python bench/real_text.py --table9 --seeds 0,1,2,3,4   # Table 9's strategies, EmoBank external (muser sweep)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +40,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 from muser_core.base.errors import InputError  # noqa: E402
 from muser_core.config import DataConfig, ModelConfig, RunConfig, StrategyConfig, TrainConfig  # noqa: E402
@@ -95,6 +98,31 @@ def sampler_line(out: Path) -> str:
     return "; ".join(parts)
 
 
+def mean_sd(values: list[float]) -> str:
+    return f"{np.mean(values):.3f}" + (f" +- {np.std(values, ddof=1):.3f}" if len(values) > 1 else "")
+
+
+def table9(seeds: list[int], max_epochs: int, patience: int, root: Path) -> None:
+    """Table 9's strategies with EmoBank as the external set, through the real ``muser sweep`` command; each
+    run's EmoBank test r from its saved model, mean +- sd per strategy beside the sweep's stress F1."""
+    out = root / "table9-emobank"
+    command = [sys.executable, "-m", "muser_core", "sweep", "--table", "9", "--external", EMOBANK,
+               "--modality", "text", "--seeds", ",".join(map(str, seeds)), "--max-epochs", str(max_epochs),
+               "--patience", str(patience), "--no-progress", "--out", str(out)]
+    print("$ muser " + " ".join(command[3:]), flush=True)
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    print(f"{len(seeds)} seeds x 3 strategies in {(time.perf_counter() - started) / 60:.1f} min\n")
+    runs = pd.read_csv(out / "runs.csv")
+    print("| Table 9 strategy (EmoBank external, frozen MiniLM) | valence r | arousal r | "
+          "test stress F1 (synthetic) |")
+    print("| --- | --- | --- | --- |")
+    for label, rows in runs.groupby("label", sort=False):
+        scores = [evaluate(out / run) for run in rows["run"]]
+        print(f"| {label} | {mean_sd([s['ext_valence']['r'] for s in scores])} | "
+              f"{mean_sd([s['ext_activation']['r'] for s in scores])} | {mean_sd(list(rows['f1']))} |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--modes", default="frozen", help="frozen, finetune or both: frozen,finetune")
@@ -110,6 +138,8 @@ def main() -> int:
     parser.add_argument("--options", default="default",
                         help=f"comma-separated, side by side: {', '.join(OPTIONS)} (default: default)")
     parser.add_argument("--out", help="keep the runs here (default: a temporary folder)")
+    parser.add_argument("--table9", action="store_true",
+                        help="instead: Table 9's three strategies over --seeds with EmoBank external (muser sweep)")
     args = parser.parse_args()
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not set(modes) <= {"frozen", "finetune"}:
@@ -125,6 +155,9 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(args.out or tmp)
+        if args.table9:
+            table9(seeds, args.max_epochs, args.patience, root)
+            return 0
         runs = [(mode, 0) for mode in modes if mode == "frozen"] + [
             ("finetune", int(k)) for k in args.finetune_layers.split(",") if "finetune" in modes]
         for (mode, layers), option, seed in itertools.product(runs, options, seeds):
@@ -162,15 +195,11 @@ def main() -> int:
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for name in dict.fromkeys(r[0] for r in rows):
         mine = [r for r in rows if r[0] == name]
-
-        def cell(values: list[float]) -> str:
-            return f"{np.mean(values):.3f}" + (f" +- {np.std(values, ddof=1):.3f}" if len(values) > 1 else "")
-
         print(f"| MiniLM-L6 {name} (this app, measured) | {','.join(str(r[1]) for r in mine)} | "
-              f"{cell([r[2]['ext_valence']['r'] for r in mine])} | {cell([r[2]['ext_activation']['r'] for r in mine])} | "
-              f"{cell([r[2]['ext_valence']['rmse'] for r in mine])} | "
-              f"{cell([r[2]['ext_activation']['rmse'] for r in mine])} | "
-              f"{cell([r[3]['stress']['accuracy'] for r in mine])} | {np.mean([r[5] for r in mine]) / 60:.1f} min |")
+              f"{mean_sd([r[2]['ext_valence']['r'] for r in mine])} | {mean_sd([r[2]['ext_activation']['r'] for r in mine])} | "
+              f"{mean_sd([r[2]['ext_valence']['rmse'] for r in mine])} | "
+              f"{mean_sd([r[2]['ext_activation']['rmse'] for r in mine])} | "
+              f"{mean_sd([r[3]['stress']['accuracy'] for r in mine])} | {np.mean([r[5] for r in mine]) / 60:.1f} min |")
     for name, v, a in PUBLISHED:
         print(f"| {name} (published, not measured here) | | {v:.3f} | {a:.3f} | | | | |")
     print()
