@@ -28,10 +28,15 @@
    same batches from the same weights: samples/s, the compile time, and the largest relative
    difference of the per-step losses from the eager fp32 path.
 
-Parts 2-4 use the demo corpus when built, otherwise synthetic sentences of 5-25 words.
+5. The Train page's estimate against the run it estimates: ``time_batches`` with the paper's
+   settings on the demo corpus, then that run launched as the app launches it (``muser train --paper``
+   in its own process) for ``--estimate-epochs`` epochs: the items/s it reports in status.json and its
+   epochs' own training items/s, side by side with the estimate and their ratio. Target: within 10 %.
+
+Parts 2-5 use the demo corpus when built, otherwise synthetic sentences of 5-25 words (part 5 needs it built).
 
     python bench/train_finetune.py [--long-train 256] [--short-train 512] [--epochs 2] [--lr 1e-4]
-                                   [--batches 16] [--rounds 2] [--parts modes,loop,tuning]
+                                   [--batches 16] [--rounds 2] [--parts modes,loop,tuning,estimate]
 """
 
 from __future__ import annotations
@@ -39,7 +44,9 @@ from __future__ import annotations
 import argparse
 import copy
 import io
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -56,11 +63,19 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from muser_core.base.errors import InputError  # noqa: E402
-from muser_core.config import DataConfig, ModelConfig, RunConfig, StrategyConfig, TrainConfig  # noqa: E402
+from muser_core.config import (  # noqa: E402
+    DataConfig,
+    ModelConfig,
+    RunConfig,
+    StrategyConfig,
+    TrainConfig,
+    paper_preset,
+)
 from muser_core.data.corpus import Corpus, canonical  # noqa: E402
 from muser_core.data.emobank import load_emobank  # noqa: E402
 from muser_core.train import Callback, Trainer, build, load_corpus  # noqa: E402
 from muser_core.train.loop import EpochInProgress  # noqa: E402
+from muser_core.train.run import time_batches  # noqa: E402
 
 
 def corpus_csv(folder: Path, n_train: int) -> tuple[str, str]:
@@ -379,10 +394,31 @@ def tuning_checks(args: argparse.Namespace) -> None:
                   f"the reference  {compared}  (rounds: {', '.join(f'{x:.1f}' for x in speeds[label])})")
 
 
+def estimate_checks(args: argparse.Namespace) -> None:
+    """Part 5: the Train page's "Time a few batches" against the run's own measured speed."""
+    estimate = time_batches(paper_preset())
+    with tempfile.TemporaryDirectory() as folder:
+        run = Path(folder) / "paper"
+        subprocess.run([sys.executable, "-m", "muser_core", "train", "--paper", "--max-epochs",
+                        str(args.estimate_epochs), "--out", str(run)], check=True, capture_output=True)
+        status = json.loads((run / "status.json").read_text())
+        records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    epochs = [r for r in records if r["epoch"] > 0]
+    print(f"\n5. Train page estimate vs the run (paper settings, demo corpus, {estimate['threads']} threads, "
+          f"{estimate['batches']} timed batches, {len(epochs)} epochs of {epochs[0]['samples']:,} items)")
+    print(f"{'figure':<44} {'items/s':>8} {'/ estimate':>10}")
+    rows = [("Time a few batches (the estimate)", estimate["samples_per_s"]),
+            ("the run's status.json (its progress line)", status["samples_per_s"])]
+    rows += [(f"the run's epoch {r['epoch']} (all its batches)", r["samples"] / r["seconds"]) for r in epochs]
+    for name, rate in rows:
+        print(f"{name:<44} {rate:>8.1f} {rate / estimate['samples_per_s']:>9.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--parts", default="modes,loop,tuning",
-                        help="modes (part 1), loop (parts 2 and 3), tuning (part 4: torch.compile, threads)")
+    parser.add_argument("--parts", default="modes,loop,tuning,estimate",
+                        help="modes (part 1), loop (parts 2 and 3), tuning (part 4: torch.compile, threads), "
+                             "estimate (part 5: the Train page's estimate against the run)")
     parser.add_argument("--long-train", type=int, default=256, help="training texts of ~110 tokens")
     parser.add_argument("--short-train", type=int, default=512, help="training sentences of the short corpus")
     parser.add_argument("--eval", type=int, default=128, help="validation and test items of each corpus")
@@ -394,6 +430,7 @@ def main() -> None:
     parser.add_argument("--padded-batches", type=int, default=4, help="part 3: batches for the pad-to-128 loop")
     parser.add_argument("--rounds", type=int, default=2, help="parts 2-3: alternating rounds; the best is kept")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: the trainer's default)")
+    parser.add_argument("--estimate-epochs", type=int, default=2, help="part 5: epochs of the estimated run")
     args = parser.parse_args()
     if "modes" in args.parts:
         mode_table(args)
@@ -401,6 +438,8 @@ def main() -> None:
         loop_checks(args)
     if "tuning" in args.parts:
         tuning_checks(args)
+    if "estimate" in args.parts:
+        estimate_checks(args)
 
 
 if __name__ == "__main__":

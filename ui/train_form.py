@@ -37,7 +37,7 @@ from muser_core.strategies import STRATEGIES, make_strategy
 from muser_core.train import process
 from muser_core.train.cli import command_line, parse_seeds
 from muser_core.train.data import check_data
-from muser_core.train.run import time_batches
+from muser_core.train.run import TIMED_BATCHES, time_batches
 from muser_core.train.run_folder import run_path
 from ui.common import cached_source, source_ui
 from ui.runs import error_line_ui
@@ -300,8 +300,9 @@ def estimate_ui(form: LaunchForm, key: str) -> None:
                    icon=":material/hourglass_top:")
     if cfg.model.text_mode == "finetune" and SOURCES[form.corpus[0]].built_in and not timed:
         if st.button("Time a few batches on this machine", key=f"{key}-time",
-                     help="Loads the model and trains 3 batches (plus one warm-up); about half a minute on 2 cores"):
-            with st.spinner("Timing 3 training batches…"):
+                     help=f"Loads the model and trains {TIMED_BATCHES} batches, after a first one of each task "
+                          "(left out, as a run leaves it out of its own speed); about half a minute on 2 cores"):
+            with st.spinner(f"Timing {TIMED_BATCHES} training batches…"):
                 try:
                     result = time_batches(cfg)
                 except InputError as exc:

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -171,6 +171,7 @@ class Trainer:
         self.elapsed = 0.0
         self.samples_trained = 0        # in this process, for the measured throughput
         self.train_seconds = 0.0
+        self.warmed: set[str] = set()   # tasks whose first batch (left out of the throughput) is done
 
     @property
     def epochs_done(self) -> int:
@@ -179,7 +180,7 @@ class Trainer:
 
     @property
     def samples_per_second(self) -> float | None:
-        """Training throughput measured in this process (None before the first batch)."""
+        """Training throughput measured in this process, each task's first batch left out (None before then)."""
         return self.samples_trained / self.train_seconds if self.train_seconds > 0 else None
 
     def training_state(self) -> TrainingState:
@@ -235,25 +236,40 @@ class Trainer:
         tasks = [t for t in self.tasks if epoch.probabilities.get(t, 0.0) > 0]
         p = np.array([epoch.probabilities[t] for t in tasks], dtype=np.float64)
         p /= p.sum()
-        size = self.cfg.train.batch_size
-        self.model.train()
         while epoch.drawn < self.epoch_size and not self.stop_requested:
-            started = time.perf_counter()
-            before = self._draw_point() if self.abandons_batches else None
-            task = tasks[int(self.rng.choice(len(tasks), p=p))] if len(tasks) > 1 else tasks[0]
-            idx = self.streams[task].take(size, self.rng)
-            try:
-                loss = self.step(task, idx)
-            except BatchAbandoned:
-                self._rewind(before)  # a resumed run draws and trains this batch again
+            if not self.train_batch(epoch, lambda: tasks[int(self.rng.choice(len(tasks), p=p))]
+                                    if len(tasks) > 1 else tasks[0]):
                 break
-            epoch.losses.setdefault(task, []).append(loss)
-            epoch.drawn += len(idx)
-            seconds = time.perf_counter() - started
-            epoch.seconds += seconds
+
+    def train_batch(self, epoch: EpochInProgress, draw_task: Callable[[], str]) -> bool:
+        """Pick a task (``draw_task``), draw one batch of it, train it in training mode (dropout on) and
+        count it in ``epoch``.
+
+        False when a stop request abandoned it: its draw, the task's pick included, is rewound. Each
+        task's first batch in this process pays one-off costs (allocations,
+        kernel choices), so it is left out of the measured speed; the Train
+        page's timing (:func:`~muser_core.train.run.time_batches`) leaves it out too.
+        """
+        started = time.perf_counter()
+        self.model.train()
+        before = self._draw_point() if self.abandons_batches else None
+        task = draw_task()
+        idx = self.streams[task].take(self.cfg.train.batch_size, self.rng)
+        try:
+            loss = self.step(task, idx)
+        except BatchAbandoned:
+            self._rewind(before)  # a resumed run draws and trains this batch again
+            return False
+        epoch.losses.setdefault(task, []).append(loss)
+        epoch.drawn += len(idx)
+        seconds = time.perf_counter() - started
+        epoch.seconds += seconds
+        if task in self.warmed:
             self.train_seconds += seconds
             self.samples_trained += len(idx)
-            self._emit("on_batch_end", task, idx, loss)
+        self.warmed.add(task)
+        self._emit("on_batch_end", task, idx, loss)
+        return True
 
     def step(self, task: str, idx: torch.Tensor) -> torch.Tensor:
         """One AdamW step on one batch of one task (paper 4.4.1: only that task's head plugged in)."""

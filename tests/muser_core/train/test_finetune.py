@@ -128,6 +128,23 @@ def test_time_batches_measures_this_machine(tiny_bert, corpus_csv):
     assert result["epoch_items"] == int((table["split"] == "train").sum())
 
 
+def test_time_batches_trains_as_a_run_does(tiny_bert, corpus_csv, monkeypatch):
+    """The estimate times the computation a run performs: every module in training mode (the encoder's dropout
+    on, as in an epoch), a first batch of each task left out, then the timed batches of the tasks in turn."""
+    from muser_core.train.run import time_batches
+
+    seen, step = [], Trainer.step
+
+    def spied_step(self, task, idx):
+        seen.append((task, [name for name, m in self.model.named_modules() if not m.training]))
+        return step(self, task, idx)
+
+    monkeypatch.setattr(Trainer, "step", spied_step)
+    time_batches(finetune_config(corpus_csv, str(tiny_bert)), batches=4)
+    assert [task for task, _ in seen] == ["stress", "activation", "valence"] * 2 + ["stress"]
+    assert all(not in_eval for _, in_eval in seen), seen[0][1][:5]
+
+
 FAST_MODES = {"top layer": ({"finetune_layers": 1}, {}),
               "length buckets": ({}, {"length_buckets": 2}),
               "top layer, buckets, max length from the data": ({"finetune_layers": 1, "max_length": 0},

@@ -155,3 +155,45 @@ def test_length_buckets_sort_runs_of_batches_and_keep_every_item():
     g = np.random.default_rng(2)
     expected = bucketed(torch.from_numpy(g.permutation(200)), lengths, k, runs, g)
     assert torch.equal(stream.order, expected) and torch.equal(first, expected[:k])
+
+
+class FakeClock:
+    """The loop's clock: each step takes 10 s on a task's first batch, 1 s after it."""
+
+    def __init__(self):
+        self.now, self.seen = 0.0, set()
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    def step_taken(self, task: str) -> None:
+        self.now += 1.0 if task in self.seen else 10.0
+        self.seen.add(task)
+
+
+def test_measured_speed_leaves_out_each_tasks_first_batch(tmp_path, monkeypatch):
+    """A run's items/s (status.json, the progress line) is the speed of warm batches, as the Train page's timing
+    measures it: each task's first batch in a process pays one-off costs and would drag the figure down."""
+    import muser_core.train.loop as loop
+
+    synthetic_corpus().save(tmp_path / "c.csv")
+    cfg, data, model, device, strategy = build(config(str(tmp_path / "c.csv")))
+    recorder = Recorder()
+    trainer = Trainer(model, data, strategy, cfg, [recorder])
+    clock, step = FakeClock(), Trainer.step
+
+    def timed_step(self, task, idx):
+        loss = step(self, task, idx)
+        clock.step_taken(task)
+        return loss
+
+    monkeypatch.setattr(loop, "time", clock)
+    monkeypatch.setattr(Trainer, "step", timed_step)
+    epoch = EpochInProgress(1, {"stress": 0.4, "activation": 0.3, "valence": 0.3})
+    trainer.train_epoch(epoch)
+    tasks = [task for task, _ in recorder.batches]
+    first = {tasks.index(t) for t in set(tasks)}
+    warm = [n for i, (_, n) in enumerate(recorder.batches) if i not in first]
+    assert len(first) == 3 and warm
+    assert trainer.samples_per_second == pytest.approx(sum(warm) / len(warm))   # 1 s a warm batch
+    assert epoch.seconds == pytest.approx(10.0 * 3 + len(warm))                  # the epoch's time keeps all
