@@ -7,8 +7,9 @@ external-set choices build their widgets with the same :func:`source_ui`.
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from analysis.display import readable
 from muser_core.base.errors import InputError
 from muser_core.base.paths import DATA_DIR
 from muser_core.base.tasks import EMOTION_TASKS, INTERNAL_TASKS, MAIN_TASK
-from muser_core.data.corpus import SPLITS, Corpus
+from muser_core.data.corpus import CANONICAL_COLUMNS, SPLITS, Corpus
 from muser_core.data.manifest import NoUsableRows
 from muser_core.data.splits import SPLIT_METHODS
 from muser_core.features.acoustic import EGEMAPS_FEATURES
@@ -52,6 +53,29 @@ def show_input_errors() -> Iterator[None]:
         if isinstance(exc, NoUsableRows) and exc.skipped:
             st.dataframe(pd.DataFrame([vars(s) for s in exc.skipped]), hide_index=True)
         st.stop()
+
+
+# Tables (st.dataframe) draw on a canvas and cut a cell's text at its column's border; their automatic
+# widths fit the first rows only. These size text that must show whole, from an upper bound on a
+# character's width in the tables' 14 px font (the browser walk checks none is cut).
+CHAR_PX, CELL_PADDING_PX = 7.5, 18
+LINE_PX, ROW_PADDING_PX = 21, 14
+LARGE_COLUMN_PX = 400   # st.column_config's "large"
+TEXT_COLUMN_PX = 300    # the corpus preview's sentences, wrapped: its nine columns fit a laptop's page
+
+
+def fitted_text_column(values: Iterable, label: str) -> st.column_config.TextColumn:
+    """A text column as wide as its longest value or its label."""
+    longest = max([len(str(v)) for v in values] + [len(label)])
+    return st.column_config.TextColumn(label, width=int(CHAR_PX * longest + CELL_PADDING_PX))
+
+
+def wrapped_row_height(values: Iterable, width_px: int = LARGE_COLUMN_PX) -> int:
+    """Rows tall enough to show the longest of ``values`` wrapped in a column ``width_px`` wide
+    (a line holds 85 % of its width in characters: words do not break)."""
+    per_line = 0.85 * (width_px - CELL_PADDING_PX) / CHAR_PX
+    lines = max([math.ceil(len(str(v)) / per_line) for v in values] + [1])
+    return LINE_PX * lines + ROW_PADDING_PX
 
 
 def table_ui(frame: pd.DataFrame, decimals: dict[str, int] | None = None, **kwargs) -> None:
@@ -303,7 +327,13 @@ def corpus_overview_ui(corpus: Corpus) -> None:
     if scales:
         st.caption(f"Label scales (the data set's own): {scales}.")
     with st.expander("First rows of the canonical table"):
-        st.dataframe(table.head(20), width="stretch")
+        first = table.head(20)
+        shown = [c for c in CANONICAL_COLUMNS if c in first]
+        st.dataframe(first[shown], width="stretch", hide_index=True,
+                     row_height=wrapped_row_height(first["text"].dropna(), TEXT_COLUMN_PX),
+                     column_config={"text": st.column_config.TextColumn("text", width=TEXT_COLUMN_PX)})
+        if extra := [c for c in first if c not in shown]:   # a table as wide as the page, its sentences whole
+            st.caption(f"Also in the table, not shown here: {', '.join(extra)}.")
     if corpus.skipped:
         with st.expander(f"{len(corpus.skipped)} skipped items"):
             st.dataframe(pd.DataFrame([vars(s) for s in corpus.skipped]), width="stretch")

@@ -50,6 +50,7 @@ from ui.common import (
     check_upload,
     corpus_banner,
     corpus_source_ui,
+    fitted_text_column,
     session_index,
     session_keep,
     session_kept,
@@ -174,9 +175,11 @@ def fit(data: IndicatorInput, bootstrap: int, seed: int, normalise: str) -> Indi
             bar = st.progress(0.0, text=f"Bootstrap for stability: 0 of {bootstrap * len(quick.tasks_):,} resamples")
             st.caption(f"Meanwhile, the top {min(10, len(quick.features_))} coefficients per task "
                        "(stability follows):")
-            for column, task in zip(st.columns(len(quick.tasks_)), quick.tasks_, strict=True):
-                column.dataframe(quick.top(task, 10)[["feature", "coefficient"]], hide_index=True,
-                                 column_config={"coefficient": st.column_config.NumberColumn(task, format="%+.3f")})
+            for tab, task in zip(st.tabs(list(quick.tasks_)), quick.tasks_, strict=True):
+                top = quick.top(task, 10)[["feature", "coefficient"]]
+                tab.dataframe(top, hide_index=True, column_config={
+                    "feature": fitted_text_column(top["feature"], "feature"),
+                    "coefficient": st.column_config.NumberColumn(task, format="%+.3f")})
         step = max(1, bootstrap // 50)
 
         def progress(done: int, total: int) -> None:
@@ -621,5 +624,6 @@ def results_ui(modality: Modality, analysis: IndicatorAnalysis, options: Options
         full = pd.concat([analysis.ranking(t, k).set_index("feature").drop(columns="in_top_k")
                           .add_prefix(f"{t}_") for t in analysis.tasks_], axis=1).reset_index()
         full = annotated(full, annotate)
-        st.dataframe(full, hide_index=True, height=600, column_config=number_formats(full))
+        st.dataframe(full, hide_index=True, height=600, column_config={
+            **number_formats(full), "feature": fitted_text_column(full["feature"], "feature")})
         download(full, "all_features.csv", f"{key}-dl-all")

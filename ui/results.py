@@ -132,8 +132,9 @@ def _results(folder: str, state: dict, key: str) -> None:
         st.caption("Each run's stress probabilities are temperature-scaled on its validation split after "
                    "training (Guo et al. 2017); points on the diagonal are as sure as they are right. The runs' "
                    "ECE and Brier score, before and after, are in their test metrics.")
-    with st.expander("Every run of the sweep"):
-        st.dataframe(all_runs, hide_index=True, width="stretch")
+    with st.expander("Every run of the sweep"):   # each run by its folder's name: whole paths ran off the table
+        st.dataframe(all_runs.assign(run=all_runs["run"].map(lambda path: Path(path).name)), hide_index=True,
+                     width="stretch")
 
 
 def _downloads(key: str, stem: str, numbers, display, caption: str) -> None:

@@ -8,11 +8,15 @@ aborted; the test fails if there is one.
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from urllib.parse import urlsplit
 
+import numpy as np
 import pytest
+from PIL import Image
+from playwright.sync_api import Error as PlaywrightError
 
 pytestmark = pytest.mark.browser
 
@@ -81,38 +85,97 @@ def test_a_walk_of_every_page_on_a_fresh_server_shows_no_error_and_no_none(tmp_p
         for path, title in walk.items():
             page.goto(f"{url}/{path}")
             page.get_by_role("heading", name=title).first.wait_for()
-            # Done when the "running" widget has been gone for a moment (the pages' first runs fit models).
-            deadline, quiet = time.time() + 120, 0
-            while time.time() < deadline and quiet < 4:
-                quiet = quiet + 1 if not page.query_selector('[data-testid="stStatusWidget"]') else 0
-                time.sleep(0.5)
+            _wait_until_idle(page)
             main = page.locator('[data-testid="stMain"]').inner_text()
             errors = page.locator('[data-testid="stAlertContentError"], [data-testid="stException"]')
             found += [f"{path or 'overview'}: error box: {errors.nth(i).inner_text()[:200]}"
                       for i in range(errors.count())]
             found += [f"{path or 'overview'}: None in '{line.strip()[:120]}'" for line in main.splitlines()
                       if re.search(r"\bNone\b", line)]
-            found += [f"{path or 'overview'}: {cut}" for cut in _cut_off_choices(page)]
-    assert found == []
+            found += [f"{path or 'overview'}: {cut}" for cut in _cut_off_text(page, tables=False)]
+    assert found == [], "\n".join(found)
+
+
+def test_a_prediction_on_the_live_page_shows_every_table_whole(streamlit_url, browser_page, tmp_path):
+    """After a clip is scored, the Live page's tables (voice features and their descriptions, z values,
+    the session's clips) and selects show their text whole, in every expander and tab."""
+    import soundfile
+
+    from muser_core.predict.samples import real_clips
+
+    signal, rate = soundfile.read(real_clips()[0].path, dtype="float32")
+    soundfile.write(tmp_path / "clip.wav", signal, rate)
+    page = browser_page
+    page.goto(f"{streamlit_url}/Live_prediction")
+    page.get_by_role("tab", name="Upload a file").click()
+    page.locator('input[type="file"]').first.set_input_files(str(tmp_path / "clip.wav"))
+    page.get_by_role("textbox", name="Transcript (correct it and re-run)").wait_for(timeout=180_000)
+    _wait_until_idle(page)
+    assert _cut_off_text(page) == []
+
+
+def _wait_until_idle(page, seconds: float = 120) -> None:
+    """Until the "running" widget has been gone for a moment (a page's first runs fit models)."""
+    deadline, quiet = time.time() + seconds, 0
+    while time.time() < deadline and quiet < 4:
+        quiet = quiet + 1 if not page.query_selector('[data-testid="stStatusWidget"]') else 0
+        time.sleep(0.5)
 
 
 # A select's input whose text is wider than the box shows its start only ("Table 8: multi-task learni").
 WIDER_THAN_ITS_BOX = "e => e.scrollWidth > e.clientWidth + 1 ? `${e.getAttribute('aria-label')}: '${e.value}'` : ''"
 
 
-def _cut_off_choices(page) -> list[str]:
-    """Every select, in every expander and tab of the page, whose chosen value does not fit its box."""
+def _cut_off_text(page, tables: bool = True) -> list[str]:
+    """Every select and (with ``tables``) table column, in every expander and tab of the page, whose text
+    does not fit."""
     for summary in page.locator('[data-testid="stExpander"] summary').all():
         summary.click()   # expanders and tabs open in the browser, without a rerun
-    cut = set()
-    for tab in [None, *page.get_by_role("tab").all()]:
-        if tab is not None:
-            tab.click()
+    cut, tabs, opened = set(), page.get_by_role("tab"), 0
+    while True:
         page.wait_for_timeout(300)
         for box in page.locator('[role="combobox"]').all():
             if box.is_visible() and (line := box.evaluate(WIDER_THAN_ITS_BOX)):
                 cut.add(f"cut off: {line}")
+        for grid in page.locator('[data-testid="data-grid-canvas"]').all() if tables else []:
+            try:
+                names = clipped_columns(grid) if grid.is_visible() else []
+                if names:   # drawn again a moment later: a table caught mid-redraw is not cut
+                    page.wait_for_timeout(1500)
+                    names = sorted(set(names) & set(clipped_columns(grid)))
+            except PlaywrightError:   # redrawn meanwhile (a fit finishing): the next tab's pass sees the new one
+                names = []
+            cut.update(f"cut off: table column '{name}'" for name in names)
+        if opened >= min(tabs.count(), 40):   # the tabs inside a tab are counted once it is open
+            break
+        tabs.nth(opened).click()
+        opened += 1
     return sorted(cut)
+
+
+# st.dataframe draws on a canvas (glide-data-grid) and clips a cell's text at its column's right border,
+# without an ellipsis; a cell's own padding keeps text that fits 8 px clear of it.
+GRID_BORDER_RGB = (232, 229, 226)   # the theme's border colour (--gdg-border-color)
+MAIN_PADDING_PX = 80                # st.main's side padding in the wide layout
+INK_BELOW = 140                     # mean RGB of text pixels (cells' and headers' text are darker)
+
+
+def clipped_columns(grid) -> list[str]:
+    """The headers of the columns of a drawn table whose text (a cell's or the header's) reaches the
+    column's right border, or the right edge of a table squeezed beside others (under 80 % of the page's
+    width: a column that runs off it shows its start only). A table as wide as the page scrolls sideways."""
+    pixels = np.asarray(Image.open(io.BytesIO(grid.screenshot())).convert("RGB")).astype(int)
+    border = np.abs(pixels - np.array(GRID_BORDER_RGB)).sum(-1) <= 12
+    lines = np.nonzero(border.mean(0) > 0.8)[0]                     # vertical lines the whole height down
+    lines = [int(x) for i, x in enumerate(lines) if i == 0 or x > lines[i - 1] + 1]
+    edge = pixels.shape[1]
+    ink = pixels.mean(-1) < INK_BELOW
+    headers = grid.evaluate("g => [...g.querySelectorAll('th')].map(th => th.textContent)")
+    page_width = grid.evaluate("g => g.closest('[data-testid=\"stMain\"]').getBoundingClientRect().width")
+    squeezed = edge < 0.8 * (page_width - 2 * MAIN_PADDING_PX)
+    bounds = lines + ([edge] if squeezed and (not lines or lines[-1] < edge - 3) else [])
+    cut = [i for i, x in enumerate(bounds) if ink[:, max(0, x - 3):x].any()]
+    return [headers[i] if i < len(headers) else f"column {i + 1}" for i in cut]
 
 
 def test_the_text_indicators_page_shows_coefficients_then_counts_the_bootstrap(streamlit_url, browser_page):
