@@ -62,12 +62,20 @@ CHAR_PX, CELL_PADDING_PX = 7.5, 18
 LINE_PX, ROW_PADDING_PX = 21, 14
 LARGE_COLUMN_PX = 400   # st.column_config's "large"
 TEXT_COLUMN_PX = 300    # the corpus preview's sentences, wrapped: its nine columns fit a laptop's page
+BESIDE_ANOTHER_PX = 520  # a table sharing a laptop's page with another (1400 px window, sidebar open) gets this
 
 
 def fitted_text_column(values: Iterable, label: str) -> st.column_config.TextColumn:
     """A text column as wide as its longest value or its label."""
     longest = max([len(str(v)) for v in values] + [len(label)])
     return st.column_config.TextColumn(label, width=int(CHAR_PX * longest + CELL_PADDING_PX))
+
+
+def natural_width_px(table: pd.DataFrame) -> int:
+    """About how wide st.dataframe draws ``table`` with automatic widths (each column as its longest text;
+    numbers as printed by pandas, so a generous guess for formatted ones)."""
+    return int(sum(CHAR_PX * max([len(str(c))] + [len(str(v)) for v in table[c]]) + CELL_PADDING_PX
+                   for c in table.columns))
 
 
 def wrapped_row_height(values: Iterable, width_px: int = LARGE_COLUMN_PX) -> int:

@@ -47,10 +47,12 @@ from muser_core.indicators import (
     unique_table,
 )
 from ui.common import (
+    BESIDE_ANOTHER_PX,
     check_upload,
     corpus_banner,
     corpus_source_ui,
     fitted_text_column,
+    natural_width_px,
     session_index,
     session_keep,
     session_kept,
@@ -473,8 +475,8 @@ def comparison_ui(ours: OurTable, paper: PaperTable | None, key: str) -> None:
     """Our table, with the paper's counterpart beside it (or its remark below it)."""
     title, table = paper if paper is not None else ("", None)
     order = list(ours.table.columns)
-    if table is None:
-        left = right = st.container()
+    if table is None or max(natural_width_px(ours.table), natural_width_px(table)) > BESIDE_ANOTHER_PX:
+        left = right = st.container()   # too wide to share the page: the paper's table below ours, not cut
     else:
         left, right = st.columns([1, 1] if table.shape[1] >= 4 else [3, 2], gap="medium")
         # Per-task rank and stability columns last: feature and its details sit beside the paper's.
@@ -594,7 +596,8 @@ def results_ui(modality: Modality, analysis: IndicatorAnalysis, options: Options
                 task_ui(modality, analysis, task, k, annotate)
 
     with shared_unique:
-        st.caption(f"Left: the loaded data. Right: {paper_reference.SOURCE}.")
+        st.caption(f"Ours are on the loaded data; the paper's counterpart sits beside each, or below it when "
+                   f"ours is wide. The paper's tables: {paper_reference.SOURCE}.")
         table, remarks = counts
         paper = {**(paper or {}), "table4": ("**Paper Table 4**", paper_reference.table4().reset_index())}
         for ours in [*first,

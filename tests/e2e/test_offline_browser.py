@@ -74,7 +74,7 @@ def test_a_deep_link_on_a_fresh_server_gets_the_apps_navigation(tmp_path_factory
 
 def test_a_walk_of_every_page_on_a_fresh_server_shows_no_error_and_no_none(tmp_path_factory, browser_page):
     """Every page, first visit of a fresh server, once its script has finished: no red error box, no
-    traceback, no "None" where a value is missing, and no select whose chosen value is cut off."""
+    traceback, no "None" where a value is missing, and no select or table column whose text is cut off."""
     from conftest import app_env, serving_app
 
     env = app_env(tmp_path_factory, tmp_path_factory.mktemp("studies"))
@@ -92,7 +92,7 @@ def test_a_walk_of_every_page_on_a_fresh_server_shows_no_error_and_no_none(tmp_p
                       for i in range(errors.count())]
             found += [f"{path or 'overview'}: None in '{line.strip()[:120]}'" for line in main.splitlines()
                       if re.search(r"\bNone\b", line)]
-            found += [f"{path or 'overview'}: {cut}" for cut in _cut_off_text(page, tables=False)]
+            found += [f"{path or 'overview'}: {cut}" for cut in _cut_off_text(page)]
     assert found == [], "\n".join(found)
 
 
@@ -126,9 +126,8 @@ def _wait_until_idle(page, seconds: float = 120) -> None:
 WIDER_THAN_ITS_BOX = "e => e.scrollWidth > e.clientWidth + 1 ? `${e.getAttribute('aria-label')}: '${e.value}'` : ''"
 
 
-def _cut_off_text(page, tables: bool = True) -> list[str]:
-    """Every select and (with ``tables``) table column, in every expander and tab of the page, whose text
-    does not fit."""
+def _cut_off_text(page) -> list[str]:
+    """Every select and table column, in every expander and tab of the page, whose text does not fit."""
     for summary in page.locator('[data-testid="stExpander"] summary').all():
         summary.click()   # expanders and tabs open in the browser, without a rerun
     cut, tabs, opened = set(), page.get_by_role("tab"), 0
@@ -137,12 +136,9 @@ def _cut_off_text(page, tables: bool = True) -> list[str]:
         for box in page.locator('[role="combobox"]').all():
             if box.is_visible() and (line := box.evaluate(WIDER_THAN_ITS_BOX)):
                 cut.add(f"cut off: {line}")
-        for grid in page.locator('[data-testid="data-grid-canvas"]').all() if tables else []:
+        for grid in page.locator('[data-testid="data-grid-canvas"]').all():
             try:
                 names = clipped_columns(grid) if grid.is_visible() else []
-                if names:   # drawn again a moment later: a table caught mid-redraw is not cut
-                    page.wait_for_timeout(1500)
-                    names = sorted(set(names) & set(clipped_columns(grid)))
             except PlaywrightError:   # redrawn meanwhile (a fit finishing): the next tab's pass sees the new one
                 names = []
             cut.update(f"cut off: table column '{name}'" for name in names)
@@ -160,11 +156,24 @@ MAIN_PADDING_PX = 80                # st.main's side padding in the wide layout
 INK_BELOW = 140                     # mean RGB of text pixels (cells' and headers' text are darker)
 
 
+def _settled_pixels(grid, tries: int = 20) -> np.ndarray:
+    """The table's pixels once drawn: a tab just opened (or a fit finishing) draws its canvas a moment
+    later, and a blank or half-drawn table would hide a cut or show one that is not there."""
+    shot = None
+    for _ in range(tries):
+        grid.page.wait_for_timeout(250)
+        previous, shot = shot, grid.screenshot()
+        pixels = np.asarray(Image.open(io.BytesIO(shot)).convert("RGB")).astype(int)
+        if shot == previous and (pixels.mean(-1) < INK_BELOW).any():   # still, and not blank
+            break
+    return pixels
+
+
 def clipped_columns(grid) -> list[str]:
     """The headers of the columns of a drawn table whose text (a cell's or the header's) reaches the
     column's right border, or the right edge of a table squeezed beside others (under 80 % of the page's
     width: a column that runs off it shows its start only). A table as wide as the page scrolls sideways."""
-    pixels = np.asarray(Image.open(io.BytesIO(grid.screenshot())).convert("RGB")).astype(int)
+    pixels = _settled_pixels(grid)
     border = np.abs(pixels - np.array(GRID_BORDER_RGB)).sum(-1) <= 12
     lines = np.nonzero(border.mean(0) > 0.8)[0]                     # vertical lines the whole height down
     lines = [int(x) for i, x in enumerate(lines) if i == 0 or x > lines[i - 1] + 1]
