@@ -152,6 +152,8 @@ def split_columns(table: pd.DataFrame, stress_col: str | None = "stress",
                 skipped[task] = f"no {task} labels in {source} (column '{col}' is empty)"
             else:
                 labels[task] = values
+    if not any(label_cols.values()):
+        raise InputError(f"{source}: no label column chosen (choose one for stress, activation or valence)")
     if not labels:
         empty = [f"'{c}'" for t, c in label_cols.items() if c and c in table.columns]
         raise InputError(f"{source}: none of the label columns "

@@ -547,3 +547,8 @@ def test_the_memory_check_bounds_a_fit_s_real_peak_and_refuses_one_that_cannot_f
                            "--out", str(tmp_path / "out")], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1 and "needs about" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_no_label_column_chosen_says_so_not_an_empty_list(table):
+    with pytest.raises(InputError, match=r"^table: no label column chosen \(choose one for stress, activation"):
+        split_columns(table, stress_col=None, activation_col=None, valence_col=None)
